@@ -1,0 +1,60 @@
+"""Where Hearth keeps its files: per-user folders, never next to the program.
+
+Setting HEARTH_HOME puts everything under one folder (tests, portable installs).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Hearth"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+    log_dir: Path
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def chats_db(self) -> Path:
+        return self.data_dir / "chats.sqlite3"
+
+    @property
+    def libraries_dir(self) -> Path:
+        return self.data_dir / "libraries"
+
+    @property
+    def models_file(self) -> Path:
+        return self.data_dir / "models.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "hearth.log"
+
+    def ensure(self) -> AppPaths:
+        for folder in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def app_paths() -> AppPaths:
+    home = os.environ.get("HEARTH_HOME")
+    if home:
+        root = Path(home)
+        return AppPaths(root / "config", root / "data", root / "cache", root / "logs")
+    return AppPaths(
+        Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+    )

@@ -1,0 +1,32 @@
+"""Errors a person can act on: each carries a plain-words message and, where known, what to do next."""
+
+from __future__ import annotations
+
+
+class HearthError(Exception):
+    """Base of every error the engine raises on purpose.
+
+    Args:
+        message: What went wrong, in words a person understands.
+        hint: What they can do about it, if anything.
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class ModelFileError(HearthError):
+    """A model file that is missing, unreadable, not GGUF or damaged."""
+
+
+class ModelLoadError(HearthError):
+    """llama.cpp refused to load a model (out of memory, unsupported architecture...)."""
+
+
+class GenerationError(HearthError):
+    """Generation failed part-way (context full, decode error)."""

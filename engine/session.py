@@ -1,0 +1,496 @@
+"""The llama.cpp session: load a GGUF model, stream chat replies, reuse the KV cache across turns.
+
+One `ModelSession` owns one `llama_cpp.Llama`. Every call on it must come from the same thread
+(the app's model thread); only `CancelToken.cancel()` may be called from elsewhere.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from engine.backends import auto_gpu_layers, default_threads
+from engine.cancel import CancelToken
+from engine.errors import GenerationError, HearthError, ModelLoadError
+from engine.gguf_info import ModelInfo, read_model_info
+from engine.lookup import PromptLookup
+from engine.prompt_format import PromptFormat
+from engine.stats import GenerationStats, StopReason
+from engine.textstream import TextStream
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]
+
+# llama.cpp ggml_type ids for the K/V cache types Hearth offers.
+KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How to load a model.
+
+    Args:
+        model_path: The GGUF file.
+        n_ctx: Context window in tokens; 0 means the model's trained length.
+        n_threads: CPU threads; 0 means one per physical core.
+        n_gpu_layers: Layers to offload, or "auto" to fit free VRAM (0 without a GPU).
+        flash_attn: Flash attention (needed for a quantized V cache).
+        type_k: K cache type: "f16", "q8_0" or "q4_0".
+        type_v: V cache type, as type_k.
+        n_batch: Prompt tokens evaluated per step; also how often a prefill can be cancelled.
+    """
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 0
+    n_gpu_layers: int | str = "auto"
+    flash_attn: bool = False
+    type_k: str = "f16"
+    type_v: str = "f16"
+    n_batch: int = 512
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How to pick tokens. temperature <= 0 means greedy.
+
+    `lookup_draft_tokens` > 0 turns on prompt-lookup speculative decoding with that many drafted
+    tokens per step (off by default: see bench/engine.py for when it pays off on this machine).
+    """
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 512
+    seed: int = -1
+    lookup_draft_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What was actually loaded, for `hearth info`, the backend badge and the logs."""
+
+    model: ModelInfo
+    n_ctx: int
+    n_threads: int
+    n_gpu_layers: int
+    flash_attn: bool
+    type_k: str
+    type_v: str
+    template: str
+    load_seconds: float
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["model"] = self.model.summary()
+        return data
+
+
+class ModelSession:
+    """Owns the loaded model; see the module docstring for the threading rule."""
+
+    def __init__(self) -> None:
+        self._llama: Any = None
+        self._format: PromptFormat | None = None
+        self.report: LoadReport | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    @property
+    def n_ctx(self) -> int:
+        return self._require().n_ctx()
+
+    @property
+    def llama(self) -> Any:
+        """The underlying `llama_cpp.Llama`, for the engine's own planners and benchmarks."""
+        return self._require()
+
+    def load(self, settings: LoadSettings) -> LoadReport:
+        """Load a model, replacing the current one only once the new one has loaded.
+
+        Raises:
+            ModelFileError: the file is missing, not GGUF or truncated.
+            ModelLoadError: llama.cpp could not load it (memory, unsupported architecture).
+        """
+        info = read_model_info(settings.model_path)
+        settings, notes = _resolve(settings, info)
+        started = time.perf_counter()
+        try:
+            llama = _create_llama(settings)
+        except ModelLoadError as gpu_error:
+            if settings.n_gpu_layers == 0:
+                raise
+            notes.append(f"Loading on the GPU failed ({gpu_error.message}); running on the CPU.")
+            settings = replace(settings, n_gpu_layers=0)
+            llama = _create_llama(settings)
+        self.unload()
+        self._llama = llama
+        self._format = PromptFormat.for_model(llama, info)
+        self.report = LoadReport(
+            model=info,
+            n_ctx=llama.n_ctx(),
+            n_threads=int(settings.n_threads),
+            n_gpu_layers=int(settings.n_gpu_layers),
+            flash_attn=settings.flash_attn,
+            type_k=settings.type_k,
+            type_v=settings.type_v,
+            template=self._format.kind,
+            load_seconds=time.perf_counter() - started,
+            notes=tuple(notes),
+        )
+        log.info("Loaded %s: %s", info.path, self.report.to_dict())
+        return self.report
+
+    def unload(self) -> None:
+        """Free the model and its KV cache now rather than whenever the garbage collector runs."""
+        if self._llama is None:
+            return
+        llama, self._llama = self._llama, None
+        self._format = None
+        self.report = None
+        llama.close()
+        del llama
+        gc.collect()
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
+        return list(self._require().tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The exact tokens the model will see for `messages`, reply header included."""
+        self._require()
+        assert self._format is not None
+        return self._format.tokens(messages)
+
+    @property
+    def template_kind(self) -> str:
+        self._require()
+        assert self._format is not None
+        return self._format.kind
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        """Tokens whose keys and values are in the KV cache now."""
+        llama = self._require()
+        return [int(t) for t in llama.input_ids[: llama.n_tokens]]
+
+    # -- generation ------------------------------------------------------------------------
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        sampling: SamplingSettings | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[str | GenerationStats]:
+        """Stream the reply to `messages`: text pieces, then one `GenerationStats`.
+
+        Raises:
+            GenerationError: the prompt does not fit the context window.
+        """
+        tokens = self.prompt_tokens(messages)
+        assert self._format is not None
+        return self.generate(tokens, sampling, cancel, stop_strings=self._format.stop_strings)
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        sampling: SamplingSettings | None = None,
+        cancel: CancelToken | None = None,
+        stop_strings: tuple[str, ...] = (),
+    ) -> Iterator[str | GenerationStats]:
+        """Stream a completion of raw prompt tokens; see `chat`."""
+        llama = self._require()
+        sampling = sampling or SamplingSettings()
+        prompt = list(prompt)
+        if not prompt:
+            raise GenerationError("There is nothing to answer: the prompt is empty.")
+        if len(prompt) >= llama.n_ctx():
+            raise GenerationError(
+                f"The conversation is {len(prompt)} tokens long but the context window holds "
+                f"{llama.n_ctx()}.",
+                "Start a new chat, shorten the message, or choose a larger context window.",
+            )
+        assert self._format is not None
+        return _Generation(llama, prompt, sampling, cancel or CancelToken(), stop_strings,
+                           self._format.kind).run()  # fmt: skip
+
+    def _require(self) -> Any:
+        if self._llama is None:
+            raise HearthError("No model is loaded yet.", "Load a model first.")
+        return self._llama
+
+
+def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, list[str]]:
+    """Fill in automatic values and fix combinations llama.cpp would reject."""
+    notes: list[str] = []
+    for name in (settings.type_k, settings.type_v):
+        if name not in KV_CACHE_TYPES:
+            raise HearthError(
+                f"Unknown K/V cache type '{name}'.", f"Choose one of {', '.join(KV_CACHE_TYPES)}."
+            )
+    n_ctx = settings.n_ctx or info.context_length or 4096
+    flash_attn = settings.flash_attn
+    if settings.type_v != "f16" and not flash_attn:
+        flash_attn = True
+        notes.append("Flash attention was turned on: a quantized V cache needs it.")
+    threads = settings.n_threads or default_threads()
+    gpu_layers = settings.n_gpu_layers
+    if gpu_layers == "auto":
+        import llama_cpp
+
+        kv_bytes = _kv_cache_estimate(info, n_ctx)
+        gpu_layers = auto_gpu_layers(info, kv_bytes, bool(llama_cpp.llama_supports_gpu_offload()))
+    else:
+        try:
+            gpu_layers = max(-1, int(gpu_layers))
+        except ValueError as exc:
+            raise HearthError(
+                f"GPU layers must be a number or 'auto', not '{gpu_layers}'."
+            ) from exc
+    return (
+        replace(
+            settings,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_gpu_layers=gpu_layers,
+            flash_attn=flash_attn,
+        ),
+        notes,
+    )
+
+
+def _kv_cache_estimate(info: ModelInfo, n_ctx: int) -> int:
+    """f16 K+V bytes for `n_ctx` tokens; good enough to leave room for the cache when offloading."""
+    per_token = info.head_count_kv * (info.key_length + info.value_length) * 2
+    return info.block_count * n_ctx * per_token
+
+
+def _create_llama(settings: LoadSettings) -> Any:
+    import llama_cpp
+
+    try:
+        return llama_cpp.Llama(
+            model_path=str(settings.model_path),
+            n_ctx=settings.n_ctx,
+            n_batch=settings.n_batch,
+            n_ubatch=settings.n_batch,
+            n_threads=int(settings.n_threads),
+            n_threads_batch=int(settings.n_threads),
+            n_gpu_layers=int(settings.n_gpu_layers),
+            flash_attn=settings.flash_attn,
+            type_k=KV_CACHE_TYPES[settings.type_k],
+            type_v=KV_CACHE_TYPES[settings.type_v],
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as exc:
+        name = Path(settings.model_path).name
+        raise ModelLoadError(
+            f"llama.cpp could not load {name} with a {settings.n_ctx}-token window.",
+            "The model may need more memory than is free, or use an architecture this version "
+            "does not support. Try a smaller context window or a smaller model.",
+        ) from exc
+
+
+class _Generation:
+    """One reply: prefill what the cache lacks, then sample, optionally verifying drafted tokens."""
+
+    def __init__(
+        self,
+        llama: Any,
+        prompt: list[int],
+        sampling: SamplingSettings,
+        cancel: CancelToken,
+        stop_strings: tuple[str, ...],
+        template: str,
+    ) -> None:
+        self.llama = llama
+        self.prompt = prompt
+        self.sampling = sampling
+        self.cancel = cancel
+        self.text = TextStream(stop_strings)
+        self.template = template
+        self.generated = 0
+        self.drafted = 0
+        self.accepted = 0
+
+    def run(self) -> Iterator[str | GenerationStats]:
+        started = time.perf_counter()
+        cached = self._reuse_cache()
+        first_token_at = prefill_s = 0.0
+        reason: StopReason = "stop"
+        error = ""
+        sampler = _make_sampler(self.llama, self.sampling)
+        try:
+            if not self._prefill(self.prompt[cached:]):
+                reason = "cancelled"
+            else:
+                prefill_s = time.perf_counter() - started
+                for piece, first in self._sample_loop(sampler):
+                    if first:
+                        first_token_at = time.perf_counter() - started
+                    if piece:
+                        yield piece
+                reason = self._stop_reason
+            tail = self.text.flush()
+            if tail and reason != "cancelled":
+                yield tail
+        except RuntimeError as exc:  # llama_decode failures surface as RuntimeError
+            log.exception("Generation failed")
+            reason, error = "error", str(exc)
+        finally:
+            sampler.close()
+        total = time.perf_counter() - started
+        evaluated = len(self.prompt) - cached
+        decode_s = total - (first_token_at or total)
+        yield GenerationStats(
+            prompt_tokens=len(self.prompt),
+            cached_tokens=cached,
+            generated_tokens=self.generated,
+            ttft_s=first_token_at,
+            prompt_tokens_per_s=evaluated / prefill_s if prefill_s > 0 else 0.0,
+            # The first token's time belongs to the prefill; tokens/s counts the rest.
+            generation_tokens_per_s=(self.generated - 1) / decode_s
+            if decode_s > 0 and self.generated > 1
+            else 0.0,
+            stop_reason=reason,
+            template=self.template,  # type: ignore[arg-type]
+            drafted_tokens=self.drafted,
+            accepted_draft_tokens=self.accepted,
+            error=error,
+        )
+
+    def _reuse_cache(self) -> int:
+        """Keep the longest common prefix of the cache and the prompt; drop the rest."""
+        llama = self.llama
+        cached = 0
+        limit = min(llama.n_tokens, len(self.prompt) - 1)  # at least one token must be evaluated
+        ids = llama.input_ids
+        while cached < limit and ids[cached] == self.prompt[cached]:
+            cached += 1
+        llama._ctx.kv_cache_seq_rm(-1, cached, -1)
+        llama.n_tokens = cached
+        return cached
+
+    def _prefill(self, tokens: list[int]) -> bool:
+        """Evaluate the prompt in batches, checking for cancel between them."""
+        step = self.llama.n_batch
+        for start in range(0, len(tokens), step):
+            if self.cancel.cancelled:
+                return False
+            self.llama.eval(tokens[start : start + step])
+        return True
+
+    def _sample_loop(self, sampler: Any) -> Iterator[tuple[str, bool]]:
+        llama = self.llama
+        vocab = llama._model.vocab
+        n_ctx = llama.n_ctx()
+        lookup = PromptLookup() if self.sampling.lookup_draft_tokens > 0 else None
+        if lookup is not None:
+            lookup.extend(self.prompt)
+        limit = self.sampling.max_tokens if self.sampling.max_tokens > 0 else n_ctx
+        self._stop_reason: StopReason = "length"
+        outputs = 1  # logits rows produced by the last decode
+        drafts: list[int] = []
+        while True:
+            for row in range(outputs):
+                token = sampler.sample(llama._ctx, row - outputs)
+                if self.cancel.cancelled:
+                    self._stop_reason = "cancelled"
+                    return
+                if _is_end_of_generation(vocab, token):
+                    self._stop_reason = "stop"
+                    return
+                self.generated += 1
+                yield self.text.feed(_token_bytes(vocab, token)), self.generated == 1
+                if self.text.stopped:
+                    self._stop_reason = "stop"
+                    return
+                if lookup is not None:
+                    lookup.extend((token,))
+                if row < len(drafts) and token == drafts[row]:
+                    self.accepted += 1
+                    continue  # the draft was right: its K/V are already in the cache
+                # Keep the cache up to the last verified token; `token` is decoded next.
+                kept = llama.n_tokens - outputs + row + 1
+                if kept < llama.n_tokens:
+                    llama._ctx.kv_cache_seq_rm(-1, kept, -1)
+                    llama.n_tokens = kept
+                break
+            if self.generated >= limit:
+                return
+            room = n_ctx - llama.n_tokens - 1
+            if room <= 0:
+                return
+            want = min(self.sampling.lookup_draft_tokens, room, limit - self.generated - 1)
+            drafts = lookup.draft(want) if lookup is not None else []
+            self.drafted += len(drafts)
+            _decode(llama, [token, *drafts], all_logits=bool(drafts))
+            outputs = 1 + len(drafts)
+
+
+def _decode(llama: Any, tokens: list[int], all_logits: bool) -> None:
+    """Append `tokens` to the cache in one batch; with all_logits every position can be sampled."""
+    n_past = llama.n_tokens
+    llama._batch.set_batch(batch=tokens, n_past=n_past, logits_all=all_logits)
+    llama._ctx.decode(llama._batch)
+    llama.input_ids[n_past : n_past + len(tokens)] = tokens
+    llama.n_tokens = n_past + len(tokens)
+
+
+def _make_sampler(llama: Any, sampling: SamplingSettings) -> Any:
+    from llama_cpp import _internals
+
+    sampler = _internals.LlamaSampler()
+    if sampling.repeat_penalty != 1.0:
+        sampler.add_penalties(
+            n_vocab=llama.n_vocab(),
+            penalty_last_n=64,
+            penalty_repeat=sampling.repeat_penalty,
+            penalty_freq=0.0,
+            penalty_present=0.0,
+        )
+    if sampling.temperature <= 0:
+        sampler.add_greedy()
+        return sampler
+    if sampling.top_k > 0:
+        sampler.add_top_k(sampling.top_k)
+    sampler.add_top_p(sampling.top_p, 1)
+    sampler.add_min_p(sampling.min_p, 1)
+    sampler.add_temp(sampling.temperature)
+    seed = sampling.seed if sampling.seed >= 0 else 0xFFFFFFFF  # llama.cpp: random seed
+    sampler.add_dist(seed)
+    return sampler
+
+
+def _is_end_of_generation(vocab: Any, token: int) -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_vocab_is_eog(vocab, token))
+
+
+def _token_bytes(vocab: Any, token: int) -> bytes:
+    """The raw bytes of one token (special tokens render as nothing)."""
+    import ctypes
+
+    import llama_cpp
+
+    buffer = ctypes.create_string_buffer(64)
+    size = llama_cpp.llama_token_to_piece(vocab, token, buffer, 64, 0, False)
+    if size < 0:  # a longer piece than the buffer: ask again with the exact size
+        buffer = ctypes.create_string_buffer(-size)
+        size = llama_cpp.llama_token_to_piece(vocab, token, buffer, -size, 0, False)
+    return buffer.raw[:size]

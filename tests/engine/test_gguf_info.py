@@ -1,0 +1,94 @@
+"""GGUF metadata is read from the header alone, and bad files are named in plain words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.errors import ModelFileError
+from engine.gguf_info import read_model_info
+
+
+def test_bundled_smollm2_metadata(default_model_path):
+    info = read_model_info(default_model_path)
+    assert info.architecture == "llama"
+    assert info.file_type == "Q4_1"
+    assert info.context_length == 8192
+    assert info.block_count == 30
+    assert info.head_count == 9 and info.head_count_kv == 3
+    assert info.embedding_length == 576
+    assert info.key_length == info.value_length == 64
+    assert 120e6 < info.parameter_count < 150e6
+    assert info.has_chat_template and "<|im_start|>" in info.chat_template
+    assert info.file_size == default_model_path.stat().st_size
+    assert info.vocab_size == 49152
+
+
+def test_bundled_gemma_metadata(gemma_model_path):
+    info = read_model_info(gemma_model_path)
+    assert info.architecture == "gemma3"
+    assert info.file_type == "Q4_K_M"
+    assert info.context_length == 32768
+    assert not info.has_chat_template
+    assert info.sliding_window > 0
+    assert 0 < info.swa_layers < info.block_count
+    assert info.summary()["has_chat_template"] is False
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ModelFileError, match="not found"):
+        read_model_info(tmp_path / "nowhere.gguf")
+
+
+def test_text_file_is_not_a_model(tmp_path):
+    fake = tmp_path / "notes.gguf"
+    fake.write_text("these are my notes, not a model")
+    with pytest.raises(ModelFileError, match="notes.gguf is not a GGUF model file"):
+        read_model_info(fake)
+
+
+def test_empty_file_is_not_a_model(tmp_path):
+    empty = tmp_path / "empty.gguf"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelFileError, match="not a GGUF"):
+        read_model_info(empty)
+
+
+def test_truncated_weights_are_reported(tmp_path, default_model_path):
+    cut = tmp_path / "partial.gguf"
+    with default_model_path.open("rb") as src:
+        cut.write_bytes(src.read(default_model_path.stat().st_size // 2))
+    with pytest.raises(ModelFileError, match="partial.gguf is incomplete") as caught:
+        read_model_info(cut)
+    assert "download" in caught.value.hint
+
+
+def test_truncated_header_is_reported(tmp_path, default_model_path):
+    cut = tmp_path / "stub.gguf"
+    with default_model_path.open("rb") as src:
+        cut.write_bytes(src.read(4096))
+    with pytest.raises(ModelFileError, match="stub.gguf is cut short"):
+        read_model_info(cut)
+
+
+def test_written_gguf_with_128k_context(tmp_path):
+    import gguf
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_context_length(131072)
+    writer.add_block_count(2)
+    writer.add_embedding_length(64)
+    writer.add_head_count(4)
+    writer.add_head_count_kv(2)
+    writer.add_file_type(1)
+    writer.add_tensor("token_embd.weight", np.zeros((32, 64), dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    info = read_model_info(path)
+    assert info.context_length == 131072
+    assert info.head_count_kv == 2 and info.key_length == 16
+    assert info.parameter_count == 32 * 64
+    assert info.file_type == "F16"
