@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from engine.errors import HearthError
@@ -18,6 +19,11 @@ COMMAND_MODULES = ("app.cli_engine", "app.cli_library")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearth", description="Private, local AI on your own files."
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this installation works (model, documents, search) and exit",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -33,8 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
+    if not args_list:
+        # Straight to the window: building the parser would import every command's module.
+        from app.gui import main as gui_main
+
+        return gui_main(args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
+    if args.self_test:
+        from app.self_test import run as self_test
+
+        return self_test()
     if args.command is None:
         from app.gui import main as gui_main
 
@@ -46,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug, not bad input: keep the message short, details on request
+        if os.environ.get("HEARTH_DEBUG"):
+            raise
+        print(f"hearth: unexpected error: {exc} (set HEARTH_DEBUG=1 for details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

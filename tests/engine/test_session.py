@@ -51,7 +51,7 @@ def test_reply_streams_in_pieces_and_ends_with_stats(session):
 
 
 def test_max_tokens_ends_with_length(session):
-    _, stats = run(session.chat(ask("Count from one to one hundred."), GREEDY))
+    _, stats = run(session.chat(ask("Write a long essay about the history of the sea."), GREEDY))
     assert stats.stop_reason == "length"
     assert stats.generated_tokens == GREEDY.max_tokens
 
