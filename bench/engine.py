@@ -166,7 +166,20 @@ def lookup_speedup(session: ModelSession, draft_sizes: list[int], rounds: int) -
         for n in draft_sizes
     }
     best = max(draft_sizes, key=lambda n: statistics.median(rates[n]))
+    # The cost side: a reply that quotes nothing, where most drafts are rejected.
+    plain = [{"role": "user", "content": STORY_PROMPT}]
+    plain_rates: dict[int, list[float]] = {0: [], best: []}
+    for _ in range(rounds):
+        for n in plain_rates:
+            session.llama.reset()
+            sampling = SamplingSettings(
+                temperature=0, max_tokens=160, repeat_penalty=1.0, lookup_draft_tokens=n
+            )
+            plain_rates[n].append(collect(session.chat(plain, sampling))[1].generation_tokens_per_s)
     return {
+        "lookup_plain_reply_ratio": round(
+            statistics.median(plain_rates[best]) / statistics.median(plain_rates[0]), 3
+        ),
         "lookup_speedup": by_size[str(best)]["speedup"],
         "lookup_best_draft_tokens": best,
         "lookup_baseline_tokens_per_s": round(base, 2),

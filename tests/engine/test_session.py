@@ -226,3 +226,18 @@ def test_failed_gpu_load_falls_back_to_cpu_and_says_why(default_model_path, monk
     assert report.n_gpu_layers == 0
     assert any("out of device memory" in note and "CPU" in note for note in report.notes)
     session.unload()
+
+
+def test_unload_gives_the_memory_back(default_model_path):
+    from engine.memory import probe_memory
+
+    session = ModelSession()
+    before = probe_memory().process_rss
+    session.load(LoadSettings(model_path=str(default_model_path), n_ctx=8192))
+    run(session.chat(ask("Hi"), SamplingSettings(temperature=0, max_tokens=2)))
+    loaded = probe_memory().process_rss
+    session.unload()
+    after = probe_memory().process_rss
+    # Weights (~94 MB) and an 8K-token KV cache (~180 MB) were resident while loaded.
+    assert loaded - before > 150 * 2**20
+    assert loaded - after > 0.8 * (loaded - before)
