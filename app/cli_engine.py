@@ -13,6 +13,10 @@ from engine.backends import detect_backend
 from engine.bundled import default_model_path
 from engine.cancel import CancelToken
 from engine.catalog import ModelCatalog
+from engine.context.fit import MachineMemory, largest_windows, prepare_load
+from engine.context.manager import ContextManager, ContextSettings
+from engine.context.turn import POLICIES, Document, TurnRequest
+from engine.errors import HearthError
 from engine.memory import probe_memory
 from engine.session import KV_CACHE_TYPES, LoadSettings, ModelSession, SamplingSettings
 from engine.stats import GenerationStats
@@ -37,6 +41,12 @@ def register(subparsers: Any) -> None:
     chat.add_argument("--seed", type=int, default=-1)
     chat.add_argument("--lookup", type=int, default=0, metavar="N",
                       help="prompt-lookup decoding with N drafted tokens (0: off)")  # fmt: skip
+    chat.add_argument("--overflow", choices=POLICIES, default="sliding_window",
+                      help="what to do when the conversation does not fit the window")  # fmt: skip
+    chat.add_argument("--history", metavar="FILE",
+                      help="earlier messages: a JSON list of {role, content}")  # fmt: skip
+    chat.add_argument("--pin", action="append", default=[], metavar="FILE",
+                      help="a text file kept whole in the prompt (repeatable)")  # fmt: skip
     chat.add_argument("--json", action="store_true", help="end with one JSON line of stats")
     chat.set_defaults(func=run_chat)
 
@@ -45,12 +55,24 @@ def run_info(args: argparse.Namespace) -> int:
     backend = detect_backend()
     memory = probe_memory()
     catalog = ModelCatalog(app_paths().models_file)
+    # The largest window each model can load here, per K/V cache type (all layers on the GPU
+    # where llama.cpp can offload, else on the CPU).
+    machine = MachineMemory.probe()
+    gpu_layers = -1 if backend.gpu_offload and backend.devices else 0
     models = [
         {
             "path": str(entry.path),
             "bundled": entry.bundled,
             "problem": entry.problem,
             **(entry.info.summary() if entry.info else {}),
+            **(
+                {
+                    "largest_window": largest_windows(entry.info, machine, gpu_layers),
+                    "largest_window_gpu_layers": gpu_layers,
+                }  # fmt: skip
+                if entry.info
+                else {}
+            ),
         }
         for entry in catalog.entries()
     ]
@@ -83,26 +105,36 @@ def run_info(args: argparse.Namespace) -> int:
             f"{'' if model['has_chat_template'] else ', no chat template'})"
             f"{' [bundled]' if model['bundled'] else ''}"
         )
+        windows = ", ".join(f"{kind} {size:,}" for kind, size in model["largest_window"].items())
         print(f"    {model['path']}")
+        print(f"    largest window that fits here: {windows}")
     return 0
 
 
 def run_chat(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-    session = ModelSession()
-    session.load(
-        LoadSettings(
-            model_path=args.model or str(default_model_path()),
-            n_ctx=args.ctx,
-            n_threads=args.threads,
-            n_gpu_layers=args.gpu_layers,
-            flash_attn=args.flash_attn,
-            type_k=args.kv_type,
-            type_v=args.kv_type,
-        )
+    history = _read_history(args.history) if args.history else []
+    pinned = [Document(_read_text(path), path) for path in args.pin]
+    settings = LoadSettings(
+        model_path=args.model or str(default_model_path()),
+        n_ctx=args.ctx,
+        n_threads=args.threads,
+        n_gpu_layers=args.gpu_layers,
+        flash_attn=args.flash_attn,
+        type_k=args.kv_type,
+        type_v=args.kv_type,
     )
-    messages = [{"role": "system", "content": args.system}] if args.system else []
-    messages.append({"role": "user", "content": prompt})
+    # Refuse a window that does not fit this machine before llama.cpp tries to allocate it.
+    settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)
+    for note in fit.notes:
+        print(f"[note: {note}]", file=sys.stderr)
+    session = ModelSession()
+    session.load(settings)
+    manager = ContextManager(session, ContextSettings(policy=args.overflow))
+    request = TurnRequest(args.system, prompt, history, pinned)
+    plan = manager.plan(request, args.max_tokens)
+    if plan.notice:
+        print(f"[context: {plan.notice}]", file=sys.stderr)
     sampling = SamplingSettings(
         temperature=args.temperature,
         max_tokens=args.max_tokens,
@@ -113,12 +145,18 @@ def run_chat(args: argparse.Namespace) -> int:
     # Ctrl+C stops the reply cleanly and still prints the stats.
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
-        stats = _stream(session.chat(messages, sampling, cancel))
+        stats = _stream(manager.chat(plan, sampling, cancel))
     finally:
         signal.signal(signal.SIGINT, previous)
     print()
     if args.json:
-        print(json.dumps(stats.to_dict()))
+        context = {
+            "budget": manager.budget.to_dict(),
+            "changes": [vars(change) for change in plan.changes],
+            "notice": plan.notice,
+            "reused_tokens": plan.reused_tokens,
+        }
+        print(json.dumps({**stats.to_dict(), "context": context}))
     else:
         print(
             f"[{stats.generated_tokens} tokens, TTFT {stats.ttft_s * 1000:.0f} ms, "
@@ -127,6 +165,29 @@ def run_chat(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if stats.stop_reason == "error" else 0
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return stream.read()
+    except OSError as exc:
+        raise HearthError(f"Cannot read {path}: {exc.strerror}.") from exc
+
+
+def _read_history(path: str) -> list[dict[str, str]]:
+    """Earlier messages from a JSON file: [{"role": "user"|"assistant", "content": "..."}]."""
+    try:
+        messages = json.loads(_read_text(path))
+        history = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise HearthError(
+            f"{path} is not a chat history.",
+            'Write a JSON list of {"role": "user" or "assistant", "content": "..."} objects.',
+        ) from exc
+    if any(m["role"] not in ("user", "assistant") for m in history):
+        raise HearthError(f"{path} has a message whose role is not 'user' or 'assistant'.")
+    return history
 
 
 def _stream(events: Any) -> GenerationStats:

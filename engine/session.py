@@ -16,6 +16,8 @@ from typing import Any
 
 from engine.backends import auto_gpu_layers, default_threads
 from engine.cancel import CancelToken
+from engine.context.allocation import AllocationReport, capture_llama_log
+from engine.context.estimate import kv_cache_bytes
 from engine.errors import GenerationError, HearthError, ModelLoadError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.lookup import PromptLookup
@@ -44,6 +46,8 @@ class LoadSettings:
         type_k: K cache type: "f16", "q8_0" or "q4_0".
         type_v: V cache type, as type_k.
         n_batch: Prompt tokens evaluated per step; also how often a prefill can be cancelled.
+        swa_full: Keep sliding-window layers' KV cache full-size (llama.cpp's default), which
+            lets a later prompt reuse any cached prefix; False saves memory on such models.
     """
 
     model_path: str
@@ -54,6 +58,7 @@ class LoadSettings:
     type_k: str = "f16"
     type_v: str = "f16"
     n_batch: int = 512
+    swa_full: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class ModelSession:
         self._llama: Any = None
         self._format: PromptFormat | None = None
         self.report: LoadReport | None = None
+        # The buffers llama.cpp allocated for the loaded model (weights, KV cache, compute).
+        self.allocation: AllocationReport | None = None
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -128,16 +135,22 @@ class ModelSession:
         info = read_model_info(settings.model_path)
         settings, notes = _resolve(settings, info)
         started = time.perf_counter()
-        try:
-            llama = _create_llama(settings)
-        except ModelLoadError as gpu_error:
-            if settings.n_gpu_layers == 0:
-                raise
-            notes.append(f"Loading on the GPU failed ({gpu_error.message}); running on the CPU.")
-            settings = replace(settings, n_gpu_layers=0)
-            llama = _create_llama(settings)
+        # llama.cpp logs each buffer it allocates; keep them to check the memory estimate.
+        with capture_llama_log() as captured:
+            try:
+                llama = _create_llama(settings)
+            except ModelLoadError as gpu_error:
+                if settings.n_gpu_layers == 0:
+                    raise
+                notes.append(
+                    f"Loading on the GPU failed ({gpu_error.message}); running on the CPU."
+                )
+                settings = replace(settings, n_gpu_layers=0)
+                captured.clear()
+                llama = _create_llama(settings)
         self.unload()
         self._llama = llama
+        self.allocation = captured.allocation()
         self._format = PromptFormat.for_model(llama, info)
         self.report = LoadReport(
             model=info,
@@ -161,6 +174,7 @@ class ModelSession:
         llama, self._llama = self._llama, None
         self._format = None
         self.report = None
+        self.allocation = None
         llama.close()
         del llama
         gc.collect()
@@ -252,7 +266,7 @@ def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, lis
     if gpu_layers == "auto":
         import llama_cpp
 
-        kv_bytes = _kv_cache_estimate(info, n_ctx)
+        kv_bytes = kv_cache_bytes(info, n_ctx, settings.type_k, settings.type_v)
         gpu_layers = auto_gpu_layers(info, kv_bytes, bool(llama_cpp.llama_supports_gpu_offload()))
     else:
         try:
@@ -273,12 +287,6 @@ def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, lis
     )
 
 
-def _kv_cache_estimate(info: ModelInfo, n_ctx: int) -> int:
-    """f16 K+V bytes for `n_ctx` tokens; good enough to leave room for the cache when offloading."""
-    per_token = info.head_count_kv * (info.key_length + info.value_length) * 2
-    return info.block_count * n_ctx * per_token
-
-
 def _create_llama(settings: LoadSettings) -> Any:
     import llama_cpp
 
@@ -294,6 +302,7 @@ def _create_llama(settings: LoadSettings) -> Any:
             flash_attn=settings.flash_attn,
             type_k=KV_CACHE_TYPES[settings.type_k],
             type_v=KV_CACHE_TYPES[settings.type_v],
+            swa_full=settings.swa_full,
             verbose=False,
         )
     except (ValueError, RuntimeError, OSError) as exc:

@@ -58,3 +58,54 @@ def test_bad_model_path_exits_nonzero_with_one_line(tmp_path, content, message):
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert message in result.stderr
+
+
+def test_info_json_gives_the_largest_window_per_cache_type():
+    result = hearth("info", "--json")
+    assert result.returncode == 0, result.stderr
+    for model in json.loads(result.stdout)["models"]:
+        windows = model["largest_window"]
+        assert set(windows) == {"f16", "q8_0", "q4_0"}
+        assert 0 < windows["f16"] <= model["context_length"]
+        assert windows["q4_0"] >= windows["q8_0"] >= windows["f16"]
+
+
+def long_history(tmp_path, exchanges=12):
+    history = []
+    for i in range(exchanges):
+        history.append({"role": "user", "content": f"Message {i}: " + "tell me about boats. " * 8})
+        history.append({"role": "assistant", "content": f"Reply {i}: " + "boats float. " * 8})
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(history))
+    return path
+
+
+def test_chat_overflow_stop_refuses_in_one_line(tmp_path):
+    history = long_history(tmp_path)
+    result = hearth("chat", "--ctx", "512", "--overflow", "stop", "--history", str(history),
+                    "--max-tokens", "8", "What did I ask first?")  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "the context window holds 512" in result.stderr and "new chat" in result.stderr
+
+
+def test_chat_overflow_sliding_window_drops_old_turns_and_says_so(tmp_path):
+    history = long_history(tmp_path)
+    result = hearth("chat", "--ctx", "512", "--overflow", "sliding_window", "--history",
+                    str(history), "--max-tokens", "8", "--temperature", "0", "--json",
+                    "What did I ask first?")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout.strip().splitlines()[-1])
+    context = stats["context"]
+    assert context["changes"][0]["kind"] == "dropped"
+    assert context["budget"]["n_ctx"] == 512
+    assert stats["prompt_tokens"] + stats["generated_tokens"] <= 512
+    assert "dropped" in result.stderr
+
+
+def test_chat_window_too_large_is_refused_before_loading_with_a_proposal():
+    result = hearth("chat", "--ctx", "131072", "hello")
+    assert result.returncode == 2
+    assert "trained for windows up to 8,192 tokens" in result.stderr
+    assert "Try: a window of 8,192 tokens" in result.stderr

@@ -1,0 +1,119 @@
+"""The tensor table of a GGUF file, grouped the way llama.cpp places weights on devices.
+
+llama.cpp keeps the token embeddings on the CPU, offloads the output layer first and then the
+last repeating layers, so the bytes per layer decide how much of a model lands in VRAM.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from engine.errors import ModelFileError
+from engine.gguf_info import GGUF_MAGIC, _Reader, _tensor_bytes
+
+_LAYER_NAME = re.compile(r"^blk\.(\d+)\.")
+
+# ggml types that the x86 CPU backend re-packs into an interleaved copy (CPU_REPACK buffer)
+# when AVX2 is available: Q4_0=2, Q4_K=12, IQ4_NL=20, MXFP4=39.
+_REPACKED_TYPES = frozenset({2, 12, 20, 39})
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    ggml_type: int
+    dims: tuple[int, ...]
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class WeightLayout:
+    """Bytes of weights per place they can live.
+
+    Attributes:
+        layers: Bytes of each repeating layer (blk.N.*), in order.
+        output: The output layer (output.weight, output_norm.weight): offloaded first.
+        token_embd: Token embeddings and other tensors that always stay on the CPU.
+        layers_repackable: Per layer, bytes the CPU backend also keeps as a re-packed copy.
+        output_repackable: The same for the output layer.
+    """
+
+    layers: tuple[int, ...]
+    output: int
+    token_embd: int
+    layers_repackable: tuple[int, ...]
+    output_repackable: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.layers) + self.output + self.token_embd
+
+
+def read_tensor_table(path: str | Path) -> list[TensorInfo]:
+    """Names, ggml types, shapes and sizes of every tensor in a GGUF file.
+
+    Raises:
+        ModelFileError: the file is missing or not GGUF.
+    """
+    path = Path(path)
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read {path}.") from exc
+    with stream:
+        if stream.read(4) != GGUF_MAGIC:
+            raise ModelFileError(f"{path.name} is not a GGUF model file.")
+        reader = _Reader(stream, path)
+        reader.scalar("<I")  # version
+        tensor_count = reader.scalar("<Q")
+        kv_count = reader.scalar("<Q")
+        for _ in range(kv_count):
+            reader.string()
+            reader.value(reader.scalar("<I"))
+        tensors = []
+        for _ in range(tensor_count):
+            name = reader.string()
+            dims = tuple(reader.scalar("<Q") for _ in range(reader.scalar("<I")))
+            ggml_type = reader.scalar("<I")
+            reader.scalar("<Q")  # offset
+            tensors.append(TensorInfo(name, ggml_type, dims, _tensor_bytes(ggml_type, list(dims))))
+    return tensors
+
+
+def _repackable(tensor: TensorInfo) -> bool:
+    """Matrix weights of a re-packable type whose row count is a multiple of 8."""
+    return (
+        tensor.ggml_type in _REPACKED_TYPES
+        and len(tensor.dims) >= 2
+        and tensor.dims[1] % 8 == 0
+        and tensor.name.endswith(".weight")
+        and not tensor.name.startswith("token_embd")
+    )
+
+
+@lru_cache(maxsize=16)
+def _layout(path: str, _mtime: float, block_count: int) -> WeightLayout:
+    layers = [0] * block_count
+    layers_repack = [0] * block_count
+    output = output_repack = token_embd = 0
+    for tensor in read_tensor_table(path):
+        match = _LAYER_NAME.match(tensor.name)
+        repack = tensor.nbytes if _repackable(tensor) else 0
+        if match and int(match.group(1)) < block_count:
+            layers[int(match.group(1))] += tensor.nbytes
+            layers_repack[int(match.group(1))] += repack
+        elif tensor.name.startswith("output"):
+            output += tensor.nbytes
+            output_repack += repack
+        else:
+            token_embd += tensor.nbytes
+    return WeightLayout(tuple(layers), output, token_embd, tuple(layers_repack), output_repack)
+
+
+def weight_layout(path: str | Path, block_count: int) -> WeightLayout:
+    """The weights of `path` grouped by layer (cached per file and modification time)."""
+    path = Path(path)
+    return _layout(str(path), path.stat().st_mtime, block_count)

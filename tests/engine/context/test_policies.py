@@ -1,0 +1,237 @@
+"""Each overflow policy on the real SmolLM2 model with a small window: what survives, what is
+recorded, and that llama.cpp never sees more tokens than its window holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.context.manager import ContextFullError, ContextManager, ContextSettings
+from engine.context.policies import SUMMARY_HEADER
+from engine.context.turn import Document, TurnRequest
+from engine.session import LoadSettings, ModelSession, SamplingSettings
+from engine.stats import GenerationStats
+
+N_CTX = 1024
+REPLY = SamplingSettings(temperature=0, max_tokens=8, repeat_penalty=1.0)
+SYSTEM = "You are Hearth, a careful assistant. Answer in one short sentence."
+TOPICS = ("sailing", "bread", "violins", "glaciers", "tea", "bridges", "owls", "comets",
+          "maps", "clocks", "salt", "lanterns", "orchards", "kites", "ferns", "harbours")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def session(default_model_path):
+    session = ModelSession()
+    session.load(LoadSettings(model_path=str(default_model_path), n_ctx=N_CTX))
+    yield session
+    session.unload()
+
+
+def conversation(exchanges: int) -> list[dict[str, str]]:
+    """A made-up conversation of about 70 tokens per exchange."""
+    history = []
+    for i in range(exchanges):
+        topic = TOPICS[i % len(TOPICS)]
+        history.append({"role": "user", "content": f"Question {i}: tell me three facts about "
+                        f"{topic}, and say why people in old towns cared about {topic}."})  # fmt: skip
+        history.append({"role": "assistant", "content": f"Answer {i}: {topic} mattered for "
+                        f"trade, for food and for stories; old towns kept records of {topic} "
+                        "in their ledgers and their songs."})  # fmt: skip
+    return history
+
+
+def reply(manager, plan):
+    pieces, stats = [], None
+    for item in manager.chat(plan, REPLY):
+        if isinstance(item, GenerationStats):
+            stats = item
+        else:
+            pieces.append(item)
+    assert stats is not None and stats.stop_reason != "error", stats
+    assert stats.prompt_tokens + stats.generated_tokens <= N_CTX
+    return "".join(pieces), stats
+
+
+def assert_survivors(plan, request):
+    assert plan.messages[0]["role"] == "system"
+    assert plan.messages[0]["content"].startswith(request.system_prompt)
+    assert plan.messages[-1]["role"] == "user"
+    assert plan.messages[-1]["content"].endswith(request.message)
+    assert plan.prompt_tokens + plan.budget.reply_reserve <= N_CTX
+
+
+def test_a_turn_that_fits_goes_in_unchanged_and_the_budget_adds_up(session):
+    manager = ContextManager(session)
+    history = conversation(2)
+    request = TurnRequest(SYSTEM, "And what about rivers?", history)
+    plan = manager.plan(request, 64)
+    assert plan.messages == [{"role": "system", "content": SYSTEM}, *history,
+                             {"role": "user", "content": request.message}]  # fmt: skip
+    assert not plan.changes and not plan.left_out and plan.notice == ""
+    assert plan.prompt_tokens == len(session.prompt_tokens(plan.messages))
+    budget = plan.budget
+    assert budget.prompt == plan.prompt_tokens
+    assert sum(budget.parts().values()) == N_CTX
+    assert budget.history > budget.message > 0 and budget.reply_reserve == 64
+
+
+def test_sliding_window_keeps_system_first_exchange_and_newest_message(session):
+    manager = ContextManager(session, ContextSettings(policy="sliding_window"))
+    history = conversation(16)
+    request = TurnRequest(SYSTEM, "Which of these topics was the first one?", history)
+    plan = manager.plan(request, 64)
+    assert_survivors(plan, request)
+    assert plan.messages[1] == history[0] and plan.messages[2] == history[1]
+    dropped = [c for c in plan.changes if c.kind == "dropped"]
+    assert dropped and dropped[0].messages[0] == 2, "the first exchange stays"
+    assert set(plan.left_out) == set(dropped[0].messages)
+    assert "dropped" in plan.notice
+    # The window was trimmed below the low-water mark, so the next turns fit without rewrites.
+    assert plan.budget.free >= N_CTX // 4 - 64
+    _, stats = reply(manager, plan)
+
+    history = [*history, {"role": "user", "content": request.message},
+               {"role": "assistant", "content": "It was sailing."}]  # fmt: skip
+    request = TurnRequest(SYSTEM, "And the second one?", history)
+    again = manager.plan(request, 64)
+    assert not again.changes, "the earlier cut holds: no new rewrite"
+    assert again.left_out == plan.left_out
+    assert again.reused_tokens > plan.prompt_tokens // 2
+    _, stats = reply(manager, again)
+    assert stats.cached_tokens == again.reused_tokens
+
+
+def test_summarize_writes_a_marked_summary_once_and_reuses_it(session):
+    manager = ContextManager(session, ContextSettings(policy="summarize", summary_tokens=48))
+    history = conversation(18)
+    request = TurnRequest(SYSTEM, "What did we talk about first?", history)
+    plan = manager.plan(request, 48)
+    assert_survivors(plan, request)
+    assert plan.summary_written and manager.summarizer.calls >= 1
+    assert plan.summary is not None and plan.summary.text.strip()
+    assert plan.summary.covered == max(plan.left_out) + 1
+    header = SUMMARY_HEADER.split("(")[0]
+    assert header in plan.messages[0]["content"], "the summary is marked as one"
+    assert plan.summary.text in plan.messages[0]["content"]
+    assert [c.kind for c in plan.changes] == ["summarized"]
+    assert plan.budget.summary > 0
+    _, stats = reply(manager, plan)
+
+    calls = manager.summarizer.calls
+    history = [*history, {"role": "user", "content": request.message},
+               {"role": "assistant", "content": "We talked about sailing."}]  # fmt: skip
+    again = manager.plan(TurnRequest(SYSTEM, "And then?", history), 48)
+    assert not again.summary_written and manager.summarizer.calls == calls, "reused, not rewritten"
+    assert again.summary.text == plan.summary.text
+    assert again.reused_tokens > 0
+    _, stats = reply(manager, again)
+    assert stats.cached_tokens == again.reused_tokens
+
+
+def test_truncate_middle_keeps_both_ends_of_a_pinned_document_and_the_same_cut(session):
+    manager = ContextManager(session, ContextSettings(policy="truncate_middle"))
+    body = " ".join(f"Clause {i} says the lease runs for {i} months." for i in range(150))
+    pinned = Document(f"START-OF-LEASE {body} END-OF-LEASE", "lease.txt")
+    request = TurnRequest(SYSTEM, "How long does the lease run?", conversation(1), [pinned])
+    plan = manager.plan(request, 64)
+    assert_survivors(plan, request)
+    system = plan.messages[0]["content"]
+    assert "START-OF-LEASE" in system and "END-OF-LEASE" in system
+    assert "of the middle left out" in system
+    truncated = [c for c in plan.changes if c.kind == "truncated"]
+    assert truncated and truncated[0].title == "lease.txt" and truncated[0].tokens > 500
+    assert plan.messages[1:3] == list(request.history), "the history did not have to go"
+    reply(manager, plan)
+
+    history = [*request.history, {"role": "user", "content": request.message},
+               {"role": "assistant", "content": "Several months."}]  # fmt: skip
+    again = manager.plan(TurnRequest(SYSTEM, "Who signs it?", history, [pinned]), 64)
+    assert again.messages[0] == plan.messages[0], "the document is cut the same way again"
+    assert again.reused_tokens >= plan.budget.system + plan.budget.pinned
+
+
+def test_truncate_middle_shortens_long_excerpts_not_the_question(session):
+    manager = ContextManager(session, ContextSettings(policy="truncate_middle"))
+    long = " ".join(f"Row {i}: the pump at station {i} failed twice." for i in range(120))
+    excerpts = [Document("Short excerpt about the pump.", "pumps.pdf, page 2"),
+                Document(long, "pumps.pdf, page 9")]  # fmt: skip
+    request = TurnRequest(SYSTEM, "Which pump failed?", [], excerpts=excerpts)
+    plan = manager.plan(request, 64)
+    assert_survivors(plan, request)
+    question = plan.messages[-1]["content"]
+    assert "[1] (pumps.pdf, page 2)\nShort excerpt about the pump." in question
+    assert "of the middle left out" in question
+    assert [c.title for c in plan.changes] == ["pumps.pdf, page 9"]
+    reply(manager, plan)
+
+
+def test_stop_refuses_with_a_clear_message_and_a_proposal(session):
+    manager = ContextManager(session, ContextSettings(policy="stop"))
+    request = TurnRequest(SYSTEM, "Sum it all up.", conversation(16))
+    with pytest.raises(ContextFullError) as refused:
+        manager.plan(request, 64)
+    error = refused.value
+    assert f"the context window holds {N_CTX:,}" in error.message
+    assert "Nothing was left out" in error.message
+    assert "start a new chat" in error.hint
+    # SmolLM2 is trained for 8K and this machine holds that: the error says so.
+    assert error.larger_window > N_CTX and f"{error.larger_window:,}-token window" in error.hint
+    assert error.budget.prompt > N_CTX - 64
+
+
+@pytest.mark.parametrize("policy", ["summarize", "sliding_window", "truncate_middle"])
+def test_a_message_longer_than_the_window_is_refused_not_crashed(session, policy):
+    manager = ContextManager(session, ContextSettings(policy=policy))
+    message = " ".join(f"word{i}" for i in range(900))
+    with pytest.raises(ContextFullError) as refused:
+        manager.plan(TurnRequest(SYSTEM, message, conversation(2)), 64)
+    assert "your message alone are" in refused.value.message
+    assert "shorten the message" in refused.value.hint
+    assert manager.summarizer.calls == 0, "refused before anything was summarized or dropped"
+
+
+def test_budget_is_live_during_generation(session):
+    manager = ContextManager(session)
+    plan = manager.plan(TurnRequest(SYSTEM, "Count from one to twenty.", []), 16)
+    seen = []
+    for item in manager.chat(plan, SamplingSettings(temperature=0, max_tokens=16)):
+        seen.append(manager.budget)
+        if isinstance(item, GenerationStats):
+            stats = item
+    assert seen[0].generated >= 1 and seen[0].kv_tokens > plan.prompt_tokens
+    final = manager.budget
+    assert final.generated == stats.generated_tokens
+    assert final.kv_tokens == plan.prompt_tokens + stats.generated_tokens
+    assert 0 < final.kv_bytes_in_use < final.kv_bytes_total == session.allocation.part("kv_cache")
+    assert sum(final.parts().values()) == N_CTX
+
+
+def test_a_changed_history_starts_a_fresh_cut(session):
+    manager = ContextManager(session)
+    first = manager.plan(TurnRequest(SYSTEM, "Hello?", conversation(16)), 64)
+    assert first.left_out
+    other = manager.plan(TurnRequest(SYSTEM, "A new chat.", conversation(1)), 64)
+    assert not other.left_out and not other.changes
+
+
+def test_a_dropped_document_goes_in_whole_only_if_it_fits(session):
+    manager = ContextManager(session)
+    request = TurnRequest(SYSTEM, "Read this.", conversation(1))
+    small = manager.place_document("A note about the harbour's opening hours.", request, 64)
+    assert small.mode == "whole" and small.tokens < small.available
+    large = manager.place_document("The harbour log. " * 400, request, 64)
+    assert large.mode == "retrieval" and large.tokens > large.available
+    assert "search" in large.reason
+
+
+def test_turns_too_long_for_one_summary_request_are_split(session):
+    manager = ContextManager(session, ContextSettings(policy="summarize", summary_tokens=64))
+    summarizer, counter = manager.summarizer, manager.counter
+    turns = conversation(20)
+    huge = {"role": "user", "content": "Long paste: " + "numbers 1 2 3 4 5 6 7 8 9. " * 300}
+    chunks = summarizer.chunks(100, [*turns, huge])
+    room = N_CTX - 100 - 64
+    assert len(chunks) > 1
+    assert sum(len(chunk) for chunk in chunks) == len(turns) + 1, "every turn is summarized"
+    for chunk in chunks:
+        assert sum(counter.message(message) for message in chunk) <= room
+    assert "of the middle left out" in chunks[-1][-1]["content"], "a paste longer than the window"
