@@ -1,0 +1,89 @@
+"""Open the document libraries by name, once per process, for both the index and model threads.
+
+The indexing thread writes through a library and the model thread searches it at the same time;
+both get the same object from here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_OK_STATUSES = ("indexed",)
+
+
+class Libraries:
+    """Lazily opened libraries under `root` (app_paths().libraries_dir)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._open: dict[str, Any] = {}
+        self._embedder: Any = None  # one embedding model in memory for every library
+
+    def exists(self, name: str) -> bool:
+        """True once something was added to the library (checked without opening it)."""
+        return name in self._open or (self.root / name / "library.sqlite3").is_file()
+
+    def get(self, name: str) -> Any:
+        with self._lock:
+            library = self._open.get(name)
+            if library is None:
+                from engine.library import Library
+                from engine.library.embed import Embedder
+
+                if self._embedder is None:
+                    self._embedder = Embedder()
+                library = Library.open(self.root, name, embedder=self._embedder)
+                self._open[name] = library
+            return library
+
+    def files(self, name: str) -> list[dict]:
+        """The library's files as dicts: path, pages, chunks, status, error."""
+        if not self.exists(name):
+            return []
+        return [_file_dict(record) for record in self.get(name).files()]
+
+    def search(self, name: str, question: str, k: int) -> list[dict]:
+        """Numbered sources for `question`, or [] when the library holds no indexed file."""
+        if not self.exists(name):
+            return []
+        library = self.get(name)
+        if not any(record.status in _OK_STATUSES for record in library.files()):
+            return []
+        hits = library.search(question, k=k)
+        return [
+            {
+                "number": number,
+                "path": str(hit.file),
+                "page": hit.page,
+                "excerpt": hit.text,
+                "score": float(hit.score),
+            }
+            for number, hit in enumerate(hits, start=1)
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            for library in self._open.values():
+                close = getattr(library, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except Exception:  # closing at exit must not raise
+                        log.exception("Closing a library failed")
+            self._open.clear()
+
+
+def _file_dict(record: Any) -> dict:
+    return {
+        "path": record.path,
+        "pages": record.pages,
+        "chunks": record.chunks,
+        "status": record.status,
+        "error": record.error or "",
+    }

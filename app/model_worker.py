@@ -1,0 +1,281 @@
+"""The model thread: one QObject that owns the ModelSession, and its GUI-side client.
+
+Everything that touches llama.cpp (import, load, retrieve-then-generate, unload) runs on the model
+thread. Text reaches the GUI in batches at most ~30 times a second, so a fast model cannot flood
+the event loop. Requests are queued in order: a question asked while the model loads waits for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
+from engine.cancel import CancelToken
+from engine.errors import HearthError
+
+log = logging.getLogger(__name__)
+
+EMIT_INTERVAL_S = 1 / 30
+
+# (library name, question, k) -> sources as dicts (number, path, page, excerpt, score).
+Retriever = Callable[[str, str, int], list[dict]]
+
+
+@dataclass
+class ChatRequest:
+    """One reply to write.
+
+    Attributes:
+        history: Earlier messages of the conversation, oldest first (no system prompt).
+        question: The new user message.
+        library: The conversation's library name, or "" to answer without documents.
+        sampling: Keyword arguments for engine.session.SamplingSettings.
+    """
+
+    history: list[dict[str, str]]
+    question: str
+    system_prompt: str
+    sampling: dict[str, Any]
+    library: str = ""
+    sources_k: int = 4
+    overflow_policy: str = "sliding_window"
+    conversation_id: int | None = None
+    request_id: int = 0
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+class ModelWorker(QObject):
+    """Lives on the model thread; its slots are only ever invoked through queued signals."""
+
+    loadStarted = Signal(str)
+    loaded = Signal(dict)
+    loadFailed = Signal(str, str)
+    unloaded = Signal()
+    replyStarted = Signal(int)
+    replyText = Signal(int, str, int)
+    replySources = Signal(int, list)
+    contextUsage = Signal(dict)
+    replyFinished = Signal(int, dict)
+    replyFailed = Signal(int, str)
+
+    def __init__(self, retriever: Retriever | None = None) -> None:
+        super().__init__()
+        self._session: Any = None
+        self._retriever = retriever
+        self._context: Any = None  # engine.context ContextManager for the loaded session
+        self._conversation: int | None = None
+
+    @Slot(object)
+    def load(self, settings: Any) -> None:
+        """Load `settings` (engine.session.LoadSettings); the old model stays if this fails."""
+        self.loadStarted.emit(str(settings.model_path))
+        try:
+            from engine.backends import detect_backend
+            from engine.session import ModelSession
+
+            session = self._session or ModelSession()
+            report = session.load(settings)
+            self._session = session
+            info = report.to_dict()
+            backend = detect_backend()
+            info["backend"] = {
+                "device": backend.devices[0] if report.n_gpu_layers and backend.devices else "CPU",
+                "gpu_layers": report.n_gpu_layers,
+                "total_layers": report.model.block_count + 1,
+                "threads": report.n_threads,
+                "notes": list(report.notes) + list(backend.notes),
+            }
+            self.loaded.emit(info)
+        except HearthError as exc:
+            log.warning("Model load failed: %s", exc)
+            self.loadFailed.emit(exc.message, exc.hint)
+        except Exception as exc:  # an unexpected failure must not kill the thread
+            log.exception("Model load failed")
+            self.loadFailed.emit(f"The model could not be loaded: {exc}", "")
+
+    @Slot()
+    def unload(self) -> None:
+        if self._session is not None:
+            self._session.unload()
+        self.unloaded.emit()
+
+    @Slot(object)
+    def chat(self, request: ChatRequest) -> None:
+        rid = request.request_id
+        self.replyStarted.emit(rid)
+        if request.cancel.cancelled:
+            self.replyFinished.emit(rid, _cancelled_stats())
+            return
+        if self._session is None or not self._session.loaded:
+            self.replyFailed.emit(rid, "No model is loaded. Pick one with the model button.")
+            return
+        try:
+            self._answer(request)
+        except HearthError as exc:
+            if request.cancel.cancelled:  # stopped while the model summarized older turns
+                self.replyFinished.emit(rid, _cancelled_stats())
+            else:
+                self.replyFailed.emit(rid, str(exc))
+        except Exception as exc:
+            log.exception("Reply failed")
+            self.replyFailed.emit(rid, f"The reply failed: {exc}")
+
+    def _answer(self, request: ChatRequest) -> None:
+        from engine.context.manager import ContextManager
+        from engine.context.turn import Document, TurnRequest
+        from engine.session import SamplingSettings
+        from engine.stats import GenerationStats
+
+        rid = request.request_id
+        sources: list[dict] = []
+        if request.library and self._retriever is not None:
+            sources = self._retriever(request.library, request.question, request.sources_k)
+            self.replySources.emit(rid, sources)
+        if self._context is None or self._context.session is not self._session:
+            self._context = ContextManager(self._session)
+        if self._conversation != request.conversation_id:
+            self._context.reset()  # the remembered cut and summary belong to one conversation
+            self._conversation = request.conversation_id
+        self._context.set_policy(request.overflow_policy)
+        sampling = SamplingSettings(**request.sampling)
+        turn = TurnRequest(
+            system_prompt=request.system_prompt,
+            message=request.question,
+            history=request.history,
+            excerpts=[Document(s["excerpt"], source_title(s)) for s in sources],
+            excerpt_intro=SOURCES_INSTRUCTION,
+        )
+        plan = self._context.plan(turn, sampling.max_tokens, request.cancel)
+        notice = plan.notice
+        self.contextUsage.emit(usage_from_budget(plan.budget, notice))
+        pending: list[str] = []
+        pieces = 0
+        last_emit = 0.0
+        for item in self._context.chat(plan, sampling, request.cancel):
+            if isinstance(item, GenerationStats):
+                if pending:
+                    self.replyText.emit(rid, "".join(pending), pieces)
+                self.contextUsage.emit(usage_from_budget(self._context.budget, notice))
+                self.replyFinished.emit(rid, item.to_dict())
+                return
+            pending.append(item)
+            pieces += 1
+            now = time.perf_counter()
+            if now - last_emit >= EMIT_INTERVAL_S:
+                self.replyText.emit(rid, "".join(pending), pieces)
+                self.contextUsage.emit(usage_from_budget(self._context.budget, notice))
+                pending, pieces, last_emit = [], 0, now
+
+
+SOURCES_INSTRUCTION = (
+    "Excerpts from the person's documents are below, numbered. Answer the question from them and "
+    "cite the excerpts you use by number in square brackets, like [1]. If they do not contain "
+    "the answer, say that it was not found in the documents."
+)
+
+
+def source_title(source: dict) -> str:
+    """How an excerpt is introduced to the model: "report.pdf, page 3"."""
+    title = Path(str(source.get("path", ""))).name
+    return f"{title}, page {source['page']}" if source.get("page") else title
+
+
+def usage_from_budget(budget: Any, notice: str = "") -> dict:
+    """The context gauge's view of an engine ContextBudget: five segments plus the details."""
+    return {
+        "n_ctx": budget.n_ctx,
+        "parts": {
+            "system": budget.system + budget.pinned,
+            "documents": budget.documents,
+            "history": budget.summary + budget.history + budget.message + budget.generated,
+            "reply_reserve": budget.reserved,
+        },
+        "details": {
+            "system prompt": budget.system,
+            "pinned": budget.pinned,
+            "summary": budget.summary,
+            "history": budget.history,
+            "documents": budget.documents,
+            "new message": budget.message,
+            "reply so far": budget.generated,
+            "reply reserve": budget.reserved,
+            "free": budget.free,
+            "KV cache in use": f"{budget.kv_bytes_in_use / 2**20:.1f} MB "
+            f"of {budget.kv_bytes_total / 2**20:.1f} MB",
+        },
+        "notice": notice,
+    }
+
+
+def _cancelled_stats() -> dict:
+    return {
+        "prompt_tokens": 0,
+        "cached_tokens": 0,
+        "generated_tokens": 0,
+        "ttft_s": 0.0,
+        "prompt_tokens_per_s": 0.0,
+        "generation_tokens_per_s": 0.0,
+        "stop_reason": "cancelled",
+    }
+
+
+class ModelClient(QObject):
+    """The GUI thread's handle on the model thread: send requests, stop a reply, shut down."""
+
+    _loadRequested = Signal(object)
+    _unloadRequested = Signal()
+    _chatRequested = Signal(object)
+
+    def __init__(self, retriever: Retriever | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("model")
+        self.worker = ModelWorker(retriever)
+        self.worker.moveToThread(self.thread)
+        self._loadRequested.connect(self.worker.load)
+        self._unloadRequested.connect(self.worker.unload)
+        self._chatRequested.connect(self.worker.chat)
+        self._ids = itertools.count(1)
+        self._active: ChatRequest | None = None
+        self.worker.replyFinished.connect(self._on_done)
+        self.worker.replyFailed.connect(self._on_done)
+        self.thread.start()
+
+    def load(self, settings: Any) -> None:
+        self._loadRequested.emit(settings)
+
+    def unload(self) -> None:
+        self._unloadRequested.emit()
+
+    def chat(self, request: ChatRequest) -> int:
+        """Queue a reply; returns its request id (carried by every signal about it)."""
+        request.request_id = next(self._ids)
+        self._active = request
+        self._chatRequested.emit(request)
+        return request.request_id
+
+    def stop(self) -> None:
+        """Stop the reply being written; safe to call at any time, from the GUI thread."""
+        if self._active is not None:
+            self._active.cancel.cancel()
+
+    def busy(self) -> bool:
+        return self._active is not None
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        self.stop()
+        self.thread.quit()
+        if not self.thread.wait(timeout_ms):
+            log.warning("The model thread did not stop in time")
+
+    def _on_done(self, request_id: int, *_args) -> None:
+        if self._active is not None and self._active.request_id == request_id:
+            self._active = None

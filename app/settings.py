@@ -1,0 +1,108 @@
+"""The settings file: loaded and migrated at start, validated on every change, written atomically.
+
+A damaged file is kept aside as settings.json.bad and Hearth starts with defaults, so a bad file never
+stops the app from opening.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
+from app.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
+from engine.chat_export import write_text_atomically
+
+log = logging.getLogger(__name__)
+
+
+class Settings(QObject):
+    """Current settings, with a `changed(key, value)` signal for every value that changed.
+
+    Args:
+        path: The JSON file (usually app_paths().settings_file).
+    """
+
+    changed = Signal(str, object)
+
+    def __init__(self, path: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self._values = defaults()
+        self.problems: list[str] = []
+        self._load()
+
+    def get(self, key: str) -> Any:
+        return self._values[key]
+
+    def values(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def set(self, key: str, value: Any) -> None:
+        """Set one value and save.
+
+        Raises:
+            SettingError: Unknown key or a value the schema refuses; nothing is changed.
+        """
+        self.update({key: value})
+
+    def update(self, values: dict[str, Any]) -> list[str]:
+        """Validate all `values` first, then apply them together and save once.
+
+        Returns:
+            The keys whose value changed.
+
+        Raises:
+            SettingError: Any value is refused; nothing is changed.
+        """
+        checked = {}
+        for key, value in values.items():
+            option = OPTIONS_BY_KEY.get(key)
+            if option is None:
+                raise SettingError(f"There is no setting called '{key}'.")
+            checked[key] = option.validate(value)
+        changed = [key for key, value in checked.items() if self._values[key] != value]
+        if not changed:
+            return []
+        self._values.update(checked)
+        self.save()
+        for key in changed:
+            self.changed.emit(key, self._values[key])
+        return changed
+
+    def save(self) -> None:
+        data = {"version": SCHEMA_VERSION, "values": self._values}
+        write_text_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            backup = self.path.with_suffix(".json.bad")
+            self.path.replace(backup)
+            self.problems.append(
+                f"The settings file could not be read ({exc}); defaults are used and the old file "
+                f"was kept as {backup.name}."
+            )
+            log.warning(self.problems[-1])
+            return
+        version = data.get("version", 1)
+        values = data.get("values", data) if version >= 2 else data
+        values = migrate({k: v for k, v in values.items() if k != "version"}, int(version))
+        for key, value in values.items():
+            option = OPTIONS_BY_KEY.get(key)
+            if option is None:
+                continue
+            try:
+                self._values[key] = option.validate(value)
+            except SettingError as exc:
+                self.problems.append(f"{exc} The default was restored.")
+                log.warning("settings: %s", self.problems[-1])

@@ -1,0 +1,310 @@
+"""What can be set in Hearth: each option's type, default, bounds and description, in one table.
+
+The settings dialog is built from this table and every value read from disk is checked against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = 2
+
+OVERFLOW_POLICIES = ("sliding_window", "summarize", "truncate_middle", "stop")
+KV_TYPES = ("f16", "q8_0", "q4_0")
+THEMES = ("system", "light", "dark")
+
+
+class SettingError(ValueError):
+    """A value that the schema does not accept; the message says what would be accepted."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting.
+
+    Attributes:
+        key: Dotted name, grouped by its first part ("sampling.temperature").
+        kind: "int", "float", "bool", "str", "choice", "text" (multi-line) or "gpu_layers".
+        default: Value used when unset or invalid.
+        label: Short name shown in the settings dialog.
+        description: One sentence shown as its tooltip.
+        minimum, maximum: Bounds for numbers.
+        choices: Allowed values for "choice".
+        hidden: Kept in the file but not shown in the dialog (window layout, last model).
+    """
+
+    key: str
+    kind: str
+    default: Any
+    label: str = ""
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    hidden: bool = False
+
+    @property
+    def group(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    def validate(self, value: Any) -> Any:
+        """Return `value` converted to this option's type.
+
+        Raises:
+            SettingError: The value has the wrong type or is out of bounds.
+        """
+        check = _CHECKS[self.kind]
+        return check(self, value)
+
+
+def _number(option: Option, value: Any, cast: Callable[[Any], Any]) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SettingError(f"{option.label or option.key} must be a number.")
+    try:
+        number = cast(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingError(f"{option.label or option.key} must be a number.") from exc
+    if cast is int and isinstance(value, float) and value != int(value):
+        raise SettingError(f"{option.label or option.key} must be a whole number.")
+    low, high = option.minimum, option.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise SettingError(f"{option.label or option.key} must be between {low:g} and {high:g}.")
+    return number
+
+
+def _bool(option: Option, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SettingError(f"{option.label or option.key} must be on or off.")
+    return value
+
+
+def _str(option: Option, value: Any) -> str:
+    if not isinstance(value, str):
+        raise SettingError(f"{option.label or option.key} must be text.")
+    return value
+
+
+def _choice(option: Option, value: Any) -> str:
+    if value not in option.choices:
+        allowed = ", ".join(option.choices)
+        raise SettingError(f"{option.label or option.key} must be one of: {allowed}.")
+    return str(value)
+
+
+def _gpu_layers(option: Option, value: Any) -> Any:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SettingError("GPU layers must be 'auto' or a whole number of layers (0 = CPU only).")
+    return value
+
+
+_CHECKS: dict[str, Callable[[Option, Any], Any]] = {
+    "int": lambda o, v: _number(o, v, int),
+    "float": lambda o, v: _number(o, v, float),
+    "bool": _bool,
+    "str": _str,
+    "text": _str,
+    "choice": _choice,
+    "gpu_layers": _gpu_layers,
+}
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Hearth, a helpful assistant running privately on this computer. "
+    "Answer clearly and concisely."
+)
+
+OPTIONS: tuple[Option, ...] = (
+    # Model and memory
+    Option("model.path", "str", "", hidden=True, description="Last loaded model; empty = bundled."),
+    Option(
+        "model.threads", "int", 0, "CPU threads", "Threads for generation; 0 picks for you.", 0, 256
+    ),
+    Option(
+        "model.gpu_layers",
+        "gpu_layers",
+        "auto",
+        "GPU layers",
+        "Layers offloaded to the GPU: 'auto' fits as many as free VRAM allows, 0 = CPU only.",
+    ),
+    Option(
+        "model.context_size",
+        "int",
+        4096,
+        "Context window (tokens)",
+        "How much text the model sees at once; larger needs more memory.",
+        512,
+        131072,
+    ),
+    Option(
+        "model.kv_type",
+        "choice",
+        "f16",
+        "K/V cache type",
+        "Smaller types (q8_0, q4_0) fit larger windows in the same memory.",
+        choices=KV_TYPES,
+    ),
+    Option(
+        "model.flash_attention",
+        "bool",
+        False,
+        "Flash attention",
+        "Faster attention; needed for quantized V cache.",
+    ),
+    Option(
+        "model.lookup_decoding",
+        "bool",
+        False,
+        "Prompt-lookup decoding",
+        "Drafts tokens from the prompt; helps when answers quote documents.",
+    ),
+    Option(
+        "model.lookup_draft_tokens",
+        "int",
+        10,
+        "Lookup draft tokens",
+        "Tokens drafted per step by prompt-lookup decoding.",
+        1,
+        64,
+    ),
+    # Context
+    Option(
+        "context.overflow_policy",
+        "choice",
+        "sliding_window",
+        "When the window is full",
+        "Drop oldest turns, summarize them, shorten long excerpts, or stop with a message.",
+        choices=OVERFLOW_POLICIES,
+    ),
+    # Sampling
+    Option(
+        "sampling.temperature",
+        "float",
+        0.7,
+        "Temperature",
+        "Higher is more varied, lower more focused.",
+        0.0,
+        2.0,
+    ),
+    Option("sampling.top_p", "float", 0.95, "Top P", "Nucleus sampling cut-off.", 0.0, 1.0),
+    Option(
+        "sampling.top_k",
+        "int",
+        40,
+        "Top K",
+        "Sample among the K likeliest tokens; 0 = all.",
+        0,
+        1000,
+    ),
+    Option(
+        "sampling.min_p",
+        "float",
+        0.05,
+        "Min P",
+        "Drop tokens less likely than this fraction of the best one.",
+        0.0,
+        1.0,
+    ),
+    Option(
+        "sampling.repeat_penalty",
+        "float",
+        1.1,
+        "Repeat penalty",
+        "Above 1 discourages repeating the same words.",
+        0.5,
+        2.0,
+    ),
+    Option(
+        "sampling.max_tokens",
+        "int",
+        512,
+        "Max reply tokens",
+        "Longest reply; also reserved in the context window.",
+        1,
+        32768,
+    ),
+    Option(
+        "sampling.seed",
+        "int",
+        -1,
+        "Seed",
+        "Fixed seed for repeatable replies; -1 = random.",
+        -1,
+        2**31 - 1,
+    ),
+    # Chat
+    Option(
+        "chat.system_prompt",
+        "text",
+        DEFAULT_SYSTEM_PROMPT,
+        "System prompt",
+        "Instructions the model reads before every conversation.",
+    ),
+    Option(
+        "chat.sources_k",
+        "int",
+        4,
+        "Excerpts per question",
+        "How many document excerpts are given to the model per question.",
+        1,
+        20,
+    ),
+    # Appearance and layout
+    Option(
+        "appearance.theme",
+        "choice",
+        "system",
+        "Appearance",
+        "Light, dark, or follow the system.",
+        choices=THEMES,
+    ),
+    Option("window.geometry", "str", "", hidden=True),
+    Option("window.state", "str", "", hidden=True),
+    Option("window.splitter", "str", "", hidden=True),
+    Option("window.documents_visible", "bool", False, hidden=True),
+)
+
+OPTIONS_BY_KEY: dict[str, Option] = {option.key: option for option in OPTIONS}
+
+GROUP_TITLES = {
+    "model": "Model and memory",
+    "context": "Context window",
+    "sampling": "Sampling",
+    "chat": "Chat",
+    "appearance": "Appearance",
+}
+
+
+def defaults() -> dict[str, Any]:
+    return {option.key: option.default for option in OPTIONS}
+
+
+def _migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept sampling values at the top level and called the window 'n_ctx'."""
+    renamed = {
+        "temperature": "sampling.temperature",
+        "top_p": "sampling.top_p",
+        "top_k": "sampling.top_k",
+        "max_tokens": "sampling.max_tokens",
+        "n_ctx": "model.context_size",
+        "system_prompt": "chat.system_prompt",
+        "theme": "appearance.theme",
+    }
+    return {renamed.get(key, key): value for key, value in data.items()}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+
+
+def migrate(values: dict[str, Any], version: int) -> dict[str, Any]:
+    """Bring values written by an older Hearth up to SCHEMA_VERSION, one step at a time."""
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is not None:
+            values = step(values)
+        version += 1
+    return values

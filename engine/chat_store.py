@@ -1,0 +1,276 @@
+"""Chats on disk: conversations and their messages (with stats and sources) in one SQLite file.
+
+WAL mode and a commit per change mean a killed process loses at most the write in flight. Deleting a
+conversation only marks it, so the window can offer Undo; `purge_deleted` removes marked ones for good.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import HearthError
+
+SCHEMA_VERSION = 1
+DEFAULT_TITLE = "New chat"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+    content TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    stats TEXT,
+    sources TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
+"""
+
+
+class ChatStoreError(HearthError):
+    """The chat database cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+
+    @property
+    def library_name(self) -> str:
+        """Each conversation owns one document library, named after it."""
+        return f"chat-{self.id}"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    created_at: float
+    stats: dict[str, Any] | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_prompt(self) -> dict[str, str]:
+        """The message as the model's chat format expects it."""
+        return {"role": self.role, "content": self.content}
+
+
+class ChatStore:
+    """All chat reads and writes. Used from one thread (the GUI thread); every call is short.
+
+    Args:
+        path: The SQLite file; its folder is created if missing.
+
+    Raises:
+        ChatStoreError: The file exists but is not a usable database.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise ChatStoreError(
+                f"The chat history file cannot be opened: {self.path} ({exc}).",
+                "Move the file away to start with an empty history.",
+            ) from exc
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version < 1:
+            # executescript() would commit on its own; run the statements inside one transaction.
+            with self._transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Conversations
+
+    def create_conversation(self, title: str = DEFAULT_TITLE) -> Conversation:
+        now = time.time()
+        cursor = self._db.execute(
+            "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, ?, ?)",
+            (title, now, now),
+        )
+        return Conversation(int(cursor.lastrowid or 0), title, now, now)
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        row = self._db.execute(
+            "SELECT * FROM conversations WHERE id = ? AND deleted_at IS NULL", (conversation_id,)
+        ).fetchone()
+        return _conversation(row) if row else None
+
+    def conversations(self) -> list[Conversation]:
+        """Live conversations, most recently active first."""
+        rows = self._db.execute(
+            "SELECT * FROM conversations WHERE deleted_at IS NULL ORDER BY updated_at DESC, id DESC"
+        ).fetchall()
+        return [_conversation(row) for row in rows]
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        title = " ".join(title.split()) or DEFAULT_TITLE
+        self._db.execute(
+            "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+        )
+
+    def delete(self, conversation_id: int) -> None:
+        """Hide a conversation; `undelete` brings it back until `purge_deleted` runs."""
+        self._db.execute(
+            "UPDATE conversations SET deleted_at = ? WHERE id = ?", (time.time(), conversation_id)
+        )
+
+    def undelete(self, conversation_id: int) -> None:
+        self._db.execute(
+            "UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,)
+        )
+
+    def purge_deleted(self) -> list[int]:
+        """Remove hidden conversations for good. Returns their ids (to drop their libraries)."""
+        with self._transaction():
+            ids = [
+                int(row[0])
+                for row in self._db.execute(
+                    "SELECT id FROM conversations WHERE deleted_at IS NOT NULL"
+                ).fetchall()
+            ]
+            self._db.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL")
+        return ids
+
+    def search(self, text: str) -> list[Conversation]:
+        """Conversations whose title or any message contains `text` (case-insensitive)."""
+        text = text.strip()
+        if not text:
+            return self.conversations()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._db.execute(
+            """
+            SELECT * FROM conversations c WHERE deleted_at IS NULL AND (
+                c.title LIKE :p ESCAPE '\\' OR EXISTS (
+                    SELECT 1 FROM messages m
+                    WHERE m.conversation_id = c.id AND m.content LIKE :p ESCAPE '\\'))
+            ORDER BY updated_at DESC, id DESC
+            """,
+            {"p": pattern},
+        ).fetchall()
+        return [_conversation(row) for row in rows]
+
+    # Messages
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        stats: dict[str, Any] | None = None,
+        sources: list[dict[str, Any]] | None = None,
+    ) -> StoredMessage:
+        now = time.time()
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at, stats, sources)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, now, _dump(stats), _dump(sources or [])),
+            )
+            self._touch(conversation_id, now)
+        return StoredMessage(
+            int(cursor.lastrowid or 0), conversation_id, role, content, now, stats, sources or []
+        )
+
+    def update_message(
+        self,
+        message_id: int,
+        content: str,
+        stats: dict[str, Any] | None = None,
+        sources: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Replace a message's text (and, when given, its stats and sources)."""
+        self._db.execute(
+            "UPDATE messages SET content = ?, stats = COALESCE(?, stats),"
+            " sources = COALESCE(?, sources) WHERE id = ?",
+            (content, _dump(stats), _dump(sources), message_id),
+        )
+
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
+        rows = self._db.execute(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        ).fetchall()
+        return [_message(row) for row in rows]
+
+    def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
+        """Drop a message and everything after it (regenerate, edit-and-resend)."""
+        self._db.execute(
+            "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+            (conversation_id, message_id),
+        )
+
+    def _touch(self, conversation_id: int, when: float) -> None:
+        self._db.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?", (when, conversation_id)
+        )
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _load(text: str | None, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return default
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(int(row["id"]), row["title"], row["created_at"], row["updated_at"])
+
+
+def _message(row: sqlite3.Row) -> StoredMessage:
+    return StoredMessage(
+        id=int(row["id"]),
+        conversation_id=int(row["conversation_id"]),
+        role=row["role"],
+        content=row["content"],
+        created_at=row["created_at"],
+        stats=_load(row["stats"], None),
+        sources=_load(row["sources"], []),
+    )

@@ -1,0 +1,117 @@
+"""Render one page of a document to PNG, with the rectangles of a cited passage to highlight.
+
+Used by the window's page viewer from a worker thread; PyMuPDF stays inside the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import HearthError
+
+# Formats PyMuPDF lays out as pages; other files are shown as text by the viewer.
+PAGED_SUFFIXES = {".pdf", ".epub", ".xps", ".oxps", ".cbz", ".fb2", ".mobi"}
+_WORDS_PER_PROBE = 6
+_MAX_PROBES = 60
+
+
+class PageRenderError(HearthError):
+    """A page cannot be shown (missing file, not a paged format, page out of range)."""
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """One rendered page.
+
+    Attributes:
+        png: The page image.
+        width, height: Image size in pixels.
+        page: 1-based page number, as a viewer shows it.
+        page_count: Pages in the document.
+        highlights: (x, y, w, h) rectangles in image pixels covering the passage.
+    """
+
+    png: bytes
+    width: int
+    height: int
+    page: int
+    page_count: int
+    highlights: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+
+def is_paged(path: Path) -> bool:
+    return Path(path).suffix.lower() in PAGED_SUFFIXES
+
+
+def render_page(path: Path, page: int, zoom: float = 1.5, passage: str = "") -> RenderedPage:
+    """Render `page` (1-based) of `path` at `zoom` and find `passage` on it.
+
+    Raises:
+        PageRenderError: The file is missing, not a paged document, damaged, or has no such page.
+    """
+    import pymupdf  # imported here so that importing this module stays cheap
+
+    path = Path(path)
+    if not path.is_file():
+        raise PageRenderError(f"The document is no longer there: {path}")
+    if not is_paged(path):
+        raise PageRenderError(f"{path.name} has no pages to show.")
+    try:
+        doc = pymupdf.open(path)
+    except Exception as exc:  # PyMuPDF raises several types for damaged files
+        raise PageRenderError(f"{path.name} cannot be opened: {exc}") from exc
+    with doc:
+        if doc.needs_pass:
+            raise PageRenderError(f"{path.name} is protected by a password.")
+        if not 1 <= page <= doc.page_count:
+            raise PageRenderError(f"{path.name} has no page {page} (it has {doc.page_count}).")
+        pdf_page = doc[page - 1]
+        pixmap = pdf_page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+        rects = [
+            (r.x0 * zoom, r.y0 * zoom, r.width * zoom, r.height * zoom)
+            for r in _passage_rects(pdf_page, passage)
+        ]
+        return RenderedPage(
+            png=pixmap.tobytes("png"),
+            width=pixmap.width,
+            height=pixmap.height,
+            page=page,
+            page_count=doc.page_count,
+            highlights=rects,
+        )
+
+
+def _passage_rects(pdf_page, passage: str) -> list:
+    """Rectangles of the passage on the page.
+
+    A chunk of text rarely matches the page verbatim (hyphenation, line breaks, ligatures), so the
+    passage is searched in short runs of words and every run found is highlighted.
+    """
+    words = re.findall(r"\S+", passage)
+    if not words:
+        return []
+    whole = pdf_page.search_for(" ".join(words)) if len(words) <= 12 else []
+    if whole:
+        return list(whole)
+    rects: list = []
+    step = max(_WORDS_PER_PROBE, len(words) // _MAX_PROBES)
+    for start in range(0, len(words), step):
+        probe = " ".join(words[start : start + _WORDS_PER_PROBE])
+        if len(probe) < 12:
+            continue
+        rects.extend(pdf_page.search_for(probe))
+    return _merge_lines(rects)
+
+
+def _merge_lines(rects: list) -> list:
+    """Join rectangles on the same text line so the highlight reads as one band per line."""
+    merged: list = []
+    for rect in sorted(rects, key=lambda r: (round(r.y0), r.x0)):
+        last = merged[-1] if merged else None
+        if last is not None and abs(last.y0 - rect.y0) < 2 and rect.x0 <= last.x1 + 4:
+            merged[-1] = last | rect
+        else:
+            merged.append(rect)
+    return merged

@@ -1,0 +1,119 @@
+"""The chat store: conversations and messages survive reopening, deletion can be undone, search
+finds titles and text, and a damaged file gets a clear error."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from engine.chat_export import conversation_markdown
+from engine.chat_store import ChatStore, ChatStoreError
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = ChatStore(tmp_path / "chats.sqlite3")
+    yield store
+    store.close()
+
+
+def test_messages_with_stats_and_sources_survive_reopening(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    chat = store.create_conversation("Trip")
+    store.add_message(chat.id, "user", "Where is the bridge? 🌉")
+    sources = [{"number": 1, "path": "/docs/map.pdf", "page": 3, "excerpt": "The bridge..."}]
+    reply = store.add_message(chat.id, "assistant", "", sources=sources)
+    store.update_message(reply.id, "By the river [1].", {"generated_tokens": 5}, None)
+    store.close()
+
+    reopened = ChatStore(path)
+    messages = reopened.messages(chat.id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[0].content == "Where is the bridge? 🌉"
+    assert messages[1].content == "By the river [1]."
+    assert messages[1].stats == {"generated_tokens": 5}
+    assert messages[1].sources == sources  # kept: update passed None for sources
+    assert reopened.conversation(chat.id).title == "Trip"
+    assert reopened._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    reopened.close()
+
+
+def test_newest_conversation_first_and_rename(store):
+    first = store.create_conversation("First")
+    second = store.create_conversation("Second")
+    store.add_message(first.id, "user", "bump")
+    assert [c.id for c in store.conversations()] == [first.id, second.id]
+    store.rename(second.id, "  Renamed   chat ")
+    assert store.conversation(second.id).title == "Renamed chat"
+    store.rename(second.id, "   ")
+    assert store.conversation(second.id).title == "New chat"
+
+
+def test_delete_hides_until_purged_and_undelete_restores(store):
+    chat = store.create_conversation("Keep me")
+    store.add_message(chat.id, "user", "hello")
+    store.delete(chat.id)
+    assert store.conversations() == []
+    assert store.conversation(chat.id) is None
+    store.undelete(chat.id)
+    assert [c.id for c in store.conversations()] == [chat.id]
+    store.delete(chat.id)
+    assert store.purge_deleted() == [chat.id]
+    store.undelete(chat.id)
+    assert store.conversations() == []
+    assert store.messages(chat.id) == []  # messages went with it
+
+
+def test_search_by_title_and_message_text(store):
+    cooking = store.create_conversation("Cooking")
+    store.add_message(cooking.id, "user", "How long to boil 100% of the eggs?")
+    other = store.create_conversation("Taxes")
+    store.add_message(other.id, "user", "deductions")
+    assert [c.id for c in store.search("cook")] == [cooking.id]
+    assert [c.id for c in store.search("EGGS")] == [cooking.id]
+    assert [c.id for c in store.search("100%")] == [cooking.id]
+    assert store.search("o_l") == []  # "_" is searched for literally, not as "boil"
+    assert len(store.search("")) == 2
+
+
+def test_delete_messages_from_drops_the_tail(store):
+    chat = store.create_conversation()
+    ids = [store.add_message(chat.id, role, text).id for role, text in
+           [("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d")]]  # fmt: skip
+    store.delete_messages_from(chat.id, ids[2])
+    assert [m.content for m in store.messages(chat.id)] == ["a", "b"]
+
+
+def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ChatStoreError, match="cannot be opened"):
+        ChatStore(path)
+
+
+def test_a_write_from_a_killed_process_is_either_there_or_not(tmp_path):
+    """Each add is one transaction: a reader in another connection sees whole messages only."""
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    chat = store.create_conversation()
+    store.add_message(chat.id, "user", "saved")
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT content FROM messages").fetchall() == [("saved",)]
+    other.close()
+    store.close()
+
+
+def test_markdown_export_lists_sources(store):
+    chat = store.create_conversation("Manual")
+    store.add_message(chat.id, "user", "What is set?")
+    store.add_message(
+        chat.id, "assistant", "It sets options [1].",
+        sources=[{"number": 1, "path": "/d/gnuplot.pdf", "page": 12, "excerpt": "set  options"}],
+    )  # fmt: skip
+    text = conversation_markdown(store.conversation(chat.id), store.messages(chat.id))
+    assert text.startswith("# Manual\n")
+    assert "## You\n\nWhat is set?" in text
+    assert "1. gnuplot.pdf, page 12" in text
+    assert "> set options" in text

@@ -1,0 +1,156 @@
+"""Chatting in the window with the real bundled model: streaming, stop, regenerate, edit, and
+chats that are still there after a restart."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+
+def test_typing_a_message_streams_a_reply_with_stats(app_window, qtbot):
+    window = app_window.window
+    app_window.send("Name a colour.")
+    assert window.composer.text() == ""
+    assert window.composer.send_button.text() == "Stop"
+    widgets = window.chat.messages()
+    assert [w.role for w in widgets] == ["user", "assistant"]
+    qtbot.wait_until(lambda: widgets[1].text() != "", timeout=30000)
+    app_window.wait_reply()
+    reply = window.chat.last()
+    assert reply.text().strip()
+    assert "tokens" in reply.stats_label.text()
+    assert window.composer.send_button.text() == "Send"
+    assert window.gauges.speed.value.text().endswith("tok/s")
+    assert window.gauges.context.usage["n_ctx"] == 2048
+    stored = app_window.chats.store.messages(app_window.chats.current.id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[1].content == reply.text()
+    assert stored[1].stats["generated_tokens"] > 0
+    assert window.conversations.list.count() == 1
+    assert window.conversations.list.item(0).text() == "Name a colour."
+
+
+def test_shift_enter_adds_a_line_instead_of_sending(app_window, qtbot):
+    edit = app_window.window.composer.edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, "first")
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(edit, "second")
+    assert edit.toPlainText() == "first\nsecond"
+    assert app_window.chats.reply is None
+
+
+def test_stop_ends_the_reply_early_and_keeps_what_was_written(harness, qtbot):
+    harness.start()
+    harness.controller.settings.set("sampling.max_tokens", 400)
+    window = harness.window
+    harness.send("Write a long story about a dragon who learns to bake bread.")
+    reply = window.chat.last()
+    qtbot.wait_until(lambda: len(reply.text()) > 10, timeout=30000)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    harness.wait_reply(timeout=10000)
+    stored = harness.chats.store.messages(harness.chats.current.id)[-1]
+    assert stored.stats["stop_reason"] == "cancelled"
+    assert stored.stats["generated_tokens"] < 400
+    assert stored.content == reply.text() and stored.content
+    assert "stopped" in reply.stats_label.text()
+
+
+def test_regenerate_replaces_the_last_reply(app_window, qtbot):
+    window = app_window.window
+    app_window.send("Say hello.")
+    app_window.wait_reply()
+    first_id = window.chat.last().message_id
+    assert window.chat.last().regenerate_button.isVisible()
+    window.chat.last().regenerate_button.click()
+    assert app_window.chats.reply is not None
+    app_window.wait_reply()
+    messages = app_window.chats.store.messages(app_window.chats.current.id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].id != first_id
+    assert len(window.chat.messages()) == 2
+
+
+def test_edit_and_resend_replaces_the_last_exchange(app_window, qtbot):
+    window = app_window.window
+    app_window.send("What is two plus two?")
+    app_window.wait_reply()
+    user = window.chat.messages()[0]
+    user.edit_button.click()
+    assert window.composer.text() == "What is two plus two?"
+    assert "Editing" in window.notice.text()
+    window.composer.set_text("What is three plus three?")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    app_window.wait_reply()
+    messages = app_window.chats.store.messages(app_window.chats.current.id)
+    assert [m.content for m in messages if m.role == "user"] == ["What is three plus three?"]
+    assert len(messages) == 2
+
+
+def test_a_question_asked_while_the_model_loads_waits_for_it(harness, qtbot):
+    harness.start(wait_for_model=False)
+    harness.send("Hi!")
+    harness.wait_model_loaded()
+    harness.wait_reply()
+    stored = harness.chats.store.messages(harness.chats.current.id)
+    assert stored[-1].role == "assistant" and stored[-1].content.strip()
+
+
+def test_chats_are_restored_after_a_restart(harness, qtbot):
+    harness.start()
+    harness.send("Remember the word pelican.")
+    harness.wait_reply()
+    first = harness.chats.current.id
+    harness.window.conversations.newRequested.emit()
+    harness.send("Second chat.")
+    harness.wait_reply()
+    reply_text = harness.window.chat.last().text()
+    harness.restart()
+    window = harness.window
+    assert window.conversations.list.count() == 2
+    assert harness.chats.current.title == "Second chat."
+    assert window.chat.last().text() == reply_text
+    window.conversations.list.setCurrentRow(1)
+    assert harness.chats.current.id == first
+    assert window.chat.messages()[0].text() == "Remember the word pelican."
+
+
+def test_new_rename_search_delete_and_undo(app_window, qtbot):
+    window, chats = app_window.window, app_window.chats
+    app_window.send("Tell me about otters.")
+    app_window.wait_reply()
+    otters = chats.current.id
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert chats.current is None and window.chat.messages() == []
+    app_window.send("Tell me about owls.")
+    app_window.wait_reply()
+    window.conversations.renameRequested.emit(chats.current.id, "Birds")
+    assert window.title.text() == "Birds"
+    window.conversations.search.setText("otter")
+    qtbot.wait_until(lambda: window.conversations.list.count() == 1)
+    assert window.conversations.ids() == [otters]
+    window.conversations.search.clear()
+    qtbot.wait_until(lambda: window.conversations.list.count() == 2)
+    window.conversations.deleteRequested.emit(otters)
+    assert otters not in window.conversations.ids()
+    assert window.notice.action_button.text() == "Undo"
+    window.notice.action_button.click()
+    assert otters in window.conversations.ids()
+    assert chats.current.id == otters
+
+
+def test_export_writes_markdown(app_window, tmp_path):
+    app_window.send("Say yes.")
+    app_window.wait_reply()
+    target = tmp_path / "out" / "chat.md"
+    app_window.chats.export_to(app_window.chats.current.id, target)
+    text = target.read_text()
+    assert text.startswith("# Say yes.")
+    assert "## Hearth" in text
+    assert "Saved chat.md" in app_window.window.notice.text()
+
+
+def test_ctrl_l_focuses_the_composer(app_window, qtbot):
+    window = app_window.window
+    window.conversations.search.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.composer.edit.hasFocus() or window.focusWidget() is window.composer.edit

@@ -1,0 +1,116 @@
+"""Documents in the window with a real index: drop a PDF, watch it index, ask about it, open the
+cited page; a broken file gets its own error and the app keeps working."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import drop_files, write_pdf
+
+
+def _wait_indexed(harness, qtbot, timeout=180000):
+    qtbot.wait_until(
+        lambda: (
+            not harness.controller.documents.indexing
+            and not harness.window.documents.cancel_button.isVisible()
+        ),
+        timeout=timeout,
+    )
+
+
+def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, lighthouse_pdf):
+    window = app_window.window
+    drop_files(window, [lighthouse_pdf])
+    assert window.documents.isVisible()
+    qtbot.wait_until(lambda: window.documents.status_of(str(lighthouse_pdf)) == "indexed",
+                     timeout=180000)  # fmt: skip
+    _wait_indexed(app_window, qtbot)
+    panel = window.documents
+    row = panel.row_of(str(lighthouse_pdf))
+    assert panel.table.item(row, 1).text() == "3"  # pages
+    assert int(panel.table.item(row, 2).text()) >= 1  # chunks
+    assert window.documents_button.text() == "Documents (1)"
+
+    app_window.send("Who is the keeper of the lighthouse?")
+    app_window.wait_reply()
+    reply = window.chat.last()
+    sources = reply.sources.sources()
+    assert sources, "the reply should list the passages it was given"
+    lighthouse = next(s for s in sources if s["page"] == 2)
+    stored = app_window.chats.store.messages(app_window.chats.current.id)[-1]
+    assert stored.sources == sources
+
+    button = reply.sources.button_for(lighthouse["number"])
+    assert "harbour-guide.pdf" in button.text() and "page 2" in button.text()
+    button.click()
+    viewer = app_window.controller.documents.viewer
+    qtbot.wait_until(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=20000)
+    assert viewer.page == 2 and viewer.page_count == 3
+    assert "page 2 of 3" in viewer.page_label.text()
+    assert viewer.page_view.highlights, "the cited passage is highlighted"
+    viewer.next_button.click()
+    qtbot.wait_until(lambda: viewer.page == 3 and viewer.page_view.highlights == [], timeout=20000)
+
+
+def test_a_broken_file_gets_its_reason_and_the_app_keeps_working(app_window, qtbot, tmp_path):
+    window = app_window.window
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n this is not really a PDF \n%%EOF")
+    good = write_pdf(tmp_path / "notes.pdf", ["Short note about tides and the moon."])
+    drop_files(window, [broken, good])
+    _wait_indexed(app_window, qtbot)
+    qtbot.wait_until(lambda: window.documents.status_of(str(good)) == "indexed", timeout=60000)
+    status = window.documents.status_of(str(broken))
+    assert status.startswith("failed: ")
+    assert len(status) > len("failed: ") + 5  # a reason in words
+    assert "not indexed" in window.notice.text()
+    app_window.send("Say hi.")
+    app_window.wait_reply()
+    assert window.chat.last().text().strip()
+
+
+def test_drop_a_folder_reindex_and_remove_a_file(app_window, qtbot, tmp_path):
+    window = app_window.window
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = write_pdf(folder / "tides.pdf", ["High tide comes twice a day."])
+    (folder / "boats.txt").write_text("Boats leave the harbour before dawn.\n")
+    (folder / "picture.png").write_bytes(b"\x89PNG not really")
+    drop_files(window, [folder])
+    qtbot.wait_until(lambda: window.documents.status_of(str(note)) == "indexed", timeout=180000)
+    _wait_indexed(app_window, qtbot)
+    qtbot.wait_until(lambda: window.documents.status_of(str(folder / "boats.txt")) == "indexed")
+    assert window.documents_button.text() == "Documents (2)"
+    assert window.documents.status_of(str(folder / "picture.png")).startswith("skipped")
+    window.notice.dismiss()
+    window.documents.reindex_button.click()
+    qtbot.wait_until(lambda: "2 unchanged" in window.notice.text(), timeout=60000)
+    _wait_indexed(app_window, qtbot)
+    assert window.documents.status_of(str(note)) == "indexed"
+    window.documents.table.selectRow(window.documents.row_of(str(note)))
+    window.documents.remove_button.click()
+    qtbot.wait_until(lambda: window.documents.row_of(str(note)) < 0, timeout=30000)
+    assert window.documents_button.text() == "Documents (1)"
+
+
+def test_a_dropped_gguf_is_offered_as_a_model(app_window, qtbot, default_model_path, tmp_path):
+    window = app_window.window
+    drop_files(window, [default_model_path])
+    qtbot.wait_until(lambda: window.notice.action_button.text() == "Load it" and
+                     window.notice.isVisible(), timeout=20000)  # fmt: skip
+    assert "Added" in window.notice.text()
+    assert window.documents.table.rowCount() == 0  # not indexed as a document
+
+
+def test_a_deleted_chat_loses_its_library_at_the_next_start(harness, qtbot, tmp_path):
+    from app.paths import app_paths
+
+    harness.start()
+    note = write_pdf(tmp_path / "moon.pdf", ["The moon pulls the tides."])
+    drop_files(harness.window, [note])
+    qtbot.wait_until(lambda: harness.window.documents.status_of(str(note)) == "indexed",
+                     timeout=180000)  # fmt: skip
+    _wait_indexed(harness, qtbot)
+    folder = app_paths().libraries_dir / harness.chats.current.library_name
+    assert folder.is_dir()
+    harness.window.conversations.deleteRequested.emit(harness.chats.current.id)
+    harness.restart()
+    qtbot.wait_until(lambda: not folder.exists(), timeout=20000)

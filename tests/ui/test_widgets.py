@@ -1,0 +1,86 @@
+"""Widgets on their own: Markdown with citation links and code, the composer's keys, the gauges."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QGuiApplication
+
+from ui.composer import Composer
+from ui.gauges.context_gauge import ContextGauge
+from ui.markdown_view import link_citations
+from ui.message_widget import MessageWidget
+
+SOURCES = [
+    {"number": 1, "path": "/docs/a.pdf", "page": 4, "excerpt": "alpha"},
+    {"number": 2, "path": "/docs/b.pdf", "page": 9, "excerpt": "beta"},
+]
+
+
+def test_citations_become_links_only_for_known_sources_and_outside_code():
+    text = "See [1] and [2, 1] but not [7].\n```\nx = a[1]\n```\nAlso [2](http://x)."
+    linked = link_citations(text, 2)
+    assert "[\\[1\\]](source:1)" in linked
+    assert "[\\[2\\]](source:2)[\\[1\\]](source:1)" in linked
+    assert "[7]" in linked
+    assert "x = a[1]" in linked
+    assert "[2](http://x)" in linked
+
+
+def test_clicking_a_citation_in_the_text_opens_its_source(qtbot):
+    widget = MessageWidget(1, "assistant", "The answer is here [2].", None, SOURCES)
+    qtbot.add_widget(widget)
+    with qtbot.wait_signal(widget.sourceClicked) as clicked:
+        widget.body.anchorClicked.emit(QUrl("source:2"))
+    assert clicked.args[0]["page"] == 9
+    with qtbot.wait_signal(widget.sourceClicked) as clicked:
+        widget.sources.button_for(1).click()
+    assert clicked.args[0]["path"] == "/docs/a.pdf"
+
+
+def test_code_blocks_are_found_and_highlighted(qtbot):
+    widget = MessageWidget(1, "assistant", "Run:\n\n```python\ndef f():\n    return 1\n```\n")
+    qtbot.add_widget(widget)
+    assert widget.body.code_blocks() == ["def f():\n    return 1"]
+    assert not widget.copy_code_button.isHidden()
+    widget.copy_code_button.click()
+    assert QGuiApplication.clipboard().text() == "def f():\n    return 1"
+    block = widget.body.document().findBlock(widget.body.toPlainText().index("def"))
+    formats = block.layout().formats()
+    assert formats, "the keyword 'def' is coloured"
+
+
+def test_a_reply_grows_as_text_streams_in(qtbot):
+    widget = MessageWidget(1, "assistant", "")
+    qtbot.add_widget(widget)
+    widget.resize(500, 100)
+    widget.show()
+    short = widget.body.height()
+    widget.set_text("line\n\n" * 20)
+    qtbot.wait_until(lambda: widget.body.height() > short + 100)
+
+
+def test_composer_enter_sends_and_trims(qtbot):
+    composer = Composer()
+    qtbot.add_widget(composer)
+    qtbot.keyClicks(composer.edit, "  hello  ")
+    with qtbot.wait_signal(composer.sendRequested) as sent:
+        qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    assert sent.args == ["hello"]
+    assert composer.text() == ""
+    with qtbot.assert_not_emitted(composer.sendRequested):
+        qtbot.keyClick(composer.edit, Qt.Key.Key_Return)  # nothing to send
+    composer.set_busy(True)
+    with qtbot.wait_signal(composer.stopRequested):
+        composer.send_button.click()
+
+
+def test_context_gauge_shows_parts_and_notice(qtbot):
+    gauge = ContextGauge()
+    qtbot.add_widget(gauge)
+    gauge.set_usage({"n_ctx": 4096, "parts": {"system": 100, "documents": 900, "history": 1000,
+                                              "reply_reserve": 512},
+                     "notice": "4 older messages dropped to fit the context window"})  # fmt: skip
+    assert gauge.value.text() == "2.5K / 4.1K"
+    assert "dropped" in gauge.detail.text()
+    assert "Documents: 900" in gauge.toolTip()
+    assert "Free: 1,584" in gauge.toolTip()

@@ -1,0 +1,109 @@
+"""Where the person types: Enter sends, Shift+Enter adds a line, the button turns into Stop."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics, QKeyEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QPushButton, QToolButton, QWidget
+
+
+class PromptEdit(QPlainTextEdit):
+    """Text box that grows with its content up to a few lines."""
+
+    submitted = Signal()
+    upInEmpty = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText("Ask anything…  (Enter sends, Shift+Enter for a new line)")
+        self.setTabChangesFocus(True)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.submitted.emit()
+            return
+        if event.key() == Qt.Key.Key_Up and not self.toPlainText():
+            self.upInEmpty.emit()
+            return
+        super().keyPressEvent(event)
+
+    def _fit(self, *_args) -> None:
+        line = QFontMetrics(self.font()).lineSpacing()
+        lines = max(1, min(8, int(self.document().size().height())))
+        self.setFixedHeight(lines * line + 14)
+
+
+class Composer(QFrame):
+    """Signals: sendRequested(text), stopRequested(), attachRequested(), editLastRequested()."""
+
+    sendRequested = Signal(str)
+    stopRequested = Signal()
+    attachRequested = Signal()
+    editLastRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Composer")
+        self.edit = PromptEdit(self)
+        self.attach_button = QToolButton(self)
+        self.attach_button.setText("+")
+        self.attach_button.setObjectName("Flat")
+        self.attach_button.setToolTip("Add documents to this chat (or drop them on the window)")
+        self.attach_button.setStyleSheet("font-size: 16pt; font-weight: 600;")
+        self.send_button = QPushButton("Send", self)
+        self.send_button.setObjectName("Primary")
+        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        self._busy = False
+        self.edit.submitted.connect(self._on_submit)
+        self.edit.upInEmpty.connect(self.editLastRequested)
+        self.send_button.clicked.connect(self._on_button)
+        self.attach_button.clicked.connect(self.attachRequested)
+        self.edit.textChanged.connect(self._update_button)
+        self._update_button()
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+        self.edit.moveCursor(self.edit.textCursor().MoveOperation.End)
+        self.edit.setFocus()
+
+    def set_busy(self, busy: bool) -> None:
+        """While a reply is written the button stops it; typing the next question stays possible."""
+        self._busy = busy
+        self.send_button.setText("Stop" if busy else "Send")
+        self.send_button.setObjectName("Danger" if busy else "Primary")
+        self.send_button.setToolTip("Stop the reply (Esc)" if busy else "Send (Enter)")
+        self.send_button.style().unpolish(self.send_button)
+        self.send_button.style().polish(self.send_button)
+        self._update_button()
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def _on_button(self) -> None:
+        if self._busy:
+            self.stopRequested.emit()
+        else:
+            self._on_submit()
+
+    def _on_submit(self) -> None:
+        text = self.edit.toPlainText().strip()
+        if not text or self._busy:
+            return
+        self.edit.clear()
+        self.sendRequested.emit(text)
+
+    def _update_button(self) -> None:
+        self.send_button.setEnabled(self._busy or bool(self.edit.toPlainText().strip()))

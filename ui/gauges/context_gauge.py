@@ -1,0 +1,86 @@
+"""The context window as one bar split by part: system, documents, history, reply reserve, free.
+
+Exact numbers are in the tooltip; a line under the bar says when a policy dropped or summarized text.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QWidget
+
+from ui.format import count
+from ui.gauges.gauge import Gauge
+
+PARTS = (
+    ("system", "System prompt", "#64748b"),
+    ("documents", "Documents", "#ea580c"),
+    ("history", "Conversation", "#2563eb"),
+    ("reply_reserve", "Reply reserve", "#a855f7"),
+)
+
+
+class ContextBar(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.parts: dict[str, int] = {}
+        self.total = 0
+        self.setMinimumSize(QSize(120, 10))
+        self.setMaximumHeight(10)
+
+    def set_usage(self, parts: dict[str, int], total: int) -> None:
+        self.parts, self.total = parts, total
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt name)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        free = QColor(self.palette().mid().color())
+        free.setAlpha(90)
+        painter.setPen(QColor(0, 0, 0, 0))
+        painter.setBrush(free)
+        painter.drawRoundedRect(rect, 4, 4)
+        if not self.total:
+            return
+        x = rect.left()
+        painter.setClipRect(rect)
+        for key, _label, colour in PARTS:
+            width = rect.width() * min(1.0, self.parts.get(key, 0) / self.total)
+            if width <= 0:
+                continue
+            painter.setBrush(QColor(colour))
+            painter.drawRect(QRectF(x, rect.top(), width, rect.height()))
+            x += width
+
+
+class ContextGauge(Gauge):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Context", parent)
+        self.bar = ContextBar(self)
+        self.row.insertWidget(0, self.bar, 1)
+        self.row.removeItem(self.row.itemAt(self.row.count() - 1))  # the bar takes the space
+        self.usage: dict = {}
+
+    def set_usage(self, usage: dict) -> None:
+        """`usage`: {"n_ctx": int, "parts": {part: tokens}, "notice": str}."""
+        self.usage = usage
+        total = int(usage.get("n_ctx", 0))
+        parts = {k: int(v) for k, v in usage.get("parts", {}).items()}
+        used = sum(parts.values())
+        self.bar.set_usage(parts, total)
+        self.value.setText(f"{count(used)} / {count(total)}" if total else "–")
+        notice = usage.get("notice", "")
+        self.detail.setText(f"⚠ {notice}" if notice else "")
+        lines = [f"<b>Context window: {total:,} tokens</b>"]
+        for key, label, colour in PARTS:
+            lines.append(f"<span style='color:{colour}'>■</span> {label}: {parts.get(key, 0):,}")
+        lines.append(f"□ Free: {max(0, total - used):,}")
+        details = usage.get("details") or {}
+        if details:
+            lines.append("")
+            lines += [f"{name}: {value:,}" if isinstance(value, int) else f"{name}: {value}"
+                      for name, value in details.items()]  # fmt: skip
+        if notice:
+            lines.append(f"<br><b>{notice}</b>")
+        self.setToolTip("<br>".join(lines))

@@ -1,0 +1,76 @@
+"""Generation speed: live tokens/s while a reply streams (with a history line), then the last
+reply's prompt speed and time to first token."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
+
+from ui.format import rate, seconds
+from ui.gauges.gauge import Gauge
+from ui.gauges.sparkline import Sparkline
+
+_TICK_MS = 250
+
+
+class SpeedGauge(Gauge):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Speed", parent)
+        self.sparkline = Sparkline(parent=self)
+        self.row.insertWidget(1, self.sparkline)
+        self.value.setText("idle")
+        self._started = 0.0
+        self._first = 0.0
+        self._tokens = 0
+        self._window_tokens = 0
+        self._tick = QTimer(self, interval=_TICK_MS)
+        self._tick.timeout.connect(self._on_tick)
+        self.live_rate = 0.0
+
+    def reply_started(self) -> None:
+        self._started = time.perf_counter()
+        self._first = 0.0
+        self._tokens = 0
+        self._window_tokens = 0
+        self.sparkline.clear()
+        self.value.setText("thinking…")
+        self.detail.setText("reading the prompt")
+        self._tick.start()
+
+    def tokens_arrived(self, count: int) -> None:
+        if not self._first:
+            self._first = time.perf_counter()
+            self.detail.setText(f"first token {seconds(self._first - self._started)}")
+        self._tokens += count
+        self._window_tokens += count
+
+    def reply_finished(self, stats: dict | None) -> None:
+        self._tick.stop()
+        stats = stats or {}
+        speed = float(stats.get("generation_tokens_per_s") or 0)
+        self.live_rate = speed
+        self.value.setText(rate(speed) if speed else "idle")
+        parts = []
+        if stats.get("ttft_s") is not None:
+            parts.append(f"first token {seconds(float(stats['ttft_s']))}")
+        if stats.get("prompt_tokens_per_s"):
+            parts.append(f"prompt {rate(float(stats['prompt_tokens_per_s']))}")
+        self.detail.setText(" · ".join(parts))
+        self.setToolTip(
+            "Last reply: "
+            f"{stats.get('generated_tokens', 0)} tokens at {rate(speed)}\n"
+            f"Prompt: {stats.get('prompt_tokens', 0)} tokens, "
+            f"{stats.get('cached_tokens', 0)} reused from cache"
+        )
+
+    def _on_tick(self) -> None:
+        if not self._first:
+            return
+        now_rate = self._window_tokens * 1000 / _TICK_MS
+        self._window_tokens = 0
+        self.sparkline.add(now_rate)
+        elapsed = time.perf_counter() - self._first
+        self.live_rate = self._tokens / elapsed if elapsed > 0.2 else now_rate
+        self.value.setText(rate(self.live_rate))

@@ -1,0 +1,190 @@
+"""The main window: conversations on the left, the chat in the middle, documents on the right,
+gauges along the bottom. Files dropped anywhere on it are offered to the chat.
+
+It is a view: it holds the widgets and turns input into signals; app.controller does the work.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.chat_view import ChatView
+from ui.composer import Composer
+from ui.conversation_list import ConversationList
+from ui.documents_panel import DocumentsPanel
+from ui.drop_overlay import DropOverlay
+from ui.elided_label import ElidedLabel
+from ui.gauges.gauge_bar import GaugeBar
+from ui.model_status import ModelStatus
+from ui.notice_bar import NoticeBar
+
+
+class MainWindow(QMainWindow):
+    """Signals: filesDropped(paths), settingsRequested(), modelsRequested(), exportRequested(),
+    closing()."""
+
+    filesDropped = Signal(list)
+    settingsRequested = Signal()
+    modelsRequested = Signal()
+    exportRequested = Signal()
+    closing = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("Hearth")
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self.setMinimumSize(760, 480)
+
+        self.conversations = ConversationList()
+        self.chat = ChatView()
+        self.composer = Composer()
+        self.notice = NoticeBar()
+        self.documents = DocumentsPanel()
+        self.gauges = GaugeBar()
+        self.model_status = ModelStatus()
+
+        self.title = ElidedLabel("New chat")
+        self.title.setObjectName("GaugeValue")
+        self.title.setStyleSheet("font-size: 12pt;")
+        self.documents_button = QPushButton("Documents")
+        self.documents_button.setCheckable(True)
+        self.documents_button.setToolTip("Show this chat's documents")
+        self.export_button = QPushButton("Export")
+        self.export_button.setToolTip("Save this chat as Markdown, with its sources")
+        self.settings_button = QPushButton("Settings")
+        header = QHBoxLayout()
+        header.setContentsMargins(18, 10, 12, 6)
+        header.addWidget(self.title, 1)
+        for widget in (
+            self.model_status,
+            self.documents_button,
+            self.export_button,
+            self.settings_button,
+        ):
+            header.addWidget(widget)
+
+        chat_area = QWidget()
+        chat_area.setObjectName("ChatArea")
+        column = QVBoxLayout(chat_area)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addLayout(header)
+        column.addWidget(self.chat, 1)
+        bottom = QVBoxLayout()
+        bottom.setContentsMargins(24, 6, 24, 12)
+        bottom.setSpacing(6)
+        bottom.addWidget(self.notice)
+        bottom.addWidget(self.composer)
+        column.addLayout(bottom)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.conversations)
+        self.splitter.addWidget(chat_area)
+        self.splitter.addWidget(self.documents)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 760, 380])
+        self.conversations.setMinimumWidth(180)
+        self.documents.setVisible(False)
+
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.splitter, 1)
+        outer.addWidget(self.gauges)
+        self.setCentralWidget(central)
+        self.overlay = DropOverlay(central)
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        self.documents_button.toggled.connect(self._on_documents_toggled)
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.export_button.clicked.connect(self.exportRequested)
+        self.model_status.clicked.connect(self.modelsRequested)
+        QShortcut(QKeySequence("Ctrl+N"), self, self.conversations.newRequested.emit)
+        QShortcut(QKeySequence("Ctrl+L"), self, self.focus_composer)
+        QShortcut(QKeySequence("Ctrl+,"), self, self.settingsRequested.emit)
+        QShortcut(QKeySequence("Ctrl+D"), self, self.documents_button.toggle)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._on_escape)
+
+    # Actions
+
+    def focus_composer(self) -> None:
+        self.composer.edit.setFocus()
+
+    def show_documents(self, visible: bool = True) -> None:
+        self.documents_button.setChecked(visible)
+
+    def _on_documents_toggled(self, visible: bool) -> None:
+        self.documents.setVisible(visible)
+        sizes = self.splitter.sizes()
+        if visible and sizes[2] < 380:
+            # First shown: give it room for its table without squeezing the chat below 480.
+            extra = min(380 - sizes[2], max(0, sizes[1] - 480))
+            self.splitter.setSizes([sizes[0], sizes[1] - extra, sizes[2] + extra])
+
+    def set_document_count(self, count: int) -> None:
+        self.documents_button.setText(f"Documents ({count})" if count else "Documents")
+
+    def _on_escape(self) -> None:
+        if self.composer.is_busy():
+            self.composer.stopRequested.emit()
+        else:
+            self.notice.dismiss()
+
+    # Layout memory
+
+    def layout_state(self) -> dict[str, str | bool]:
+        return {
+            "window.geometry": bytes(self.saveGeometry().toBase64()).decode(),
+            "window.splitter": bytes(self.splitter.saveState().toBase64()).decode(),
+            "window.documents_visible": self.documents_button.isChecked(),
+        }
+
+    def restore_layout(self, values: dict) -> None:
+        if values.get("window.geometry"):
+            self.restoreGeometry(QByteArray.fromBase64(values["window.geometry"].encode()))
+        if values.get("window.splitter"):
+            self.splitter.restoreState(QByteArray.fromBase64(values["window.splitter"].encode()))
+        self.show_documents(bool(values.get("window.documents_visible")))
+
+    # Drag and drop
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        urls = [url for url in event.mimeData().urls() if url.isLocalFile()]
+        if not urls:
+            return
+        event.acceptProposedAction()
+        models = all(url.toLocalFile().lower().endswith(".gguf") for url in urls)
+        self.overlay.show_for(
+            "Drop to add this model" if models else "Drop to add to this chat's documents"
+        )
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, _event) -> None:  # noqa: N802 (Qt name)
+        self.overlay.hide()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.overlay.hide()
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.filesDropped.emit(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        self.closing.emit()
+        super().closeEvent(event)

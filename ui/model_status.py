@@ -1,0 +1,69 @@
+"""The model button in the title row: which model is loaded, or loading progress, or a problem."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+
+
+class ModelStatus(QWidget):
+    """Signals: clicked() opens the model picker."""
+
+    clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.button = QPushButton("No model")
+        self.button.setToolTip("Choose, import or load a model")
+        self.button.clicked.connect(self.clicked)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setFixedWidth(80)
+        self.bar.setTextVisible(False)
+        self.bar.setVisible(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.button)
+        layout.addWidget(self.bar)
+        self._started = 0.0
+        self._name = ""
+        self._tick = QTimer(self, interval=200)
+        self._tick.timeout.connect(self._on_tick)
+        self.state = "none"
+
+    def set_loading(self, name: str) -> None:
+        self.state = "loading"
+        self._name = name
+        self._started = time.perf_counter()
+        self.bar.setVisible(True)
+        self._tick.start()
+        self._on_tick()
+
+    def set_loaded(self, name: str, detail: str = "") -> None:
+        self.state = "loaded"
+        self._tick.stop()
+        self.bar.setVisible(False)
+        self.button.setText(f"{name}  ▾")
+        self.button.setToolTip(detail or name)
+
+    def set_failed(self, previous: str | None) -> None:
+        self._tick.stop()
+        self.bar.setVisible(False)
+        if previous:
+            self.state = "loaded"
+            self.button.setText(f"{previous}  ▾")
+        else:
+            self.state = "none"
+            self.button.setText("No model  ▾")
+
+    def set_unloaded(self) -> None:
+        self.state = "none"
+        self._tick.stop()
+        self.bar.setVisible(False)
+        self.button.setText("No model  ▾")
+
+    def _on_tick(self) -> None:
+        elapsed = time.perf_counter() - self._started
+        self.button.setText(f"Loading {self._name}… {elapsed:.1f} s")

@@ -1,0 +1,173 @@
+"""The built-in document viewer: a page with the cited passage highlighted, page and zoom controls,
+and a way out to the system's own viewer.
+
+It only asks for pages (`pageRequested`); rendering happens off the GUI thread elsewhere.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.page_view import PageView
+
+_ZOOMS = (0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+
+
+class PageViewer(QDialog):
+    """Signals: pageRequested(path, page, zoom, passage)."""
+
+    pageRequested = Signal(str, int, float, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Source")
+        self.resize(820, 900)
+        self.path = ""
+        self.page = 1
+        self.page_count = 0
+        self.passage = ""
+        self.zoom = 1.5
+
+        self.title = QLabel()
+        self.title.setObjectName("GaugeValue")
+        self.page_label = QLabel()
+        self.page_label.setObjectName("Muted")
+        self.prev_button = self._tool(
+            "‹", "Previous page (Page Up)", lambda: self.go(self.page - 1)
+        )
+        self.next_button = self._tool("›", "Next page (Page Down)", lambda: self.go(self.page + 1))
+        self.zoom_out = self._tool("−", "Zoom out", lambda: self._zoom(-1))
+        self.zoom_in = self._tool("+", "Zoom in", lambda: self._zoom(1))
+        self.system_button = QPushButton("Open in system viewer")
+        self.system_button.clicked.connect(self.open_in_system)
+        bar = QHBoxLayout()
+        bar.addWidget(self.title)
+        bar.addWidget(self.page_label)
+        bar.addStretch(1)
+        for widget in (self.prev_button, self.next_button, self.zoom_out, self.zoom_in):
+            bar.addWidget(widget)
+        bar.addSpacing(8)
+        bar.addWidget(self.system_button)
+
+        self.page_view = PageView()
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.page_view)
+        self.scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.scroll.setStyleSheet("QScrollArea { background: #8a8a8a; }")
+        self.text_view = QTextBrowser()
+        self.message = QLabel()
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.stack = QStackedWidget()
+        for widget in (self.scroll, self.text_view, self.message):
+            self.stack.addWidget(widget)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+        QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.go(self.page - 1))
+        QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.go(self.page + 1))
+
+    def _tool(self, text: str, tip: str, slot) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setMinimumWidth(28)
+        button.clicked.connect(slot)
+        return button
+
+    # Requests
+
+    def open_source(self, path: str, page: int, passage: str = "") -> None:
+        """Show `page` of `path` with `passage` highlighted (the page arrives asynchronously)."""
+        self.path, self.page, self.passage = str(path), max(1, int(page or 1)), passage
+        self.page_count = 0
+        # Fit a typical page (A4 or Letter, ~600 points wide) to the viewer's width.
+        width = self.scroll.viewport().width() if self.isVisible() else self.width() - 60
+        self.zoom = max(_ZOOMS[0], min(_ZOOMS[-1], (width - 24) / 600))
+        self.title.setText(Path(path).name)
+        self.setWindowTitle(f"{Path(path).name} – page {self.page}")
+        self._show_message("Opening page…")
+        self._request()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def go(self, page: int) -> None:
+        if not self.path or (self.page_count and not 1 <= page <= self.page_count) or page < 1:
+            return
+        self.page = page
+        self._request()
+
+    def _zoom(self, step: int) -> None:
+        if step > 0:
+            self.zoom = next((z for z in _ZOOMS if z > self.zoom + 0.01), _ZOOMS[-1])
+        else:
+            self.zoom = next((z for z in reversed(_ZOOMS) if z < self.zoom - 0.01), _ZOOMS[0])
+        self._request()
+
+    def _request(self) -> None:
+        self.page_label.setText(
+            f"page {self.page}" + (f" of {self.page_count}" if self.page_count else "")
+        )
+        self.pageRequested.emit(self.path, self.page, self.zoom, self.passage)
+
+    def open_in_system(self) -> None:
+        if self.path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
+
+    # Results
+
+    def show_page(self, rendered: dict) -> None:
+        """`rendered`: path, png, page, page_count, highlights (from the page renderer)."""
+        if rendered.get("path") != self.path or rendered.get("page") != self.page:
+            return  # an older request arriving late
+        self.page_count = int(rendered["page_count"])
+        self.page_view.set_page(rendered["png"], rendered["highlights"])
+        self.stack.setCurrentWidget(self.scroll)
+        self.page_label.setText(f"page {self.page} of {self.page_count}")
+        self.setWindowTitle(f"{Path(self.path).name} – page {self.page}")
+        self.prev_button.setEnabled(self.page > 1)
+        self.next_button.setEnabled(self.page < self.page_count)
+        highlights = rendered["highlights"]
+        if highlights:
+            x, y, _w, _h = highlights[0]
+            self.scroll.ensureVisible(int(x), int(y), 50, self.scroll.height() // 3)
+        else:
+            self.scroll.verticalScrollBar().setValue(0)
+
+    def show_text(self, text: str) -> None:
+        """For files without pages (text, Markdown, HTML, DOCX): the cited passage itself."""
+        self.page_count = 0
+        self.prev_button.setEnabled(False)
+        self.next_button.setEnabled(False)
+        self.page_label.setText("")
+        body = html.escape(text).replace("\n", "<br>")
+        self.text_view.setHtml(
+            f"<p style='color:gray'>Cited passage</p><p style='background:#fff3b0;"
+            f"color:#1f2328;padding:6px'>{body}</p>"
+        )
+        self.stack.setCurrentWidget(self.text_view)
+
+    def show_error(self, message: str) -> None:
+        self._show_message(message)
+
+    def _show_message(self, message: str) -> None:
+        self.message.setText(message)
+        self.stack.setCurrentWidget(self.message)

@@ -1,0 +1,90 @@
+"""Light and dark appearance: a palette plus a style sheet from resources/styles, following the system."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+_PALETTES = {
+    "light": {
+        QPalette.ColorRole.Window: "#fafaf9",
+        QPalette.ColorRole.WindowText: "#1f2328",
+        QPalette.ColorRole.Base: "#ffffff",
+        QPalette.ColorRole.AlternateBase: "#f6f5f2",
+        QPalette.ColorRole.Text: "#1f2328",
+        QPalette.ColorRole.Button: "#f3f2ef",
+        QPalette.ColorRole.ButtonText: "#1f2328",
+        QPalette.ColorRole.Highlight: "#c2410c",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#c2410c",
+        QPalette.ColorRole.PlaceholderText: "#98a2b3",
+        QPalette.ColorRole.ToolTipBase: "#1f2328",
+        QPalette.ColorRole.ToolTipText: "#ffffff",
+    },
+    "dark": {
+        QPalette.ColorRole.Window: "#1c1c1f",
+        QPalette.ColorRole.WindowText: "#e6e6e3",
+        QPalette.ColorRole.Base: "#232326",
+        QPalette.ColorRole.AlternateBase: "#29292d",
+        QPalette.ColorRole.Text: "#e6e6e3",
+        QPalette.ColorRole.Button: "#2a2a2e",
+        QPalette.ColorRole.ButtonText: "#e6e6e3",
+        QPalette.ColorRole.Highlight: "#ea580c",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#fb923c",
+        QPalette.ColorRole.PlaceholderText: "#6b6b70",
+        QPalette.ColorRole.ToolTipBase: "#e6e6e3",
+        QPalette.ColorRole.ToolTipText: "#1c1c1f",
+    },
+}
+
+
+def system_prefers_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    return hints.colorScheme() == Qt.ColorScheme.Dark
+
+
+def resolve(choice: str) -> str:
+    """'light' or 'dark' for a setting of 'light', 'dark' or 'system'."""
+    if choice in ("light", "dark"):
+        return choice
+    return "dark" if system_prefers_dark() else "light"
+
+
+def resources_dir() -> Path:
+    """The folder of Hearth's data files (next to the packages, in a checkout or a bundle)."""
+    candidates = [Path(__file__).resolve().parent.parent / "resources"]
+    spec = importlib.util.find_spec("resources")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(p) for p in spec.submodule_search_locations]
+    for candidate in candidates:
+        if (candidate / "styles").is_dir():
+            return candidate
+    return candidates[0]
+
+
+def style_sheet(name: str) -> str:
+    path = resources_dir() / "styles" / f"{name}.qss"
+    return path.read_text("utf-8") if path.is_file() else ""
+
+
+def apply_theme(app: QApplication, choice: str) -> str:
+    """Apply the appearance and return which one ('light' or 'dark') was used."""
+    name = resolve(choice)
+    app.setStyle("Fusion")
+    palette = QPalette()
+    for role, colour in _PALETTES[name].items():
+        palette.setColor(role, QColor(colour))
+    app.setPalette(palette)
+    app.setStyleSheet(style_sheet(name))
+    app.setProperty("hearthTheme", name)
+    return name
+
+
+def is_dark(app: QApplication | None = None) -> bool:
+    app = app or QApplication.instance()
+    return bool(app) and app.property("hearthTheme") == "dark"
