@@ -1,0 +1,346 @@
+"""`hearth index`, `hearth search`, `hearth ask` and `hearth library`: the document library
+from a terminal. Progress goes to stderr, results to stdout, `--json` gives one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.paths import app_paths
+from engine.cancel import CancelToken
+from engine.errors import HearthError
+
+EXCERPT_CHARS = 240
+
+
+def register(subparsers: Any) -> None:
+    index = subparsers.add_parser(
+        "index",
+        help="add files and folders to a document library",
+        description="Index files and folders (recursively). Unchanged files are skipped, changed "
+        "ones re-indexed, files gone from the named folders removed. With no PATH, finishes what "
+        "a stopped run left pending. Exit status 1 when some file could not be indexed.",
+    )
+    index.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
+    _library_option(index)
+    index.add_argument("--json", action="store_true", help="print the summary as JSON")
+    index.set_defaults(func=run_index)
+
+    search = subparsers.add_parser("search", help="search a document library")
+    search.add_argument("query", help="words or a question")
+    _library_option(search)
+    search.add_argument("--k", type=int, default=5, metavar="N", help="number of hits (5)")
+    search.add_argument("--file", action="append", metavar="PATH", help="only this file")
+    search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    search.set_defaults(func=run_search)
+
+    ask = subparsers.add_parser("ask", help="answer a question from your documents")
+    ask.add_argument("question")
+    _library_option(ask)
+    ask.add_argument("--model", help="a GGUF file (default: the bundled model)")
+    ask.add_argument("--k", type=int, default=5, metavar="N", help="excerpts to retrieve (5)")
+    ask.add_argument("--max-tokens", type=int, default=384)
+    ask.add_argument("--temperature", type=float, default=0.2)
+    ask.add_argument("--seed", type=int, default=-1)
+    ask.add_argument("--json", action="store_true", help="print answer and sources as JSON")
+    ask.set_defaults(func=run_ask)
+
+    library = subparsers.add_parser("library", help="list, show or remove document libraries")
+    actions = library.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="all libraries")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=run_library_list)
+    show = actions.add_parser("show", help="the files of one library")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=run_library_show)
+    remove = actions.add_parser("remove", help="delete a library, or one file from it")
+    remove.add_argument("name")
+    remove.add_argument("--file", metavar="PATH", help="remove only this file")
+    remove.add_argument("--json", action="store_true")
+    remove.set_defaults(func=run_library_remove)
+
+
+def _library_option(parser: argparse.ArgumentParser) -> None:
+    from engine.library import DEFAULT_LIBRARY
+
+    parser.add_argument(
+        "--library", default=DEFAULT_LIBRARY, metavar="NAME", help=f"({DEFAULT_LIBRARY})"
+    )
+
+
+def _root() -> Path:
+    return app_paths().libraries_dir
+
+
+def _open(name: str, create: bool):
+    from engine.library import Library
+
+    return Library.open(_root(), name, create=create)
+
+
+# --- index -----------------------------------------------------------------------------------------
+
+
+def run_index(args: argparse.Namespace) -> int:
+    cancel = CancelToken()
+
+    def on_interrupt(*_: Any) -> None:
+        # First Ctrl+C: stop after rolling back the current file. Second: stop at once.
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\nstopping...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        with _open(args.library, create=True) as library:
+            printer = ProgressPrinter(sys.stderr)
+            if args.paths:
+                report = library.index(args.paths, progress=printer, cancel=cancel)
+            else:
+                pending = library.pending_files()
+                if not pending:
+                    raise HearthError(
+                        "Name the files or folders to index.",
+                        "Example: hearth index ~/Documents/manuals",
+                    )
+                print(f"resuming {len(pending)} pending files", file=sys.stderr)
+                report = library.resume(progress=printer, cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_summary(report, sys.stdout)
+    if report.cancelled:
+        return 130
+    return 1 if report.failed else 0
+
+
+class ProgressPrinter:
+    """Progress callback for the terminal: a live bar on a tty, one line per file otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self._last_draw = 0.0
+
+    def __call__(self, event) -> None:
+        if event.stage == "page" and self.live:
+            now = time.monotonic()
+            if now - self._last_draw >= 0.1:
+                self._last_draw = now
+                self._draw(event)
+        elif event.stage == "done":
+            self._clear()
+            detail = event.message or ""
+            if event.status == "indexed":
+                detail = _count(event.chunks, "chunk")
+                if event.page_count:
+                    detail = f"{_count(event.page_count, 'page')}, {detail}"
+                if event.message:
+                    detail += f"; {event.message}"
+            width = len(str(event.file_count))
+            print(
+                f"[{event.file_index:>{width}}/{event.file_count}] {event.status:<10} {event.file}"
+                + (f"  ({detail})" if detail else ""),
+                file=self.stream,
+                flush=True,
+            )
+
+    def _draw(self, event) -> None:
+        fraction = event.page / event.page_count if event.page_count else 0.0
+        overall = (event.file_index + fraction) / max(event.file_count, 1)
+        bar = _bar(fraction, 20)
+        name = Path(event.file).name[:40]
+        pages = f"page {event.page}/{event.page_count}" if event.page_count else ""
+        line = (
+            f"\r{name:<40} {bar} {fraction:4.0%} {pages:>16}  "
+            f"overall {_bar(overall, 10)} {overall:4.0%}"
+        )
+        self.stream.write(line)
+        self.stream.flush()
+
+    def _clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\033[K")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _bar(fraction: float, width: int) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    return "#" * filled + "-" * (width - filled)
+
+
+def print_summary(report, stream: TextIO) -> None:
+    parts = [
+        f"{report.indexed} indexed",
+        f"{report.unchanged} unchanged",
+        f"{report.skipped_count - report.unchanged} skipped",
+        f"{len(report.failed)} failed",
+    ]
+    if report.removed:
+        parts.append(f"{report.removed} removed")
+    print(
+        f"Library '{report.library}': {', '.join(parts)}; {report.pages} pages, "
+        f"{report.chunks} chunks in {report.seconds:.1f} s"
+        + (" (stopped early)" if report.cancelled else ""),
+        file=stream,
+    )
+    for outcome in report.failed:
+        print(f"  {outcome.status}: {outcome.path}: {outcome.message}", file=stream)
+    skipped = [o for o in report.skipped if o.status != "unchanged"]
+    for outcome in skipped[:20]:
+        print(f"  skipped: {outcome.path}: {outcome.message}", file=stream)
+    if len(skipped) > 20:
+        print(f"  ... and {len(skipped) - 20} more skipped", file=stream)
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+def run_search(args: argparse.Namespace) -> int:
+    with _open(args.library, create=False) as library:
+        hits = library.search(args.query, k=args.k, files=args.file)
+    if args.json:
+        print(json.dumps([hit.to_dict() for hit in hits], indent=2))
+        return 0
+    if not hits:
+        print(f"No matches in the library '{args.library}'.")
+        return 0
+    for number, hit in enumerate(hits, start=1):
+        where = f"page {hit.page}" if hit.page else "no pages"
+        heading = f" - {hit.heading}" if hit.heading else ""
+        print(f"{number}. {Path(hit.file).name}, {where}{heading}  (score {hit.score:.4f})")
+        print(f"   {_excerpt(hit.text)}")
+        print(f"   {hit.file}")
+    return 0
+
+
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rsplit(" ", 1)[0] + "..."
+
+
+# --- ask -------------------------------------------------------------------------------------------
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    from engine.library.answer import AnswerResult, plan_answer, stream_answer
+
+    with _open(args.library, create=False) as library:
+        hits = library.search(args.question, k=args.k)
+    plan = plan_answer(args.question, hits)
+    session = None
+    if plan.found:
+        from engine.bundled import default_model_path
+        from engine.session import LoadSettings, ModelSession
+
+        session = ModelSession()
+        session.load(LoadSettings(model_path=args.model or str(default_model_path())))
+    from engine.session import SamplingSettings
+
+    sampling = SamplingSettings(
+        temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
+    )
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    result: AnswerResult | None = None
+    try:
+        for item in stream_answer(session, plan, sampling, cancel):
+            if isinstance(item, AnswerResult):
+                result = item
+            elif not args.json:
+                sys.stdout.write(item)
+                sys.stdout.flush()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if session is not None:
+            session.unload()
+    assert result is not None
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print()
+    if result.sources:
+        print("\nSources:")
+        for source in result.sources:
+            print(f"[{source.number}] {source.label}: {_excerpt(source.excerpt, 160)}")
+            print(f"    {source.file}")
+    stats = result.stats
+    if stats is not None:
+        print(
+            f"[{stats.generated_tokens} tokens, TTFT {stats.ttft_s * 1000:.0f} ms, "
+            f"{stats.generation_tokens_per_s:.1f} tok/s, stop: {stats.stop_reason}]",
+            file=sys.stderr,
+        )
+        if stats.stop_reason == "error":
+            return 1
+    return 0
+
+
+# --- library ---------------------------------------------------------------------------------------
+
+
+def run_library_list(args: argparse.Namespace) -> int:
+    from engine.library import list_libraries
+
+    infos = list_libraries(_root())
+    if args.json:
+        print(json.dumps([info.to_dict() for info in infos], indent=2))
+        return 0
+    if not infos:
+        print("No libraries yet. Add files with: hearth index PATH")
+        return 0
+    for info in infos:
+        extra = ""
+        if info.pending:
+            extra += f", {info.pending} pending"
+        if info.failed:
+            extra += f", {info.failed} not indexed"
+        print(f"{info.name}: {info.files} files, {info.chunks} chunks{extra}")
+    return 0
+
+
+def run_library_show(args: argparse.Namespace) -> int:
+    with _open(args.name, create=False) as library:
+        records = library.files()
+        info = library.info()
+    if args.json:
+        print(json.dumps({**info.to_dict(), "files": [r.to_dict() for r in records]}, indent=2))
+        return 0
+    print(f"Library '{info.name}' ({info.folder}): {info.files} files, {info.chunks} chunks")
+    for record in records:
+        size = f"{record.pages} pages, " if record.pages else ""
+        line = f"  {record.status:<10} {record.path}  ({size}{record.chunks} chunks)"
+        if record.error:
+            line = f"  {record.status:<10} {record.path}  ({record.error})"
+        print(line)
+    return 0
+
+
+def run_library_remove(args: argparse.Namespace) -> int:
+    from engine.library import remove_library
+
+    if args.file:
+        with _open(args.name, create=False) as library:
+            removed = library.remove_file(args.file)
+        if not removed:
+            raise HearthError(f"{args.file} is not in the library '{args.name}'.")
+        result = {"library": args.name, "removed_file": str(Path(args.file).absolute())}
+        message = f"Removed {args.file} from the library '{args.name}'."
+    else:
+        remove_library(_root(), args.name)
+        result = {"library": args.name, "removed": True}
+        message = f"Removed the library '{args.name}'."
+    print(json.dumps(result) if args.json else message)
+    return 0

@@ -1,0 +1,88 @@
+"""Turn the paths a person dropped into the list of files to index.
+
+Folders are walked recursively (symlinked folders are not followed, so a loop cannot trap the
+walk); hidden files and folders and unsupported types are skipped and reported, not indexed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.library.extract import is_supported
+from engine.library.types import HIDDEN, UNREADABLE, UNSUPPORTED, FileOutcome
+
+
+@dataclass
+class Discovery:
+    files: list[Path] = field(default_factory=list)
+    skipped: list[FileOutcome] = field(default_factory=list)
+    folders: list[Path] = field(
+        default_factory=list
+    )  # walked folders: files gone from them are removed
+    missing: list[Path] = field(default_factory=list)  # named paths that do not exist
+
+
+def is_hidden(path: Path) -> bool:
+    if path.name.startswith("."):
+        return True
+    try:
+        attributes = getattr(path.lstat(), "st_file_attributes", 0)
+    except OSError:
+        return False
+    return bool(attributes & getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 0))
+
+
+def discover(paths: list[Path]) -> Discovery:
+    """Files to index under `paths`, in a stable order, each once."""
+    found = Discovery()
+    seen: set[Path] = set()
+
+    def add(file: Path) -> None:
+        if file not in seen:
+            seen.add(file)
+            found.files.append(file)
+
+    for raw in paths:
+        path = Path(os.path.abspath(os.path.expanduser(str(raw))))
+        if not path.exists():
+            found.missing.append(path)
+        elif path.is_dir():
+            found.folders.append(path)
+            _walk(path, found, add)
+        elif is_supported(path):
+            # A file named on purpose is indexed even if hidden.
+            add(path)
+        else:
+            found.skipped.append(_unsupported(path))
+    return found
+
+
+def _walk(root: Path, found: Discovery, add) -> None:
+    def on_error(error: OSError) -> None:
+        where = error.filename or str(root)
+        found.skipped.append(
+            FileOutcome(str(where), UNREADABLE, f"cannot read this folder ({error.strerror})")
+        )
+
+    for folder, dirs, names in os.walk(root, onerror=on_error, followlinks=False):
+        base = Path(folder)
+        for name in sorted(dirs):
+            if is_hidden(base / name):
+                found.skipped.append(FileOutcome(str(base / name), HIDDEN, "hidden folder"))
+        dirs[:] = sorted(d for d in dirs if not is_hidden(base / d))
+        for name in sorted(names):
+            file = base / name
+            if is_hidden(file):
+                found.skipped.append(FileOutcome(str(file), HIDDEN, "hidden file"))
+            elif not is_supported(file):
+                found.skipped.append(_unsupported(file))
+            elif file.is_file():
+                add(file)
+
+
+def _unsupported(path: Path) -> FileOutcome:
+    kind = path.suffix.lower() or "no extension"
+    return FileOutcome(str(path), UNSUPPORTED, f"unsupported file type ({kind})")

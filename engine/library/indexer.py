@@ -1,0 +1,223 @@
+"""Index one file: hash, extract page by page, chunk, embed in batches, store, commit.
+
+The order of writes is what makes a kill harmless: the manifest first says "indexing" (committed),
+then the vectors go into the vector store batch by batch, and only then one SQLite transaction
+adds the chunk rows and flips the status to "indexed". Memory stays bounded on huge files because
+pages are streamed and only one batch of chunks is held at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.cancel import CancelToken
+from engine.library.chunk import Chunker
+from engine.library.embed import Embedder
+from engine.library.extract import open_document
+from engine.library.manifest import Manifest
+from engine.library.store import VectorStore
+from engine.library.types import (
+    EMPTY,
+    FAILED,
+    INDEXED,
+    NO_TEXT,
+    PENDING,
+    UNCHANGED,
+    UNREADABLE,
+    VANISHED,
+    Chunk,
+    FileOutcome,
+    FileProblem,
+    IndexProgress,
+)
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 64  # chunks embedded and stored together
+HASH_BLOCK = 1 << 20
+
+ProgressCallback = Callable[[IndexProgress], None]
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """The text whose vector stands for a chunk: its heading first, when the chunk does not
+    start with it, so a page deep in a section still carries what the section is about."""
+    if chunk.heading and chunk.heading.lower() not in chunk.text[:200].lower():
+        return f"{chunk.heading}\n{chunk.text}"
+    return chunk.text
+
+
+class Cancelled(Exception):
+    """Raised inside the pipeline when the cancel token is set."""
+
+
+def content_hash(path: Path, cancel: CancelToken | None = None) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    with path.open("rb") as handle:
+        while block := handle.read(HASH_BLOCK):
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FileIndexer:
+    """Indexes single files into one library's manifest and vector store."""
+
+    def __init__(
+        self, manifest: Manifest, store: VectorStore, embedder: Embedder, chunker: Chunker
+    ) -> None:
+        self.manifest = manifest
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+
+    def index_file(
+        self,
+        path: Path,
+        position: tuple[int, int],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> FileOutcome:
+        """Bring one file's entry up to date; never raises for a bad file.
+
+        Args:
+            path: The file (absolute).
+            position: (index of this file in the batch, files in the batch), for progress.
+
+        Raises:
+            Cancelled: The token was set; the file is left pending, with no chunks.
+        """
+        started = time.perf_counter()
+        key = str(path)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            self.forget(key)
+            return FileOutcome(key, VANISHED, "the file vanished before it could be indexed")
+        except OSError as exc:
+            return self._fail(key, FileProblem(UNREADABLE, f"cannot read this file ({exc})"))
+        record = self.manifest.file(key)
+        if (
+            record is not None
+            and record.status == INDEXED
+            and record.size == info.st_size
+            and record.mtime == info.st_mtime
+        ):
+            return FileOutcome(key, UNCHANGED, pages=record.pages or 0, chunks=record.chunks)
+        try:
+            digest = content_hash(path, cancel)
+        except FileNotFoundError:
+            self.forget(key)
+            return FileOutcome(key, VANISHED, "the file vanished before it could be indexed")
+        except OSError as exc:
+            problem = FileProblem(UNREADABLE, f"cannot read this file ({exc.strerror or exc})")
+            return self._fail(key, problem)
+        if record is not None and record.status == INDEXED and record.content_hash == digest:
+            self.manifest.touch(key, info.st_mtime)
+            return FileOutcome(key, UNCHANGED, pages=record.pages or 0, chunks=record.chunks)
+        stamp = (digest, info.st_size, info.st_mtime)
+        try:
+            extraction = open_document(path)
+        except FileProblem as problem:
+            return self._fail(key, problem, stamp, started)
+        file_id = self.manifest.begin_file(key, *stamp)
+        self.store.delete_file(file_id)
+        writer = self.manifest.write_file_chunks(file_id)
+        pages = pages_without_text = 0
+        try:
+            batch: list[Chunk] = []
+            for page in extraction.pages():
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled
+                pages += 1
+                if not page.text.strip():
+                    pages_without_text += 1
+                for chunk in self.chunker.chunk_page(page, writer.count + len(batch)):
+                    batch.append(chunk)
+                    if len(batch) >= EMBED_BATCH:
+                        self._store(file_id, writer, batch)
+                        batch = []
+                if progress is not None:
+                    progress(
+                        IndexProgress(
+                            "page",
+                            key,
+                            position[0],
+                            position[1],
+                            page=page.page or pages,
+                            page_count=extraction.page_count or 0,
+                            chunks=writer.count + len(batch),
+                        )
+                    )
+            self._store(file_id, writer, batch)
+            if writer.count == 0:
+                if extraction.kind in {"pdf", "xps", "oxps"}:
+                    raise FileProblem(NO_TEXT, "scanned, no text to index")
+                raise FileProblem(EMPTY, "no text in this file")
+            page_total = pages if extraction.paged else None
+            writer.finish(page_total)
+        except Cancelled:
+            self._undo(file_id, writer)
+            self.manifest.set_outcome(key, PENDING)
+            raise
+        except FileProblem as problem:
+            self._undo(file_id, writer)
+            return self._fail(key, problem, stamp, started)
+        except Exception as exc:
+            # An unexpected bug or resource error: this file fails, not the whole batch.
+            log.exception("indexing %s failed", key)
+            self._undo(file_id, writer)
+            failure = FileProblem(FAILED, f"indexing failed: {exc}")
+            return self._fail(key, failure, stamp, started)
+        message = None
+        if pages_without_text and extraction.paged:
+            message = f"{pages_without_text} of {pages} pages have no text layer"
+        return FileOutcome(
+            key,
+            INDEXED,
+            message,
+            pages=pages if extraction.paged else 0,
+            chunks=writer.count,
+            pages_without_text=pages_without_text if extraction.paged else 0,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _store(self, file_id: int, writer, batch: list[Chunk]) -> None:
+        if not batch:
+            return
+        vectors = self.embedder.embed([embedding_text(chunk) for chunk in batch])
+        self.store.add(file_id, [chunk.ordinal for chunk in batch], vectors)
+        writer.add(batch)
+
+    def _undo(self, file_id: int, writer) -> None:
+        writer.abort()
+        self.store.delete_file(file_id)
+
+    def _fail(
+        self,
+        key: str,
+        problem: FileProblem,
+        stamp: tuple[str, int, float] | None = None,
+        started: float | None = None,
+    ) -> FileOutcome:
+        digest, size, mtime = stamp or (None, None, None)
+        file_id = self.manifest.set_outcome(
+            key, problem.status, problem.message, digest, size, mtime
+        )
+        # A file that was indexed before and is now unreadable loses its old vectors too.
+        self.store.delete_file(file_id)
+        seconds = time.perf_counter() - started if started else 0.0
+        return FileOutcome(key, problem.status, problem.message, seconds=seconds)
+
+    def forget(self, key: str) -> bool:
+        """Drop a file from the library. Returns False when it was not there."""
+        file_id = self.manifest.remove(key)
+        if file_id is None:
+            return False
+        self.store.delete_file(file_id)
+        return True

@@ -1,0 +1,392 @@
+"""A named document library on disk: index files into it, search it, list and remove its files.
+
+Layout of one library folder:
+    library.sqlite3   manifest of files, chunk texts and the FTS5 keyword index (manifest.py)
+    vectors/          chromadb persistent folder with the library's one collection (store.py)
+    index.lock        present while a process is indexing (holds its pid)
+
+Each library has a folder of its own (rather than one chromadb folder for all) so that a library
+can be removed by deleting a folder and two processes indexing two libraries never share files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine.cancel import CancelToken
+from engine.library.chunk import Chunker
+from engine.library.discover import discover
+from engine.library.embed import Embedder
+from engine.library.indexer import Cancelled, FileIndexer, ProgressCallback
+from engine.library.lock import IndexLock
+from engine.library.manifest import Manifest
+from engine.library.retrieve import hybrid_search
+from engine.library.store import VectorStore
+from engine.library.types import (
+    CANCELLED,
+    INDEXED,
+    INDEXING,
+    PENDING,
+    REMOVED,
+    UNREADABLE,
+    FileOutcome,
+    FileRecord,
+    Hit,
+    IndexProgress,
+    IndexReport,
+    LibraryError,
+)
+
+DEFAULT_LIBRARY = "default"
+MANIFEST_FILE = "library.sqlite3"
+VECTORS_DIR = "vectors"
+LOCK_FILE = "index.lock"
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,62}[A-Za-z0-9_]$|^[A-Za-z0-9_]$")
+
+
+def validate_name(name: str) -> str:
+    """Library names become folder names: letters, digits, space, '.', '-', '_'; 1-64 chars."""
+    if not _NAME.match(name or ""):
+        raise LibraryError(
+            f"'{name}' cannot be used as a library name.",
+            "Use 1 to 64 letters, digits, spaces, dots, dashes or underscores.",
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class LibraryInfo:
+    name: str
+    folder: str
+    files: int
+    chunks: int
+    pending: int
+    failed: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Library:
+    """One library. Open with `Library.open(name)`; close when done.
+
+    Indexing runs on the caller's thread (the app's indexing thread); searches may run on other
+    threads beside it. The embedder is shared, loaded on first use, and may be passed in so that
+    several libraries (or tests) share one model in memory.
+    """
+
+    def __init__(self, folder: Path, name: str, embedder: Embedder | None = None) -> None:
+        self.name = validate_name(name)
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.embedder = embedder or Embedder()
+        self.manifest = Manifest(self.folder / MANIFEST_FILE)
+        self.store = VectorStore(self.folder / VECTORS_DIR, _collection_name(name))
+        self._check_embedding_model()
+        self._index_lock = threading.Lock()
+        self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword")
+        self._chunker: Chunker | None = None
+        # A crash may have left a half-indexed file; clean it now if nobody else is indexing.
+        with IndexLock(self.folder / LOCK_FILE, required=False) as held:
+            if held:
+                self._recover()
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        name: str = DEFAULT_LIBRARY,
+        embedder: Embedder | None = None,
+        create: bool = True,
+    ) -> Library:
+        """Open (or create) the library `name` under `root` (the app passes the user's
+        libraries folder, `app.paths.app_paths().libraries_dir`).
+
+        Raises:
+            LibraryError: bad name, or no such library when `create` is False.
+        """
+        folder = Path(root) / validate_name(name)
+        if not create and not (folder / MANIFEST_FILE).is_file():
+            raise LibraryError(
+                f"There is no library named '{name}'.",
+                "See `hearth library list` for the libraries you have.",
+            )
+        return cls(folder, name, embedder)
+
+    def close(self) -> None:
+        self._keyword_pool.shutdown(wait=True)
+        self.manifest.close()
+        self.store.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- indexing ---------------------------------------------------------------------------------
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = Chunker(self.embedder.tokenizer)
+        return self._chunker
+
+    def index(
+        self,
+        paths: Iterable[Path | str],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IndexReport:
+        """Add, update and prune files: new and changed files are (re)indexed, unchanged ones
+        skipped, and files gone from the named folders (or named files that are gone) removed.
+
+        Args:
+            paths: Files and folders; folders are walked recursively.
+            progress: Called with an `IndexProgress` per stage, file and page (cheap, same thread).
+            cancel: Stops between pages; the file being indexed is rolled back and left pending.
+
+        Raises:
+            LibraryError: another process is indexing this library.
+        """
+        started = time.perf_counter()
+        report = IndexReport(self.name)
+        emit = progress or (lambda _event: None)
+        with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
+            self._recover()
+            found = discover([Path(p) for p in paths])
+            report.skipped.extend(found.skipped)
+            indexer = FileIndexer(self.manifest, self.store, self.embedder, self.chunker)
+            report.outcomes.extend(self._prune(found, indexer))
+            self._remember_embedding_model()
+            self.manifest.add_pending(str(f) for f in found.files)
+            total = len(found.files)
+            emit(IndexProgress("scan", None, 0, total))
+            for position, path in enumerate(found.files):
+                if cancel is not None and cancel.cancelled:
+                    report.cancelled = True
+                    report.outcomes.append(_cancelled(path))
+                    continue
+                emit(IndexProgress("file", str(path), position, total))
+                try:
+                    outcome = indexer.index_file(path, (position, total), progress, cancel)
+                except Cancelled:
+                    report.cancelled = True
+                    outcome = _cancelled(path)
+                report.outcomes.append(outcome)
+                emit(
+                    IndexProgress(
+                        "done",
+                        str(path),
+                        position + 1,
+                        total,
+                        page=outcome.pages,
+                        page_count=outcome.pages,
+                        chunks=outcome.chunks,
+                        status=outcome.status,
+                        message=outcome.message,
+                    )
+                )
+        report.seconds = time.perf_counter() - started
+        emit(
+            IndexProgress(
+                "finished", None, total, total, status="cancelled" if report.cancelled else "ok"
+            )
+        )
+        return report
+
+    def resume(
+        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    ) -> IndexReport:
+        """Index the files a stopped or killed run left pending."""
+        with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
+            self._recover()
+        return self.index(self.pending_files(), progress, cancel)
+
+    def pending_files(self) -> list[str]:
+        return self.manifest.paths_with_status(PENDING, INDEXING)
+
+    def _prune(self, found, indexer: FileIndexer) -> list[FileOutcome]:
+        """Remove files that are gone: missing named paths and vanished files of walked folders."""
+        outcomes: list[FileOutcome] = []
+        present = {str(f) for f in found.files}
+        for missing in found.missing:
+            prefix = str(missing) + os.sep
+            known = [r.path for r in self.manifest.files() if r.path == str(missing)]
+            known += [r.path for r in self.manifest.files() if r.path.startswith(prefix)]
+            if not known:
+                outcomes.append(FileOutcome(str(missing), UNREADABLE, "no such file or folder"))
+            for path in known:
+                indexer.forget(path)
+                outcomes.append(FileOutcome(path, REMOVED, "the file is gone"))
+        for folder in found.folders:
+            prefix = str(folder) + os.sep
+            for record in self.manifest.files():
+                if (
+                    record.path.startswith(prefix)
+                    and record.path not in present
+                    and not os.path.exists(record.path)
+                ):
+                    indexer.forget(record.path)
+                    outcomes.append(FileOutcome(record.path, REMOVED, "the file is gone"))
+        return outcomes
+
+    def _recover(self) -> None:
+        """Undo what a killed run left half done: drop the vectors of files marked "indexing"."""
+        for file_id, path in self.manifest.interrupted():
+            self.store.delete_file(file_id)
+            self.manifest.set_outcome(path, PENDING)
+
+    # --- searching --------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        files: Iterable[str | Path] | None = None,
+        neighbours: int = 0,
+    ) -> list[Hit]:
+        """The `k` chunks that best match `query` (hybrid vector + keyword search).
+
+        Args:
+            query: Free text.
+            k: How many hits.
+            files: Only search these files (paths as indexed).
+            neighbours: Chunks before/after each hit to attach as context.
+
+        Raises:
+            LibraryError: empty query, or a file filter naming a file not in the library.
+        """
+        query = (query or "").strip()
+        if not query:
+            raise LibraryError("Type something to search for.")
+        if k < 1:
+            raise LibraryError("The number of results must be at least 1.")
+        file_ids = None
+        if files is not None:
+            file_ids = []
+            for path in files:
+                key = os.path.abspath(os.path.expanduser(str(path)))
+                file_id = self.manifest.file_id(key)
+                if file_id is None:
+                    raise LibraryError(f"{path} is not in the library '{self.name}'.")
+                file_ids.append(file_id)
+        if not self.manifest.has_chunks():
+            return []
+        return hybrid_search(
+            self.manifest,
+            self.store,
+            self.embedder.embed_query,
+            query,
+            k,
+            file_ids,
+            neighbours,
+            self._keyword_pool,
+        )
+
+    def neighbours(self, hit: Hit, radius: int = 1) -> list[str]:
+        """Texts of the chunks around a hit, in reading order, the hit itself included."""
+        around = self.manifest.neighbours(hit.file_id, hit.ordinal, radius)
+        before = [text for ordinal, text in around if ordinal < hit.ordinal]
+        after = [text for ordinal, text in around if ordinal > hit.ordinal]
+        return [*before, hit.text, *after]
+
+    # --- files ------------------------------------------------------------------------------------
+
+    def files(self) -> list[FileRecord]:
+        return self.manifest.files()
+
+    def remove_file(self, path: str | Path) -> bool:
+        """Remove one file (its chunks and vectors). Returns False if it was not in the library."""
+        key = os.path.abspath(os.path.expanduser(str(path)))
+        with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
+            file_id = self.manifest.remove(key)
+            if file_id is None:
+                return False
+            self.store.delete_file(file_id)
+            return True
+
+    def info(self) -> LibraryInfo:
+        return _summarise(self.name, self.folder, self.manifest.files())
+
+    # --- embedding model bookkeeping --------------------------------------------------------------
+
+    def _remember_embedding_model(self) -> None:
+        if self.manifest.get_meta("embedding_model") is None:
+            self.manifest.set_meta("embedding_model", self.embedder.name)
+            self.manifest.set_meta("embedding_dimension", str(self.embedder.dimension))
+
+    def _check_embedding_model(self) -> None:
+        stored = self.manifest.get_meta("embedding_model")
+        if stored is not None and stored != self.embedder.name:
+            raise LibraryError(
+                f"The library '{self.name}' was built with the embedding model {stored}, "
+                f"not {self.embedder.name}.",
+                "Remove the library and index its files again.",
+            )
+
+
+def list_libraries(root: Path) -> list[LibraryInfo]:
+    """Every library under `root`, read from the manifests only (no model, no vector store)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    infos: list[LibraryInfo] = []
+    for folder in sorted(p for p in root.iterdir() if (p / MANIFEST_FILE).is_file()):
+        manifest = Manifest(folder / MANIFEST_FILE)
+        try:
+            records = manifest.files()
+        finally:
+            manifest.close()
+        infos.append(_summarise(folder.name, folder, records))
+    return infos
+
+
+def remove_library(root: Path, name: str) -> None:
+    """Delete a library's folder.
+
+    Raises:
+        LibraryError: no such library, or it is being indexed right now.
+    """
+    folder = Path(root) / validate_name(name)
+    if not (folder / MANIFEST_FILE).is_file():
+        raise LibraryError(f"There is no library named '{name}'.")
+    with IndexLock(folder / LOCK_FILE, required=False) as held:
+        if not held:
+            raise LibraryError(
+                f"The library '{name}' is being indexed right now.", "Stop that first."
+            )
+        # Rename first so a half-finished delete never looks like a library.
+        doomed = folder.with_name(f".{folder.name}.removing-{os.getpid()}")
+        os.replace(folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _summarise(name: str, folder: Path, records: list[FileRecord]) -> LibraryInfo:
+    return LibraryInfo(
+        name=name,
+        folder=str(folder),
+        files=sum(1 for r in records if r.status == INDEXED),
+        chunks=sum(r.chunks for r in records if r.status == INDEXED),
+        pending=sum(1 for r in records if r.status in (PENDING, INDEXING)),
+        failed=sum(1 for r in records if r.status not in (INDEXED, PENDING, INDEXING)),
+    )
+
+
+def _collection_name(name: str) -> str:
+    # chromadb names: 3-63 chars of [a-zA-Z0-9._-], starting and ending alphanumeric.
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._") or "library"
+    return f"lib-{slug}"[:63].rstrip("-._")
+
+
+def _cancelled(path: Path) -> FileOutcome:
+    return FileOutcome(str(path), CANCELLED, "indexing was stopped before this file was done")

@@ -1,0 +1,137 @@
+"""The vector half of a library: a chromadb persistent collection of chunk embeddings.
+
+Vectors are always computed by Hearth's own embedder and passed in; the collection is created
+with no embedding function, so chromadb never loads (or downloads) one of its own. Each vector's
+id is "<file id>:<ordinal>" and its metadata holds the file id, so a file's vectors can be dropped
+in one call and a hit can be matched to its chunk row in the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.library.types import LibraryError
+
+# chromadb's opt-out must be set before it is imported anywhere.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def vector_id(file_id: int, ordinal: int) -> str:
+    return f"{file_id}:{ordinal}"
+
+
+def parse_vector_id(value: str) -> tuple[int, int]:
+    file_id, ordinal = value.split(":")
+    return int(file_id), int(ordinal)
+
+
+class VectorStore:
+    """One chromadb collection in its own persistent folder.
+
+    Args:
+        folder: The chromadb folder (created when missing).
+        collection: The collection's name.
+    """
+
+    def __init__(self, folder: Path, collection: str) -> None:
+        import chromadb
+        from chromadb.config import Settings
+
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._client = chromadb.PersistentClient(
+                path=str(self.folder),
+                settings=Settings(anonymized_telemetry=False, allow_reset=False),
+            )
+            self._collection = self._client.get_or_create_collection(
+                collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
+            )
+            self._max_batch = max(1, int(self._client.get_max_batch_size()))
+        except Exception as exc:
+            raise LibraryError(
+                f"The vector index in {self.folder} cannot be opened: {exc}",
+                "Remove the library and index its files again.",
+            ) from exc
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def add(self, file_id: int, ordinals: list[int], vectors: np.ndarray) -> None:
+        """Store one file's vectors (upsert, so a retried batch never duplicates)."""
+        for start in range(0, len(ordinals), self._max_batch):
+            part = ordinals[start : start + self._max_batch]
+            self._collection.upsert(
+                ids=[vector_id(file_id, ordinal) for ordinal in part],
+                embeddings=vectors[start : start + len(part)],
+                metadatas=[{"file_id": file_id} for _ in part],
+            )
+
+    def add_many(self, ids: list[tuple[int, int]], vectors: np.ndarray) -> None:
+        """Store vectors of several files at once (bulk loads, benchmarks)."""
+        for start in range(0, len(ids), self._max_batch):
+            part = ids[start : start + self._max_batch]
+            self._collection.upsert(
+                ids=[vector_id(f, o) for f, o in part],
+                embeddings=vectors[start : start + len(part)],
+                metadatas=[{"file_id": f} for f, _ in part],
+            )
+
+    def delete_file(self, file_id: int) -> None:
+        self._collection.delete(where={"file_id": file_id})
+
+    def query(
+        self, vector: np.ndarray, limit: int, file_ids: list[int] | None = None
+    ) -> list[tuple[int, int, float]]:
+        """Nearest chunks to `vector`.
+
+        Returns:
+            (file id, ordinal, cosine similarity) best first.
+        """
+        count = self.count()
+        if count == 0 or limit <= 0:
+            return []
+        where: Any = None
+        if file_ids is not None:
+            where = (
+                {"file_id": {"$in": list(file_ids)}}
+                if len(file_ids) != 1
+                else {"file_id": file_ids[0]}
+            )
+        result = self._collection.query(
+            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            n_results=min(limit, count),
+            where=where,
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = (result["distances"] or [[]])[0]
+        return [(*parse_vector_id(i), 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+
+    def vectors(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        if not keys:
+            return {}
+        result = self._collection.get(
+            ids=[vector_id(f, o) for f, o in keys], include=["embeddings"]
+        )
+        embeddings: Any = result["embeddings"]
+        return {
+            parse_vector_id(i): np.asarray(e, dtype=np.float32)
+            for i, e in zip(result["ids"], embeddings, strict=True)
+        }
+
+    def file_ids(self) -> set[int]:
+        """Every file id with vectors (for consistency checks; reads all metadata)."""
+        result = self._collection.get(include=["metadatas"])
+        return {int(str(m["file_id"])) for m in result["metadatas"] or [] if m}
+
+    def close(self) -> None:
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()

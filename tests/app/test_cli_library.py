@@ -1,0 +1,146 @@
+"""`hearth index`, `search`, `ask` and `library` as a person runs them in a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.cli import main
+from tests.engine.library.corpus import write_encrypted_pdf, write_guide_pdf
+
+
+@pytest.fixture(scope="module")
+def shared_embedder(embedding_model_dir):
+    from engine.library.embed import Embedder
+
+    embedder = Embedder(embedding_model_dir)
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(autouse=True)
+def one_embedding_model(monkeypatch, shared_embedder):
+    """The commands open libraries with a new embedder each; share one loaded model instead."""
+    monkeypatch.setattr("engine.library.library.Embedder", lambda: shared_embedder)
+
+
+@pytest.fixture
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_guide_pdf(folder / "guide.pdf")
+    write_encrypted_pdf(folder / "locked.pdf")
+    return folder
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_index_reports_each_file_and_a_summary(capsys, docs):
+    code, out, err = run(capsys, "index", str(docs), "--library", "manuals")
+    assert code == 1  # one file could not be indexed
+    assert "indexed    " in err and "guide.pdf" in err and "(12 pages," in err
+    assert "encrypted" in err and "locked.pdf" in err
+    assert "Library 'manuals': 1 indexed, 0 unchanged, 0 skipped, 1 failed; 12 pages" in out
+    assert "encrypted: " in out and "password-protected" in out
+
+    code, out, _ = run(capsys, "index", str(docs / "guide.pdf"), "--library", "manuals", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["unchanged"] == 1 and summary["indexed"] == 0
+    assert summary["files"][0]["status"] == "unchanged"
+
+
+def test_search_prints_file_page_score_and_excerpt(capsys, docs):
+    run(capsys, "index", str(docs / "guide.pdf"))
+    code, out, _ = run(capsys, "search", "best water temperature for green tea", "--k", "2")
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("1. guide.pdf, page 4 - Brewing green tea  (score ")
+    assert "eighty degrees Celsius" in out
+
+    code, out, _ = run(capsys, "search", "QZV-7734-KR", "--json", "--k", "3")
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 3
+    assert hits[0]["page"] == 7 and hits[0]["file"].endswith("guide.pdf")
+    assert {"file", "page", "text", "score", "heading"} <= set(hits[0])
+
+
+def test_library_list_show_and_remove(capsys, docs):
+    run(capsys, "index", str(docs), "--library", "one")
+    run(capsys, "index", str(docs / "guide.pdf"), "--library", "two")
+    code, out, _ = run(capsys, "library", "list")
+    assert code == 0
+    assert "one: 1 files" in out and "1 not indexed" in out and "two: 1 files" in out
+
+    code, out, _ = run(capsys, "library", "show", "one", "--json")
+    shown = json.loads(out)
+    assert {os.path.basename(f["path"]): f["status"] for f in shown["files"]} == {
+        "guide.pdf": "indexed",
+        "locked.pdf": "encrypted",
+    }
+
+    code, out, _ = run(capsys, "library", "remove", "one", "--file", str(docs / "guide.pdf"))
+    assert code == 0 and "Removed" in out
+    code, out, _ = run(capsys, "library", "show", "one")
+    assert "guide.pdf" not in out and "locked.pdf" in out
+
+    code, out, _ = run(capsys, "library", "remove", "one")
+    assert code == 0
+    code, out, _ = run(capsys, "library", "list", "--json")
+    assert [entry["name"] for entry in json.loads(out)] == ["two"]
+
+
+def test_mistakes_get_plain_messages(capsys, docs):
+    code, _, err = run(capsys, "search", "bees", "--library", "nowhere")
+    assert code == 2 and "There is no library named 'nowhere'" in err
+    code, _, err = run(capsys, "index")
+    assert code == 2 and "Name the files or folders to index" in err
+    code, _, err = run(capsys, "index", str(docs), "--library", "../up")
+    assert code == 2 and "cannot be used as a library name" in err
+    run(capsys, "index", str(docs / "guide.pdf"))
+    code, _, err = run(capsys, "search", "   ")
+    assert code == 2 and "Type something to search for" in err
+    code, _, err = run(capsys, "library", "remove", "default", "--file", "/not/indexed.pdf")
+    assert code == 2 and "is not in the library" in err
+
+
+def test_ask_says_not_found_without_loading_a_model(capsys, docs):
+    run(capsys, "index", str(docs / "guide.pdf"))
+    code, out, _ = run(capsys, "ask", "What does this document say about cryptocurrency taxes?")
+    assert code == 0 and out.strip() == "Not found in your documents."
+    code, out, _ = run(capsys, "ask", "Who won the 1966 world cup?", "--json")
+    result = json.loads(out)
+    assert result["found"] is False and result["sources"] == [] and result["stats"] is None
+
+
+@pytest.mark.slow
+def test_ask_streams_an_answer_then_numbered_sources(capsys, docs):
+    run(capsys, "index", str(docs / "guide.pdf"))
+    code, out, _ = run(capsys, "ask", "How do I season a cast iron skillet?", "--k", "2",
+                       "--max-tokens", "40", "--temperature", "0")  # fmt: skip
+    assert code == 0
+    answer, sources = out.split("\nSources:\n")
+    assert answer.strip()
+    assert sources.startswith("[1] guide.pdf, page 9: ")
+
+
+def test_index_as_a_separate_process(docs, tmp_path):
+    """The real entry point, progress on stderr, JSON summary on stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "index", str(docs / "guide.pdf"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HEARTH_HOME": str(tmp_path / "home")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["indexed"] == 1
+    assert "[1/1] indexed" in result.stderr
