@@ -8,7 +8,13 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE = 1
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup testdata lint bench gpu clean
+
+# A real 311-page manual for the document tests and benchmarks (Debian's gnuplot-doc), unpacked
+# under build/ without installing anything system-wide. Elsewhere those tests skip, saying why.
+SYSTEM_PDF := $(wildcard /usr/share/doc/gnuplot/gnuplot.pdf)
+REAL_PDF := $(if $(SYSTEM_PDF),$(SYSTEM_PDF),build/testdata/usr/share/doc/gnuplot/gnuplot.pdf)
+export HEARTH_REAL_PDF ?= $(abspath $(REAL_PDF))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +28,15 @@ setup: $(VENV)/.installed
 run: setup
 	$(BIN)/hearth
 
-test: setup
+build/testdata/usr/share/doc/gnuplot/gnuplot.pdf:
+	@mkdir -p build/testdata
+	@(cd build/testdata && apt-get download gnuplot-doc >/dev/null 2>&1 \
+		&& dpkg -x gnuplot-doc_*.deb . && rm -f gnuplot-doc_*.deb) \
+		|| echo "note: gnuplot-doc not available; the real-PDF tests will be skipped"
+
+testdata: $(REAL_PDF)
+
+test: setup testdata
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: setup
@@ -30,6 +44,11 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/engine.py
+
+# Rebuild llama.cpp with CUDA for an NVIDIA GPU (skips pip's cached CPU build).
+gpu: setup
+	CMAKE_ARGS="-DGGML_CUDA=on" $(BIN)/python -m pip install --no-cache-dir --force-reinstall \
+		--no-deps "llama-cpp-python==$$($(BIN)/python -c 'import llama_cpp; print(llama_cpp.__version__)')"
 
 clean:
 	rm -rf $(VENV) build *.egg-info
