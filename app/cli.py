@@ -39,11 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
-    if not args_list:
-        # Straight to the window: building the parser would import every command's module.
+    if not args_list or _all_existing_paths(args_list):
+        # Straight to the window (building the parser would import every command's module);
+        # paths come from the desktop's "Open with Hearth".
         from app.gui import main as gui_main
 
-        return gui_main(args_list)
+        return gui_main([], open_paths=args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.self_test:
@@ -66,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"hearth: unexpected error: {exc} (set HEARTH_DEBUG=1 for details)", file=sys.stderr)
         return 1
+
+
+def _all_existing_paths(args: list[str]) -> bool:
+    return all(not arg.startswith("-") and os.path.exists(arg) for arg in args)
 
 
 if __name__ == "__main__":

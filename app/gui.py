@@ -10,24 +10,28 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 _STARTED = time.perf_counter()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> int:
     """Run Hearth's window until it is closed.
 
     Args:
         argv: Command-line arguments after the program name (Qt options are accepted).
+        open_paths: Files to open once the window is up ("Open with Hearth"): documents are added
+            to a chat, .gguf files are offered as models.
 
     Returns:
         The process exit code.
     """
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from app.crash import CrashReporter, setup_logging
-    from app.paths import app_paths
+    from app.paths import app_paths, resources_dir
     from app.settings import Settings
     from ui.main_window import MainWindow
     from ui.theme import apply_theme
@@ -39,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     app.setDesktopFileName("hearth")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "hearth.svg")))
     reporter = CrashReporter(paths.log_file, app)
     reporter.install()
 
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         controller = AppController(window, settings, paths)
         controllers.append(controller)
         controller.start()
+        if open_paths:
+            controller.documents.on_dropped([str(Path(p).resolve()) for p in open_paths])
 
     # Let the window paint once before the rest of the app is built.
     QTimer.singleShot(0, start_backend)

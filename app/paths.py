@@ -5,6 +5,7 @@ Setting HEARTH_HOME puts everything under one folder (tests, portable installs).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,3 +59,15 @@ def app_paths() -> AppPaths:
         Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
     )
+
+
+def resources_dir() -> Path:
+    """Hearth's data files (styles, icons, samples): beside the packages, in a checkout or a bundle."""
+    candidates = [Path(__file__).resolve().parent.parent / "resources"]
+    spec = importlib.util.find_spec("resources")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(p) for p in spec.submodule_search_locations]
+    for candidate in candidates:
+        if (candidate / "styles").is_dir():
+            return candidate
+    return candidates[0]

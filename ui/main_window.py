@@ -7,7 +7,7 @@ It is a view: it holds the widgets and turns input into signals; app.controller 
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
@@ -42,8 +42,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Hearth")
         self.setAcceptDrops(True)
-        self.resize(1280, 820)
         self.setMinimumSize(760, 480)
+        self._fit_to_screen(1280, 820)
 
         self.conversations = ConversationList()
         self.chat = ChatView()
@@ -151,6 +151,15 @@ class MainWindow(QMainWindow):
             "window.splitter": bytes(self.splitter.saveState().toBase64()).decode(),
             "window.documents_visible": self.documents_button.isChecked(),
         }
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Open at the preferred size, or smaller so the frame and gauges stay on screen."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            width = min(width, int(room.width() * 0.92))
+            height = min(height, int(room.height() * 0.9))
+        self.resize(max(width, 760), max(height, 480))
 
     def restore_layout(self, values: dict) -> None:
         if values.get("window.geometry"):

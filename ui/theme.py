@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+from app.paths import resources_dir
 
 _PALETTES = {
     "light": {
@@ -53,18 +52,6 @@ def resolve(choice: str) -> str:
     if choice in ("light", "dark"):
         return choice
     return "dark" if system_prefers_dark() else "light"
-
-
-def resources_dir() -> Path:
-    """The folder of Hearth's data files (next to the packages, in a checkout or a bundle)."""
-    candidates = [Path(__file__).resolve().parent.parent / "resources"]
-    spec = importlib.util.find_spec("resources")
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [Path(p) for p in spec.submodule_search_locations]
-    for candidate in candidates:
-        if (candidate / "styles").is_dir():
-            return candidate
-    return candidates[0]
 
 
 def style_sheet(name: str) -> str:

@@ -109,3 +109,22 @@ def test_chat_window_too_large_is_refused_before_loading_with_a_proposal():
     assert result.returncode == 2
     assert "trained for windows up to 8,192 tokens" in result.stderr
     assert "Try: a window of 8,192 tokens" in result.stderr
+
+
+def test_opening_a_file_from_the_desktop_starts_the_window(tmp_path):
+    """The menu entry runs `hearth %F`: paths go to the window, not to the subcommand parser."""
+    import fitz
+
+    pdf = tmp_path / "notes.pdf"
+    doc = fitz.open()
+    doc.new_page().insert_text((72, 72), "hello")
+    doc.save(pdf)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", str(pdf)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HEARTH_EXIT_WHEN_SHOWN": "1", "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("shown ")
