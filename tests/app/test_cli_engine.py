@@ -113,10 +113,10 @@ def test_chat_window_too_large_is_refused_before_loading_with_a_proposal():
 
 def test_opening_a_file_from_the_desktop_starts_the_window(tmp_path):
     """The menu entry runs `hearth %F`: paths go to the window, not to the subcommand parser."""
-    import fitz
+    import pymupdf
 
     pdf = tmp_path / "notes.pdf"
-    doc = fitz.open()
+    doc = pymupdf.open()
     doc.new_page().insert_text((72, 72), "hello")
     doc.save(pdf)
     result = subprocess.run(
