@@ -59,6 +59,8 @@ class RawLoop:
         cparams.n_ctx = n_ctx
         cparams.n_batch = cparams.n_ubatch = 512
         cparams.n_threads = cparams.n_threads_batch = threads
+        # The same attention kernels as the engine's default (flash attention off).
+        cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
         self.sampler = llama_cpp.llama_sampler_chain_init(
@@ -94,20 +96,25 @@ def engine_vs_raw(session: ModelSession, raw: RawLoop, n_tokens: int, rounds: in
     prompt = session.prompt_tokens(messages)
     greedy = SamplingSettings(temperature=0, max_tokens=n_tokens, repeat_penalty=1.0)
     engine_rates, raw_rates = [], []
-    for _ in range(rounds):
-        session.llama.reset()
-        _, stats = collect(session.chat(messages, greedy))
-        engine_rates.append(stats.generation_tokens_per_s)
-        # The raw loop decodes exactly as many tokens as the engine produced.
-        _, rate = raw.run(prompt, stats.generated_tokens)
-        raw_rates.append(rate)
+    session.llama.reset()
+    n_generated = collect(session.chat(messages, greedy))[1].generated_tokens  # warm-up
+    for round_index in range(rounds):
+        # Alternate which loop goes first, so neither always runs on a warmer machine.
+        for which in ("engine", "raw") if round_index % 2 == 0 else ("raw", "engine"):
+            if which == "engine":
+                session.llama.reset()
+                _, stats = collect(session.chat(messages, greedy))
+                engine_rates.append(stats.generation_tokens_per_s)
+            else:
+                # The raw loop decodes exactly as many tokens as the engine produces.
+                raw_rates.append(raw.run(prompt, n_generated)[1])
     engine = statistics.median(engine_rates)
     raw_rate = statistics.median(raw_rates)
     return {
         "engine_tokens_per_s": round(engine, 2),
         "raw_tokens_per_s": round(raw_rate, 2),
         "ratio": round(engine / raw_rate, 3),
-        "generated_tokens": stats.generated_tokens,
+        "generated_tokens": n_generated,
         "engine_runs": [round(r, 2) for r in engine_rates],
         "raw_runs": [round(r, 2) for r in raw_rates],
     }
