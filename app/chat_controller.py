@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from app.model_worker import ChatRequest, ModelClient
+from app.model_worker import ChatRequest, ModelClient, PlaceRequest
 from app.settings import Settings
 from engine.chat_export import conversation_markdown, write_text_atomically
 from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
@@ -229,6 +229,26 @@ class ChatController(QObject):
             and (before is None or message.id < before)
         ]
 
+    def pinned_for(self, conversation_id: int) -> list[dict[str, str]]:
+        """The conversation's documents that go into every prompt whole."""
+        return [
+            {"path": doc.path, "text": doc.text}
+            for doc in self.store.pinned_documents(conversation_id)
+        ]
+
+    def place_request(self, conversation: Conversation, paths: list[str]) -> PlaceRequest:
+        """What the model thread needs to judge whether `paths` fit the conversation whole."""
+        values = self.settings.values()
+        return PlaceRequest(
+            conversation_id=conversation.id,
+            paths=paths,
+            system_prompt=values["chat.system_prompt"],
+            history=self._history(conversation.id),
+            pinned=self.pinned_for(conversation.id),
+            reply_tokens=values["sampling.max_tokens"],
+            overflow_policy=values["context.overflow_policy"],
+        )
+
     def _ask(self, conversation: Conversation, history: list[dict], question: str) -> None:
         values = self.settings.values()
         lookup = values["model.lookup_draft_tokens"] if values["model.lookup_decoding"] else 0
@@ -250,6 +270,7 @@ class ChatController(QObject):
             sources_k=values["chat.sources_k"],
             overflow_policy=values["context.overflow_policy"],
             conversation_id=conversation.id,
+            pinned=self.pinned_for(conversation.id),
         )
         placeholder = self.store.add_message(conversation.id, "assistant", "")
         widget = self.window.chat.add_message(placeholder.id, "assistant", "")

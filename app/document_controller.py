@@ -64,6 +64,7 @@ class DocumentController(QObject):
         worker.finished.connect(self.on_index_finished)
         worker.failed.connect(self.on_index_failed)
         worker.filesListed.connect(self.on_files_listed)
+        self.chats.model.worker.documentPlaced.connect(self.on_placed)
         self.renderer.rendered.connect(lambda page: self.viewer and self.viewer.show_page(page))
         self.renderer.failed.connect(lambda text: self.viewer and self.viewer.show_error(text))
         self.renderer.textOnly.connect(
@@ -112,14 +113,42 @@ class DocumentController(QObject):
         """Index `paths` (files or folders) into the open chat's library."""
         conversation = self.chats.ensure_conversation()
         panel = self.window.documents
-        for path in paths:
-            if Path(path).is_file():
-                panel.update_file({"path": str(Path(path).resolve()), "status": "queued"})
+        files = [str(Path(p).resolve()) for p in paths if Path(p).is_file()]
+        for path in files:
+            panel.update_file({"path": path, "status": "queued"})
         self.window.show_documents(True)
+        # Every file is indexed (for sources and the page viewer); a single file small enough for
+        # the chat's remaining budget also goes into the prompt whole. Folders are searched.
+        if files:
+            self.chats.model.place(self.chats.place_request(conversation, files))
         self.index.index(conversation.library_name, [str(Path(p).resolve()) for p in paths])
+
+    def on_placed(self, conversation_id: int, result: dict) -> None:
+        """Remember a whole document with its conversation, and say which way it went."""
+        store = self.chats.store
+        path = str(result["path"])
+        whole = result.get("mode") == "whole"
+        if whole:
+            store.pin_document(conversation_id, path, str(result["text"]), int(result["tokens"]))
+        else:
+            store.unpin_document(conversation_id, path)
+        current = self.chats.current
+        if current is None or current.id != conversation_id:
+            return
+        self.window.documents.set_placement(path, "whole" if whole else "searched")
+        name = Path(path).name
+        if whole:
+            text = f"{name} is in the prompt whole ({int(result['tokens']):,} tokens)."
+        else:
+            text = f"{name} will be searched: " + (
+                str(result.get("reason") or "") or "its passages are found by search."
+            )
+        self.window.notice.show_message(text, "info")
 
     def on_remove(self, paths: list[str]) -> None:
         if self.chats.current is not None:
+            for path in paths:
+                self.chats.store.unpin_document(self.chats.current.id, path)
             self.index.remove(self.chats.current.library_name, paths)
 
     def on_reindex(self) -> None:
@@ -195,7 +224,16 @@ class DocumentController(QObject):
             listed = {f["path"] for f in files}
             extra = [row for path, row in self.skipped_rows.get(library, {}).items()
                      if path not in listed]  # fmt: skip
-            self.window.documents.set_files(files + extra)
+            panel = self.window.documents
+            current = self.chats.current
+            whole = (
+                {d.path for d in self.chats.store.pinned_documents(current.id)}
+                if current
+                else set()
+            )
+            panel.set_placements({f["path"]: "whole" if f["path"] in whole else "searched"
+                                  for f in files})  # fmt: skip
+            panel.set_files(files + extra)
             self.window.set_document_count(len(files))
 
     # Viewer

@@ -49,7 +49,7 @@ class IndexWorker(QObject):
 
     @Slot()
     def warm_up(self) -> None:
-        """Import the document stack (torch, sentence-transformers, chromadb) ahead of use.
+        """Import the document stack (torch, sentence-transformers, chromadb, PyMuPDF) ahead of use.
 
         Loading their native libraries holds Python's global lock for up to ~200 ms at a time,
         which freezes the window; done once while the app is idle, indexing later runs smoothly.
@@ -57,6 +57,7 @@ class IndexWorker(QObject):
         started = time.perf_counter()
         try:
             import chromadb  # noqa: F401
+            import pymupdf  # noqa: F401  (its import alone holds the lock ~200 ms)
             import sentence_transformers  # noqa: F401
 
             import engine.library  # noqa: F401

@@ -48,8 +48,29 @@ class ChatRequest:
     sources_k: int = 4
     overflow_policy: str = "sliding_window"
     conversation_id: int | None = None
+    # Documents in the prompt whole: {"path", "text"} each, kept in every turn of the conversation.
+    pinned: list[dict[str, str]] = field(default_factory=list)
     request_id: int = 0
     cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass
+class PlaceRequest:
+    """Whether a dropped file goes into the prompt whole, judged against its conversation.
+
+    Attributes:
+        paths: The dropped files.
+        history, system_prompt, pinned: The conversation as the next turn would send it.
+        reply_tokens: The reply length to keep room for.
+    """
+
+    conversation_id: int
+    paths: list[str]
+    system_prompt: str
+    history: list[dict[str, str]] = field(default_factory=list)
+    pinned: list[dict[str, str]] = field(default_factory=list)
+    reply_tokens: int = 512
+    overflow_policy: str = "sliding_window"
 
 
 class ModelWorker(QObject):
@@ -65,6 +86,8 @@ class ModelWorker(QObject):
     contextUsage = Signal(dict)
     replyFinished = Signal(int, dict)
     replyFailed = Signal(int, str)
+    # conversation id, {"path", "mode" ("whole" | "retrieval"), "tokens", "text", "reason"}
+    documentPlaced = Signal(int, dict)
 
     def __init__(self, retriever: Retriever | None = None) -> None:
         super().__init__()
@@ -128,8 +151,59 @@ class ModelWorker(QObject):
             log.exception("Reply failed")
             self.replyFailed.emit(rid, f"The reply failed: {exc}")
 
-    def _answer(self, request: ChatRequest) -> None:
+    @Slot(object)
+    def place(self, request: PlaceRequest) -> None:
+        """Read each file and decide whole vs retrieval; answers with documentPlaced per file.
+
+        Files are judged in order, each against the conversation plus the ones before it that
+        went in whole, so a drop of several files never overfills the window.
+        """
+        pinned = list(request.pinned)
+        for path in request.paths:
+            result = {"path": path, "mode": "retrieval", "tokens": 0, "text": "", "reason": ""}
+            try:
+                if self._session is not None and self._session.loaded:
+                    result.update(self._place(request, path, pinned))
+                else:
+                    result["reason"] = "No model is loaded, so the document will be searched."
+            except Exception as exc:  # the indexer reports bad files; here it means "search it"
+                log.info("Placing %s failed: %s", path, exc)
+            if result["mode"] == "whole":
+                pinned = [doc for doc in pinned if doc["path"] != path]
+                pinned.append({"path": path, "text": result["text"]})
+            self.documentPlaced.emit(request.conversation_id, result)
+
+    def _place(self, request: PlaceRequest, path: str, pinned: list[dict[str, str]]) -> dict:
+        from engine.context.turn import TurnRequest
+
+        manager = self._manager()
+        # A token takes at least one character, so a text this long can never fit whole.
+        text = document_text(Path(path), self._session.n_ctx * 8)
+        if text is None or not text.strip():
+            return {}
+        turn = TurnRequest(
+            system_prompt=request.system_prompt,
+            message="",
+            history=request.history,
+            pinned=pinned_documents([doc for doc in pinned if doc["path"] != path]),
+        )
+        manager.set_policy(request.overflow_policy)
+        placement = manager.place_document(text, turn, request.reply_tokens)
+        return {
+            "mode": placement.mode,
+            "tokens": placement.tokens,
+            "text": text if placement.mode == "whole" else "",
+            "reason": placement.reason,
+        }
+
+    def _manager(self) -> Any:
         from engine.context.manager import ContextManager
+
+        if self._context is None or self._context.session is not self._session:
+            self._context = ContextManager(self._session)
+        return self._context
+
+    def _answer(self, request: ChatRequest) -> None:
         from engine.context.turn import Document, TurnRequest
         from engine.session import SamplingSettings
         from engine.stats import GenerationStats
@@ -139,8 +213,7 @@ class ModelWorker(QObject):
         if request.library and self._retriever is not None:
             sources = self._retriever(request.library, request.question, request.sources_k)
             self.replySources.emit(rid, sources)
-        if self._context is None or self._context.session is not self._session:
-            self._context = ContextManager(self._session)
+        self._manager()
         if self._conversation != request.conversation_id:
             self._context.reset()  # the remembered cut and summary belong to one conversation
             self._conversation = request.conversation_id
@@ -150,6 +223,7 @@ class ModelWorker(QObject):
             system_prompt=request.system_prompt,
             message=request.question,
             history=request.history,
+            pinned=pinned_documents(request.pinned),
             excerpts=[Document(s["excerpt"], source_title(s)) for s in sources],
             excerpt_intro=SOURCES_INSTRUCTION,
         )
@@ -180,6 +254,27 @@ SOURCES_INSTRUCTION = (
     "cite the excerpts you use by number in square brackets, like [1]. If they do not contain "
     "the answer, say that it was not found in the documents."
 )
+
+
+def pinned_documents(pinned: list[dict[str, str]]) -> list[Any]:
+    """Whole documents as the context manager's pinned material, titled by file name."""
+    from engine.context.turn import Document
+
+    return [Document(doc["text"], Path(doc["path"]).name) for doc in pinned]
+
+
+def document_text(path: Path, max_chars: int) -> str | None:
+    """The file's text, pages joined; None when it is longer than `max_chars` (or unreadable)."""
+    from engine.library.extract import open_document
+
+    parts: list[str] = []
+    size = 0
+    for page in open_document(path).pages():
+        parts.append(page.text)
+        size += len(page.text)
+        if size > max_chars:
+            return None
+    return "\n\n".join(part.strip() for part in parts if part.strip())
 
 
 def source_title(source: dict) -> str:
@@ -233,6 +328,7 @@ class ModelClient(QObject):
     _loadRequested = Signal(object)
     _unloadRequested = Signal()
     _chatRequested = Signal(object)
+    _placeRequested = Signal(object)
 
     def __init__(self, retriever: Retriever | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -243,6 +339,7 @@ class ModelClient(QObject):
         self._loadRequested.connect(self.worker.load)
         self._unloadRequested.connect(self.worker.unload)
         self._chatRequested.connect(self.worker.chat)
+        self._placeRequested.connect(self.worker.place)
         self._ids = itertools.count(1)
         self._active: ChatRequest | None = None
         self.worker.replyFinished.connect(self._on_done)
@@ -261,6 +358,10 @@ class ModelClient(QObject):
         self._active = request
         self._chatRequested.emit(request)
         return request.request_id
+
+    def place(self, request: PlaceRequest) -> None:
+        """Queue a whole-or-retrieval decision for a dropped file (answered by documentPlaced)."""
+        self._placeRequested.emit(request)
 
     def stop(self) -> None:
         """Stop the reply being written; safe to call at any time, from the GUI thread."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.errors import HearthError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_TITLE = "New chat"
 
 _SCHEMA = """
@@ -40,6 +40,18 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
 """
 
+# Version 2: documents small enough to go into every prompt of their conversation whole.
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS pinned_documents (
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    text TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    added_at REAL NOT NULL,
+    PRIMARY KEY (conversation_id, path)
+);
+"""
+
 
 class ChatStoreError(HearthError):
     """The chat database cannot be opened or written."""
@@ -56,6 +68,16 @@ class Conversation:
     def library_name(self) -> str:
         """Each conversation owns one document library, named after it."""
         return f"chat-{self.id}"
+
+
+@dataclass(frozen=True)
+class PinnedDocument:
+    """A dropped document whose whole text goes into every prompt of its conversation."""
+
+    conversation_id: int
+    path: str
+    text: str
+    tokens: int
 
 
 @dataclass(frozen=True)
@@ -101,13 +123,15 @@ class ChatStore:
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version < 1:
-            # executescript() would commit on its own; run the statements inside one transaction.
-            with self._transaction():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if version >= SCHEMA_VERSION:
+            return
+        # executescript() would commit on its own; run the statements inside one transaction.
+        with self._transaction():
+            scripts = ([_SCHEMA] if version < 1 else []) + [_SCHEMA_V2]
+            for statement in ";".join(scripts).split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -240,6 +264,33 @@ class ChatStore:
             "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
             (conversation_id, message_id),
         )
+
+    # Documents in the prompt whole
+
+    def pin_document(self, conversation_id: int, path: str, text: str, tokens: int) -> None:
+        """Keep `text` (the whole of the file at `path`) in every prompt of the conversation."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO pinned_documents"
+            " (conversation_id, path, text, tokens, added_at) VALUES (?, ?, ?, ?, ?)",
+            (conversation_id, path, text, int(tokens), time.time()),
+        )
+
+    def unpin_document(self, conversation_id: int, path: str) -> None:
+        self._db.execute(
+            "DELETE FROM pinned_documents WHERE conversation_id = ? AND path = ?",
+            (conversation_id, path),
+        )
+
+    def pinned_documents(self, conversation_id: int) -> list[PinnedDocument]:
+        """The conversation's whole documents, in the order they were added."""
+        rows = self._db.execute(
+            "SELECT * FROM pinned_documents WHERE conversation_id = ? ORDER BY added_at, path",
+            (conversation_id,),
+        ).fetchall()
+        return [
+            PinnedDocument(int(r["conversation_id"]), r["path"], r["text"], int(r["tokens"]))
+            for r in rows
+        ]
 
     def _touch(self, conversation_id: int, when: float) -> None:
         self._db.execute(

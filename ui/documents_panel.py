@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-_COLUMNS = ("File", "Pages", "Chunks", "Status")
-_COLUMN_TIPS = ("", "Pages read", "Passages the file was cut into for search", "")
+_COLUMNS = ("File", "Pages", "Chunks", "Status", "Used as")
+_COLUMN_TIPS = ("", "Pages read", "Passages the file was cut into for search", "",
+                "Whether the whole file is in every prompt, or its passages are searched")  # fmt: skip
+# How a file reaches the model (DocumentController decides): its whole text, or search.
+PLACEMENT_TEXT = {"whole": "in the prompt whole", "searched": "searched"}
 _STATUS_COLOURS = {"indexed": "#15803d", "failed": "#b42318", "skipped": "#a16207"}
 
 
@@ -56,6 +59,8 @@ class DocumentsPanel(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(3, 96)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
+        self._placements: dict[str, str] = {}
         header.setMinimumSectionSize(36)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
@@ -120,8 +125,9 @@ class DocumentsPanel(QWidget):
             name.setData(Qt.ItemDataRole.UserRole, path)
             name.setToolTip(path)
             self.table.setItem(row, 0, name)
-            for column in (1, 2, 3):
+            for column in (1, 2, 3, 4):
                 self.table.setItem(row, column, QTableWidgetItem(""))
+            self._show_placement(row, path)
         for column, key in ((1, "pages"), (2, "chunks")):
             if entry.get(key) is not None:
                 item = self.table.item(row, column)
@@ -146,6 +152,28 @@ class DocumentsPanel(QWidget):
             if status in _STATUS_COLOURS:
                 item.setForeground(QColor(_STATUS_COLOURS[status]))
         self._update_summary()
+
+    def set_placement(self, path: str, placement: str) -> None:
+        """Show how `path` reaches the model: "whole" or "searched" (see PLACEMENT_TEXT)."""
+        self._placements[str(path)] = placement
+        row = self.row_of(path)
+        if row >= 0:
+            self._show_placement(row, str(path))
+
+    def set_placements(self, placements: dict[str, str]) -> None:
+        """Replace every file's placement (used when a chat's documents are listed)."""
+        self._placements = dict(placements)
+        for row in range(self.table.rowCount()):
+            self._show_placement(row, self._path(row))
+
+    def placement_of(self, path: str) -> str:
+        row = self.row_of(path)
+        return self.table.item(row, 4).text() if row >= 0 else ""
+
+    def _show_placement(self, row: int, path: str) -> None:
+        item = self.table.item(row, 4)
+        if item is not None:
+            item.setText(PLACEMENT_TEXT.get(self._placements.get(path, ""), ""))
 
     def status_of(self, path: str) -> str:
         row = self.row_of(path)

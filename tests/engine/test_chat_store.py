@@ -117,3 +117,45 @@ def test_markdown_export_lists_sources(store):
     assert "## You\n\nWhat is set?" in text
     assert "1. gnuplot.pdf, page 12" in text
     assert "> set options" in text
+
+
+def test_whole_documents_are_kept_per_conversation_and_survive_reopening(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    first = store.create_conversation("Harbour")
+    other = store.create_conversation("Other")
+    store.pin_document(first.id, "/docs/guide.pdf", "The keeper is Marta.", 7)
+    store.pin_document(first.id, "/docs/notes.txt", "Tides twice a day.", 5)
+    store.pin_document(first.id, "/docs/guide.pdf", "The keeper is Marta Q.", 8)  # dropped again
+    store.close()
+
+    store = ChatStore(path)
+    pinned = store.pinned_documents(first.id)
+    assert [(d.path, d.text, d.tokens) for d in pinned] == [
+        ("/docs/notes.txt", "Tides twice a day.", 5),
+        ("/docs/guide.pdf", "The keeper is Marta Q.", 8),
+    ]
+    assert store.pinned_documents(other.id) == []
+    store.unpin_document(first.id, "/docs/notes.txt")
+    assert [d.path for d in store.pinned_documents(first.id)] == ["/docs/guide.pdf"]
+    store.delete(first.id)
+    store.purge_deleted()
+    assert store.pinned_documents(first.id) == []
+
+
+def test_a_version_1_database_gains_whole_documents_and_keeps_its_chats(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    conversation = store.create_conversation("Old chat")
+    store.add_message(conversation.id, "user", "Hello")
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE pinned_documents")
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+
+    store = ChatStore(path)
+    assert [m.content for m in store.messages(conversation.id)] == ["Hello"]
+    store.pin_document(conversation.id, "/a.txt", "text", 1)
+    assert len(store.pinned_documents(conversation.id)) == 1

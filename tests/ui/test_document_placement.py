@@ -1,0 +1,64 @@
+"""A dropped document that fits the chat's remaining budget goes into the prompt whole (and is still
+indexed, so its pages can be cited); one that does not is searched. The choice survives a restart."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import drop_files
+
+
+def _wait_indexed(harness, qtbot, path, timeout=180000):
+    panel = harness.window.documents
+    qtbot.wait_until(lambda: panel.status_of(str(path)) == "indexed", timeout=timeout)
+    qtbot.wait_until(lambda: not harness.controller.documents.indexing, timeout=timeout)
+
+
+def _pinned_tokens_of_next_reply(harness, qtbot, question: str) -> int:
+    """Send `question` and return the pinned-material tokens the model's prompt held."""
+    usages: list[dict] = []
+    harness.controller.model.worker.contextUsage.connect(usages.append)
+    harness.send(question)
+    harness.wait_reply(180000)
+    qtbot.wait_until(lambda: bool(usages), timeout=10000)
+    harness.controller.model.worker.contextUsage.disconnect(usages.append)
+    return int(usages[-1]["details"]["pinned"])
+
+
+def test_a_small_document_goes_in_whole_and_stays_after_a_restart(harness, qtbot, lighthouse_pdf):
+    harness.start()
+    window = harness.window
+    drop_files(window, [lighthouse_pdf])
+    panel = window.documents
+    qtbot.wait_until(lambda: panel.placement_of(str(lighthouse_pdf)) != "", timeout=60000)
+    assert panel.placement_of(str(lighthouse_pdf)) == "in the prompt whole"
+    assert "in the prompt whole" in window.notice.label.text()
+    _wait_indexed(harness, qtbot, lighthouse_pdf)
+    conversation = harness.chats.current
+    pinned = harness.chats.store.pinned_documents(conversation.id)
+    assert [doc.path for doc in pinned] == [str(lighthouse_pdf)]
+    assert "Marta Quillfeather" in pinned[0].text and pinned[0].tokens > 50
+
+    assert _pinned_tokens_of_next_reply(harness, qtbot, "Who keeps the lighthouse?") > 50
+    assert window.chat.last().sources.sources(), "the file is indexed too, so pages are cited"
+
+    harness.restart()
+    harness.chats.open(conversation.id)
+    panel = harness.window.documents
+    qtbot.wait_until(lambda: panel.placement_of(str(lighthouse_pdf)) != "", timeout=60000)
+    assert panel.placement_of(str(lighthouse_pdf)) == "in the prompt whole"
+    assert _pinned_tokens_of_next_reply(harness, qtbot, "When is the lamp lit?") > 50
+
+
+def test_a_document_too_long_for_the_window_is_searched(app_window, qtbot, tmp_path):
+    window = app_window.window
+    long_text = tmp_path / "logbook.txt"
+    entry = "Day {n}: the wind came from the north-west and the keeper trimmed the wick twice.\n"
+    long_text.write_text("".join(entry.format(n=n) for n in range(400)))  # far over 2048 tokens
+    drop_files(window, [long_text])
+    panel = window.documents
+    qtbot.wait_until(lambda: panel.placement_of(str(long_text)) != "", timeout=60000)
+    assert panel.placement_of(str(long_text)) == "searched"
+    assert "searched" in window.notice.label.text()
+    _wait_indexed(app_window, qtbot, long_text)
+    assert app_window.chats.store.pinned_documents(app_window.chats.current.id) == []
+    assert _pinned_tokens_of_next_reply(app_window, qtbot, "Where did the wind come from?") == 0
+    assert window.chat.last().sources.sources(), "its passages were searched"
