@@ -55,7 +55,11 @@ class Libraries:
         library = self.get(name)
         if not any(record.status in _OK_STATUSES for record in library.files()):
             return []
-        hits = library.search(question, k=k)
+        # Only excerpts that bear on the question: an unrelated request ("write a poem") in a
+        # chat with documents gets no sources rather than random pages.
+        from engine.library.answer import is_relevant
+
+        hits = [hit for hit in library.search(question, k=k) if is_relevant(hit)]
         return [
             {
                 "number": number,

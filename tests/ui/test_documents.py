@@ -49,6 +49,11 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
     viewer.next_button.click()
     qtbot.wait_until(lambda: viewer.page == 3 and viewer.page_view.highlights == [], timeout=20000)
 
+    # A request the documents have nothing to do with gets no sources, not random pages.
+    app_window.send("Name a planet of the solar system.")
+    app_window.wait_reply()
+    assert window.chat.last().sources.sources() == []
+
 
 def test_a_broken_file_gets_its_reason_and_the_app_keeps_working(app_window, qtbot, tmp_path):
     window = app_window.window
