@@ -15,7 +15,7 @@ class PromptEdit(QPlainTextEdit):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setPlaceholderText("Ask anything…  (Enter sends, Shift+Enter for a new line)")
+        self.setPlaceholderText("Ask anything…  (Shift+Enter for a new line)")
         self.setTabChangesFocus(True)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()

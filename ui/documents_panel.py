@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-_COLUMNS = ("File", "Pages", "Chunks", "Status", "Used as")
+_COLUMNS = ("File", "Pages", "Chunks", "Status", "Used")
 _COLUMN_TIPS = ("", "Pages read", "Passages the file was cut into for search", "",
                 "Whether the whole file is in every prompt, or its passages are searched")  # fmt: skip
 # How a file reaches the model (DocumentController decides): its whole text, or search.
-PLACEMENT_TEXT = {"whole": "in the prompt whole", "searched": "searched"}
+PLACEMENT_TEXT = {"whole": "whole", "searched": "searched"}
 _STATUS_COLOURS = {"indexed": "#15803d", "failed": "#b42318", "skipped": "#a16207"}
 
 
@@ -58,7 +58,7 @@ class DocumentsPanel(QWidget):
         for column in (1, 2):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(3, 96)
+        header.resizeSection(3, 80)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         self._placements: dict[str, str] = {}
         header.setMinimumSectionSize(36)

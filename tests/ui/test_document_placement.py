@@ -29,7 +29,7 @@ def test_a_small_document_goes_in_whole_and_stays_after_a_restart(harness, qtbot
     drop_files(window, [lighthouse_pdf])
     panel = window.documents
     qtbot.wait_until(lambda: panel.placement_of(str(lighthouse_pdf)) != "", timeout=60000)
-    assert panel.placement_of(str(lighthouse_pdf)) == "in the prompt whole"
+    assert panel.placement_of(str(lighthouse_pdf)) == "whole"
     assert "in the prompt whole" in window.notice.label.text()
     _wait_indexed(harness, qtbot, lighthouse_pdf)
     conversation = harness.chats.current
@@ -44,7 +44,7 @@ def test_a_small_document_goes_in_whole_and_stays_after_a_restart(harness, qtbot
     harness.chats.open(conversation.id)
     panel = harness.window.documents
     qtbot.wait_until(lambda: panel.placement_of(str(lighthouse_pdf)) != "", timeout=60000)
-    assert panel.placement_of(str(lighthouse_pdf)) == "in the prompt whole"
+    assert panel.placement_of(str(lighthouse_pdf)) == "whole"
     assert _pinned_tokens_of_next_reply(harness, qtbot, "When is the lamp lit?") > 50
 
 
