@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.background import run_in_background, wait_for_background
@@ -143,5 +143,7 @@ class AppController(QObject):
         self.renderer.shutdown()
         self.memory.shutdown()
         wait_for_background(3000)
+        # Results the stopped workers queued before they ended must not reach a closed store.
+        QCoreApplication.removePostedEvents(None, QEvent.Type.MetaCall)
         self.libraries.close()
         self.store.close()

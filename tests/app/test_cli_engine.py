@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,6 @@ def test_opening_a_file_from_the_desktop_starts_the_window(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("shown ")
+    # Closing while the dropped file is still being indexed must not end in an error dialog.
+    log = (Path(os.environ["HEARTH_HOME"]) / "logs" / "hearth.log").read_text()
+    assert "Unexpected error" not in log
