@@ -124,6 +124,13 @@ class ModelWorker(QObject):
             log.exception("Model load failed")
             self.loadFailed.emit(f"The model could not be loaded: {exc}", "")
 
+    def release(self) -> None:
+        """Free the model now; only once the model thread has stopped."""
+        if self._session is not None:
+            self._session.unload()
+            self._session = None
+            self._context = None
+
     @Slot()
     def unload(self) -> None:
         if self._session is not None:
@@ -376,6 +383,10 @@ class ModelClient(QObject):
         self.thread.quit()
         if not self.thread.wait(timeout_ms):
             log.warning("The model thread did not stop in time")
+            return
+        # The model thread has ended, so freeing the model here cannot race with it; left to
+        # the garbage collector it would be freed during interpreter teardown, after llama_cpp.
+        self.worker.release()
 
     def _on_done(self, request_id: int, *_args) -> None:
         if self._active is not None and self._active.request_id == request_id:
