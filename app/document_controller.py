@@ -74,13 +74,13 @@ class DocumentController(QObject):
     def library_for(self, conversation: Conversation) -> str:
         """The library a question in `conversation` searches, or "" when it has no documents."""
         name = conversation.library_name
-        if self.indexed_counts.get(name, 0) > 0:
-            return name
+        # A listing can lag behind the end of indexing, so a count of 0 is not trusted: whenever
+        # the library exists the model thread looks, and finds nothing if no file is indexed.
         if (
-            name not in self.indexed_counts
-            and (self.libraries_dir / name / "library.sqlite3").exists()
+            self.indexed_counts.get(name, 0) > 0
+            or (self.libraries_dir / name / "library.sqlite3").exists()
         ):
-            return name  # not listed yet: let the model thread look
+            return name
         return ""
 
     # Adding
