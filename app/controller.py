@@ -12,7 +12,7 @@ from app.background import run_in_background, wait_for_background
 from app.chat_controller import ChatController
 from app.document_controller import DocumentController
 from app.index_worker import IndexClient
-from app.library_access import Libraries
+from app.library_process import LibraryProcess
 from app.memory_monitor import MemoryMonitor
 from app.model_controller import ModelController
 from app.model_worker import ModelClient
@@ -20,6 +20,7 @@ from app.page_renderer import PageRenderer
 from app.paths import AppPaths
 from app.settings import Settings
 from engine.chat_store import ChatStore
+from engine.errors import HearthError
 from ui.main_window import MainWindow
 from ui.settings_dialog import SettingsDialog
 from ui.theme import apply_theme
@@ -30,16 +31,13 @@ log = logging.getLogger(__name__)
 WARM_UP_DELAY_MS = 1500
 
 
-def remove_chat_libraries(root, conversation_ids: list[int]) -> None:
+def remove_chat_libraries(libraries: LibraryProcess, conversation_ids: list[int]) -> None:
     """Delete the document libraries of chats that were deleted for good."""
-    from engine.library import LibraryError, remove_library
-
     for conversation_id in conversation_ids:
-        if (root / f"chat-{conversation_id}").is_dir():
-            try:
-                remove_library(root, f"chat-{conversation_id}")
-            except LibraryError as exc:
-                log.warning("Could not remove the library of chat %s: %s", conversation_id, exc)
+        try:
+            libraries.remove_library(f"chat-{conversation_id}")
+        except HearthError as exc:
+            log.warning("Could not remove the library of chat %s: %s", conversation_id, exc)
 
 
 class AppController(QObject):
@@ -57,11 +55,14 @@ class AppController(QObject):
         self.settings = settings
         self.paths = paths
         self.store = ChatStore(paths.chats_db)
-        self.libraries = Libraries(paths.libraries_dir)
-        self.model = ModelClient(retriever=self.libraries.search)
+        self.libraries = LibraryProcess(paths.libraries_dir, paths.log_dir / "library.log")
+        # Everything that reads documents runs in the library process, away from the window.
+        self.model = ModelClient(
+            retriever=self.libraries.search, reader=self.libraries.document_text
+        )
         self.index = IndexClient(self.libraries)
-        self.renderer = PageRenderer()
-        self.memory = MemoryMonitor()
+        self.renderer = PageRenderer(render=self.libraries.render_page)
+        self.memory = MemoryMonitor(helper_pids=self.libraries.running_pids)
         self.chats = ChatController(window, self.store, self.model, settings)
         self.documents = DocumentController(
             window, self.chats, self.index, self.renderer, paths.libraries_dir
@@ -97,7 +98,7 @@ class AppController(QObject):
         purged = self.store.purge_deleted()
         if purged:
             log.info("Removed %d deleted chats", len(purged))
-            run_in_background(lambda: remove_chat_libraries(self.paths.libraries_dir, purged),
+            run_in_background(lambda: remove_chat_libraries(self.libraries, purged),
                               lambda _result: None)  # fmt: skip
         for problem in self.settings.problems:
             self.window.notice.show_message(problem, "error")
@@ -145,5 +146,4 @@ class AppController(QObject):
         wait_for_background(3000)
         # Results the stopped workers queued before they ended must not reach a closed store.
         QCoreApplication.removePostedEvents(None, QEvent.Type.MetaCall)
-        self.libraries.close()
         self.store.close()

@@ -136,6 +136,8 @@ class DocumentController(QObject):
         if current is None or current.id != conversation_id:
             return
         self.window.documents.set_placement(path, "whole" if whole else "searched")
+        if result.get("unreadable"):
+            return  # the indexer's report says what is wrong with the file
         name = Path(path).name
         if whole:
             text = f"{name} is in the prompt whole ({int(result['tokens']):,} tokens)."

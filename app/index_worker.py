@@ -1,35 +1,23 @@
 """The indexing thread: adds, re-checks and removes documents of a chat's library, with progress.
 
-Progress is sent per file and whenever the rounded percentage of the current file changes, so a
-100-page PDF costs the GUI about a hundred small updates, not thousands.
+The work itself happens in the library process (app.library_service); this thread waits for it,
+so the window's thread never does, and turns its answers into Qt signals.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
-from app.library_access import Libraries
-from engine.cancel import CancelToken
+from app.library_process import LibraryProcess
+from app.library_service import display_status
 from engine.errors import HearthError
 
 log = logging.getLogger(__name__)
 
-_FAILED = {"encrypted", "damaged", "no_text", "empty", "unreadable", "vanished", "failed"}
-_SKIPPED = {"unsupported", "hidden"}
-
-
-def display_status(status: str) -> str:
-    """The engine's per-file status in the words the documents panel uses."""
-    if status in _FAILED:
-        return "failed"
-    if status in _SKIPPED:
-        return "skipped"
-    return {"unchanged": "indexed"}.get(status, status)
+__all__ = ["IndexClient", "IndexWorker", "display_status"]
 
 
 class IndexWorker(QObject):
@@ -42,51 +30,39 @@ class IndexWorker(QObject):
     filesListed = Signal(str, list)
     warmedUp = Signal()
 
-    def __init__(self, libraries: Libraries) -> None:
+    def __init__(self, libraries: LibraryProcess) -> None:
         super().__init__()
         self._libraries = libraries
-        self.cancel = CancelToken()
 
     @Slot()
     def warm_up(self) -> None:
-        """Import the document stack (torch, sentence-transformers, chromadb, PyMuPDF) ahead of use.
-
-        Loading their native libraries holds Python's global lock for up to ~200 ms at a time,
-        which freezes the window; done once while the app is idle, indexing later runs smoothly.
-        """
-        started = time.perf_counter()
+        """Start the library process and import the document stack ahead of the first file."""
         try:
-            import chromadb  # noqa: F401
-            import pymupdf  # noqa: F401  (its import alone holds the lock ~200 ms)
-            import sentence_transformers  # noqa: F401
-
-            import engine.library  # noqa: F401
+            seconds = self._libraries.warm_up()
         except Exception:  # indexing will report the problem when it is used
             log.exception("Preparing the document stack failed")
             return
-        log.info("Document stack ready in %.1f s", time.perf_counter() - started)
+        log.info("Document stack ready in %.1f s", seconds)
         self.warmedUp.emit()
 
     @Slot(str, list)
     def index(self, library: str, paths: list[str]) -> None:
-        self.cancel.reset()
         self.started.emit(library)
-        last: dict[str, Any] = {"file": None, "percent": -1}
-
-        def on_progress(progress: Any) -> None:
-            self._report(progress, last)
-
+        report = None
         try:
-            report = self._libraries.get(library).index(
-                paths, progress=on_progress, cancel=self.cancel
-            )
-            self.finished.emit(library, report.to_dict())
+            report = self._libraries.index(library, paths, self.fileProgress.emit)
         except HearthError as exc:
             self.failed.emit(library, str(exc))
         except Exception as exc:  # indexing must never take the app down
             log.exception("Indexing failed")
             self.failed.emit(library, f"Indexing stopped: {exc}")
-        self.list_files(library)
+        # The new listing is fetched before "finished" goes out, so the window shows the end of
+        # indexing and the files it produced together.
+        files = self._fetch_files(library)
+        if report is not None:
+            self.finished.emit(library, report)
+        if files is not None:
+            self.filesListed.emit(library, files)
 
     @Slot(str)
     def reindex(self, library: str) -> None:
@@ -102,9 +78,7 @@ class IndexWorker(QObject):
     @Slot(str, list)
     def remove(self, library: str, paths: list[str]) -> None:
         try:
-            lib = self._libraries.get(library)
-            for path in paths:
-                lib.remove_file(path)
+            self._libraries.remove(library, paths)
         except Exception as exc:
             log.exception("Removing files failed")
             self.failed.emit(library, f"Could not remove: {exc}")
@@ -112,43 +86,20 @@ class IndexWorker(QObject):
 
     @Slot(str)
     def list_files(self, library: str) -> None:
+        files = self._fetch_files(library)
+        if files is not None:
+            self.filesListed.emit(library, files)
+
+    def _fetch_files(self, library: str) -> list[dict] | None:
         try:
             files = self._libraries.files(library)
         except Exception as exc:
             log.exception("Listing the library failed")
             self.failed.emit(library, f"The document list cannot be read: {exc}")
-            return
+            return None
         for entry in files:
             entry["status"] = display_status(entry["status"])
-        self.filesListed.emit(library, files)
-
-    def _report(self, progress: Any, last: dict[str, Any]) -> None:
-        if progress.file is None:
-            return
-        if progress.stage == "done":
-            status = display_status(progress.status or "")
-            self.fileProgress.emit({
-                "path": progress.file,
-                "status": status,
-                "error": (progress.message or "") if status != "indexed" else "",
-                "pages": progress.page_count or None,
-                "chunks": progress.chunks or None,
-                "file_index": progress.file_index,
-                "file_count": progress.file_count,
-            })  # fmt: skip
-            return
-        fraction = progress.page / progress.page_count if progress.page_count else 0.0
-        percent = int(fraction * 100)
-        if progress.file == last["file"] and percent == last["percent"]:
-            return
-        last["file"], last["percent"] = progress.file, percent
-        self.fileProgress.emit({
-            "path": progress.file,
-            "status": "indexing",
-            "progress": fraction,
-            "file_index": progress.file_index,
-            "file_count": progress.file_count,
-        })  # fmt: skip
+        return files
 
 
 class IndexClient(QObject):
@@ -160,8 +111,9 @@ class IndexClient(QObject):
     _listRequested = Signal(str)
     _warmUpRequested = Signal()
 
-    def __init__(self, libraries: Libraries, parent: QObject | None = None) -> None:
+    def __init__(self, libraries: LibraryProcess, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.libraries = libraries
         self.thread = QThread()
         self.thread.setObjectName("index")
         self.worker = IndexWorker(libraries)
@@ -189,10 +141,11 @@ class IndexClient(QObject):
         self._listRequested.emit(library)
 
     def cancel(self) -> None:
-        self.worker.cancel.cancel()
+        self.libraries.cancel()
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
-        self.cancel()
+        """Stop the library process (indexing stops at its next page), then this thread."""
+        self.libraries.close()
         self.thread.quit()
         if not self.thread.wait(timeout_ms):
             log.warning("The indexing thread did not stop in time")

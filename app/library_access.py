@@ -1,7 +1,7 @@
-"""Open the document libraries by name, once per process, for both the index and model threads.
+"""Open the document libraries by name, once per process, for both indexing and search.
 
-The indexing thread writes through a library and the model thread searches it at the same time;
-both get the same object from here.
+Used inside the library process (app.library_service): its indexing lane writes through a library
+while its search lane searches it; both get the same object from here.
 """
 
 from __future__ import annotations
@@ -48,8 +48,11 @@ class Libraries:
             return []
         return [_file_dict(record) for record in self.get(name).files()]
 
-    def search(self, name: str, question: str, k: int) -> list[dict]:
-        """Numbered sources for `question`, or [] when the library holds no indexed file."""
+    def search(self, name: str, question: str, k: int, relevant_only: bool = True) -> list[dict]:
+        """Numbered sources for `question`, or [] when the library holds no indexed file.
+
+        `relevant_only` drops excerpts that do not bear on the question.
+        """
         if not self.exists(name):
             return []
         library = self.get(name)
@@ -59,7 +62,9 @@ class Libraries:
         # chat with documents gets no sources rather than random pages.
         from engine.library.answer import is_relevant
 
-        hits = [hit for hit in library.search(question, k=k) if is_relevant(hit)]
+        hits = [
+            hit for hit in library.search(question, k=k) if is_relevant(hit) or not relevant_only
+        ]
         return [
             {
                 "number": number,
@@ -70,6 +75,16 @@ class Libraries:
             }
             for number, hit in enumerate(hits, start=1)
         ]
+
+    def remove_library(self, name: str) -> None:
+        """Close the library if it is open (Windows cannot move open files), then delete it."""
+        from engine.library import remove_library
+
+        with self._lock:
+            library = self._open.pop(name, None)
+            if library is not None:
+                library.close()
+        remove_library(self.root, name)
 
     def close(self) -> None:
         with self._lock:

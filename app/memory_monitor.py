@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
@@ -14,9 +15,10 @@ log = logging.getLogger(__name__)
 class _Sampler(QObject):
     sampled = Signal(dict)
 
-    def __init__(self, interval_ms: int) -> None:
+    def __init__(self, interval_ms: int, helper_pids: Callable[[], list[int]]) -> None:
         super().__init__()
         self._interval_ms = interval_ms
+        self._helper_pids = helper_pids
         self._timer: QTimer | None = None
 
     @Slot()
@@ -37,21 +39,29 @@ class _Sampler(QObject):
         try:
             from engine.memory import probe_memory
 
-            self.sampled.emit(probe_memory().to_dict())
+            self.sampled.emit(probe_memory(self._helper_pids()).to_dict())
         except Exception:  # a failed probe only leaves the gauge as it was
             log.exception("Memory probe failed")
 
 
 class MemoryMonitor(QObject):
-    """Emits `sampled(snapshot_dict)` every `interval_ms` until `shutdown()`."""
+    """Emits `sampled(snapshot_dict)` every `interval_ms` until `shutdown()`.
+
+    `helper_pids` lists the app's helper processes (the library process), counted as the app's.
+    """
 
     sampled = Signal(dict)
 
-    def __init__(self, interval_ms: int = 1000, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        interval_ms: int = 1000,
+        helper_pids: Callable[[], list[int]] = list,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("memory")
-        self._sampler = _Sampler(interval_ms)
+        self._sampler = _Sampler(interval_ms, helper_pids)
         self._sampler.moveToThread(self.thread)
         self._sampler.sampled.connect(self.sampled)
         self.thread.started.connect(self._sampler.start)

@@ -27,6 +27,8 @@ EMIT_INTERVAL_S = 1 / 30
 
 # (library name, question, k) -> sources as dicts (number, path, page, excerpt, score).
 Retriever = Callable[[str, str, int], list[dict]]
+# (path, max_chars) -> the document's text, or None when it is longer than max_chars.
+DocumentReader = Callable[[Path, int], "str | None"]
 
 
 @dataclass
@@ -89,10 +91,13 @@ class ModelWorker(QObject):
     # conversation id, {"path", "mode" ("whole" | "retrieval"), "tokens", "text", "reason"}
     documentPlaced = Signal(int, dict)
 
-    def __init__(self, retriever: Retriever | None = None) -> None:
+    def __init__(
+        self, retriever: Retriever | None = None, reader: DocumentReader | None = None
+    ) -> None:
         super().__init__()
         self._session: Any = None
         self._retriever = retriever
+        self._reader = reader or _read_in_process
         self._context: Any = None  # engine.context ContextManager for the loaded session
         self._conversation: int | None = None
 
@@ -175,6 +180,7 @@ class ModelWorker(QObject):
                     result["reason"] = "No model is loaded, so the document will be searched."
             except Exception as exc:  # the indexer reports bad files; here it means "search it"
                 log.info("Placing %s failed: %s", path, exc)
+                result["unreadable"] = True
             if result["mode"] == "whole":
                 pinned = [doc for doc in pinned if doc["path"] != path]
                 pinned.append({"path": path, "text": result["text"]})
@@ -185,9 +191,11 @@ class ModelWorker(QObject):
 
         manager = self._manager()
         # A token takes at least one character, so a text this long can never fit whole.
-        text = document_text(Path(path), self._session.n_ctx * 8)
-        if text is None or not text.strip():
+        text = self._reader(Path(path), self._session.n_ctx * 8)
+        if text is None:
             return {}
+        if not text.strip():  # nothing to read: the indexer says why (scanned pages, empty file)
+            return {"unreadable": True}
         turn = TurnRequest(
             system_prompt=request.system_prompt,
             message="",
@@ -270,18 +278,10 @@ def pinned_documents(pinned: list[dict[str, str]]) -> list[Any]:
     return [Document(doc["text"], Path(doc["path"]).name) for doc in pinned]
 
 
-def document_text(path: Path, max_chars: int) -> str | None:
-    """The file's text, pages joined; None when it is longer than `max_chars` (or unreadable)."""
-    from engine.library.extract import open_document
+def _read_in_process(path: Path, max_chars: int) -> str | None:
+    from engine.library.extract import document_text
 
-    parts: list[str] = []
-    size = 0
-    for page in open_document(path).pages():
-        parts.append(page.text)
-        size += len(page.text)
-        if size > max_chars:
-            return None
-    return "\n\n".join(part.strip() for part in parts if part.strip())
+    return document_text(path, max_chars)
 
 
 def source_title(source: dict) -> str:
@@ -337,11 +337,16 @@ class ModelClient(QObject):
     _chatRequested = Signal(object)
     _placeRequested = Signal(object)
 
-    def __init__(self, retriever: Retriever | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever | None = None,
+        reader: DocumentReader | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("model")
-        self.worker = ModelWorker(retriever)
+        self.worker = ModelWorker(retriever, reader)
         self.worker.moveToThread(self.thread)
         self._loadRequested.connect(self.worker.load)
         self._unloadRequested.connect(self.worker.unload)

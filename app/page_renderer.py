@@ -1,10 +1,16 @@
-"""Renders document pages for the viewer on a thread of its own; only the newest request counts."""
+"""Renders document pages for the viewer on a thread of its own; only the newest request counts.
+
+The app hands it the library process's renderer, so PyMuPDF never runs in the window's process;
+without one it renders in this process (tests, tools).
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -14,28 +20,39 @@ from engine.errors import HearthError
 log = logging.getLogger(__name__)
 
 
+# (path, page, zoom, passage) -> engine.page_render.RenderedPage.to_dict()
+PageRender = Callable[[str, int, float, str], dict]
+
+
+def _render_in_process(path: str, page: int, zoom: float, passage: str) -> dict:
+    from engine.page_render import render_page
+
+    return render_page(Path(path), page, zoom=zoom, passage=passage).to_dict()
+
+
 class _RenderWorker(QObject):
     rendered = Signal(dict)
     textOnly = Signal(str, str)
     failed = Signal(str)
 
-    def __init__(self) -> None:
+    def __init__(self, render: PageRender) -> None:
         super().__init__()
         self.latest = 0
         self.lock = threading.Lock()
+        self._render = render
 
     @Slot(int, str, int, float, str)
     def render(self, ticket: int, path: str, page: int, zoom: float, passage: str) -> None:
         with self.lock:
             if ticket != self.latest:
                 return  # a newer page was asked for while this one waited
-        from engine.page_render import is_paged, render_page
+        from engine.page_render import is_paged
 
-        if not is_paged(path):
+        if not is_paged(Path(path)):
             self.textOnly.emit(path, passage)
             return
         try:
-            result = render_page(path, page, zoom=zoom, passage=passage)
+            result = self._render(path, page, zoom, passage)
         except HearthError as exc:
             self.failed.emit(str(exc))
             return
@@ -43,13 +60,7 @@ class _RenderWorker(QObject):
             log.exception("Rendering %s page %s failed", path, page)
             self.failed.emit(f"The page could not be shown: {exc}")
             return
-        self.rendered.emit({
-            "path": path,
-            "page": result.page,
-            "page_count": result.page_count,
-            "png": result.png,
-            "highlights": result.highlights,
-        })  # fmt: skip
+        self.rendered.emit(dict(result, path=path))
 
 
 class PageRenderer(QObject):
@@ -60,11 +71,11 @@ class PageRenderer(QObject):
     failed = Signal(str)
     _renderRequested = Signal(int, str, int, float, str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, render: PageRender | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("pages")
-        self._worker = _RenderWorker()
+        self._worker = _RenderWorker(render or _render_in_process)
         self._worker.moveToThread(self.thread)
         self._renderRequested.connect(self._worker.render)
         self._worker.rendered.connect(self.rendered)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,11 +23,18 @@ class GpuMemory:
 
 @dataclass(frozen=True)
 class MemorySnapshot:
+    """`process_rss` is this process alone; `helpers_rss` its child processes (document indexer)."""
+
     process_rss: int
     ram_used: int
     ram_total: int
     ram_available: int
     gpus: tuple[GpuMemory, ...] = ()
+    helpers_rss: int = 0
+
+    @property
+    def app_rss(self) -> int:
+        return self.process_rss + self.helpers_rss
 
     @property
     def vram_used(self) -> int:
@@ -38,6 +46,7 @@ class MemorySnapshot:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["app_rss"] = self.app_rss
         data["vram_used"] = self.vram_used
         data["vram_total"] = self.vram_total
         return data
@@ -81,13 +90,28 @@ def probe_gpus() -> tuple[GpuMemory, ...]:
     return tuple(gpus)
 
 
-def probe_memory() -> MemorySnapshot:
-    """A cheap snapshot (well under a millisecond without a GPU), safe to call from any thread."""
+def probe_memory(helper_pids: Iterable[int] = ()) -> MemorySnapshot:
+    """A cheap snapshot (well under a millisecond without a GPU), safe to call from any thread.
+
+    Args:
+        helper_pids: The app's own helper processes, counted in `helpers_rss`.
+    """
     vm = psutil.virtual_memory()
     return MemorySnapshot(
         process_rss=psutil.Process().memory_info().rss,
+        helpers_rss=_rss_of(helper_pids),
         ram_used=vm.total - vm.available,
         ram_total=vm.total,
         ram_available=vm.available,
         gpus=probe_gpus(),
     )
+
+
+def _rss_of(pids: Iterable[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.Error:  # it ended a moment ago
+            continue
+    return total

@@ -40,6 +40,15 @@ class RenderedPage:
     page_count: int
     highlights: list[tuple[float, float, float, float]] = field(default_factory=list)
 
+    def to_dict(self) -> dict:
+        """What the page viewer needs (the image size is in the PNG)."""
+        return {
+            "page": self.page,
+            "page_count": self.page_count,
+            "png": self.png,
+            "highlights": self.highlights,
+        }
+
 
 def is_paged(path: Path) -> bool:
     return Path(path).suffix.lower() in PAGED_SUFFIXES

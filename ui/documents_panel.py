@@ -176,8 +176,14 @@ class DocumentsPanel(QWidget):
             item.setText(PLACEMENT_TEXT.get(self._placements.get(path, ""), ""))
 
     def status_of(self, path: str) -> str:
+        """The status column as shown: "indexed", "failed: why", "indexing 40%"..."""
         row = self.row_of(path)
-        return self.table.item(row, 3).text() if row >= 0 else ""
+        if row < 0:
+            return ""
+        bar = self.table.cellWidget(row, 3)
+        if isinstance(bar, QProgressBar):
+            return bar.format()
+        return self.table.item(row, 3).text()
 
     def row_of(self, path: str) -> int:
         for row in range(self.table.rowCount()):

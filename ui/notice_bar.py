@@ -1,11 +1,29 @@
-"""A message strip above the composer: errors, confirmations and an optional action (Undo)."""
+"""A message strip above the composer: errors, confirmations and an optional action (Undo).
+
+Messages that arrive close together are shown together (newest last, at most three), so a quick
+confirmation cannot hide the explanation of a failure that came a moment before it.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+
+MAX_MESSAGES = 3
+_SEVERITY = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass
+class _Message:
+    key: int
+    text: str
+    level: str
+    action: str
+    callback: Callable[[], None] | None
 
 
 class NoticeBar(QFrame):
@@ -27,9 +45,8 @@ class NoticeBar(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.action_button)
         layout.addWidget(close)
-        self._timer = QTimer(self, singleShot=True)
-        self._timer.timeout.connect(self.dismiss)
-        self._action: Callable[[], None] | None = None
+        self._messages: list[_Message] = []
+        self._keys = itertools.count()
         self.action_button.clicked.connect(self._on_action)
         self.setVisible(False)
 
@@ -41,30 +58,44 @@ class NoticeBar(QFrame):
         callback: Callable[[], None] | None = None,
         timeout_ms: int = 8000,
     ) -> None:
-        """Show `text`; errors stay until dismissed, others fade after `timeout_ms`."""
-        self.label.setText(text)
+        """Show `text` below any message still showing; errors stay until dismissed, others
+        fade after `timeout_ms`."""
+        message = _Message(next(self._keys), text, level, action, callback)
+        self._messages = [m for m in self._messages if m.text != text][-(MAX_MESSAGES - 1) :]
+        self._messages.append(message)
+        if level != "error":
+            QTimer.singleShot(timeout_ms, self, lambda: self._expire(message.key))
+        self._render()
+
+    def _expire(self, key: int) -> None:
+        self._messages = [m for m in self._messages if m.key != key]
+        self._render()
+
+    def _render(self) -> None:
+        if not self._messages:
+            self.setVisible(False)
+            return
+        self.label.setText("\n".join(m.text for m in self._messages))
+        level = max((m.level for m in self._messages), key=lambda name: _SEVERITY.get(name, 0))
         self.setProperty("level", level)
         self.style().unpolish(self)
         self.style().polish(self)
-        self._action = callback
-        self.action_button.setText(action)
-        self.action_button.setVisible(bool(action and callback))
+        with_action = [m for m in self._messages if m.action and m.callback]
+        self.action_button.setText(with_action[-1].action if with_action else "")
+        self.action_button.setVisible(bool(with_action))
         self.setVisible(True)
-        if level == "error":
-            self._timer.stop()
-        else:
-            self._timer.start(timeout_ms)
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
 
     def dismiss(self) -> None:
-        self._timer.stop()
-        self._action = None
-        self.setVisible(False)
+        self._messages.clear()
+        self._render()
 
     def _on_action(self) -> None:
-        callback = self._action
-        self.dismiss()
-        if callback is not None:
-            callback()
+        with_action = [m for m in self._messages if m.action and m.callback]
+        if not with_action:
+            return
+        clicked = with_action[-1]
+        self._expire(clicked.key)  # the other messages stay
+        clicked.callback()

@@ -431,3 +431,15 @@ def _unique_cells(cells) -> list[str]:
         seen.append(cell._tc)
         texts.append(cell.text.strip())
     return texts
+
+
+def document_text(path: Path, max_chars: int) -> str | None:
+    """The file's text, pages joined; None when it is longer than `max_chars` (or unreadable)."""
+    parts: list[str] = []
+    size = 0
+    for page in open_document(path).pages():
+        parts.append(page.text)
+        size += len(page.text)
+        if size > max_chars:
+            return None
+    return "\n\n".join(part.strip() for part in parts if part.strip())

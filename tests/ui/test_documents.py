@@ -3,6 +3,9 @@ cited page; a broken file gets its own error and the app keeps working."""
 
 from __future__ import annotations
 
+import psutil
+
+from tests.engine.library.corpus import write_guide_pdf
 from tests.ui.conftest import drop_files, write_pdf
 
 
@@ -17,7 +20,7 @@ def _wait_indexed(harness, qtbot, timeout=180000):
 
 
 def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, lighthouse_pdf):
-    window = app_window.window
+    window, controller = app_window.window, app_window.controller
     drop_files(window, [lighthouse_pdf])
     assert window.documents.isVisible()
     qtbot.wait_until(lambda: window.documents.status_of(str(lighthouse_pdf)) == "indexed",
@@ -44,6 +47,9 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
     viewer = app_window.controller.documents.viewer
     qtbot.wait_until(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=20000)
     assert viewer.page == 2 and viewer.page_count == 3
+    # Pages are read in the library process, and the memory gauge counts it as part of the app.
+    assert controller.libraries.running_pids()
+    qtbot.wait_until(lambda: "document indexer" in window.gauges.memory.toolTip(), timeout=5000)
     assert "page 2 of 3" in viewer.page_label.text()
     assert viewer.page_view.highlights, "the cited passage is highlighted"
     viewer.next_button.click()
@@ -66,10 +72,34 @@ def test_a_broken_file_gets_its_reason_and_the_app_keeps_working(app_window, qtb
     status = window.documents.status_of(str(broken))
     assert status.startswith("failed: ")
     assert len(status) > len("failed: ") + 5  # a reason in words
-    assert "not indexed" in window.notice.text()
+    qtbot.wait_until(lambda: "1 not indexed" in window.notice.text(), timeout=10000)
+    assert "broken.pdf will be searched" not in window.notice.text()
     app_window.send("Say hi.")
     app_window.wait_reply()
     assert window.chat.last().text().strip()
+
+
+def test_a_crashed_indexer_is_explained_and_the_file_can_be_finished(app_window, qtbot, tmp_path):
+    window, controller = app_window.window, app_window.controller
+    long_pdf = write_guide_pdf(tmp_path / "long-guide.pdf", repeat=8)  # 96 pages
+    drop_files(window, [long_pdf])
+    qtbot.wait_until(lambda: window.documents.status_of(str(long_pdf)).startswith("indexing"),
+                     timeout=180000)  # fmt: skip
+    # As a native crash in a PDF library would: the process doing the work dies.
+    psutil.Process(controller.libraries.running_pids()[0]).kill()
+    qtbot.wait_until(lambda: "stopped unexpectedly" in window.notice.text(), timeout=30000)
+    _wait_indexed(app_window, qtbot)
+    assert "Re-index" in window.notice.text()
+
+    app_window.send("Say hi.")
+    app_window.wait_reply()
+    assert window.chat.last().text().strip()
+
+    window.notice.dismiss()
+    window.documents.reindex_button.click()
+    qtbot.wait_until(lambda: window.documents.status_of(str(long_pdf)) == "indexed",
+                     timeout=180000)  # fmt: skip
+    assert int(window.documents.table.item(window.documents.row_of(str(long_pdf)), 1).text()) == 96
 
 
 def test_drop_a_folder_reindex_and_remove_a_file(app_window, qtbot, tmp_path):

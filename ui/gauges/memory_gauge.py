@@ -18,15 +18,19 @@ class MemoryGauge(Gauge):
 
     def set_snapshot(self, snapshot: dict) -> None:
         """`snapshot` is MemorySnapshot.to_dict()."""
-        self.value.setText(f"{size(snapshot['process_rss'])} app")
+        app_rss = snapshot.get("app_rss", snapshot["process_rss"])
+        self.value.setText(f"{size(app_rss)} app")
         parts = [f"RAM {size(snapshot['ram_used'])} / {size(snapshot['ram_total'])}"]
         if snapshot.get("vram_total"):
             parts.append(f"VRAM {size(snapshot['vram_used'])} / {size(snapshot['vram_total'])}")
         if self.model_bytes:
             parts.append(f"model {size(self.model_bytes)}")
         self.detail.setText(" · ".join(parts))
-        tip = [
-            f"Hearth process: {size(snapshot['process_rss'])}",
+        tip = [f"Hearth: {size(app_rss)}"]
+        if snapshot.get("helpers_rss"):
+            tip.append(f"  window and model: {size(snapshot['process_rss'])}")
+            tip.append(f"  document indexer: {size(snapshot['helpers_rss'])}")
+        tip += [
             f"System RAM: {size(snapshot['ram_used'])} used of {size(snapshot['ram_total'])}"
             f" ({size(snapshot['ram_available'])} available)",
         ]

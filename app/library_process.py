@@ -1,0 +1,252 @@
+"""The window's handle on the document library process (see app.library_service).
+
+Any thread may call it; each call blocks that thread (never the GUI thread: the indexing and model
+threads call it) until the answer comes back. The process starts on first use. If it dies, for
+example when a damaged file crashes a native library, the calls in flight fail with a plain
+message and the next call starts a fresh process; what was indexed before stays, because every
+file is committed on its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.errors import HearthError
+
+log = logging.getLogger(__name__)
+
+# How long a stopping process gets to finish its current page and close its libraries.
+CLOSE_TIMEOUT_S = 10.0
+
+
+class LibraryProcessError(HearthError):
+    """The library process could not answer: it stopped or could not be started."""
+
+
+class LibraryProcess:
+    """Libraries under `root`, served by a child process. Thread-safe.
+
+    Args:
+        root: The folder holding one subfolder per library.
+        log_file: Where the child process writes its log (None: nowhere).
+    """
+
+    def __init__(self, root: Path, log_file: Path | None = None) -> None:
+        self.root = Path(root)
+        self.log_file = log_file
+        self._lock = threading.Lock()
+        self._child: _Child | None = None
+        self._closed = False
+
+    def exists(self, name: str) -> bool:
+        """True once something was added to the library (checked on disk, without the process)."""
+        return (self.root / name / "library.sqlite3").is_file()
+
+    def warm_up(self) -> float:
+        """Start the process and import its document stack; returns the seconds that took."""
+        return self.call("warm_up")
+
+    def index(self, library: str, paths: list[str], on_progress: Callable[[dict], None]) -> dict:
+        """Index `paths` into `library`. Returns the engine's IndexReport as a dict.
+
+        `on_progress` gets the documents panel's progress dicts on this object's reader thread:
+        it must return quickly and must not wait on this object (`cancel` is fine).
+        """
+        return self.call("index", library, [str(p) for p in paths], on_event=on_progress)
+
+    def files(self, library: str) -> list[dict]:
+        """The library's files as dicts: path, pages, chunks, status, error."""
+        return self.call("files", library) if self.exists(library) else []
+
+    def search(self, library: str, question: str, k: int, relevant_only: bool = True) -> list[dict]:
+        """Numbered sources for `question` (only relevant ones unless told otherwise); [] when
+        the library holds nothing."""
+        if not self.exists(library):
+            return []
+        return self.call("search", library, question, k, relevant_only)
+
+    def remove(self, library: str, paths: list[str]) -> list[bool]:
+        return self.call("remove", library, [str(p) for p in paths])
+
+    def remove_library(self, library: str) -> None:
+        """Delete a whole library (a chat deleted for good); no-op when it was never created."""
+        if self.exists(library):
+            self.call("remove_library", library)
+
+    def document_text(self, path: Path, max_chars: int) -> str | None:
+        """A document's text for placing it whole in a chat; None when longer than `max_chars`."""
+        return self.call("document_text", str(path), max_chars)
+
+    def render_page(self, path: str, page: int, zoom: float, passage: str) -> dict:
+        """One page as PNG with the passage's rectangles: RenderedPage.to_dict()."""
+        return self.call("render_page", str(path), page, zoom, passage)
+
+    def pid(self) -> int:
+        """The process's id (starting it if needed)."""
+        return self.call("pid")
+
+    def running_pids(self) -> list[int]:
+        """The process's id while it runs, for the memory gauge (never starts it)."""
+        child = self._child
+        return [child.process.pid] if child is not None and child.alive else []
+
+    def cancel(self) -> None:
+        """Stop the indexing run in progress at its next page (no effect when none is running)."""
+        with self._lock:
+            if self._child is not None:
+                self._child.send(("cancel",))
+
+    def call(self, method: str, *args: Any, on_event: Callable[[Any], None] | None = None) -> Any:
+        """Send one request and wait for its answer; raises HearthError with the child's message."""
+        with self._lock:
+            if self._closed:
+                raise LibraryProcessError("Hearth is closing; documents are no longer available.")
+            if self._child is None or not self._child.alive:
+                self._child = _Child.start(self.root, self.log_file)
+            pending = self._child.request(method, args, on_event)
+        return pending.wait()
+
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Stop the process: indexing stops at its next page, libraries close. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            child, self._child = self._child, None
+        if child is not None:
+            child.stop(timeout_s)
+
+
+class _Pending:
+    """One request waiting for its answer; events before it go to `on_event`."""
+
+    def __init__(self, on_event: Callable[[Any], None] | None) -> None:
+        self.on_event = on_event
+        self._answer: queue.SimpleQueue = queue.SimpleQueue()
+
+    def resolve(self, ok: bool, value: Any) -> None:
+        self._answer.put((ok, value))
+
+    def wait(self) -> Any:
+        ok, value = self._answer.get()
+        if not ok:
+            raise value
+        return value
+
+
+class _Child:
+    """One running library process, its pipe, and the thread that reads its answers."""
+
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process = process
+        self.conn = conn
+        self.alive = True
+        self._pending: dict[int, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._state_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        # Only one thread may wait on the process: two waiting at once can both miss its exit.
+        self._reap_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name="library-reader", daemon=True)
+        self._reader.start()
+
+    @classmethod
+    def start(cls, root: Path, log_file: Path | None) -> _Child:
+        from app.library_service import serve
+
+        # "spawn" everywhere: a forked copy of a Qt process with live threads is not safe.
+        context = multiprocessing.get_context("spawn")
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
+            target=serve,
+            args=(child_end, str(root), str(log_file) if log_file else None),
+            name="hearth-library",
+            daemon=True,
+        )
+        try:
+            process.start()
+        except OSError as exc:
+            raise LibraryProcessError(
+                f"The document indexer could not be started: {exc}",
+                "Free some memory and try again.",
+            ) from exc
+        finally:
+            child_end.close()  # the child has its own copy; ours would hide its exit from us
+        log.info("Document library process started (pid %s)", process.pid)
+        return cls(process, parent_end)
+
+    def request(self, method: str, args: tuple, on_event: Callable[[Any], None] | None) -> _Pending:
+        pending = _Pending(on_event)
+        with self._state_lock:
+            request_id = next(self._ids)
+            self._pending[request_id] = pending
+            alive = self.alive
+        if alive:
+            self.send(("call", request_id, method, args))
+        else:
+            self._fail_all()
+        return pending
+
+    def send(self, message: tuple) -> None:
+        try:
+            with self._send_lock:
+                self.conn.send(message)
+        except (OSError, ValueError):
+            pass  # the reader thread sees the process gone and fails the waiting calls
+
+    def stop(self, timeout_s: float) -> None:
+        self.send(("shutdown",))
+        with self._reap_lock:
+            self.process.join(timeout_s)
+            if self.process.exitcode is None:
+                log.warning("The document library process did not stop in time; ending it")
+                self.process.kill()
+                self.process.join(2.0)
+        self.conn.close()
+        self._reader.join(2.0)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                break
+            kind, request_id = message[0], message[1]
+            if kind == "event":
+                pending = self._pending.get(request_id)
+                if pending is not None and pending.on_event is not None:
+                    try:
+                        pending.on_event(message[2])
+                    except Exception:  # a listener's bug must not stop the answers
+                        log.exception("A library progress listener failed")
+                continue
+            with self._state_lock:
+                pending = self._pending.pop(request_id, None)
+            if pending is not None:
+                if kind == "result":
+                    pending.resolve(True, message[2])
+                else:
+                    pending.resolve(False, HearthError(message[2]))
+        with self._state_lock:
+            self.alive = False
+        self._fail_all()
+
+    def _fail_all(self) -> None:
+        with self._reap_lock:
+            self.process.join(1.0)
+            code = self.process.exitcode
+        if code not in (0, None):
+            log.error("The document library process stopped unexpectedly (exit code %s)", code)
+        error = LibraryProcessError(
+            f"The document indexer stopped unexpectedly (exit code {code}).",
+            "Files indexed before are safe. Add the file again or press Re-index to finish it.",
+        )
+        with self._state_lock:
+            pending, self._pending = list(self._pending.values()), {}
+        for waiting in pending:
+            waiting.resolve(False, error)
