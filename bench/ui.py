@@ -1,5 +1,6 @@
 """Window speed: seconds from process start to the window on screen, and the longest GUI event-loop
-stall (timer jitter) while a reply streams and while a 100+ page PDF is indexed.
+stall (timer jitter) while a reply streams, while a 100+ page PDF is indexed, and while a question
+about that PDF is searched and answered.
 
     .venv/bin/python bench/ui.py [--pdf PATH] [--runs 3] [--tokens 256]
 
@@ -155,6 +156,14 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
         status=window.documents.status_of(str(pdf)),
         seconds=round(time.perf_counter() - started, 1),
     )
+
+    meter.start()
+    window.composer.set_text("How do I plot a function with gnuplot?")
+    window.composer._on_submit()
+    wait_until(lambda: controller.chats.reply is None, 300)
+    asking = meter.stop()
+    last = controller.store.messages(controller.chats.current.id)[-1]
+    result["asking"] = dict(asking, sources=len(last.sources or []))
     window.close()
     controller.shutdown()
     app.processEvents()
@@ -177,11 +186,15 @@ def main() -> int:
         stalls = stalls_in_app(args.pdf, args.tokens)
     result["stall_streaming_ms"] = stalls["streaming"]["max_stall_ms"]
     result["stall_indexing_ms"] = stalls["indexing"]["max_stall_ms"]
+    result["stall_asking_ms"] = stalls["asking"]["max_stall_ms"]
     result["stall_startup_background_ms"] = stalls["startup_background"]["max_stall_ms"]
     result["details"] = stalls
     result["goals"] = {
         "window_shown_under_2s": result["window_shown_s"] < 2.0,
-        "no_stall_over_50ms": max(result["stall_streaming_ms"], result["stall_indexing_ms"]) <= 50,
+        "no_stall_over_50ms": max(
+            result["stall_streaming_ms"], result["stall_indexing_ms"], result["stall_asking_ms"]
+        )
+        <= 50,
     }
     print(json.dumps(result, indent=2))
     return 0
