@@ -142,7 +142,9 @@ class DocumentsPanel(QWidget):
                 bar.setRange(0, 100)
                 self.table.setCellWidget(row, 3, bar)
             bar.setValue(int(progress * 100))
-            bar.setFormat(f"indexing {int(progress * 100)}%")
+            # The column is narrow: the bar shows the percentage, its tooltip says what it is.
+            bar.setFormat(f"{int(progress * 100)}%")
+            bar.setToolTip(f"indexing {int(progress * 100)}%")
         else:
             self.table.removeCellWidget(row, 3)
             item = self.table.item(row, 3)
@@ -182,7 +184,7 @@ class DocumentsPanel(QWidget):
             return ""
         bar = self.table.cellWidget(row, 3)
         if isinstance(bar, QProgressBar):
-            return bar.format()
+            return bar.toolTip()
         return self.table.item(row, 3).text()
 
     def row_of(self, path: str) -> int:
