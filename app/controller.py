@@ -140,6 +140,8 @@ class AppController(QObject):
         if reply is not None:
             self.store.update_message(reply.message_id, reply.text)
         self.model.shutdown()
+        # Stopping the library process answers every call the worker threads still wait on.
+        self.libraries.close()
         self.index.shutdown()
         self.renderer.shutdown()
         self.memory.shutdown()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.chat_controller import ChatController
 from app.index_worker import IndexClient, display_status
+from app.library_access import library_exists
 from app.page_renderer import PageRenderer
 from engine.chat_store import Conversation
 from ui.main_window import MainWindow
@@ -76,10 +77,7 @@ class DocumentController(QObject):
         name = conversation.library_name
         # A listing can lag behind the end of indexing, so a count of 0 is not trusted: whenever
         # the library exists the model thread looks, and finds nothing if no file is indexed.
-        if (
-            self.indexed_counts.get(name, 0) > 0
-            or (self.libraries_dir / name / "library.sqlite3").exists()
-        ):
+        if self.indexed_counts.get(name, 0) > 0 or library_exists(self.libraries_dir, name):
             return name
         return ""
 

@@ -144,8 +144,8 @@ class IndexClient(QObject):
         self.libraries.cancel()
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
-        """Stop the library process (indexing stops at its next page), then this thread."""
-        self.libraries.close()
+        """Stop this thread; close the library process first, or a running index call ends at
+        its natural end."""
         self.thread.quit()
         if not self.thread.wait(timeout_ms):
             log.warning("The indexing thread did not stop in time")

@@ -14,6 +14,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _OK_STATUSES = ("indexed",)
+# engine.library.library.MANIFEST_FILE, repeated so that checking for a library stays cheap:
+# importing the engine's library package loads numpy.
+MANIFEST_NAME = "library.sqlite3"
+
+
+def library_exists(root: Path, name: str) -> bool:
+    """True once something was added to the library `name` under `root` (nothing is opened)."""
+    return (Path(root) / name / MANIFEST_NAME).is_file()
 
 
 class Libraries:
@@ -27,7 +35,7 @@ class Libraries:
 
     def exists(self, name: str) -> bool:
         """True once something was added to the library (checked without opening it)."""
-        return name in self._open or (self.root / name / "library.sqlite3").is_file()
+        return name in self._open or library_exists(self.root, name)
 
     def get(self, name: str) -> Any:
         with self._lock:

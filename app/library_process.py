@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.library_access import library_exists
 from engine.errors import HearthError
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class LibraryProcess:
 
     def exists(self, name: str) -> bool:
         """True once something was added to the library (checked on disk, without the process)."""
-        return (self.root / name / "library.sqlite3").is_file()
+        return library_exists(self.root, name)
 
     def warm_up(self) -> float:
         """Start the process and import its document stack; returns the seconds that took."""

@@ -30,7 +30,7 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
     row = panel.row_of(str(lighthouse_pdf))
     assert panel.table.item(row, 1).text() == "3"  # pages
     assert int(panel.table.item(row, 2).text()) >= 1  # chunks
-    assert window.documents_button.text() == "Documents (1)"
+    qtbot.wait_until(lambda: window.documents_button.text() == "Documents (1)", timeout=10000)
 
     app_window.send("Who is the keeper of the lighthouse?")
     app_window.wait_reply()
@@ -113,7 +113,7 @@ def test_drop_a_folder_reindex_and_remove_a_file(app_window, qtbot, tmp_path):
     qtbot.wait_until(lambda: window.documents.status_of(str(note)) == "indexed", timeout=180000)
     _wait_indexed(app_window, qtbot)
     qtbot.wait_until(lambda: window.documents.status_of(str(folder / "boats.txt")) == "indexed")
-    assert window.documents_button.text() == "Documents (2)"
+    qtbot.wait_until(lambda: window.documents_button.text() == "Documents (2)", timeout=10000)
     assert window.documents.status_of(str(folder / "picture.png")).startswith("skipped")
     window.notice.dismiss()
     window.documents.reindex_button.click()
@@ -123,7 +123,7 @@ def test_drop_a_folder_reindex_and_remove_a_file(app_window, qtbot, tmp_path):
     window.documents.table.selectRow(window.documents.row_of(str(note)))
     window.documents.remove_button.click()
     qtbot.wait_until(lambda: window.documents.row_of(str(note)) < 0, timeout=30000)
-    assert window.documents_button.text() == "Documents (1)"
+    qtbot.wait_until(lambda: window.documents_button.text() == "Documents (1)", timeout=10000)
 
 
 def test_a_dropped_gguf_is_offered_as_a_model(app_window, qtbot, default_model_path, tmp_path):
