@@ -6,6 +6,7 @@ window shows; the engine, the workers and llama.cpp come after (the model loads 
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -57,17 +58,13 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
 
     controllers = []
 
-    def start_backend() -> None:
-        from app.controller import AppController
-
-        controller = AppController(window, settings, paths)
+    def on_started(controller) -> None:
         controllers.append(controller)
-        controller.start()
         if open_paths:
             controller.documents.on_dropped([str(Path(p).resolve()) for p in open_paths])
 
     # Let the window paint once before the rest of the app is built.
-    QTimer.singleShot(0, start_backend)
+    QTimer.singleShot(0, lambda: start_backend(window, settings, paths, on_started))
     if os.environ.get("HEARTH_EXIT_WHEN_SHOWN"):
         # Used by bench/ui.py: report when the window is up, then quit.
         QTimer.singleShot(0, lambda: (print(f"shown {shown:.3f}", flush=True), window.close()))
@@ -77,7 +74,43 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
         # However the loop ended, stop the worker threads before Python tears down.
         for controller in controllers:
             controller.shutdown()
+        from app.background import wait_for_background
+
+        wait_for_background(5000)  # the backend's imports, if the window closed that quickly
         reporter.uninstall()
+
+
+# What building and starting the controller imports: about 40 ms of imports that would otherwise
+# hold the GUI thread just after the window shows (bench/ui.py, stall_startup_background_ms).
+BACKEND_MODULES = (
+    "app.controller",
+    "engine.session",
+    "engine.backends",
+    "engine.memory",
+    "engine.gguf_info",
+    "engine.bundled",
+)
+
+
+def import_backend() -> None:
+    for name in BACKEND_MODULES:
+        importlib.import_module(name)
+
+
+def start_backend(window, settings, paths, on_started) -> None:
+    """Import the controller's modules on a worker thread, then build and start the controller
+    on the GUI thread (where Qt objects must be made) and hand it to `on_started`."""
+    from app.background import run_in_background
+
+    def build(_imported=None) -> None:
+        from app.controller import AppController
+
+        controller = AppController(window, settings, paths)
+        controller.start()
+        on_started(controller)
+
+    # Should an import fail, building on the GUI thread raises it there, for the crash dialog.
+    run_in_background(import_backend, build, lambda _error: build())
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["bench"])
-    from app.controller import AppController
+    from app.gui import start_backend
     from app.paths import app_paths
     from app.settings import Settings
     from ui.main_window import MainWindow
@@ -115,9 +115,11 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     warmed: list[float] = []
     meter.start()
     started = time.perf_counter()
-    controller = AppController(window, settings, paths)
+    built: list = []
+    start_backend(window, settings, paths, built.append)  # as the app does after showing
+    wait_until(lambda: bool(built), 60)
+    controller = built[0]
     controller.index.worker.warmedUp.connect(lambda: warmed.append(time.perf_counter()))
-    controller.start()
     wait_until(lambda: window.model_status.state == "loaded", 60)
     # The app imports the document stack once, in the background, after the model loads.
     wait_until(lambda: bool(warmed), 120)
