@@ -10,8 +10,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from app.chat_controller import ChatController
-from app.index_worker import IndexClient, display_status
+from app.index_worker import IndexClient
 from app.library_access import library_exists
+from app.library_service import display_status
 from app.page_renderer import PageRenderer
 from engine.chat_store import Conversation
 from ui.main_window import MainWindow

@@ -17,8 +17,6 @@ from engine.errors import HearthError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexClient", "IndexWorker", "display_status"]
-
 
 class IndexWorker(QObject):
     """Lives on the indexing thread; slots are invoked through queued signals only."""
