@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
-from app.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
 from engine.chat_export import write_text_atomically
+from engine.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
 
 log = logging.getLogger(__name__)
 

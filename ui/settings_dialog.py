@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings_schema import GROUP_TITLES, OPTIONS, Option, SettingError
+from engine.settings_schema import GROUP_TITLES, OPTIONS, Option, SettingError
 
 _CHOICE_LABELS = {
     "sliding_window": "Drop oldest turns",

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.model_controller import load_settings_from
 from app.model_worker import ChatRequest, ModelClient
-from app.settings_schema import defaults
+from engine.settings_schema import defaults
 
 
 class GuiSide(QObject):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.settings import Settings
-from app.settings_schema import OPTIONS, SCHEMA_VERSION, SettingError, defaults
+from engine.settings_schema import OPTIONS, SCHEMA_VERSION, SettingError, defaults
 
 
 def test_defaults_are_valid_for_their_own_schema():
