@@ -8,7 +8,7 @@ read, the verdict is an estimate from the file size alone and says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from engine.context.estimate import MemoryEstimate, estimate_memory
@@ -20,9 +20,12 @@ from engine.context.fit import (
     cache_type_problem,
     resolve_flash_attn,
 )
-from engine.hub.listing import RemoteModel
+from engine.context.weights import WeightLayout
+from engine.errors import ModelFileError
+from engine.hub.connection import HubConnection, HubError
+from engine.hub.listing import RemoteModel, RepoListing
 from engine.hub.quants import UNQUANTIZED, quality_rank
-from engine.hub.remote_gguf import RemoteHeader
+from engine.hub.remote_gguf import RemoteHeader, read_remote_header
 
 Placement = Literal["gpu", "partial", "ram", "none"]
 # A recommended file leaves this share of free memory unused, for the rest of the machine.
@@ -172,3 +175,89 @@ def _judge_by_size(
     headroom = needed + (0 if placement == "gpu" else RAM_RESERVE_BYTES) <= limit * (1 - HEADROOM)
     return FitVerdict(placement, f"{text} (estimated from its size)", 0, 0, needed, free, False,
                       headroom, n_ctx, kv_type, None, note)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RepoAssessment:
+    """Every model of a repository with its verdict, and the one to recommend.
+
+    Attributes:
+        rows: (model, verdict) per model, best quantization first.
+        recommended: See `recommend`; None when nothing fits with headroom.
+        header: The header that was read (its bytes and time), None when none could be.
+        problem: Why no header could be read, in one line ("" when one was).
+    """
+
+    repo_id: str
+    rows: tuple[tuple[RemoteModel, FitVerdict], ...]
+    recommended: RemoteModel | None
+    header: RemoteHeader | None
+    problem: str = ""
+
+
+def assess_repo(
+    connection: HubConnection,
+    listing: RepoListing,
+    memory: MachineMemory,
+    n_ctx: int = 4096,
+    kv_type: str = "f16",
+    read_all: bool = False,
+) -> RepoAssessment:
+    """Judge every model of `listing` on this machine.
+
+    Quantizations of one model share its architecture; only their weights differ. So one file's
+    header is read (a few MB over range requests) and the others' weights are scaled from it by
+    file size, unless `read_all` asks for every header (exact, and one header's bytes per file).
+
+    Raises:
+        HubError: only for `read_all`; otherwise an unreadable header falls back to sizes.
+    """
+    headers: dict[RemoteModel, RemoteHeader] = {}
+    problem = ""
+    targets = list(listing.models) if read_all else _representative(listing)
+    for model in targets:
+        try:
+            headers[model] = read_remote_header(connection, model)
+        except (HubError, ModelFileError) as exc:
+            if read_all:
+                raise
+            problem = f"The header of {model.name} could not be read ({exc.message})."
+    reference = next(iter(headers.values()), None)
+    rows = []
+    for model in listing.models:
+        header = headers.get(model) or (scaled_header(reference, model) if reference else None)
+        verdict = judge(model, header, memory, n_ctx, kv_type)
+        if model not in headers and header is not None:
+            verdict = replace(verdict, notes=(*verdict.notes, "weights scaled by size from "
+                                              f"{reference.info.path if reference else ''}"))  # fmt: skip
+        rows.append((model, verdict))
+    return RepoAssessment(listing.repo_id, tuple(rows), recommend(rows), reference, problem)
+
+
+def scaled_header(reference: RemoteHeader, model: RemoteModel) -> RemoteHeader:
+    """`reference`'s header for another quantization of the same model: the weights by layer
+    scaled by the ratio of file sizes, everything else (layers, heads, vocabulary) the same."""
+    ratio = model.size / max(1, reference.info.file_size)
+    layout = reference.layout
+
+    def scale(values: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(int(v * ratio) for v in values)
+
+    scaled = WeightLayout(
+        layers=scale(layout.layers),
+        output=int(layout.output * ratio),
+        token_embd=int(layout.token_embd * ratio),
+        layers_repackable=scale(layout.layers_repackable),
+        output_repackable=int(layout.output_repackable * ratio),
+    )
+    info = replace(reference.info, path=model.name, file_size=model.size,
+                   file_type=model.quant or "unknown")  # fmt: skip
+    return RemoteHeader(info, scaled, 0, 0, 0.0)
+
+
+def _representative(listing: RepoListing) -> list[RemoteModel]:
+    """The model whose header stands for all: a single file if there is one, else the smallest."""
+    complete = [m for m in listing.models if m.complete]
+    if not complete:
+        return []
+    return [min(complete, key=lambda m: (len(m.parts), m.size))]
