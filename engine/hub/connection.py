@@ -170,7 +170,7 @@ class HubConnection:
             isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError)
         ):
             return HubError(
-                f"Could not {what}: {self.host} cannot be reached ({_reason(exc)}).",
+                f"Could not {what}: {self.host} cannot be reached ({reason(exc)}).",
                 "Check the internet connection, or the Hub address in Settings.",
             )
         if isinstance(exc, ValueError | KeyError | TypeError):
@@ -183,7 +183,7 @@ def _status(exc: BaseException) -> int:
     return int(getattr(response, "status_code", 0) or 0)
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """The innermost cause in a few words ("Connection refused", "timed out")."""
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
@@ -225,7 +225,7 @@ def _client_factory() -> Any:
             try:
                 response = self._inner.handle_request(request)
             except (httpx2.TransportError, OSError) as exc:
-                raise _Unreachable(_reason(exc)) from exc
+                raise _Unreachable(reason(exc)) from exc
             if response.status_code >= 500 or response.status_code == 429:
                 response.close()
                 raise _ServerTrouble(response.status_code)

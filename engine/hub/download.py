@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 # Free space kept beyond the download itself: 2% of it, at least 256 MiB.
 DISK_MARGIN_MIN = 256 * 2**20
 DISK_MARGIN_SHARE = 0.02
-# A dropped connection or a 5xx answer is retried this many times, waiting 1, 2, 4... s between.
+# A dropped connection, a stalled one or a 5xx answer is retried this many times, waiting 1, 2,
+# 4... s between. A refused connection is not: the machine is offline and the person hears so.
 RETRIES = 5
 RETRY_WAIT_MAX = 8.0
 CHUNK = 1 << 20
@@ -396,8 +397,14 @@ class _PartTransfer:
                 ) from exc
             raise
         except Exception as exc:
-            if _is_transport_error(exc):
-                raise _Retryable(self.connection.explain(exc, "download").message) from exc
+            problem = _transport_problem(exc, self.connection.host)
+            if problem and _is_connect_error(exc):  # offline: say so now, not after retries
+                raise DownloadError(
+                    f"The download of {self.model.name} stopped: {problem}.",
+                    "Check the internet connection; the part already downloaded is kept.",
+                ) from exc
+            if problem:
+                raise _Retryable(problem) from exc
             raise self.connection.explain(exc, f"download {self.model.name}") from exc
 
     def _write(self, response: Any, start: int) -> Iterator[int]:
@@ -430,10 +437,27 @@ class _Retryable(Exception):
     pass
 
 
-def _is_transport_error(exc: BaseException) -> bool:
+def _is_connect_error(exc: BaseException) -> bool:
     import httpx
 
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+def _transport_problem(exc: BaseException, host: str) -> str:
+    """A dropped or refused connection in a few words; "" for anything else."""
+    import httpx
+
+    from engine.hub.connection import CONNECT_TIMEOUT, READ_TIMEOUT, reason
+
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"{host} did not answer within {CONNECT_TIMEOUT:.0f} s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"{host} cannot be reached ({reason(exc)})"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no data came for {READ_TIMEOUT:.0f} s"
+    if isinstance(exc, httpx.TransportError):
+        return "the connection closed before the end of the file"
+    return ""
 
 
 def _checksum(file: RemoteFile) -> Any:
