@@ -20,7 +20,9 @@ import errno
 import hashlib
 import logging
 import os
+import queue
 import shutil
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
@@ -411,17 +413,18 @@ class _PartTransfer:
         with self.path.open("r+b") as out:
             out.seek(start)
             out.truncate()
+            sink = _Sink(out, self.hasher)
             written = start
             try:
                 for chunk in response.iter_raw(CHUNK):
                     chunk = chunk[: self.file.size - written]
-                    out.write(chunk)
-                    self.hasher.update(chunk)
+                    sink.put(chunk)
                     written += len(chunk)
                     yield len(chunk)
                     if self.control.stopping or written >= self.file.size:
                         break
             finally:
+                sink.close()
                 out.flush()
                 os.fsync(out.fileno())
         if written < self.file.size and not self.control.stopping:
@@ -435,6 +438,41 @@ class _PartTransfer:
 
 class _Retryable(Exception):
     pass
+
+
+class _Sink:
+    """Writes and hashes chunks on a thread of its own, so that the network is read meanwhile
+    (file writes and SHA-256 both release the GIL; hashing alone runs at about 1 GB/s).
+    `close` waits until every chunk is on disk and hashed, then raises the first write error."""
+
+    def __init__(self, out: Any, hasher: Any) -> None:
+        self._out = out
+        self._hasher = hasher
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._chunks.put(chunk)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            if self._error is not None:
+                continue  # drain, so that `put` never blocks on a dead writer
+            try:
+                self._out.write(chunk)
+                self._hasher.update(chunk)
+            except OSError as exc:
+                self._error = exc
 
 
 def _is_connect_error(exc: BaseException) -> bool:
