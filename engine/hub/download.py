@@ -70,10 +70,7 @@ class DownloadRequest:
 
 def free_disk_bytes(path: Path) -> int:
     """Free bytes on the disk holding `path` (its nearest existing folder)."""
-    path = Path(path)
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return shutil.disk_usage(path).free
+    return shutil.disk_usage(_nearest_existing(Path(path))).free
 
 
 def disk_margin(size: int) -> int:
@@ -508,9 +505,14 @@ def _checksum(file: RemoteFile) -> Any:
 
 
 def _device(path: Path) -> int:
+    return _nearest_existing(path).stat().st_dev
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path`, or its nearest folder that exists (a download folder is made on first use)."""
     while not path.exists() and path != path.parent:
         path = path.parent
-    return path.stat().st_dev
+    return path
 
 
 def _move(source: Path, target: Path) -> None:
