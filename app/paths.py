@@ -39,6 +39,16 @@ class AppPaths:
         return self.data_dir / "models.json"
 
     @property
+    def models_dir(self) -> Path:
+        """Models downloaded from the Hub."""
+        return self.data_dir / "models"
+
+    @property
+    def downloads_dir(self) -> Path:
+        """Partial downloads (`.part` files), resumable."""
+        return self.cache_dir / "downloads"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "hearth.log"
 
