@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import llama_cpp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.engine import RawLoop  # noqa: E402
 from engine.backends import default_threads  # noqa: E402
 from engine.bundled import gemma_model_path  # noqa: E402
 from engine.lab import BenchPlan, BenchResults, QualitySettings, run_bench  # noqa: E402
@@ -42,21 +43,12 @@ PROMPT = 512
 GEN = 32
 
 
-class RawModel:
-    """A model and context on llama.cpp's C API, as llama-perplexity and llama-bench set them up."""
+class RawModel(RawLoop):
+    """bench/engine.py's bare llama.cpp model and context (CPU, flash attention off, batches of
+    512), with what llama-perplexity does on top: tokenizing and scoring a text."""
 
     def __init__(self, path: str, n_ctx: int, threads: int) -> None:
-        llama_cpp.llama_backend_init()
-        params = llama_cpp.llama_model_default_params()
-        params.n_gpu_layers = 0
-        self.model = llama_cpp.llama_model_load_from_file(path.encode(), params)
-        cparams = llama_cpp.llama_context_default_params()
-        cparams.n_ctx = n_ctx
-        cparams.n_batch = cparams.n_ubatch = 512
-        cparams.n_threads = cparams.n_threads_batch = threads
-        cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-        self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
-        self.vocab = llama_cpp.llama_model_get_vocab(self.model)
+        super().__init__(path, n_ctx, threads)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.batch = llama_cpp.llama_batch_init(512, 0, 1)
 
@@ -116,20 +108,17 @@ class RawModel:
         for start in range(0, len(prompt), 512):
             piece = prompt[start : start + 512]
             self.decode(piece, start, start + len(piece) - 1)
-        sampler = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
-        llama_cpp.llama_sampler_chain_add(sampler, llama_cpp.llama_sampler_init_greedy())
-        token = llama_cpp.llama_sampler_sample(sampler, self.ctx, -1)
+        llama_cpp.llama_sampler_reset(self.sampler)
+        token = llama_cpp.llama_sampler_sample(self.sampler, self.ctx, -1)
         position = len(prompt)
         for _ in range(gen - 1):
             self.decode([token], position, position)
             position += 1
-            token = llama_cpp.llama_sampler_sample(sampler, self.ctx, -1)
-        llama_cpp.llama_sampler_free(sampler)
+            token = llama_cpp.llama_sampler_sample(self.sampler, self.ctx, -1)
 
     def close(self) -> None:
         llama_cpp.llama_batch_free(self.batch)
-        llama_cpp.llama_free(self.ctx)
-        llama_cpp.llama_model_free(self.model)
+        super().close()
 
 
 def raw_run(path: str, text: str, threads: int) -> float:

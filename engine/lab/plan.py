@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.context.fit import cache_type_problem, check_fit
 from engine.errors import HearthError
 from engine.gguf_info import ModelInfo, read_model_info
+from engine.lab.files import read_text_file
 from engine.lab.quality import QualitySettings
 from engine.lab.task import TaskItem
 from engine.session import KV_CACHE_TYPES, LoadSettings
@@ -190,14 +191,7 @@ def read_text(path: str | Path | None) -> tuple[str, str]:
         HearthError: unreadable, not UTF-8 text, or empty.
     """
     path = Path(path) if path is not None else sample_text_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HearthError(f"Cannot read {path}: {exc.strerror}.") from exc
-    except UnicodeDecodeError as exc:
-        raise HearthError(
-            f"{path.name} is not UTF-8 text.", "Choose a plain text file (.txt, .md)."
-        ) from exc
+    text = read_text_file(path, "plain text")
     if not text.strip():
         raise HearthError(f"{path.name} is empty.")
     return text, path.name

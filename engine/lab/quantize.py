@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import re
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -226,7 +227,7 @@ def quantize(
     for warning in checked.warnings:
         yield LabNotice(warning, "warning", request.source)
     target = Path(request.target)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     weights = {t.name: max(1, t.nbytes) for t in read_tensor_table(request.source)}
     clock = ProgressClock(sum(weights.values()), len(weights))
     started = time.monotonic()
@@ -275,6 +276,8 @@ def quantize(
                 f"The {request.quant_type} variant came out damaged ({exc.message}).",
                 _failure_hint(target.parent),
             ) from exc
+        if target.exists():  # made by someone else while this one ran: keep theirs
+            raise HearthError(f"{target} appeared while quantizing; nothing was replaced.")
         try:
             os.replace(temporary, target)
         except OSError as exc:

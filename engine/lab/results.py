@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.atomic_io import write_json_atomic, write_text_atomic
 from engine.errors import HearthError
+from engine.lab.files import read_text_file
 from engine.lab.plan import RunConfig
 
 RESULTS_VERSION = 1
@@ -207,6 +208,8 @@ class ModelResult:
         row.update(
             estimated_ram_bytes=self.estimated_ram_bytes,
             estimated_vram_bytes=self.estimated_vram_bytes,
+            allocated_ram_bytes=self.allocated_ram_bytes,
+            allocated_vram_bytes=self.allocated_vram_bytes,
             perplexity=self.perplexity,
             perplexity_error=self.perplexity_error,
             kl_divergence=self.kl_divergence,
@@ -233,6 +236,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ttft_s", "TTFT", "s"),
     ("peak_ram_bytes", "Peak RAM", "bytes"),
     ("estimated_ram_bytes", "Estimated RAM", "bytes"),
+    ("allocated_ram_bytes", "llama.cpp buffers", "bytes"),
     ("peak_vram_bytes", "Peak VRAM", "bytes"),
     ("perplexity", "Perplexity", ""),
     ("kl_divergence", "KL divergence", "nats"),
@@ -317,12 +321,7 @@ def load_results(path: str | Path) -> BenchResults:
         HearthError: unreadable, or not results Hearth wrote.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HearthError(f"Cannot read {path}: {exc.strerror}.") from exc
-    except UnicodeDecodeError as exc:
-        raise HearthError(f"{path.name} is not a benchmark result file.") from exc
+    text = read_text_file(path, "a benchmark result file")
     try:
         if path.suffix.lower() == ".csv":
             return _from_csv(text)
@@ -370,6 +369,8 @@ def _from_csv(text: str) -> BenchResults:
                 peak_vram_bytes=spreads["peak_vram_bytes"],
                 estimated_ram_bytes=_int_or_none(row.get("estimated_ram_bytes")),
                 estimated_vram_bytes=_int_or_none(row.get("estimated_vram_bytes")),
+                allocated_ram_bytes=_int_or_none(row.get("allocated_ram_bytes")),
+                allocated_vram_bytes=_int_or_none(row.get("allocated_vram_bytes")),
                 perplexity=_number(row.get("perplexity")),
                 perplexity_error=_number(row.get("perplexity_error")),
                 kl_divergence=_number(row.get("kl_divergence")),

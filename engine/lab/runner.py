@@ -159,7 +159,10 @@ class _Run:
                         speed = prompt_tokens_per_s(evaluator, tokens)
                         row.prompt[step.prompt_length].append(speed)
                     else:
-                        prompt = filler_tokens(source, self.plan.ttft_prompt_tokens)
+                        # A window shorter than prompt plus reply gets a shorter prompt.
+                        length = min(self.plan.ttft_prompt_tokens,
+                                     evaluator.n_ctx - self.plan.gen_tokens)  # fmt: skip
+                        prompt = filler_tokens(source, max(1, length))
                         timing = generation(evaluator, prompt, self.plan.gen_tokens)
                         row.ttft.append(timing.ttft_s)
                         row.gen.append(timing.tokens_per_s)
@@ -170,12 +173,19 @@ class _Run:
             row.peak_vram.append(peak.peak_vram)
         for step in steps[len(speed_steps) :]:
             yield self._start(step)
-            if step.kind == "quality":
-                row.quality = yield from self._quality(session, model, config, step)
-            else:
-                row.task = yield from self._relay(
-                    score_task(session, self.plan.task, self.cancel), step
-                )
+            try:
+                if step.kind == "quality":
+                    row.quality = yield from self._quality(session, model, config, step)
+                else:
+                    row.task = yield from self._relay(
+                        score_task(session, self.plan.task, self.cancel), step
+                    )
+            except HearthError as exc:
+                # The text or the questions do not suit this model: its speed still counts.
+                what = "quality" if step.kind == "quality" else "task score"
+                row.notes.append(f"{what} not measured: {exc}")
+                yield LabNotice(f"{Path(model.path).name}: {what} not measured: {exc}",
+                                "warning", model.path)  # fmt: skip
             self._finish(step)
 
     def _quality(

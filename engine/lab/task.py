@@ -23,6 +23,7 @@ from typing import Any
 from engine.cancel import CancelToken
 from engine.errors import HearthError
 from engine.lab.events import LabCancelled
+from engine.lab.files import read_text_file
 from engine.library.answer import AnswerPlan, AnswerResult, plan_answer, stream_answer
 from engine.library.types import Hit
 from engine.session import ModelSession, SamplingSettings
@@ -69,12 +70,7 @@ def load_questions(path: str | Path) -> list[TaskQuestion]:
         HearthError: unreadable, not JSON, no questions, or a question without expected words.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HearthError(f"Cannot read the question file {path}: {exc.strerror}.") from exc
-    except UnicodeDecodeError as exc:
-        raise HearthError(f"{path.name} is not a text file.") from exc
+    text = read_text_file(path, "a question file")
     try:
         data = json.loads(text)
     except ValueError:

@@ -172,3 +172,38 @@ def test_vram_is_reported_only_where_there_is_a_gpu(tiny_f32_path):
         assert row.peak_vram_bytes is None and results.machine["gpus"] == []
         assert row.backend == f"CPU ({THREADS} thread)"
     assert results.machine["llama_cpp_version"] and results.machine["ram_bytes"] > 0
+
+
+def test_backend_label_names_the_gpu_backend_and_offloaded_layers(tiny_f32_path):
+    # No GPU here: the label is checked on the records a CUDA load produces.
+    from engine.context.allocation import AllocationReport, Buffer
+    from engine.gguf_info import read_model_info
+    from engine.lab.runner import backend_label
+    from engine.session import LoadReport
+
+    info = read_model_info(tiny_f32_path)
+
+    def loaded(gpu_layers: int) -> LoadReport:
+        return LoadReport(model=info, n_ctx=512, n_threads=8, n_gpu_layers=gpu_layers,
+                          flash_attn=False, type_k="f16", type_v="f16", template="model",
+                          load_seconds=0.1)  # fmt: skip
+
+    report = loaded(3)
+    cuda = AllocationReport((Buffer("weights", "CUDA0", 10), Buffer("weights", "CPU_Mapped", 5)))
+    label = backend_label(report, cuda)
+    assert label.startswith("CUDA: ") and label.endswith("all 3 layers")
+    assert backend_label(loaded(2), cuda).endswith("2 of 3 layers")
+    cpu = AllocationReport((Buffer("weights", "CPU_Mapped", 5),))
+    assert backend_label(loaded(0), cpu) == "CPU (8 threads)"
+
+
+def test_a_text_too_short_for_quality_leaves_the_speed_figures(tiny_f32_path, tmp_path):
+    short = tmp_path / "short.txt"
+    short.write_text("Just a few words.")
+    plan = small_plan([tiny_f32_path], repeats=2, text_path=str(short))
+    _, notices, results = split(run_all(run_bench(plan)))
+    (row,) = results.results
+    assert not row.error and row.perplexity is None
+    assert len(row.gen_tokens_per_s.samples) == 2
+    assert any("quality not measured" in n.message and "at least 64" in n.message for n in notices)
+    assert any("quality not measured" in note for note in row.notes)
