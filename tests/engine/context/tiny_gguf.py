@@ -44,11 +44,18 @@ def _byte_symbols() -> list[str]:
     return [symbols[byte] for byte in range(256)]
 
 
-def write_tiny_model(path: str | Path, seed: int = 0, split_max_tensors: int = 0) -> Path:
+def write_tiny_model(
+    path: str | Path,
+    seed: int = 0,
+    split_max_tensors: int = 0,
+    n_embd: int = N_EMBD,
+    n_ff: int = N_FF,
+) -> Path:
     """Write the model to `path` (overwritten) and return the path.
 
     With `split_max_tensors`, write a split model instead (`<stem>-00001-of-0000N.gguf` beside
-    `path`, as llama.cpp's gguf-split does) and return its first part.
+    `path`, as llama.cpp's gguf-split does) and return its first part. `n_embd` and `n_ff` widen
+    it: 256 and 512 give rows that fill whole K-quant blocks.
     """
     import gguf
 
@@ -65,12 +72,12 @@ def write_tiny_model(path: str | Path, seed: int = 0, split_max_tensors: int = 0
     writer = gguf.GGUFWriter(str(path), arch="llama", split_max_tensors=split_max_tensors)
     writer.add_name("tiny-llama-128k")
     writer.add_context_length(CONTEXT_LENGTH)
-    writer.add_embedding_length(N_EMBD)
+    writer.add_embedding_length(n_embd)
     writer.add_block_count(N_LAYER)
-    writer.add_feed_forward_length(N_FF)
+    writer.add_feed_forward_length(n_ff)
     writer.add_head_count(N_HEAD)
     writer.add_head_count_kv(N_HEAD_KV)
-    writer.add_rope_dimension_count(N_EMBD // N_HEAD)
+    writer.add_rope_dimension_count(n_embd // N_HEAD)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
     writer.add_tokenizer_model("gpt2")
@@ -84,25 +91,25 @@ def write_tiny_model(path: str | Path, seed: int = 0, split_max_tensors: int = 0
     writer.add_chat_template(CHATML_TEMPLATE)
 
     rng = np.random.default_rng(seed)
-    head_dim = N_EMBD // N_HEAD
+    head_dim = n_embd // N_HEAD
 
     def weight(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.02).astype(np.float32)
 
-    writer.add_tensor("token_embd.weight", weight(len(tokens), N_EMBD))
-    writer.add_tensor("output_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-    writer.add_tensor("output.weight", weight(len(tokens), N_EMBD))
+    writer.add_tensor("token_embd.weight", weight(len(tokens), n_embd))
+    writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
+    writer.add_tensor("output.weight", weight(len(tokens), n_embd))
     for layer in range(N_LAYER):
         prefix = f"blk.{layer}."
-        writer.add_tensor(prefix + "attn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-        writer.add_tensor(prefix + "attn_q.weight", weight(N_HEAD * head_dim, N_EMBD))
-        writer.add_tensor(prefix + "attn_k.weight", weight(N_HEAD_KV * head_dim, N_EMBD))
-        writer.add_tensor(prefix + "attn_v.weight", weight(N_HEAD_KV * head_dim, N_EMBD))
-        writer.add_tensor(prefix + "attn_output.weight", weight(N_EMBD, N_HEAD * head_dim))
-        writer.add_tensor(prefix + "ffn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-        writer.add_tensor(prefix + "ffn_gate.weight", weight(N_FF, N_EMBD))
-        writer.add_tensor(prefix + "ffn_up.weight", weight(N_FF, N_EMBD))
-        writer.add_tensor(prefix + "ffn_down.weight", weight(N_EMBD, N_FF))
+        writer.add_tensor(prefix + "attn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(prefix + "attn_q.weight", weight(N_HEAD * head_dim, n_embd))
+        writer.add_tensor(prefix + "attn_k.weight", weight(N_HEAD_KV * head_dim, n_embd))
+        writer.add_tensor(prefix + "attn_v.weight", weight(N_HEAD_KV * head_dim, n_embd))
+        writer.add_tensor(prefix + "attn_output.weight", weight(n_embd, N_HEAD * head_dim))
+        writer.add_tensor(prefix + "ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(prefix + "ffn_gate.weight", weight(n_ff, n_embd))
+        writer.add_tensor(prefix + "ffn_up.weight", weight(n_ff, n_embd))
+        writer.add_tensor(prefix + "ffn_down.weight", weight(n_embd, n_ff))
 
     if split_max_tensors:
         writer.write_header_to_file(path)

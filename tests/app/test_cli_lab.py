@@ -1,0 +1,147 @@
+"""`hearth quantize` and `hearth bench` end to end, as a person runs them in a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.engine.context.tiny_gguf import write_tiny_model
+
+FAST_BENCH = ("--prompt-lengths", "64,128", "--gen-tokens", "8", "--ttft-prompt", "32",
+              "--repeats", "2", "--chunk-tokens", "64", "--chunks", "2", "--threads", "1",
+              "--gpu-layers", "0")  # fmt: skip
+
+
+def hearth(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "app", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ},
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return write_tiny_model(
+        tmp_path_factory.mktemp("cli-lab") / "tiny-f32.gguf", n_embd=256, n_ff=512
+    )
+
+
+def test_quantize_writes_the_variant_into_hearths_models_and_lists_it(tiny_model, hearth_home):
+    result = hearth("quantize", tiny_model, "--type", "q4_k_m", "--json")
+    assert result.returncode == 0, result.stderr
+    made = json.loads(result.stdout)
+    assert made["quant_type"] == "Q4_K_M" and made["source_type"] == "F32"
+    assert made["path"] == str(hearth_home / "data" / "models" / "tiny-Q4_K_M.gguf")
+    assert "100%" in result.stderr
+    info = json.loads(hearth("info", "--json").stdout)
+    listed = {m["path"]: m for m in info["models"]}
+    assert listed[made["path"]]["file_type"] == "Q4_K_M" and not listed[made["path"]]["bundled"]
+
+
+def one_line_error(result):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_bad_quantize_input_ends_with_one_line(tiny_model, gemma_model_path, tmp_path):
+    assert "Choose one of Q8_0" in one_line_error(hearth("quantize", tiny_model, "--type", "Q9"))
+    assert "not found" in one_line_error(hearth("quantize", tmp_path / "no.gguf", "--type", "Q8_0"))
+    refused = one_line_error(hearth("quantize", gemma_model_path, "--type", "Q4_0",
+                                    "--out", tmp_path / "g.gguf"))  # fmt: skip
+    assert "already quantized" in refused and "--allow-requantize" in refused
+    taken = tmp_path / "taken.gguf"
+    taken.write_bytes(b"mine")
+    assert "already exists" in one_line_error(
+        hearth("quantize", tiny_model, "--type", "Q8_0", "--out", taken)
+    )
+    assert taken.read_bytes() == b"mine"
+    assert "whole number" in one_line_error(
+        hearth("quantize", tiny_model, "--type", "Q8_0", "--threads", "many")
+    )
+
+
+def test_ctrl_c_stops_a_quantization_and_leaves_nothing(gemma_model_path, tmp_path):
+    target = tmp_path / "gemma-Q6_K.gguf"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "quantize",
+            str(gemma_model_path),
+            "--type",
+            "Q6_K",
+            "--allow-requantize",
+            "--out",
+            str(target),
+        ],  # fmt: skip
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if "%" in line:  # the quantizer is running
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "nothing was written" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_run_json_has_every_figure_per_model_and_saves_json_and_csv(tiny_model, tmp_path):
+    variant = tmp_path / "tiny-Q8_0.gguf"
+    assert hearth("quantize", tiny_model, "--type", "Q8_0", "--out", variant).returncode == 0
+    save = tmp_path / "results" / "run.json"
+    result = hearth("bench", "run", tiny_model, variant, *FAST_BENCH, "--json", "--save", save,
+                    "--constraint", "at least 1 tokens/s")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["model"] for r in report["results"]] == [str(tiny_model), str(variant)]
+    for entry in report["results"]:
+        for key in ("model", "load_s", "prompt_tokens_per_s", "gen_tokens_per_s", "ttft_s",
+                    "peak_ram_bytes", "perplexity", "kl_divergence", "top1_agreement"):  # fmt: skip
+            assert entry[key] is not None, key
+        assert entry["backend"].startswith("CPU")
+    reference, measured = report["results"]
+    assert reference["kl_divergence"] == 0.0 and measured["kl_divergence"] > 0
+    assert report["recommendation"]["text"].startswith("Under 'at least 1 tokens/s', use ")
+    assert report["pareto_front"] and report["saved"] == [str(save), str(save.with_suffix(".csv"))]
+    assert "[1/" in result.stderr  # progress, on stderr
+
+    for saved in (save, save.with_suffix(".csv")):
+        shown = hearth("bench", "show", saved)
+        assert shown.returncode == 0, shown.stderr
+        assert "tiny-Q8_0.gguf" in shown.stdout and "tiny-f32.gguf" in shown.stdout
+        assert "Use tiny-f32.gguf" in shown.stdout
+
+
+def test_bad_bench_input_ends_with_one_line(tiny_model, tmp_path):
+    assert "not found" in one_line_error(hearth("bench", "run", tmp_path / "none.gguf"))
+    assert "whole number" in one_line_error(hearth("bench", "run", tiny_model, "--repeats", "x"))
+    assert "K/V cache type" in one_line_error(
+        hearth("bench", "run", tiny_model, "--kv-types", "q5_1")
+    )
+    assert "not a constraint" in one_line_error(
+        hearth("bench", "run", tiny_model, "--constraint", "fast please")
+    )
+    junk = tmp_path / "junk.json"
+    junk.write_text("[1, 2]")
+    assert "not a benchmark result file" in one_line_error(hearth("bench", "show", junk))
+    assert "with --questions" in one_line_error(
+        hearth("bench", "run", tiny_model, "--library", "manuals")
+    )
