@@ -39,6 +39,11 @@ class AppPaths:
         return self.data_dir / "models.json"
 
     @property
+    def remotes_file(self) -> Path:
+        """Remembered remote engines (keys are in the system keyring, not here)."""
+        return self.data_dir / "remotes.json"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "hearth.log"
 
