@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -152,3 +153,21 @@ class LlamaServer(_Server):
         if self.api_key:
             command += ["--api-key", self.api_key]
         return command
+
+
+def stream_with_fault(items: Iterable[object], after: int, fault: Callable[[], None]):
+    """Read a reply, calling `fault` once `after` text pieces have arrived.
+
+    Returns:
+        (the text pieces, the final `GenerationStats`).
+    """
+    from engine.stats import GenerationStats
+
+    pieces: list[str] = []
+    for item in items:
+        if isinstance(item, GenerationStats):
+            return pieces, item
+        pieces.append(str(item))
+        if len(pieces) == after:
+            fault()
+    raise AssertionError("the reply ended without stats")

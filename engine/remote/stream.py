@@ -56,6 +56,10 @@ class StreamReader(threading.Thread):
         except RemoteError as exc:
             self.events.put(("failed", exc))
             return
+        except Exception as exc:  # a fault of our own must still end the reply, not hang it
+            log.exception("Opening the reply stream failed")
+            self.events.put(("failed", RemoteError(f"The request failed: {exc}")))
+            return
         with self._lock:
             self._response = response
         try:
@@ -67,7 +71,9 @@ class StreamReader(threading.Thread):
                     return
                 self.events.put(("event", event.data))
             self.events.put(("end", None))
-        except (httpx.HTTPError, SSEError, UnicodeDecodeError, OSError) as exc:
+        except Exception as exc:  # httpx.HTTPError, SSEError, a bad encoding...
+            if not isinstance(exc, httpx.HTTPError | SSEError | OSError):
+                log.exception("Reading the reply stream failed")
             if not self._stopped.is_set():
                 self.events.put(("broken", exc))
         finally:
@@ -170,6 +176,8 @@ class RemoteGeneration:
 
     def _take(self, data: str) -> str:
         """Read one event: returns its text, remembers finish reason, usage and timings."""
+        if not data.strip():  # a keep-alive
+            return ""
         try:
             chunk = json.loads(data)
         except ValueError as exc:

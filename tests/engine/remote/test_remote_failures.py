@@ -17,8 +17,7 @@ from engine.remote import (
     RemoteUnavailableError,
 )
 from engine.session import SamplingSettings
-from engine.stats import GenerationStats
-from tests.remote_servers import LlamaCppPythonServer, free_port
+from tests.remote_servers import LlamaCppPythonServer, free_port, stream_with_fault
 
 pytestmark = pytest.mark.slow
 
@@ -86,15 +85,8 @@ def test_a_server_that_answers_nothing_times_out(server):
 
 def test_a_server_that_stalls_mid_reply_keeps_the_text_and_marks_it(server):
     session = connect(server.url, timeout_s=2.0)
-    pieces = []
     try:
-        for item in session.chat(COUNTING, LONG):
-            if isinstance(item, GenerationStats):
-                stats = item
-                break
-            pieces.append(item)
-            if len(pieces) == 3:
-                server.freeze()
+        pieces, stats = stream_with_fault(session.chat(COUNTING, LONG), 3, server.freeze)
     finally:
         server.thaw()
         session.unload()
@@ -106,14 +98,7 @@ def test_a_server_that_stalls_mid_reply_keeps_the_text_and_marks_it(server):
 def test_a_server_killed_mid_reply_keeps_the_text_and_marks_it(tmp_path, default_model_path):
     with LlamaCppPythonServer(tmp_path, default_model_path) as doomed:
         session = connect(doomed.url, key=None)
-        pieces = []
-        for item in session.chat(COUNTING, LONG):
-            if isinstance(item, GenerationStats):
-                stats = item
-                break
-            pieces.append(item)
-            if len(pieces) == 3:
-                doomed.kill()
+        pieces, stats = stream_with_fault(session.chat(COUNTING, LONG), 3, doomed.kill)
         assert len(pieces) >= 3 and "".join(pieces).strip()
         assert stats.stop_reason == "error" and stats.generated_tokens == len(pieces)
         assert f"The server at 127.0.0.1:{doomed.port} closed the connection after" in stats.error

@@ -13,7 +13,7 @@ from engine.context.turn import Document, TurnRequest
 from engine.remote import RemoteConnection, RemoteSession
 from engine.session import SamplingSettings
 from engine.stats import GenerationStats
-from tests.remote_servers import LlamaCppPythonServer
+from tests.remote_servers import LlamaCppPythonServer, stream_with_fault
 
 pytestmark = pytest.mark.slow
 
@@ -132,15 +132,8 @@ def test_the_summarize_policy_asks_the_remote_model_for_the_summary(server):
 
 def test_stop_closes_the_stream_at_once_and_the_server_is_free_after(session):
     cancel = CancelToken()
-    pieces = []
     stream = session.chat(COUNTING, SamplingSettings(temperature=0.0, max_tokens=400), cancel)
-    for item in stream:
-        if isinstance(item, GenerationStats):
-            stats = item
-            break
-        pieces.append(item)
-        if len(pieces) == 3:
-            cancel.cancel()
+    pieces, stats = stream_with_fault(stream, 3, cancel.cancel)
     assert stats.stop_reason == "cancelled" and len(pieces) == 3 and stats.error == ""
     # The server serves one request at a time: a reply still running there would hold this one.
     _, after = split(list(session.chat([{"role": "user", "content": "Hi"}], GREEDY)))
