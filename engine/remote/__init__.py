@@ -20,7 +20,7 @@ from engine.remote.errors import (
     RemoteTimeoutError,
     RemoteUnavailableError,
 )
-from engine.remote.session import RemoteInfo, RemoteSession
+from engine.remote.session import RemoteInfo, RemoteSession, available_models
 
 __all__ = [
     "ConnectionStore",
@@ -37,5 +37,6 @@ __all__ = [
     "RemoteTimeoutError",
     "RemoteUnavailableError",
     "ServerAddress",
+    "available_models",
     "remote_label",
 ]

@@ -19,7 +19,7 @@ _WINDOW_KEYS = ("max_model_len", "loaded_context_length", "context_length", "con
                 "max_context_length")  # fmt: skip
 
 # /v1/models' `owned_by` as each server writes it.
-_OWNERS = {"llamacpp": "llama.cpp", "vllm": "vLLM", "me": "llama-cpp-python"}
+_OWNERS = {"llamacpp": "llama.cpp", "vllm": "vLLM", "me": "llama-cpp-python", "hearth": "Hearth"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ServerModels:
     Attributes:
         ids: Model names, in the server's order ([] when the server does not list models).
         entries: The raw entry per name, for metadata such as the context window.
-        kind: "llama.cpp", "vLLM", "llama-cpp-python" or "OpenAI-compatible".
+        kind: "llama.cpp", "vLLM", "llama-cpp-python", "Hearth" or "OpenAI-compatible".
     """
 
     ids: tuple[str, ...]

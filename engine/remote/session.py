@@ -41,6 +41,7 @@ _EXTRA_SAMPLING = {
     "llama.cpp": {"top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repeat_penalty"},
     "llama-cpp-python": {"top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repeat_penalty"},
     "vLLM": {"top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repetition_penalty"},
+    "Hearth": {"top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repeat_penalty"},
 }
 
 
@@ -53,7 +54,7 @@ class RemoteInfo:
         host: "host:port" as shown to people.
         model: The model in use.
         models: Every model the server offers.
-        server: "llama.cpp", "vLLM", "llama-cpp-python" or "OpenAI-compatible".
+        server: "llama.cpp", "vLLM", "llama-cpp-python", "Hearth" or "OpenAI-compatible".
         n_ctx: The context window in tokens.
         n_ctx_source: Where `n_ctx` came from, in words.
         token_counts_exact: Whether prompts are counted with the model's own tokenizer and
@@ -80,6 +81,19 @@ class RemoteInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "label": self.label}
+
+
+def available_models(connection: RemoteConnection, api_key: str | None = None) -> tuple[str, ...]:
+    """The models a server offers, in its order ("Add a server" lists them to choose from).
+
+    Raises:
+        RemoteError: as `RemoteSession.connect`; () when the server does not list its models.
+    """
+    client = RemoteClient(connection.address, api_key, connection.timeout_s)
+    try:
+        return list_models(client).ids
+    finally:
+        client.close()
 
 
 class RemoteSession:

@@ -10,7 +10,7 @@ import pytest
 from engine.cancel import CancelToken
 from engine.context.manager import ContextManager, ContextSettings
 from engine.context.turn import Document, TurnRequest
-from engine.remote import RemoteConnection, RemoteSession
+from engine.remote import RemoteConnection, RemoteSession, available_models
 from engine.session import SamplingSettings
 from engine.stats import GenerationStats
 from tests.remote_servers import LlamaCppPythonServer, stream_with_fault
@@ -53,6 +53,10 @@ def test_connect_reports_model_window_and_how_tokens_are_counted(server, session
     # Its /extras/tokenize counts text; the template's framing is estimated locally.
     assert not session.token_counts_exact and "framing is estimated" in info.tokenizer
     assert session.loaded and session.cached_tokens == []
+
+
+def test_the_models_a_server_offers_can_be_listed_before_choosing(server):
+    assert available_models(RemoteConnection(server.url)) == (str(server.model),)
 
 
 def test_text_counts_come_from_the_servers_tokenizer(session, default_model_path):
