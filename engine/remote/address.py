@@ -69,10 +69,5 @@ class ServerAddress:
         default = 443 if parts.scheme == "https" else 80
         return host if parts.port in (None, default) else f"{host}:{parts.port}"
 
-    @property
-    def is_loopback(self) -> bool:
-        host = urlsplit(self.root).hostname or ""
-        return host in ("localhost", "::1") or host.startswith("127.")
-
     def __str__(self) -> str:
         return self.root
