@@ -10,13 +10,18 @@ import contextlib
 from collections.abc import Iterator
 
 import keyring
+from jaraco.classes import properties
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    # Subclasses register with keyring; a priority that raises makes this one "not viable", so
+    # keyring never picks it on its own and only the tests that install it see it.
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("installed only by use_memory_keyring")
 
     def __init__(self) -> None:
         super().__init__()
