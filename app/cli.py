@@ -13,7 +13,7 @@ import sys
 from engine.errors import HearthError
 
 # Modules with a `register(subparsers)` function that adds their subcommands.
-COMMAND_MODULES = ("app.cli_engine", "app.cli_library")
+COMMAND_MODULES = ("app.cli_engine", "app.cli_library", "app.cli_models")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,16 @@ class AppPaths:
         return self.data_dir / "models.json"
 
     @property
+    def models_dir(self) -> Path:
+        """Models downloaded from the Hub."""
+        return self.data_dir / "models"
+
+    @property
+    def downloads_dir(self) -> Path:
+        """Partial downloads (`.part` files), resumable."""
+        return self.cache_dir / "downloads"
+
+    @property
     def remotes_file(self) -> Path:
         """Remembered remote engines (keys are in the system keyring, not here)."""
         return self.data_dir / "remotes.json"

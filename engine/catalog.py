@@ -1,22 +1,54 @@
-"""The models Hearth can run: the bundled ones plus GGUF files the person imported.
+"""The models Hearth can run: the bundled ones, GGUF files the person imported, and models
+downloaded from the Hub.
 
 Imported models are remembered by path in a small JSON file (written atomically); the files
-themselves stay where the person keeps them.
+themselves stay where the person keeps them. Downloaded models are remembered with where they came
+from (repository, revision, checksums); only those files does Hearth ever delete.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from engine.atomic_io import write_json_atomic
 from engine.bundled import default_model_path, gemma_model_path
-from engine.errors import ModelFileError
+from engine.errors import HearthError, ModelFileError
 from engine.gguf_info import ModelInfo, read_model_info
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DownloadRecord:
+    """Where a downloaded model came from. `parts`: every file of it (one unless split)."""
+
+    path: str
+    parts: tuple[str, ...]
+    repo_id: str
+    revision: str
+    file: str
+    quant: str
+    size: int
+    sha256: tuple[str, ...]
+    license: str = ""
+    downloaded_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["parts"], data["sha256"] = list(self.parts), list(self.sha256)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DownloadRecord:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["parts"] = tuple(values.get("parts", [values["path"]]))
+        values["sha256"] = tuple(values.get("sha256", []))
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -25,6 +57,7 @@ class CatalogEntry:
     bundled: bool
     info: ModelInfo | None  # None when the file can no longer be read
     problem: str = ""
+    download: DownloadRecord | None = None  # set for models downloaded from the Hub
 
 
 def bundled_model_paths() -> list[Path]:
@@ -43,27 +76,78 @@ class ModelCatalog:
     def __init__(self, models_file: Path) -> None:
         self.models_file = Path(models_file)
 
-    def imported_paths(self) -> list[Path]:
+    def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.models_file.read_text(encoding="utf-8"))
-            return [Path(p) for p in data.get("imported", [])]
+            return data if isinstance(data, dict) else {}
         except FileNotFoundError:
-            return []
+            return {}
         except (OSError, ValueError) as exc:
             log.warning("Ignoring unreadable model list %s: %s", self.models_file, exc)
-            return []
+            return {}
+
+    def imported_paths(self) -> list[Path]:
+        return [Path(p) for p in self._read().get("imported", [])]
+
+    def downloads(self) -> list[DownloadRecord]:
+        """Models downloaded from the Hub, oldest first."""
+        records = []
+        for item in self._read().get("downloaded", []):
+            try:
+                records.append(DownloadRecord.from_dict(item))
+            except (KeyError, TypeError) as exc:
+                log.warning("Ignoring a damaged download record %r: %s", item, exc)
+        return records
 
     def entries(self) -> list[CatalogEntry]:
         result = []
         bundled = bundled_model_paths()
-        for path, is_bundled in [(p, True) for p in bundled] + [
-            (p, False) for p in self.imported_paths() if p not in bundled
-        ]:
+        downloads = {Path(record.path): record for record in self.downloads()}
+        listed = [(p, True) for p in bundled] + [
+            (p, False) for p in self.imported_paths() if p not in bundled and p not in downloads
+        ]
+        for path, is_bundled in listed + [(p, False) for p in downloads]:
+            record = downloads.get(path)
             try:
-                result.append(CatalogEntry(path, is_bundled, read_model_info(path)))
+                result.append(CatalogEntry(path, is_bundled, read_model_info(path), "", record))
             except ModelFileError as exc:
-                result.append(CatalogEntry(path, is_bundled, None, str(exc)))
+                result.append(CatalogEntry(path, is_bundled, None, str(exc), record))
         return result
+
+    def add_download(self, record: DownloadRecord) -> ModelInfo:
+        """Remember a model downloaded from the Hub (after checking that it reads as GGUF).
+
+        Raises:
+            ModelFileError: the file is not a readable GGUF model.
+        """
+        info = read_model_info(record.path)
+        data = self._read()
+        kept = [d for d in data.get("downloaded", []) if d.get("path") != record.path]
+        self._write(data, downloaded=[*kept, record.to_dict()])
+        return info
+
+    def remove(self, path: str | Path) -> str:
+        """Take a model out of the catalog: "deleted" when Hearth downloaded it (its files are
+        deleted), "forgotten" for an imported file (left where it is).
+
+        Raises:
+            HearthError: a bundled model, or a path the catalog does not list.
+        """
+        path = Path(path).expanduser().resolve()
+        if path in [p.resolve() for p in bundled_model_paths()]:
+            raise HearthError(f"{path.name} comes with Hearth and cannot be removed.")
+        for record in self.downloads():
+            if Path(record.path).resolve() == path:
+                for part in record.parts:
+                    Path(part).unlink(missing_ok=True)
+                data = self._read()
+                kept = [d for d in data.get("downloaded", []) if d.get("path") != record.path]
+                self._write(data, downloaded=kept)
+                return "deleted"
+        if path in self.imported_paths():
+            self.forget(path)
+            return "forgotten"
+        raise HearthError(f"{path} is not in the model list.", "See `hearth models list`.")
 
     def import_model(self, path: str | Path) -> ModelInfo:
         """Check that `path` is a readable GGUF model and remember it.
@@ -84,4 +168,9 @@ class ModelCatalog:
         self._save([p for p in self.imported_paths() if p != path])
 
     def _save(self, paths: list[Path]) -> None:
-        write_json_atomic(self.models_file, {"version": 1, "imported": [str(p) for p in paths]})
+        self._write(self._read(), imported=[str(p) for p in paths])
+
+    def _write(self, data: dict[str, Any], **changes: Any) -> None:
+        data = {**data, **changes, "version": 1}
+        data.setdefault("imported", [])
+        write_json_atomic(self.models_file, data)

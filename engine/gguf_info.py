@@ -137,20 +137,30 @@ def _int_or_first(value: Any, default: int = 0) -> int:
     return int(value) if value is not None else default
 
 
-def read_metadata(path: Path) -> tuple[dict[str, Any], int, list[tuple[str, int, int]]]:
+def read_metadata(
+    path: Path, stream: BinaryIO | None = None, file_size: int | None = None
+) -> tuple[dict[str, Any], int, list[tuple[str, int, int]]]:
     """Return (metadata, tensor_count, [(name, element_count, end_offset)]) and check the length.
+
+    Args:
+        path: The file; with `stream`, only the name used in messages.
+        stream: Read from this (e.g. a file on the Hub read over HTTP ranges) instead of `path`;
+            it is closed afterwards.
+        file_size: The file's size in bytes; required with `stream`.
 
     Raises:
         ModelFileError: missing, unreadable, not GGUF, or shorter than its tensor table says.
     """
     path = Path(path)
-    try:
-        file_size = path.stat().st_size
-        stream = path.open("rb")
-    except FileNotFoundError as exc:
-        raise ModelFileError(f"Model file not found: {path}") from exc
-    except OSError as exc:
-        raise ModelFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+    if stream is None:
+        try:
+            file_size = path.stat().st_size
+            stream = path.open("rb")
+        except FileNotFoundError as exc:
+            raise ModelFileError(f"Model file not found: {path}") from exc
+        except OSError as exc:
+            raise ModelFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+    assert file_size is not None, "a stream needs its file size"
     with stream:
         if stream.read(4) != GGUF_MAGIC:
             raise ModelFileError(
@@ -194,10 +204,15 @@ def read_metadata(path: Path) -> tuple[dict[str, Any], int, list[tuple[str, int,
     return metadata, tensor_count, tensors
 
 
-def read_model_info(path: str | Path) -> ModelInfo:
-    """Read what a person (and the context planner) needs to know about a GGUF model file."""
+def read_model_info(
+    path: str | Path, stream: BinaryIO | None = None, file_size: int | None = None
+) -> ModelInfo:
+    """Read what a person (and the context planner) needs to know about a GGUF model file.
+
+    `stream` and `file_size` read it from elsewhere than `path`, as in `read_metadata`.
+    """
     path = Path(path)
-    metadata, _, tensors = read_metadata(path)
+    metadata, _, tensors = read_metadata(path, stream, file_size)
     arch = str(metadata.get("general.architecture", "unknown"))
 
     def arch_key(key: str, default: Any = 0) -> Any:
@@ -215,7 +230,7 @@ def read_model_info(path: str | Path) -> ModelInfo:
     template = metadata.get("tokenizer.chat_template")
     return ModelInfo(
         path=str(path),
-        file_size=path.stat().st_size,
+        file_size=path.stat().st_size if file_size is None else file_size,
         name=str(metadata.get("general.name") or path.stem),
         architecture=arch,
         parameter_count=parameter_count,

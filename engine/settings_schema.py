@@ -253,6 +253,15 @@ OPTIONS: tuple[Option, ...] = (
         1,
         20,
     ),
+    # Model downloads (the access token for gated models lives in the system keyring)
+    Option(
+        "hub.endpoint",
+        "str",
+        "",
+        "Hub address",
+        "Where models are searched and downloaded: empty uses HF_ENDPOINT or huggingface.co; "
+        "a mirror's address works too.",
+    ),
     # Appearance and layout
     Option(
         "appearance.theme",
@@ -275,6 +284,7 @@ GROUP_TITLES = {
     "context": "Context window",
     "sampling": "Sampling",
     "chat": "Chat",
+    "hub": "Model downloads",
     "appearance": "Appearance",
 }
 

@@ -7,12 +7,15 @@ last repeating layers, so the bytes per layer decide how much of a model lands i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 from engine.errors import ModelFileError
 from engine.gguf_info import GGUF_MAGIC, _Reader, _tensor_bytes
+from engine.gguf_split import local_parts
 
 _LAYER_NAME = re.compile(r"^blk\.(\d+)\.")
 
@@ -52,17 +55,21 @@ class WeightLayout:
         return sum(self.layers) + self.output + self.token_embd
 
 
-def read_tensor_table(path: str | Path) -> list[TensorInfo]:
+def read_tensor_table(path: str | Path, stream: BinaryIO | None = None) -> list[TensorInfo]:
     """Names, ggml types, shapes and sizes of every tensor in a GGUF file.
+
+    `stream`: read from this (e.g. a file on the Hub read over HTTP ranges) instead of `path`,
+    which then only names the file in messages; it is closed afterwards.
 
     Raises:
         ModelFileError: the file is missing or not GGUF.
     """
     path = Path(path)
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise ModelFileError(f"Cannot read {path}.") from exc
+    if stream is None:
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise ModelFileError(f"Cannot read {path}.") from exc
     with stream:
         if stream.read(4) != GGUF_MAGIC:
             raise ModelFileError(f"{path.name} is not a GGUF model file.")
@@ -96,10 +103,17 @@ def _repackable(tensor: TensorInfo) -> bool:
 
 @lru_cache(maxsize=16)
 def _layout(path: str, _mtime: float, block_count: int) -> WeightLayout:
+    # A split model's tensors are spread over its parts; llama.cpp loads them all.
+    tensors = [tensor for part in local_parts(path) for tensor in read_tensor_table(part)]
+    return layout_of(tensors, block_count)
+
+
+def layout_of(tensors: Iterable[TensorInfo], block_count: int) -> WeightLayout:
+    """Group a tensor table (of one file, or of every part of a split model) by placement."""
     layers = [0] * block_count
     layers_repack = [0] * block_count
     output = output_repack = token_embd = 0
-    for tensor in read_tensor_table(path):
+    for tensor in tensors:
         match = _LAYER_NAME.match(tensor.name)
         repack = tensor.nbytes if _repackable(tensor) else 0
         if match and int(match.group(1)) < block_count:

@@ -44,8 +44,12 @@ def _byte_symbols() -> list[str]:
     return [symbols[byte] for byte in range(256)]
 
 
-def write_tiny_model(path: str | Path, seed: int = 0) -> Path:
-    """Write the model to `path` (overwritten) and return the path."""
+def write_tiny_model(path: str | Path, seed: int = 0, split_max_tensors: int = 0) -> Path:
+    """Write the model to `path` (overwritten) and return the path.
+
+    With `split_max_tensors`, write a split model instead (`<stem>-00001-of-0000N.gguf` beside
+    `path`, as llama.cpp's gguf-split does) and return its first part.
+    """
     import gguf
 
     path = Path(path)
@@ -58,7 +62,7 @@ def write_tiny_model(path: str | Path, seed: int = 0) -> Path:
     tokens.extend(SPECIAL_TOKENS)
     types = [gguf.TokenType.NORMAL] * first_special + [gguf.TokenType.CONTROL] * len(SPECIAL_TOKENS)
 
-    writer = gguf.GGUFWriter(str(path), arch="llama")
+    writer = gguf.GGUFWriter(str(path), arch="llama", split_max_tensors=split_max_tensors)
     writer.add_name("tiny-llama-128k")
     writer.add_context_length(CONTEXT_LENGTH)
     writer.add_embedding_length(N_EMBD)
@@ -100,6 +104,12 @@ def write_tiny_model(path: str | Path, seed: int = 0) -> Path:
         writer.add_tensor(prefix + "ffn_up.weight", weight(N_FF, N_EMBD))
         writer.add_tensor(prefix + "ffn_down.weight", weight(N_EMBD, N_FF))
 
+    if split_max_tensors:
+        writer.write_header_to_file(path)
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        return writer.format_shard_names(path)[0]
     tmp = path.with_name(path.name + ".part")
     writer.path = tmp  # type: ignore[assignment]
     writer.write_header_to_file()
