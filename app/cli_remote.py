@@ -63,7 +63,9 @@ def connect_remote(args: argparse.Namespace) -> Any:
     api_key = (
         args.api_key
         or os.environ.get(API_KEY_VARIABLE)
-        or (store.api_key(saved) if saved else None)
+        or (
+            store.api_key(saved, f"give it with --api-key or {API_KEY_VARIABLE}") if saved else None
+        )
     )
     session = RemoteSession()
     session.connect(connection, api_key)

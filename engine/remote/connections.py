@@ -21,6 +21,8 @@ from engine.secrets import delete_secret, get_secret, set_secret
 
 log = logging.getLogger(__name__)
 
+WHAT = "the API key"
+
 # The window to assume when the server does not say and the connection sets none.
 DEFAULT_CONTEXT_WINDOW = 4096
 
@@ -151,10 +153,10 @@ class ConnectionStore:
         others = [c for c in self.connections() if c.id != connection.id]
         same_server = [c for c in others if c.url == connection.url]
         if api_key:
-            set_secret(connection.key_name, api_key)
+            set_secret(connection.key_name, api_key, WHAT)
             has_key = True
         elif api_key == "":
-            delete_secret(connection.key_name)
+            delete_secret(connection.key_name, WHAT)
             has_key = False
         else:
             has_key = connection.has_key or any(c.has_key for c in same_server)
@@ -173,15 +175,20 @@ class ConnectionStore:
         rest = [c for c in self.connections() if c.id != connection.id]
         self._write(rest)
         if connection.has_key and not any(c.url == connection.url for c in rest):
-            delete_secret(connection.key_name)
+            delete_secret(connection.key_name, WHAT)
 
-    def api_key(self, connection: RemoteConnection) -> str | None:
+    def api_key(self, connection: RemoteConnection, instead: str = "") -> str | None:
         """The stored key for `connection`'s server, or None.
+
+        Args:
+            instead: Another way to give the key, for the hint when the keyring fails.
 
         Raises:
             SecretStoreError: the connection has a key but the keyring cannot be read.
         """
-        return get_secret(connection.key_name) if connection.has_key else None
+        if not connection.has_key:
+            return None
+        return get_secret(connection.key_name, WHAT, instead)
 
     def _write(self, connections: list[RemoteConnection]) -> None:
         write_json_atomic(self.path, {"version": 1,

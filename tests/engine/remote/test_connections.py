@@ -112,10 +112,16 @@ def test_without_a_keyring_the_key_is_refused_in_words_and_nothing_is_saved(tmp_
     store = ConnectionStore(tmp_path / "remotes.json")
     with pytest.raises(SecretStoreError) as caught:
         store.save(RemoteConnection("gpu-box:8080"), api_key="sk-secret")
-    assert "no system keyring" in caught.value.message and "--api-key" in caught.value.hint
+    assert caught.value.message == "This computer has no keyring to keep the API key in."
+    assert "GNOME Keyring" in caught.value.hint
     assert store.connections() == [] and not (tmp_path / "remotes.json").exists()
     # A connection without a key needs no keyring at all.
-    assert not store.save(RemoteConnection("gpu-box:8080")).has_key
+    stored = store.save(RemoteConnection("gpu-box:8080"))
+    assert not stored.has_key and store.api_key(stored) is None
+    # One that has a key says where else to give it when the keyring cannot be read.
+    with pytest.raises(SecretStoreError) as caught:
+        store.api_key(RemoteConnection("gpu-box:8080", has_key=True), "give it with --api-key")
+    assert caught.value.hint.endswith("or give it with --api-key.")
 
 
 def test_a_damaged_file_or_entry_is_skipped_not_raised(tmp_path):
