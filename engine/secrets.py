@@ -65,7 +65,7 @@ def delete_secret(name: str, what: str = "the key", instead: str = "") -> None:
 def _error(exc: Exception, action: str, what: str, instead: str) -> SecretStoreError:
     from keyring.errors import NoKeyringError
 
-    log.warning("The keyring could not %s %s: %r", action, what, exc)
+    log.info("The keyring could not %s %s: %r", action, what, exc)  # the caller decides
     hint = (
         INSTALL_HINT
         if not instead

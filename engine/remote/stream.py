@@ -212,7 +212,7 @@ class RemoteGeneration:
             why = f"sent nothing for {self.client.reply_timeout_s:g} s"
         else:
             why = "closed the connection" if exc is not None else "ended the stream"
-        log.warning("Reply from %s cut %s: %r", host, got, exc)
+        log.info("Reply from %s cut %s: %r", host, got, exc)  # the stats carry it to the person
         return f"The server at {host} {why} {got}; the reply is incomplete."
 
     def _stats(self, reason: StopReason, error: str) -> GenerationStats:

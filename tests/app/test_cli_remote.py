@@ -125,6 +125,8 @@ def test_a_reply_cut_by_a_dying_server_is_kept_and_ends_with_one_line(tmp_path, 
         rest, err = process.communicate(timeout=60)
     text = (first + rest).decode()
     assert process.returncode == 2 and len(text.strip()) >= 4
-    last = err.decode().strip().splitlines()[-1]
+    # The statistics line, then the reason: nothing else on stderr.
+    stats_line, last = err.decode().strip().splitlines()
+    assert stats_line.startswith("[") and "stop: error]" in stats_line
     assert last.startswith(f"hearth: The server at 127.0.0.1:{doomed.port} closed the connection")
     assert "the reply is incomplete" in last
