@@ -147,13 +147,10 @@ class RemoteGeneration:
                     reason = "cancelled"
                 elif kind == "failed":
                     raise value
-                elif kind == "broken":
-                    reason, error = "error", self._cut(value)
-                elif kind == "end":
+                elif kind in ("broken", "end"):
                     if self.finish is None:
-                        reason = "error"
-                        error = self._cut(None)
-                    else:
+                        reason, error = "error", self._cut(value)
+                    else:  # finished; only the trailer (usage, [DONE]) was lost or not sent
                         reason = "length" if self.finish == "length" else "stop"
                 elif kind == "event":
                     if value.strip() == "[DONE]":
