@@ -124,6 +124,9 @@ def test_an_address_that_is_not_an_openai_server_says_so(tmp_path):
             connect(url, key=None)
         assert "lists no models" in one_line(caught.value)
         session = connect(url, key=None, model="any")  # it may still serve a named model...
+        # No tokenizer there: the bundled model's stands in, and the counts say so.
+        assert not session.token_counts_exact and "local tokenizer" in session.info.tokenizer
+        assert len(session.prompt_tokens(COUNTING)) > len(session.tokenize(COUNTING[0]["content"]))
         with pytest.raises(RemoteRequestError) as caught:  # ...but it cannot chat
             list(session.chat(COUNTING, LONG))
         assert f"The server at 127.0.0.1:{site.server_port} failed (HTTP 501)" in one_line(
