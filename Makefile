@@ -8,7 +8,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE = 1
 
-.PHONY: run test setup testdata lint bench gpu clean
+.PHONY: run test setup testdata lint bench gpu llama-server clean
 
 # A real 311-page manual for the document tests and benchmarks (Debian's gnuplot-doc), unpacked
 # under build/ without installing anything system-wide. Elsewhere those tests skip, saying why.
@@ -49,6 +49,25 @@ bench: setup
 gpu: setup
 	CMAKE_ARGS="-DGGML_CUDA=on" $(BIN)/python -m pip install --no-cache-dir --force-reinstall \
 		--no-deps "llama-cpp-python==$$($(BIN)/python -c 'import llama_cpp; print(llama_cpp.__version__)')"
+
+# llama.cpp's own server, for the remote-engine tests that talk to llama-server (they skip,
+# saying why, without it). Built from the llama.cpp inside the llama-cpp-python release Hearth
+# pins, with the same portable flags; slow on two cores, so it is not part of `make test`.
+LLAMA_CPP_PYTHON := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
+LLAMA_SERVER_DIR := build/llama-server
+
+llama-server: $(LLAMA_SERVER_DIR)/bin/llama-server
+
+$(LLAMA_SERVER_DIR)/bin/llama-server: | $(BIN)/python
+	mkdir -p $(LLAMA_SERVER_DIR)/src
+	$(BIN)/python -m pip download --no-deps --no-binary :all: -d $(LLAMA_SERVER_DIR)/src \
+		llama-cpp-python==$(LLAMA_CPP_PYTHON)
+	tar -xzf $(LLAMA_SERVER_DIR)/src/llama_cpp_python-$(LLAMA_CPP_PYTHON).tar.gz -C $(LLAMA_SERVER_DIR)/src
+	cmake -S $(LLAMA_SERVER_DIR)/src/llama_cpp_python-$(LLAMA_CPP_PYTHON)/vendor/llama.cpp \
+		-B $(LLAMA_SERVER_DIR) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+		-DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+		-DLLAMA_BUILD_SERVER=ON
+	cmake --build $(LLAMA_SERVER_DIR) --target llama-server
 
 clean:
 	rm -rf $(VENV) build *.egg-info

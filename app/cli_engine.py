@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import Any
 
+from app.cli_remote import add_remote_options, connect_remote, exit_status
 from app.paths import app_paths
 from engine.backends import detect_backend
 from engine.bundled import default_model_path
@@ -48,6 +49,7 @@ def register(subparsers: Any) -> None:
     chat.add_argument("--pin", action="append", default=[], metavar="FILE",
                       help="a text file kept whole in the prompt (repeatable)")  # fmt: skip
     chat.add_argument("--json", action="store_true", help="end with one JSON line of stats")
+    add_remote_options(chat)
     chat.set_defaults(func=run_chat)
 
 
@@ -115,21 +117,7 @@ def run_chat(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     history = _read_history(args.history) if args.history else []
     pinned = [Document(_read_text(path), path) for path in args.pin]
-    settings = LoadSettings(
-        model_path=args.model or str(default_model_path()),
-        n_ctx=args.ctx,
-        n_threads=args.threads,
-        n_gpu_layers=args.gpu_layers,
-        flash_attn=args.flash_attn,
-        type_k=args.kv_type,
-        type_v=args.kv_type,
-    )
-    # Refuse a window that does not fit this machine before llama.cpp tries to allocate it.
-    settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)
-    for note in fit.notes:
-        print(f"[note: {note}]", file=sys.stderr)
-    session = ModelSession()
-    session.load(settings)
+    session = connect_remote(args) if args.remote else _load_local(args)
     manager = ContextManager(session, ContextSettings(policy=args.overflow))
     request = TurnRequest(args.system, prompt, history, pinned)
     plan = manager.plan(request, args.max_tokens)
@@ -164,7 +152,26 @@ def run_chat(args: argparse.Namespace) -> int:
             f"at {stats.prompt_tokens_per_s:.0f} tok/s, stop: {stats.stop_reason}]",
             file=sys.stderr,
         )
-    return 1 if stats.stop_reason == "error" else 0
+    return exit_status(args, stats)
+
+
+def _load_local(args: argparse.Namespace) -> ModelSession:
+    settings = LoadSettings(
+        model_path=args.model or str(default_model_path()),
+        n_ctx=args.ctx,
+        n_threads=args.threads,
+        n_gpu_layers=args.gpu_layers,
+        flash_attn=args.flash_attn,
+        type_k=args.kv_type,
+        type_v=args.kv_type,
+    )
+    # Refuse a window that does not fit this machine before llama.cpp tries to allocate it.
+    settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)
+    for note in fit.notes:
+        print(f"[note: {note}]", file=sys.stderr)
+    session = ModelSession()
+    session.load(settings)
+    return session
 
 
 def _read_text(path: str) -> str:

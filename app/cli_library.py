@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli_remote import add_remote_options, connect_remote, exit_status
 from app.paths import app_paths
 from engine.cancel import CancelToken
 from engine.errors import HearthError
@@ -48,6 +49,7 @@ def register(subparsers: Any) -> None:
     ask.add_argument("--temperature", type=float, default=0.2)
     ask.add_argument("--seed", type=int, default=-1)
     ask.add_argument("--json", action="store_true", help="print answer and sources as JSON")
+    add_remote_options(ask)
     ask.set_defaults(func=run_ask)
 
     library = subparsers.add_parser("library", help="list, show or remove document libraries")
@@ -241,7 +243,9 @@ def run_ask(args: argparse.Namespace) -> int:
         hits = library.search(args.question, k=args.k)
     plan = plan_answer(args.question, hits)
     session = None
-    if plan.found:
+    if plan.found and args.remote:
+        session = connect_remote(args)
+    elif plan.found:
         from engine.bundled import default_model_path
         from engine.session import LoadSettings, ModelSession
 
@@ -269,7 +273,7 @@ def run_ask(args: argparse.Namespace) -> int:
     assert result is not None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-        return 0
+        return exit_status(args, result.stats) if result.stats is not None else 0
     print()
     if result.sources:
         print("\nSources:")
@@ -283,8 +287,7 @@ def run_ask(args: argparse.Namespace) -> int:
             f"{stats.generation_tokens_per_s:.1f} tok/s, stop: {stats.stop_reason}]",
             file=sys.stderr,
         )
-        if stats.stop_reason == "error":
-            return 1
+        return exit_status(args, stats)
     return 0
 
 

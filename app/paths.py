@@ -49,6 +49,11 @@ class AppPaths:
         return self.cache_dir / "downloads"
 
     @property
+    def remotes_file(self) -> Path:
+        """Remembered remote engines (keys are in the system keyring, not here)."""
+        return self.data_dir / "remotes.json"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "hearth.log"
 

@@ -103,6 +103,9 @@ class LoadReport:
 class ModelSession:
     """Owns the loaded model; see the module docstring for the threading rule."""
 
+    # Counts come from the model's own tokenizer and template (see engine.chat_engine).
+    token_counts_exact = True
+
     def __init__(self) -> None:
         self._llama: Any = None
         self._format: PromptFormat | None = None

@@ -13,7 +13,8 @@ class GenerationStats:
     """Numbers for one reply, as the gauges and `hearth chat --json` show them.
 
     `cached_tokens` is the part of the prompt taken from the KV cache of earlier turns;
-    `evaluated_tokens` the part that had to be computed now.
+    `evaluated_tokens` the part that had to be computed now. `counts_estimated` is True when a
+    remote server reported no token usage, so the counts are the client's own.
     """
 
     prompt_tokens: int
@@ -27,6 +28,7 @@ class GenerationStats:
     drafted_tokens: int = 0
     accepted_draft_tokens: int = 0
     error: str = ""
+    counts_estimated: bool = False
 
     @property
     def evaluated_tokens(self) -> int:

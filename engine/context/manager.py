@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.cancel import CancelToken
+from engine.chat_engine import ChatEngine
 from engine.context.budget import ContextBudget, TokenCounter
 from engine.context.policies import (
     Draft,
@@ -93,9 +94,12 @@ class ContextSettings:
 
 
 class ContextManager:
-    """Plans turns for one `ModelSession` and one conversation at a time (model thread only)."""
+    """Plans turns for one engine and one conversation at a time (model thread only).
 
-    def __init__(self, session: Any, settings: ContextSettings | None = None) -> None:
+    The engine is a `ChatEngine`: the local `ModelSession` or a `RemoteSession`.
+    """
+
+    def __init__(self, session: ChatEngine, settings: ContextSettings | None = None) -> None:
         self.session = session
         self.settings = settings or ContextSettings()
         self.counter = TokenCounter(session)
@@ -175,8 +179,8 @@ class ContextManager:
 
         self._remember(state, request, draft, summary, policy)
         budget = draft.budget(len(tokens), n_ctx, reserve)
-        budget = replace(budget, kv_tokens=self._cached_count(),
-                         kv_bytes_in_use=self._kv_bytes(self._cached_count()),
+        cached = self._cached_count()
+        budget = replace(budget, kv_tokens=cached, kv_bytes_in_use=self._kv_bytes(cached),
                          kv_bytes_total=self._kv_total())  # fmt: skip
         self._budget = budget
         return TurnPlan(
@@ -409,7 +413,7 @@ class ContextManager:
     # -- KV cache ------------------------------------------------------------------------------
 
     def _cached_count(self) -> int:
-        return int(self.session.llama.n_tokens)
+        return len(self.session.cached_tokens)
 
     def _reusable_prefix(self, tokens: list[int]) -> int:
         cached = self.session.cached_tokens
@@ -422,7 +426,7 @@ class ContextManager:
     def _kv_bytes(self, n_tokens: int) -> int:
         from engine.context.estimate import kv_cache_bytes, swa_cells
 
-        report = self.session.report
+        report = getattr(self.session, "report", None)  # a remote engine has no local KV cache
         if report is None:
             return 0
         info = report.model

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 from engine.hub.connection import HubError
+from engine.secrets import SecretStoreError, delete_secret, get_secret, set_secret
 
-SERVICE = "Hearth"
-USERNAME = "huggingface-token"
-
-
-def _keyring():  # type: ignore[no-untyped-def]
-    """The keyring module, or HubError when this system has no keyring to keep secrets in."""
-    try:
-        import keyring
-        from keyring.backends import fail
-    except ImportError as exc:
-        raise HubError("The keyring package is not installed, so no token can be kept.") from exc
-    if isinstance(keyring.get_keyring(), fail.Keyring):
-        raise HubError(
-            "This system has no keyring to keep the access token in.",
-            "Install and unlock one (GNOME Keyring, KWallet, or the OS keychain), then try again.",
-        )
-    return keyring
+TOKEN_NAME = "huggingface-token"
+WHAT = "the access token"
 
 
 def load_token() -> str:
-    """The stored token, or "" when none is stored or there is no keyring (downloads of public
-    models need no token)."""
+    """The stored token, or "" when none is stored or there is no usable keyring (downloads of
+    public models need no token)."""
     try:
-        keyring = _keyring()
-        return keyring.get_password(SERVICE, USERNAME) or ""
-    except HubError:
-        return ""
-    except Exception:  # a locked or broken keyring: work without the token
+        return get_secret(TOKEN_NAME, WHAT) or ""
+    except SecretStoreError:
         return ""
 
 
@@ -41,12 +24,11 @@ def save_token(token: str) -> None:
     Raises:
         HubError: no keyring, or it refused.
     """
-    keyring = _keyring()
     token = token.strip()
     try:
         if token:
-            keyring.set_password(SERVICE, USERNAME, token)
-        elif keyring.get_password(SERVICE, USERNAME) is not None:
-            keyring.delete_password(SERVICE, USERNAME)
-    except Exception as exc:
-        raise HubError(f"The keyring refused to store the token: {exc}.") from exc
+            set_secret(TOKEN_NAME, token, WHAT)
+        else:
+            delete_secret(TOKEN_NAME, WHAT)
+    except SecretStoreError as exc:
+        raise HubError(exc.message, exc.hint) from exc
