@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.model_worker import ChatRequest, ModelClient, PlaceRequest
 from app.settings import Settings
-from engine.chat_export import conversation_markdown, write_text_atomically
+from engine.atomic_io import SaveError, write_text_atomic
+from engine.chat_export import conversation_markdown
 from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
 from ui.main_window import MainWindow
 from ui.message_widget import MessageWidget
@@ -195,9 +196,9 @@ class ChatController(QObject):
             return
         text = conversation_markdown(conversation, self.store.messages(conversation_id))
         try:
-            write_text_atomically(path, text)
-        except OSError as exc:
-            self.window.notice.show_message(f"Could not save {path.name}: {exc}", "error")
+            write_text_atomic(path, text)
+        except SaveError as exc:
+            self.window.notice.show_message(str(exc), "error")
             return
         self.window.notice.show_message(f"Saved {path.name}.")
 

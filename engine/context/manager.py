@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cancel import CancelToken
 from engine.context.budget import ContextBudget, TokenCounter
@@ -43,6 +43,9 @@ from engine.context.turn import (
 )
 from engine.errors import GenerationError, HearthError
 from engine.stats import GenerationStats
+
+if TYPE_CHECKING:
+    from engine.session import ModelSession
 
 # Tokens the summary's own header adds to the system message.
 _SUMMARY_HEADER_TOKENS = 40
@@ -95,7 +98,7 @@ class ContextSettings:
 class ContextManager:
     """Plans turns for one `ModelSession` and one conversation at a time (model thread only)."""
 
-    def __init__(self, session: Any, settings: ContextSettings | None = None) -> None:
+    def __init__(self, session: ModelSession, settings: ContextSettings | None = None) -> None:
         self.session = session
         self.settings = settings or ContextSettings()
         self.counter = TokenCounter(session)
@@ -389,13 +392,13 @@ class ContextManager:
 
     def _larger_window(self, need: int) -> int:
         """A window this machine can hold that would fit `need` tokens; 0 if none."""
-        report = getattr(self.session, "report", None)
+        report = self.session.report
         if report is None:
             return 0
         try:
             from engine.context.fit import MachineMemory, largest_window
 
-            allocation = getattr(self.session, "allocation", None)
+            allocation = self.session.allocation
             memory = MachineMemory.probe(
                 freed_ram=allocation.ram if allocation else 0,
                 freed_vram=allocation.vram if allocation else 0,
@@ -420,18 +423,17 @@ class ContextManager:
         return same
 
     def _kv_bytes(self, n_tokens: int) -> int:
-        from engine.context.estimate import kv_cache_bytes, swa_cells
+        from engine.memory.estimate import kv_cache_bytes, swa_cells
 
         report = self.session.report
         if report is None:
             return 0
         info = report.model
-        swa_full = getattr(report, "swa_full", True)
-        window = None if swa_full else swa_cells(info, report.n_ctx, 512, False)
+        window = None if report.swa_full else swa_cells(info, report.n_ctx, report.n_batch, False)
         return kv_cache_bytes(info, n_tokens, report.type_k, report.type_v, window)
 
     def _kv_total(self) -> int:
-        allocation = getattr(self.session, "allocation", None)
+        allocation = self.session.allocation
         if allocation is not None and allocation.part("kv_cache"):
             return allocation.part("kv_cache")
         return self._kv_bytes(self.session.n_ctx)

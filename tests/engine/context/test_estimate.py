@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.context.allocation import AllocationReport
-from engine.context.estimate import estimate_memory, kv_cache_bytes, padded_cells
 from engine.gguf_info import read_model_info
+from engine.memory.allocation import AllocationReport
+from engine.memory.estimate import estimate_memory, kv_cache_bytes, padded_cells
 from engine.session import LoadSettings, ModelSession
 
 TOLERANCE = 0.10

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.context.estimate import estimate_memory
 from engine.context.fit import (
     ContextFitError,
     MachineMemory,
@@ -15,6 +14,7 @@ from engine.context.fit import (
     window_choices,
 )
 from engine.gguf_info import read_model_info
+from engine.memory.estimate import estimate_memory
 from engine.session import LoadSettings, ModelSession
 
 GB = 10**9
