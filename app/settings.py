@@ -13,7 +13,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
 from engine.atomic_io import write_json_atomic
 from engine.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
 

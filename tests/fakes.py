@@ -26,8 +26,9 @@ def words(text: str) -> int:
 class FakeEngine:
     """A `ChatEngine` that answers with `reply`, one word per piece, counting words as tokens.
 
-    `plan_error` is raised by `plan` (after cancelling the caller's token when `cancel_in_plan`);
-    `gate`, when set, is waited on before each piece, so a test can stop a reply half-way.
+    `plan_error` is raised by `plan` (after cancelling the caller's token when `cancel_in_plan`).
+    With `hold_after` > 0 the reply waits for `resume` after that many pieces, so a test can stop
+    it half-way.
     """
 
     reply: str = "It is a file format for models."
@@ -35,10 +36,33 @@ class FakeEngine:
     ready: bool = True
     plan_error: HearthError | None = None
     cancel_in_plan: bool = False
-    gate: threading.Event | None = None
+    hold_after: int = 0
+    resume: threading.Event = field(default_factory=threading.Event)
     turns: list[TurnRequest] = field(default_factory=list)
     conversations: list[object] = field(default_factory=list)
+    memory_bytes: int = 64 * 10**9
+    loaded: object = None
     _budget: ContextBudget | None = None
+
+    def load(self, settings, memory=None, flash_attn=None):
+        """The real fit check (a bad file or a window too large fails as it would), then a
+        pretend load of a model that is not read."""
+        from engine.chat.engine import LoadedModel
+        from engine.context.fit import MachineMemory, prepare_load
+        from engine.gguf_info import read_model_info
+        from engine.session import LoadReport
+
+        memory = memory or MachineMemory(self.memory_bytes)
+        settings, fit = prepare_load(settings, memory, flash_attn=flash_attn)
+        info = read_model_info(settings.model_path)
+        report = LoadReport(info, settings.n_ctx, 2, 0, settings.flash_attn, settings.type_k,
+                            settings.type_v, "model", 0.01)  # fmt: skip
+        self.n_ctx, self.ready = settings.n_ctx, True
+        self.loaded = LoadedModel(report, "CPU", info.block_count + 1, ram_bytes=info.file_size)
+        return self.loaded, fit
+
+    def unload(self) -> None:
+        self.ready, self.loaded = False, None
 
     @property
     def budget(self) -> ContextBudget:
@@ -82,8 +106,8 @@ class FakeEngine:
         pieces = self.reply.split(" ")
         written = 0
         for index, piece in enumerate(pieces):
-            if self.gate is not None:
-                self.gate.wait(5)
+            if self.hold_after and index == self.hold_after:
+                self.resume.wait(10)
             if cancel.cancelled:
                 break
             written += 1
@@ -113,3 +137,97 @@ def sources(*pages: int, path: str = "/docs/harbour-guide.pdf") -> Sequence:
         Source(number=n, file=path, page=page, excerpt=f"Text of page {page}.", score=1.0 / n)
         for n, page in enumerate(pages, start=1)
     )
+
+
+def tiny_png(width: int = 40, height: int = 50) -> bytes:
+    """A white PNG, as a rendered page."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\xff\xff" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))  # fmt: skip
+
+
+class FakeLibraryClient:
+    """The library client's interface (`call`, `cancel`, `exists`, `running_pids`, `close`),
+    answered in memory: every file indexes as one page with two chunks, except names in
+    `broken` (failed, with the engine's reason), and a search finds page 1 of each indexed file.
+    `calls` records every request."""
+
+    def __init__(self, broken: dict[str, str] | None = None) -> None:
+        self.files: dict[str, dict[str, object]] = {}  # library -> path -> FileRecord
+        self.broken = broken or {}
+        self.calls: list[object] = []
+        self.cancelled = False
+        self._lock = threading.Lock()
+
+    def exists(self, name: str) -> bool:
+        return name in self.files
+
+    def running_pids(self) -> list[int]:
+        return []
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def close(self, timeout_s: float = 0) -> None:
+        pass
+
+    def call(self, request, on_event=None):
+        from pathlib import Path
+
+        from app.library import protocol
+        from engine.library.types import FileOutcome, FileProgress, FileRecord, IndexReport
+        from engine.page_render import RenderedPage
+
+        with self._lock:
+            self.calls.append(request)
+        if isinstance(request, protocol.IndexFiles):
+            library = self.files.setdefault(request.library, {})
+            outcomes = []
+            paths = [p for p in request.paths if Path(p).is_file()] or [
+                str(f) for folder in request.paths for f in sorted(Path(folder).glob("*"))
+            ]
+            for index, path in enumerate(paths):
+                emit = on_event or (lambda _event: None)
+                emit(FileProgress(path, "indexing", 0.5, file_index=index, file_count=len(paths)))
+                reason = self.broken.get(Path(path).name)
+                status = "damaged" if reason else "indexed"
+                emit(FileProgress(path, "failed" if reason else "indexed", None, reason or "",
+                                  None if reason else 1, None if reason else 2, index,
+                                  len(paths)))  # fmt: skip
+                library[path] = FileRecord(path, "hash", 10, 0.0, None if reason else 1,
+                                           0 if reason else 2, status, reason, 0.0)  # fmt: skip
+                outcomes.append(FileOutcome(path, status, reason, 1, 2))
+            return IndexReport(request.library, outcomes)
+        if isinstance(request, protocol.ListFiles):
+            return tuple(self.files.get(request.library, {}).values())
+        if isinstance(request, protocol.RemoveFiles):
+            library = self.files.get(request.library, {})
+            return tuple(library.pop(path, None) is not None for path in request.paths)
+        if isinstance(request, protocol.RemoveLibrary):
+            self.files.pop(request.library, None)
+            return None
+        if isinstance(request, protocol.Search):
+            indexed = [p for p, r in self.files.get(request.library, {}).items()
+                       if r.status == "indexed"]  # fmt: skip
+            from engine.library.answer import Source
+
+            return tuple(Source(n, path, 1, f"Page one of {Path(path).name}.", score=1.0)
+                         for n, path in enumerate(indexed[: request.k], start=1))  # fmt: skip
+        if isinstance(request, protocol.DocumentText):
+            text = Path(request.path).read_text(encoding="utf-8", errors="replace")
+            return None if len(text) > request.max_chars else text
+        if isinstance(request, protocol.RenderPage):
+            return RenderedPage(tiny_png(), 40, 50, request.page, 3, [(1.0, 2.0, 10.0, 4.0)])
+        if isinstance(request, protocol.WarmUp):
+            return 0.0
+        if isinstance(request, protocol.ProcessId):
+            return 0
+        raise HearthError(f"The fake library cannot answer {request!r}.")

@@ -85,6 +85,7 @@ def test_quantized_cache_on_narrow_heads_is_refused_with_a_reason(tiny_model_pat
     assert refused.value.report.proposals[0].type_k == "f16"
 
 
+@pytest.mark.slow
 def test_quantized_v_cache_turns_flash_attention_on_or_refuses(default_model_path):
     memory = MachineMemory(ram_available=16 * GB)
     settings = LoadSettings(model_path=str(default_model_path), n_ctx=1024, type_k="q4_0",
