@@ -167,7 +167,10 @@ class ModelController(QObject):
         for note in loaded.notes:
             self.window.notice.show_message(note)
         if self.settings.get("model.path") != self.loaded_path:
-            self.settings.set("model.path", self.loaded_path)
+            try:
+                self.settings.set("model.path", self.loaded_path)
+            except HearthError as exc:  # a full disk: the model runs, the choice is not kept
+                self.window.notice.show_message(str(exc), "error")
         if self.picker is not None:
             self.picker.set_status(f"Loaded {self.loaded_name}.")
             self.refresh_picker()

@@ -131,7 +131,8 @@ def test_the_stop_policy_refuses_with_a_clear_message(client, qtbot):
 
 
 def test_a_server_thread_takes_its_turn_on_the_same_model_thread(client, qtbot):
-    """What the API server will do: submit from a plain thread, iterate the events, cancel."""
+    """What the API server will do: submit from a plain thread, iterate the events, cancel; the
+    window's reply, queued first, is not disturbed (the order itself: test_model_thread.py)."""
     finished: list = []
     client.replyFinished.connect(lambda _rid, stats: finished.append(stats))
     client.ask(_question("Say yes."))  # the window's reply goes first
@@ -143,6 +144,7 @@ def test_a_server_thread_takes_its_turn_on_the_same_model_thread(client, qtbot):
             if len(texts) == 3:
                 job.cancel()  # the client went away
         last = event
-    assert finished, "the window's reply had finished before the server's began"
     assert isinstance(last, ReplyEnded) and last.stats.stop_reason == "cancelled"
     assert len(texts) >= 3 and last.stats.generated_tokens < 200
+    qtbot.wait_until(lambda: bool(finished), timeout=10000)
+    assert finished[0].stop_reason in ("stop", "length") and finished[0].generated_tokens > 0

@@ -203,20 +203,20 @@ PARENT = textwrap.dedent(
 
 
 def test_the_process_ends_when_the_app_is_killed(tmp_path):
-    app = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", PARENT, str(tmp_path)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
-    )
-    try:
-        child = psutil.Process(int(app.stdout.readline()))
-        app.kill()
-        app.wait(10)
-        gone, alive = psutil.wait_procs([child], timeout=20)
-        assert gone and not alive
-    finally:
-        app.kill()
+    ) as app:  # closes its pipe: an open one would be a ResourceWarning in a later test
+        try:
+            child = psutil.Process(int(app.stdout.readline()))
+            app.kill()
+            app.wait(10)
+            gone, alive = psutil.wait_procs([child], timeout=20)
+            assert gone and not alive
+        finally:
+            app.kill()
 
 
 def test_the_window_knows_the_engine_manifest_name():

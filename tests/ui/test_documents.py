@@ -66,7 +66,7 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
     # A request the documents have nothing to do with gets no sources, not random pages.
     app_window.send("Name a planet of the solar system.")
     app_window.wait_reply()
-    assert window.chat.last().sources.sources() == []
+    assert window.chat.last().sources.sources() == ()
 
 
 def test_a_broken_file_gets_its_reason_and_the_app_keeps_working(app_window, qtbot, tmp_path):
@@ -154,7 +154,7 @@ def test_a_dropped_gguf_is_offered_as_a_model(app_window, qtbot, default_model_p
     qtbot.wait_until(lambda: window.notice.action_button.text() == "Load it" and
                      window.notice.isVisible(), timeout=20000)  # fmt: skip
     assert "Added" in window.notice.text()
-    assert window.documents.table.rowCount() == 0  # not indexed as a document
+    assert window.documents.model.rowCount() == 0  # not indexed as a document
 
 
 def test_a_deleted_chat_loses_its_library_at_the_next_start(harness, qtbot, tmp_path):

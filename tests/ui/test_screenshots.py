@@ -115,7 +115,8 @@ def test_main_states(harness, qtbot, tmp_path, lighthouse_pdf):
 
     window.modelsRequested.emit()
     picker = app.controller.models.picker
-    qtbot.wait_until(lambda: picker.model.rowCount() >= 2 and picker.selected_path(), timeout=60000)
+    qtbot.wait_until(lambda: picker.model.rowCount() >= 2 and bool(picker.selected_path()),
+                     timeout=60000)  # fmt: skip
     image = _save(picker, folder, "models")
     row = picker.model.row_of(picker.selected_path())
     selected = picker.table.visualRect(picker.model.index(row, 1))

@@ -69,6 +69,7 @@ def test_killed_mid_file_then_resumed(tmp_path, embedder):
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()  # an open pipe would be a ResourceWarning in a later test
     assert killed_at is not None, "the child finished before it could be killed"
     folder = root / "crash"
     assert (folder / LOCK_FILE).exists()  # left behind by the killed process
