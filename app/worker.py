@@ -39,6 +39,10 @@ class SerialWorker(QObject):
         self.queue = queue if isinstance(queue, SerialQueue) else SerialQueue(queue)
         self._closed = False
         self._deliver.connect(self._on_deliver)
+        # Deleted with its parent before shutdown (a window torn down at once): stop delivering
+        # rather than emit from a deleted object.
+        gate = self._gate = _Gate()
+        self.destroyed.connect(gate.close)
 
     def run(
         self,
@@ -63,15 +67,17 @@ class SerialWorker(QObject):
     ) -> bool:
         """Stop delivering, cancel every job, run `last()` on the thread, and stop the thread."""
         self._closed = True
+        self._gate.close()
         return self.queue.shutdown(timeout_s, last)
 
     def _to_gui(self, callback: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
         if callback is None:
             return None
+        gate, signal = self._gate, self._deliver
 
         def deliver(value: Any) -> None:
-            if not self._closed:
-                self._deliver.emit(functools.partial(callback, value))
+            if gate.open:
+                signal.emit(functools.partial(callback, value))
 
         return deliver
 
@@ -79,3 +85,13 @@ class SerialWorker(QObject):
     def _on_deliver(self, call: Callable[[], None]) -> None:
         if not self._closed:
             call()
+
+
+class _Gate:
+    """Open until the worker shuts down or is deleted; read from the queue's thread."""
+
+    def __init__(self) -> None:
+        self.open = True
+
+    def close(self, *_args: object) -> None:
+        self.open = False
