@@ -2,63 +2,18 @@
 
     run_in_background(lambda: catalog.entries(), on_done=show, on_error=complain)
 
-The function never touches widgets; the callbacks run on the GUI thread.
+The function never touches widgets; the callbacks run on the GUI thread. Jobs share one thread
+(the worker pattern of app.worker) and run in the order they were asked for.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from app.worker import SerialWorker
 
-import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
-
-log = logging.getLogger(__name__)
-
-_running: set[_Delivery] = set()
-
-
-class _Delivery(QObject):
-    """Created on the GUI thread, so its slots (and the callbacks) run there."""
-
-    finished = Signal(bool, object)
-
-    def __init__(
-        self, on_done: Callable[[Any], None], on_error: Callable[[Exception], None] | None
-    ):
-        super().__init__()
-        self._on_done = on_done
-        self._on_error = on_error
-        self.finished.connect(self._deliver)
-
-    @Slot(bool, object)
-    def _deliver(self, ok: bool, value: object) -> None:
-        _running.discard(self)
-        try:
-            if ok:
-                self._on_done(value)
-            elif self._on_error is not None:
-                self._on_error(value)  # type: ignore[arg-type]
-        finally:
-            self.deleteLater()
-
-
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], delivery: _Delivery) -> None:
-        super().__init__()
-        self._fn = fn
-        self._delivery = delivery
-
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except Exception as exc:  # handed to on_error on the GUI thread
-            log.info("Background job failed: %s", exc, exc_info=True)
-            self._delivery.finished.emit(False, exc)
-            return
-        self._delivery.finished.emit(True, result)
+_worker: SerialWorker | None = None
 
 
 def run_in_background(
@@ -66,11 +21,14 @@ def run_in_background(
     on_done: Callable[[Any], None],
     on_error: Callable[[Exception], None] | None = None,
 ) -> None:
-    delivery = _Delivery(on_done, on_error)
-    _running.add(delivery)
-    QThreadPool.globalInstance().start(_Job(fn, delivery))
+    """Call `fn()` on the background thread; `on_done(result)` or `on_error(exc)` follow on the
+    GUI thread (call this from the GUI thread)."""
+    global _worker
+    if _worker is None:
+        _worker = SerialWorker("background")
+    _worker.run(lambda _task: fn(), on_done=on_done, on_error=on_error)
 
 
 def wait_for_background(timeout_ms: int = 5000) -> bool:
-    """Let running jobs end (at exit and in tests)."""
-    return QThreadPool.globalInstance().waitForDone(timeout_ms)
+    """Let running jobs end (at exit and in tests); their callbacks follow on the event loop."""
+    return _worker is None or _worker.queue.wait_idle(timeout_ms / 1000)

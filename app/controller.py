@@ -1,23 +1,29 @@
-"""Builds the running app around the main window: store, settings, worker threads and the three
-controllers (chat, documents, model), and takes it all down cleanly on close."""
+"""Builds the running app around the main window: store, settings, the worker threads, the library
+process and the controllers, wires them together (all of it in `_connect_signals`), and takes it
+all down cleanly on close."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.background import run_in_background, wait_for_background
 from app.chat_controller import ChatController
+from app.conversation import CurrentConversation
+from app.conversations_controller import ConversationsController
 from app.document_controller import DocumentController
 from app.index_worker import IndexClient
-from app.library_process import LibraryProcess
+from app.library.client import LibraryClient
+from app.library.protocol import DocumentText, RemoveLibrary, Search
 from app.memory_monitor import MemoryMonitor
 from app.model_controller import ModelController
 from app.model_worker import ModelClient
 from app.page_renderer import PageRenderer
-from app.paths import AppPaths
+from app.paths import AppPaths, styles_dir
 from app.settings import Settings
 from engine.chat_store import ChatStore
 from engine.errors import HearthError
@@ -25,17 +31,20 @@ from ui.main_window import MainWindow
 from ui.settings_dialog import SettingsDialog
 from ui.theme import apply_theme
 
+if TYPE_CHECKING:
+    from engine.chat.engine import LocalEngine
+
 log = logging.getLogger(__name__)
 
 # Delay between the first model load and importing the document stack in the background.
 WARM_UP_DELAY_MS = 1500
 
 
-def remove_chat_libraries(libraries: LibraryProcess, conversation_ids: list[int]) -> None:
+def remove_chat_libraries(libraries: LibraryClient, conversation_ids: list[int]) -> None:
     """Delete the document libraries of chats that were deleted for good."""
     for conversation_id in conversation_ids:
         try:
-            libraries.remove_library(f"chat-{conversation_id}")
+            libraries.call(RemoveLibrary(f"chat-{conversation_id}"))
         except HearthError as exc:
             log.warning("Could not remove the library of chat %s: %s", conversation_id, exc)
 
@@ -43,31 +52,49 @@ def remove_chat_libraries(libraries: LibraryProcess, conversation_ids: list[int]
 class AppController(QObject):
     """Owns everything behind the window. `start()` restores chats and begins loading the model.
 
+    Args:
+        libraries: The document library client; the library process when None.
+        engine: What runs the model on the model thread; llama.cpp here when None.
+
     `warm_up_delay_ms` (None turns it off) is how long after the first model load the document
     stack is imported in the background.
     """
 
     warm_up_delay_ms: int | None = WARM_UP_DELAY_MS
 
-    def __init__(self, window: MainWindow, settings: Settings, paths: AppPaths) -> None:
+    def __init__(
+        self,
+        window: MainWindow,
+        settings: Settings,
+        paths: AppPaths,
+        libraries: LibraryClient | None = None,
+        engine: LocalEngine | None = None,
+    ) -> None:
         super().__init__(window)
         self.window = window
         self.settings = settings
         self.paths = paths
         self.store = ChatStore(paths.chats_db)
-        self.libraries = LibraryProcess(paths.libraries_dir, paths.log_dir / "library.log")
+        self.current = CurrentConversation(self.store, self)
+        self.libraries = libraries or LibraryClient(
+            paths.libraries_dir, paths.log_dir / "library.log"
+        )
         # Everything that reads documents runs in the library process, away from the window.
+        libraries = self.libraries
         self.model = ModelClient(
-            retriever=self.libraries.search, reader=self.libraries.document_text
+            retrieve=lambda library, question, k: libraries.call(Search(library, question, k)),
+            read=lambda path, max_chars: libraries.call(DocumentText(str(path), max_chars)),
+            engine=engine,
         )
-        self.index = IndexClient(self.libraries)
-        self.renderer = PageRenderer(render=self.libraries.render_page)
-        self.memory = MemoryMonitor(helper_pids=self.libraries.running_pids)
-        self.chats = ChatController(window, self.store, self.model, settings)
-        self.documents = DocumentController(
-            window, self.chats, self.index, self.renderer, paths.libraries_dir
-        )
-        self.chats.library_for = self.documents.library_for
+        self.index = IndexClient(libraries)
+        self.renderer = PageRenderer(render=libraries.call)
+        self.memory = MemoryMonitor(helper_pids=libraries.running_pids)
+        self.conversations = ConversationsController(window, self.current, self.store)
+        self.documents = DocumentController(window, self.current, self.store, self.model,
+                                            self.index, self.renderer, settings,
+                                            paths.libraries_dir)  # fmt: skip
+        self.chats = ChatController(window, self.current, self.store, self.model, settings,
+                                    library_for=self.documents.library_for)  # fmt: skip
         self.models = ModelController(window, self.model, settings)
         self.settings_dialog: SettingsDialog | None = None
         self._shut_down = False
@@ -75,20 +102,23 @@ class AppController(QObject):
         self._connect_signals()
 
     def _connect_signals(self) -> None:
-        self.memory.sampled.connect(self.window.gauges.memory.set_snapshot)
+        """Every link between the controllers, the workers and the window outside their own."""
+        self.memory.sampled.connect(self.window.gauges.show_snapshot)
         self.documents.modelFilesDropped.connect(self.models.on_model_files_dropped)
-        self.model.worker.loaded.connect(self._warm_up_documents_once)
+        self.conversations.deleting.connect(self.chats.stop_for)
+        self.chats.replyEnded.connect(lambda _id: self.conversations.refresh_list())
+        self.model.loaded.connect(self._warm_up_documents_once)
         self.window.settingsRequested.connect(self.show_settings)
         self.window.closing.connect(self.shutdown)
         self.settings.changed.connect(self.on_setting_changed)
         app = QApplication.instance()
-        if app is not None:
+        if isinstance(app, QApplication):
             app.aboutToQuit.connect(self.shutdown)
             app.styleHints().colorSchemeChanged.connect(
                 lambda _scheme: self.on_setting_changed("appearance.theme", None)
             )
 
-    def _warm_up_documents_once(self, _info: dict) -> None:
+    def _warm_up_documents_once(self, _loaded: object) -> None:
         # After the first model load, while the person reads or types, not during start-up.
         if not self._warm_up_scheduled and self.warm_up_delay_ms is not None:
             self._warm_up_scheduled = True
@@ -102,7 +132,7 @@ class AppController(QObject):
                               lambda _result: None)  # fmt: skip
         for problem in self.settings.problems:
             self.window.notice.show_message(problem, "error")
-        self.chats.restore()
+        self.conversations.restore()
         self.models.start()
         self.window.focus_composer()
 
@@ -112,20 +142,19 @@ class AppController(QObject):
         self.settings_dialog = dialog
         dialog.open()
 
-    def apply_settings(self, values: dict) -> None:
+    def apply_settings(self, values: Mapping[str, Any]) -> None:
         try:
-            self.settings.update(values)
-        except ValueError as exc:
+            self.settings.update(dict(values))
+        except (ValueError, HearthError) as exc:  # a refused value, or a disk that refused
             self.window.notice.show_message(str(exc), "error")
 
-    def on_setting_changed(self, key: str, _value) -> None:
+    def on_setting_changed(self, key: str, _value: object) -> None:
         if key == "appearance.theme":
             app = QApplication.instance()
-            apply_theme(app, self.settings.get("appearance.theme"))
-            # Re-render so code colours follow the new theme.
-            QTimer.singleShot(
-                0, lambda: self.chats.open(self.chats.current.id if self.chats.current else None)
-            )
+            if isinstance(app, QApplication):
+                apply_theme(app, self.settings.get("appearance.theme"), styles_dir())
+            # Redraw the chat so code colours follow the new theme.
+            QTimer.singleShot(0, lambda: self.current.open(self.current.id))
 
     def shutdown(self) -> None:
         """Save the layout, stop the workers, close the store. Safe to call twice."""
@@ -136,16 +165,12 @@ class AppController(QObject):
             self.settings.update(self.window.layout_state())
         except Exception:
             log.exception("Saving the window layout failed")
-        reply = self.chats.reply
-        if reply is not None:
-            self.store.update_message(reply.message_id, reply.text)
+        self.chats.save_unfinished()
         self.model.shutdown()
-        # Stopping the library process answers every call the worker threads still wait on.
+        # Closing the library process answers every call the worker threads still wait on.
         self.libraries.close()
         self.index.shutdown()
         self.renderer.shutdown()
         self.memory.shutdown()
         wait_for_background(3000)
-        # Results the stopped workers queued before they ended must not reach a closed store.
-        QCoreApplication.removePostedEvents(None, QEvent.Type.MetaCall)
         self.store.close()

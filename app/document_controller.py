@@ -4,48 +4,71 @@ a cited page in the viewer."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from app.chat_controller import ChatController
+from app import conversation as prompts
+from app.conversation import CurrentConversation
 from app.index_worker import IndexClient
-from app.library_access import library_exists
-from app.library_service import display_status
+from app.library.libraries import library_exists
+from app.model_worker import ModelClient
 from app.page_renderer import PageRenderer
-from engine.chat_store import Conversation
+from app.settings import Settings
+from engine.chat_store import ChatStore, Conversation
+from ui.documents_model import FileRow
 from ui.main_window import MainWindow
 from ui.page_viewer import PageViewer
 
+if TYPE_CHECKING:
+    from engine.chat.placement import Placement
+    from engine.library.answer import Source
+    from engine.library.types import FileProgress, FileRecord, IndexReport
+    from engine.page_render import RenderedPage
+
 log = logging.getLogger(__name__)
+
+DOCUMENT_FILTER = (
+    "Documents (*.pdf *.epub *.xps *.txt *.md *.markdown *.html *.htm *.docx);;All files (*)"
+)
 
 
 class DocumentController(QObject):
-    """Signals: modelFilesDropped(paths) for .gguf files, which are models, not documents."""
+    """Signals: modelFilesDropped(paths: tuple[str]) for .gguf files, which are models, not
+    documents."""
 
-    modelFilesDropped = Signal(list)
+    modelFilesDropped = Signal(object)
 
     def __init__(
         self,
         window: MainWindow,
-        chats: ChatController,
+        current: CurrentConversation,
+        store: ChatStore,
+        model: ModelClient,
         index: IndexClient,
         renderer: PageRenderer,
+        settings: Settings,
         libraries_dir: Path,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.window = window
-        self.chats = chats
+        self.current = current
+        self.store = store
+        self.model = model
         self.index = index
         self.renderer = renderer
+        self.settings = settings
         self.libraries_dir = Path(libraries_dir)
         self.viewer: PageViewer | None = None
         # Indexed file count per library, as last listed; decides whether a question searches.
         self.indexed_counts: dict[str, int] = {}
         self.indexing = False
-        self.skipped_rows: dict[str, dict[str, dict]] = {}
+        # Skipped files are not in the library's manifest; they stay listed with the reason.
+        self.skipped_rows: dict[str, dict[str, FileRow]] = {}
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -57,21 +80,18 @@ class DocumentController(QObject):
         panel.removeRequested.connect(self.on_remove)
         panel.reindexRequested.connect(self.on_reindex)
         panel.cancelRequested.connect(self.index.cancel)
-        panel.openRequested.connect(lambda path: self.open_source({"path": path, "page": 1}))
+        panel.openRequested.connect(self.open_file)
         self.window.chat.sourceClicked.connect(self.open_source)
-        self.chats.conversationChanged.connect(self.on_conversation_changed)
-        worker = self.index.worker
-        worker.started.connect(self.on_index_started)
-        worker.fileProgress.connect(self.on_file_progress)
-        worker.finished.connect(self.on_index_finished)
-        worker.failed.connect(self.on_index_failed)
-        worker.filesListed.connect(self.on_files_listed)
-        self.chats.model.worker.documentPlaced.connect(self.on_placed)
-        self.renderer.rendered.connect(lambda page: self.viewer and self.viewer.show_page(page))
-        self.renderer.failed.connect(lambda text: self.viewer and self.viewer.show_error(text))
-        self.renderer.textOnly.connect(
-            lambda _path, passage: self.viewer and self.viewer.show_text(passage)
-        )
+        self.current.changed.connect(self.on_conversation_changed)
+        self.index.started.connect(self.on_index_started)
+        self.index.fileProgress.connect(self.on_file_progress)
+        self.index.finished.connect(self.on_index_finished)
+        self.index.failed.connect(self.on_index_failed)
+        self.index.filesListed.connect(self.on_files_listed)
+        self.model.documentPlaced.connect(self.on_placed)
+        self.renderer.rendered.connect(self.on_page_rendered)
+        self.renderer.failed.connect(self.on_page_failed)
+        self.renderer.textOnly.connect(self.on_page_text)
 
     def library_for(self, conversation: Conversation) -> str:
         """The library a question in `conversation` searches, or "" when it has no documents."""
@@ -84,8 +104,8 @@ class DocumentController(QObject):
 
     # Adding
 
-    def on_dropped(self, paths: list[str]) -> None:
-        models = [p for p in paths if p.lower().endswith(".gguf")]
+    def on_dropped(self, paths: Sequence[str]) -> None:
+        models = tuple(p for p in paths if p.lower().endswith(".gguf"))
         documents = [p for p in paths if not p.lower().endswith(".gguf")]
         if models:
             self.modelFilesDropped.emit(models)
@@ -94,11 +114,7 @@ class DocumentController(QObject):
 
     def on_add_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
-            self.window,
-            "Add documents",
-            str(Path.home()),
-            "Documents (*.pdf *.epub *.xps *.txt *.md *.markdown *.html *.htm *.docx);;"
-            "All files (*)",
+            self.window, "Add documents", str(Path.home()), DOCUMENT_FILTER
         )
         if paths:
             self.add(paths)
@@ -108,62 +124,64 @@ class DocumentController(QObject):
         if path:
             self.add([path])
 
-    def add(self, paths: list[str]) -> None:
+    def add(self, paths: Sequence[str]) -> None:
         """Index `paths` (files or folders) into the open chat's library."""
-        conversation = self.chats.ensure_conversation()
-        panel = self.window.documents
-        files = [str(Path(p).resolve()) for p in paths if Path(p).is_file()]
-        for path in files:
-            panel.update_file({"path": path, "status": "queued"})
-        self.window.show_documents(True)
-        # Every file is indexed (for sources and the page viewer); a single file small enough for
-        # the chat's remaining budget also goes into the prompt whole. Folders are searched.
-        if files:
-            self.chats.model.place(self.chats.place_request(conversation, files))
-        self.index.index(conversation.library_name, [str(Path(p).resolve()) for p in paths])
+        from engine.library.types import QUEUED
 
-    def on_placed(self, conversation_id: int, result: dict) -> None:
+        conversation = self.current.ensure()
+        resolved = [str(Path(p).resolve()) for p in paths]
+        files = [p for p in resolved if Path(p).is_file()]
+        for path in files:
+            self.window.documents.update_file_row(FileRow(path, QUEUED))
+        self.window.show_documents(True)
+        # Every file is indexed (for sources and the page viewer); a file small enough for the
+        # chat's remaining budget also goes into the prompt whole. Folders are searched.
+        if files:
+            self.model.place(prompts.documents_to_place(self.store, self.settings.values(),
+                                                        conversation, files))  # fmt: skip
+        self.index.index(conversation.library_name, resolved)
+
+    def on_placed(self, placement: Placement) -> None:
         """Remember a whole document with its conversation, and say which way it went."""
-        store = self.chats.store
-        path = str(result["path"])
-        whole = result.get("mode") == "whole"
-        if whole:
-            store.pin_document(conversation_id, path, str(result["text"]), int(result["tokens"]))
+        path = placement.path
+        if placement.whole:
+            self.store.pin_document(placement.conversation_id, path, placement.text,
+                                    placement.tokens)  # fmt: skip
         else:
-            store.unpin_document(conversation_id, path)
-        current = self.chats.current
-        if current is None or current.id != conversation_id:
+            self.store.unpin_document(placement.conversation_id, path)
+        if not self.current.is_(placement.conversation_id):
             return
-        self.window.documents.set_placement(path, "whole" if whole else "searched")
-        if result.get("unreadable"):
+        self.window.documents.set_placement(path, "whole" if placement.whole else "searched")
+        if placement.unreadable:
             return  # the indexer's report says what is wrong with the file
         name = Path(path).name
-        if whole:
-            text = f"{name} is in the prompt whole ({int(result['tokens']):,} tokens)."
+        if placement.whole:
+            text = f"{name} is in the prompt whole ({placement.tokens:,} tokens)."
         else:
             text = f"{name} will be searched: " + (
-                str(result.get("reason") or "") or "its passages are found by search."
+                placement.reason or "its passages are found by search."
             )
         self.window.notice.show_message(text, "info")
 
-    def on_remove(self, paths: list[str]) -> None:
-        if self.chats.current is not None:
+    def on_remove(self, paths: Sequence[str]) -> None:
+        conversation = self.current.conversation
+        if conversation is not None:
             for path in paths:
-                self.chats.store.unpin_document(self.chats.current.id, path)
-            self.index.remove(self.chats.current.library_name, paths)
+                self.store.unpin_document(conversation.id, path)
+            self.index.remove(conversation.library_name, paths)
 
     def on_reindex(self) -> None:
-        if self.chats.current is not None:
-            self.index.reindex(self.chats.current.library_name)
+        if self.current.conversation is not None:
+            self.index.reindex(self.current.conversation.library_name)
 
     # Progress
 
     def _is_current(self, library: str) -> bool:
-        current = self.chats.current
-        return current is not None and current.library_name == library
+        conversation = self.current.conversation
+        return conversation is not None and conversation.library_name == library
 
     def on_conversation_changed(self, conversation: Conversation | None) -> None:
-        self.window.documents.set_files([])
+        self.window.documents.set_file_rows([])
         self.window.set_document_count(0)
         if conversation is not None:
             self.index.list_files(conversation.library_name)
@@ -173,45 +191,45 @@ class DocumentController(QObject):
         if self._is_current(library):
             self.window.documents.set_indexing(True, "Indexing…", 0.0)
 
-    def on_file_progress(self, entry: dict) -> None:
+    def on_file_progress(self, progress: FileProgress) -> None:
         panel = self.window.documents
-        panel.update_file(entry)
-        count = max(1, int(entry.get("file_count") or 1))
-        index = int(entry.get("file_index") or 0)
-        within = float(entry.get("progress") or (1.0 if entry["status"] != "indexing" else 0.0))
+        panel.update_file_row(FileRow(progress.path, progress.status, progress.error,
+                                      progress.pages, progress.chunks, progress.fraction))  # fmt: skip
+        count = max(1, progress.file_count)
+        within = progress.fraction or (1.0 if progress.status != "indexing" else 0.0)
         panel.set_indexing(
             True,
-            f"File {min(index + 1, count)} of {count}: {Path(entry['path']).name}",
-            min(1.0, (index + within) / count),
+            f"File {min(progress.file_index + 1, count)} of {count}: {Path(progress.path).name}",
+            min(1.0, (progress.file_index + within) / count),
         )
 
-    def on_index_finished(self, library: str, report: dict) -> None:
+    def on_index_finished(self, library: str, report: IndexReport) -> None:
+        from engine.library.types import display_status
+
         self.indexing = False
         self.window.documents.set_indexing(False)
-        parts = []
-        if report.get("indexed"):
-            parts.append(f"{report['indexed']} indexed")
-        if report.get("unchanged"):
-            parts.append(f"{report['unchanged']} unchanged")
-        files = report.get("files", [])
-        failed = [f for f in files if display_status(f.get("status", "")) == "failed"]
-        skipped = [f for f in files if display_status(f.get("status", "")) == "skipped"]
-        # Skipped files are not in the library's manifest; keep them listed with the reason.
+        outcomes = report.all_outcomes
+        failed = [o for o in outcomes if display_status(o.status) == "failed"]
+        skipped = [o for o in outcomes if display_status(o.status) == "skipped"]
         self.skipped_rows[library] = {
-            f["path"]: {"path": f["path"], "status": "skipped", "error": f.get("message") or ""}
-            for f in skipped
+            o.path: FileRow(o.path, "skipped", o.message or "") for o in skipped
         }
+        parts = []
+        if report.indexed:
+            parts.append(f"{report.indexed} indexed")
+        if report.unchanged:
+            parts.append(f"{report.unchanged} unchanged")
         if failed:
             parts.append(f"{len(failed)} not indexed")
         if skipped:
             parts.append(f"{len(skipped)} skipped")
         text = "Documents: " + (", ".join(parts) if parts else "nothing new")
-        if report.get("cancelled"):
+        if report.cancelled:
             text += " (cancelled)"
         if failed:
             first = failed[0]
-            text += f". {Path(first['path']).name}: {first.get('message') or first['status']}"
-        only_failures = failed and not (report.get("indexed") or report.get("unchanged"))
+            text += f". {Path(first.path).name}: {first.message or first.status}"
+        only_failures = failed and not (report.indexed or report.unchanged)
         self.window.notice.show_message(text + ".", "error" if only_failures else "info")
 
     def on_index_failed(self, library: str, message: str) -> None:
@@ -219,30 +237,48 @@ class DocumentController(QObject):
         self.window.documents.set_indexing(False)
         self.window.notice.show_message(message, "error")
 
-    def on_files_listed(self, library: str, files: list) -> None:
-        self.indexed_counts[library] = sum(1 for f in files if f["status"] == "indexed")
-        if self._is_current(library):
-            listed = {f["path"] for f in files}
-            extra = [row for path, row in self.skipped_rows.get(library, {}).items()
-                     if path not in listed]  # fmt: skip
-            panel = self.window.documents
-            current = self.chats.current
-            whole = (
-                {d.path for d in self.chats.store.pinned_documents(current.id)}
-                if current
-                else set()
-            )
-            panel.set_placements({f["path"]: "whole" if f["path"] in whole else "searched"
-                                  for f in files})  # fmt: skip
-            panel.set_files(files + extra)
-            self.window.set_document_count(len(files))
+    def on_files_listed(self, library: str, files: Sequence[FileRecord]) -> None:
+        from engine.library.types import display_status
+
+        rows = [FileRow(f.path, display_status(f.status), f.error or "", f.pages, f.chunks)
+                for f in files]  # fmt: skip
+        self.indexed_counts[library] = sum(1 for row in rows if row.status == "indexed")
+        conversation = self.current.conversation
+        if conversation is None or conversation.library_name != library:
+            return
+        listed = {row.path for row in rows}
+        extra = [row for path, row in self.skipped_rows.get(library, {}).items()
+                 if path not in listed]  # fmt: skip
+        whole = {doc.path for doc in self.store.pinned_documents(conversation.id)}
+        panel = self.window.documents
+        panel.set_placements({row.path: "whole" if row.path in whole else "searched"
+                              for row in rows})  # fmt: skip
+        panel.set_file_rows(rows + extra)
+        self.window.set_document_count(len(rows))
 
     # Viewer
 
-    def open_source(self, source: dict) -> None:
+    def _viewer(self) -> PageViewer:
         if self.viewer is None:
             self.viewer = PageViewer(self.window)
             self.viewer.pageRequested.connect(self.renderer.request)
-        self.viewer.open_source(
-            str(source.get("path", "")), int(source.get("page") or 1), source.get("excerpt", "")
-        )
+        return self.viewer
+
+    def open_source(self, source: Source) -> None:
+        """Show the cited page with the passage highlighted."""
+        self._viewer().open_source(source.file, source.page or 1, source.excerpt)
+
+    def open_file(self, path: str) -> None:
+        self._viewer().open_source(path, 1, "")
+
+    def on_page_rendered(self, path: str, page: RenderedPage) -> None:
+        if self.viewer is not None:
+            self.viewer.show_page(path, page)
+
+    def on_page_text(self, _path: str, passage: str) -> None:
+        if self.viewer is not None:
+            self.viewer.show_text(passage)
+
+    def on_page_failed(self, message: str) -> None:
+        if self.viewer is not None:
+            self.viewer.show_error(message)

@@ -31,16 +31,22 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from app.crash import CrashReporter, setup_logging
-    from app.paths import app_paths, resources_dir
+    from app import qt_compat
+    from app.crash import CrashReporter
+    from app.logs import setup_logging
+    from app.paths import app_paths, resources_dir, styles_dir
     from app.settings import Settings
     from ui.main_window import MainWindow
     from ui.theme import apply_theme
 
+    qt_compat.apply()
     paths = app_paths().ensure()
     setup_logging(paths.log_file)
     log = logging.getLogger("hearth")
-    app = QApplication.instance() or QApplication(["hearth", *(argv or [])])
+    existing = QApplication.instance()
+    app = (
+        existing if isinstance(existing, QApplication) else QApplication(["hearth", *(argv or [])])
+    )
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     app.setDesktopFileName("hearth")
@@ -49,7 +55,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     reporter.install()
 
     settings = Settings(paths.settings_file)
-    apply_theme(app, settings.get("appearance.theme"))
+    apply_theme(app, settings.get("appearance.theme"), styles_dir())
     window = MainWindow()
     window.restore_layout(settings.values())
     window.show()

@@ -1,149 +1,165 @@
-"""The indexing thread: adds, re-checks and removes documents of a chat's library, with progress.
+"""The indexing thread: adds, re-checks and removes a chat's documents, with progress.
 
-The work itself happens in the library process (app.library_service); this thread waits for it,
-so the window's thread never does, and turns its answers into Qt signals.
+The work itself happens in the library process (app.library.service); this thread waits for
+it, so the window's thread never does, and its typed events come back as signals.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
-from app.library_process import LibraryProcess
-from app.library_service import display_status
+from app.jobs import Task
+from app.library.client import LibraryClient
+from app.library.protocol import IndexFiles, ListFiles, RemoveFiles, WarmUp
+from app.worker import SerialWorker
 from engine.errors import HearthError
+
+if TYPE_CHECKING:
+    from engine.library.types import FileRecord, IndexReport
 
 log = logging.getLogger(__name__)
 
 
-class IndexWorker(QObject):
-    """Lives on the indexing thread; slots are invoked through queued signals only."""
+@dataclass(frozen=True)
+class _Started:
+    library: str
 
-    started = Signal(str)
-    fileProgress = Signal(dict)
-    finished = Signal(str, dict)
-    failed = Signal(str, str)
-    filesListed = Signal(str, list)
-    warmedUp = Signal()
 
-    def __init__(self, libraries: LibraryProcess) -> None:
-        super().__init__()
-        self._libraries = libraries
+@dataclass(frozen=True)
+class _Finished:
+    library: str
+    report: IndexReport
 
-    @Slot()
-    def warm_up(self) -> None:
-        """Start the library process and import the document stack ahead of the first file."""
-        try:
-            seconds = self._libraries.warm_up()
-        except Exception:  # indexing will report the problem when it is used
-            log.exception("Preparing the document stack failed")
-            return
-        log.info("Document stack ready in %.1f s", seconds)
-        self.warmedUp.emit()
 
-    @Slot(str, list)
-    def index(self, library: str, paths: list[str]) -> None:
-        self.started.emit(library)
-        report = None
-        try:
-            report = self._libraries.index(library, paths, self.fileProgress.emit)
-        except HearthError as exc:
-            self.failed.emit(library, str(exc))
-        except Exception as exc:  # indexing must never take the app down
-            log.exception("Indexing failed")
-            self.failed.emit(library, f"Indexing stopped: {exc}")
-        # The new listing is fetched before "finished" goes out, so the window shows the end of
-        # indexing and the files it produced together.
-        files = self._fetch_files(library)
-        if report is not None:
-            self.finished.emit(library, report)
-        if files is not None:
-            self.filesListed.emit(library, files)
+@dataclass(frozen=True)
+class _Failed:
+    library: str
+    message: str
 
-    @Slot(str)
-    def reindex(self, library: str) -> None:
-        try:
-            paths = [entry["path"] for entry in self._libraries.files(library)]
-        except Exception as exc:
-            log.exception("Listing the library failed")
-            self.failed.emit(library, str(exc))
-            return
-        if paths:
-            self.index(library, paths)
 
-    @Slot(str, list)
-    def remove(self, library: str, paths: list[str]) -> None:
-        try:
-            self._libraries.remove(library, paths)
-        except Exception as exc:
-            log.exception("Removing files failed")
-            self.failed.emit(library, f"Could not remove: {exc}")
-        self.list_files(library)
-
-    @Slot(str)
-    def list_files(self, library: str) -> None:
-        files = self._fetch_files(library)
-        if files is not None:
-            self.filesListed.emit(library, files)
-
-    def _fetch_files(self, library: str) -> list[dict] | None:
-        try:
-            files = self._libraries.files(library)
-        except Exception as exc:
-            log.exception("Listing the library failed")
-            self.failed.emit(library, f"The document list cannot be read: {exc}")
-            return None
-        for entry in files:
-            entry["status"] = display_status(entry["status"])
-        return files
+@dataclass(frozen=True)
+class _Listed:
+    library: str
+    files: tuple[FileRecord, ...]
 
 
 class IndexClient(QObject):
-    """The GUI thread's handle on the indexing thread."""
+    """Signals: started(library), fileProgress(FileProgress), finished(library, IndexReport),
+    failed(library, message), filesListed(library, tuple[FileRecord]), warmedUp()."""
 
-    _indexRequested = Signal(str, list)
-    _reindexRequested = Signal(str)
-    _removeRequested = Signal(str, list)
-    _listRequested = Signal(str)
-    _warmUpRequested = Signal()
+    started = Signal(str)
+    fileProgress = Signal(object)
+    finished = Signal(str, object)
+    failed = Signal(str, str)
+    filesListed = Signal(str, object)
+    warmedUp = Signal()
 
-    def __init__(self, libraries: LibraryProcess, parent: QObject | None = None) -> None:
+    def __init__(self, libraries: LibraryClient, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.libraries = libraries
-        self.thread = QThread()
-        self.thread.setObjectName("index")
-        self.worker = IndexWorker(libraries)
-        self.worker.moveToThread(self.thread)
-        self._indexRequested.connect(self.worker.index)
-        self._reindexRequested.connect(self.worker.reindex)
-        self._removeRequested.connect(self.worker.remove)
-        self._listRequested.connect(self.worker.list_files)
-        self._warmUpRequested.connect(self.worker.warm_up)
-        self.thread.start()
+        self._worker = SerialWorker("index", self)
 
     def warm_up(self) -> None:
-        self._warmUpRequested.emit()
+        """Start the library process and import the document stack ahead of the first file."""
 
-    def index(self, library: str, paths: list[str]) -> None:
-        self._indexRequested.emit(library, [str(p) for p in paths])
+        def work(_task: Task) -> float:
+            seconds = self.libraries.call(WarmUp())
+            log.info("Document stack ready in %.1f s", seconds)
+            return seconds
+
+        self._worker.run(work, on_done=lambda _seconds: self.warmedUp.emit(),
+                         on_error=lambda _exc: None)  # indexing reports it when used  # fmt: skip
+
+    def index(self, library: str, paths: Sequence[str]) -> None:
+        paths = tuple(str(p) for p in paths)
+        self._worker.run(lambda task: self._index(task, library, paths), on_event=self._on_event)
 
     def reindex(self, library: str) -> None:
-        self._reindexRequested.emit(library)
+        def work(task: Task) -> None:
+            try:
+                files = self.libraries.call(ListFiles(library))
+            except Exception as exc:
+                log.exception("Listing the library failed")
+                task.emit(_Failed(library, str(exc)))
+                return
+            if files:
+                self._index(task, library, tuple(record.path for record in files))
 
-    def remove(self, library: str, paths: list[str]) -> None:
-        self._removeRequested.emit(library, list(paths))
+        self._worker.run(work, on_event=self._on_event)
+
+    def remove(self, library: str, paths: Sequence[str]) -> None:
+        paths = tuple(str(p) for p in paths)
+
+        def work(task: Task) -> None:
+            try:
+                self.libraries.call(RemoveFiles(library, paths))
+            except Exception as exc:
+                log.exception("Removing files failed")
+                task.emit(_Failed(library, f"Could not remove: {exc}"))
+            self._list(task, library)
+
+        self._worker.run(work, on_event=self._on_event)
 
     def list_files(self, library: str) -> None:
-        self._listRequested.emit(library)
+        self._worker.run(lambda task: self._list(task, library), on_event=self._on_event)
 
     def cancel(self) -> None:
+        """Stop the indexing run in progress at its next page."""
         self.libraries.cancel()
 
-    def shutdown(self, timeout_ms: int = 10000) -> None:
-        """Stop this thread; close the library process first, or a running index call ends at
-        its natural end."""
-        self.thread.quit()
-        if not self.thread.wait(timeout_ms):
-            log.warning("The indexing thread did not stop in time")
+    def shutdown(self) -> None:
+        """Stop this thread; close the library client first, or a running index call ends only
+        at its natural end."""
+        self._worker.shutdown()
+
+    # -- on the indexing thread ---------------------------------------------------------------
+
+    def _index(self, task: Task, library: str, paths: tuple[str, ...]) -> None:
+        task.emit(_Started(library))
+        report = None
+        try:
+            report = self.libraries.call(IndexFiles(library, paths), on_event=task.emit)
+        except HearthError as exc:
+            task.emit(_Failed(library, str(exc)))
+        except Exception as exc:  # indexing must never take the app down
+            log.exception("Indexing failed")
+            task.emit(_Failed(library, f"Indexing stopped: {exc}"))
+        # The new listing is fetched before "finished" goes out, so the window shows the end of
+        # indexing and the files it produced together.
+        files = self._fetch(task, library)
+        if report is not None:
+            task.emit(_Finished(library, report))
+        if files is not None:
+            task.emit(_Listed(library, files))
+
+    def _list(self, task: Task, library: str) -> None:
+        files = self._fetch(task, library)
+        if files is not None:
+            task.emit(_Listed(library, files))
+
+    def _fetch(self, task: Task, library: str) -> tuple[FileRecord, ...] | None:
+        try:
+            return self.libraries.call(ListFiles(library))
+        except Exception as exc:
+            log.exception("Listing the library failed")
+            task.emit(_Failed(library, f"The document list cannot be read: {exc}"))
+            return None
+
+    # -- on the GUI thread ----------------------------------------------------------------------
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, _Started):
+            self.started.emit(event.library)
+        elif isinstance(event, _Finished):
+            self.finished.emit(event.library, event.report)
+        elif isinstance(event, _Failed):
+            self.failed.emit(event.library, event.message)
+        elif isinstance(event, _Listed):
+            self.filesListed.emit(event.library, event.files)
+        else:  # engine.library.types.FileProgress, from the library process
+            self.fileProgress.emit(event)

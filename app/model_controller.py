@@ -1,10 +1,15 @@
 """Which model runs: the first load at start, the model picker, imports (dialog or drop), and what
-the window shows about it. A load that fails leaves the previous model working and says why."""
+the window shows about it. A load that fails leaves the previous model working and says why; a
+window too large for this machine is refused before loading, with the CLI's proposals as buttons.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
@@ -12,17 +17,25 @@ from app.background import run_in_background
 from app.model_worker import ModelClient
 from app.paths import app_paths
 from app.settings import Settings
+from engine.errors import HearthError
 from ui.main_window import MainWindow
-from ui.model_picker import ModelPicker
+from ui.model_picker import ModelPicker, ModelRow
+
+if TYPE_CHECKING:
+    from engine.chat.engine import LoadedModel
+    from engine.context.fit import FitReport, MachineMemory, Proposal
+    from engine.gguf_info import ModelInfo
+    from engine.session import LoadSettings
 
 log = logging.getLogger(__name__)
 
-_MODEL_KEYS = ("model.threads", "model.gpu_layers", "model.context_size", "model.kv_type",
-               "model.flash_attention")  # fmt: skip
-_KV_BYTES = {"f16": 2.0, "q8_0": 1.0625, "q4_0": 0.5625}
+MODEL_KEYS = ("model.threads", "model.gpu_layers", "model.context_size", "model.kv_type",
+              "model.flash_attention")  # fmt: skip
+GB = 1e9
 
 
-def load_settings_from(values: dict, model_path: str):
+def load_settings_from(values: Mapping[str, Any], model_path: str) -> LoadSettings:
+    """The session's load settings from the app's settings."""
     from engine.session import LoadSettings
 
     return LoadSettings(
@@ -36,46 +49,69 @@ def load_settings_from(values: dict, model_path: str):
     )
 
 
-def fit_text(info, n_ctx: int, kv_type: str, available: int) -> str:
-    """Whether the weights plus the K/V cache at `n_ctx` fit in `available` bytes, in words."""
-    if n_ctx > info.context_length > 0:
-        return f"window larger than trained ({info.context_length:,})"
-    per_token = info.head_count_kv * (info.key_length + info.value_length) * _KV_BYTES[kv_type]
-    need = info.file_size + info.block_count * n_ctx * per_token + 256 * 2**20
-    if need <= available:
-        return f"yes, ~{need / 2**30:.1f} GB at {n_ctx:,} tokens"
-    return f"no: needs ~{need / 2**30:.1f} GB, {available / 2**30:.1f} GB free"
+def flash_attn_choice(values: Mapping[str, Any]) -> bool | None:
+    """Flash attention as the fit check takes it: on when chosen, else as the cache type needs."""
+    return True if values["model.flash_attention"] else None
 
 
-def catalog_entries(values: dict, loaded_path: str) -> list[dict]:
-    """The picker's rows (reads GGUF headers; call off the GUI thread)."""
+def fit_words(report: FitReport, info: ModelInfo, n_ctx: int) -> tuple[str, str]:
+    """Whether a model fits, for the picker's cell, and the whole story for its tooltip."""
+    if report.fits and report.estimate is not None:
+        return f"yes, ~{report.estimate.total / GB:.1f} GB at {n_ctx:,} tokens", report.reason
+    detail = report.reason
+    if report.proposals:
+        detail += "\nTry: " + "; or ".join(p.description for p in report.proposals[:3]) + "."
+    if report.estimate is not None:
+        free = report.memory.ram_available + report.memory.vram_available
+        return f"no: needs ~{report.estimate.total / GB:.1f} GB, {free / GB:.1f} GB free", detail
+    if info.context_length and n_ctx > info.context_length:
+        return f"window larger than trained ({info.context_length:,})", detail
+    return "no: " + report.reason, detail
+
+
+def model_rows(values: Mapping[str, Any], loaded: LoadedModel | None) -> list[ModelRow]:
+    """The picker's rows, each checked with the one fit check (reads GGUF headers and probes
+    memory: call off the GUI thread). The loaded model's memory counts as free: loading another
+    gives it back first."""
     from engine.catalog import ModelCatalog
-    from engine.memory import probe_memory
+    from engine.context.fit import MachineMemory
 
-    memory = probe_memory()
-    available = memory.ram_available + max((g.free for g in memory.gpus), default=0)
+    memory = MachineMemory.probe(freed_ram=loaded.ram_bytes if loaded else 0,
+                                 freed_vram=loaded.vram_bytes if loaded else 0)  # fmt: skip
+    loaded_path = loaded.path if loaded else ""
     rows = []
     for entry in ModelCatalog(app_paths().models_file).entries():
-        row = {"path": str(entry.path), "bundled": entry.bundled, "problem": entry.problem,
-               "loaded": str(entry.path) == loaded_path}  # fmt: skip
+        row = ModelRow(str(entry.path), bundled=entry.bundled, problem=entry.problem,
+                       loaded=str(entry.path) == loaded_path)  # fmt: skip
         if entry.info is not None:
+            fits, detail = _fit(values, entry.info, memory)
             info = entry.info
-            row.update(
-                name=info.name,
-                parameters=info.parameter_count,
-                file_type=info.file_type,
-                context_length=info.context_length,
-                file_size=info.file_size,
-                fits=fit_text(info, values["model.context_size"], values["model.kv_type"],
-                              available),
-            )  # fmt: skip
+            row = replace(row, name=info.name, parameters=info.parameter_count,
+                          file_type=info.file_type, context_length=info.context_length,
+                          file_size=info.file_size, fits=fits, fit_detail=detail)  # fmt: skip
         rows.append(row)
     return rows
 
 
+def _fit(values: Mapping[str, Any], info: ModelInfo, memory: MachineMemory) -> tuple[str, str]:
+    from engine.context.fit import check_fit
+
+    settings = load_settings_from(values, str(info.path))
+    n_ctx = settings.n_ctx or info.context_length or 4096
+    try:
+        report = check_fit(settings, memory, info, flash_attn_choice(values))
+    except (HearthError, OSError) as exc:
+        return f"unknown: {exc}", str(exc)
+    return fit_words(report, info, n_ctx)
+
+
 class ModelController(QObject):
     def __init__(
-        self, window: MainWindow, model: ModelClient, settings: Settings, parent=None
+        self,
+        window: MainWindow,
+        model: ModelClient,
+        settings: Settings,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.window = window
@@ -85,12 +121,11 @@ class ModelController(QObject):
         self.loaded_name = ""
         self.loading_path = ""
         self.picker: ModelPicker | None = None
-        worker = model.worker
-        worker.loadStarted.connect(self.on_load_started)
-        worker.loaded.connect(self.on_loaded)
-        worker.loadFailed.connect(self.on_load_failed)
-        worker.unloaded.connect(self.on_unloaded)
-        worker.contextUsage.connect(window.gauges.context.set_usage)
+        self._applying_proposal = False
+        model.loadStarted.connect(self.on_load_started)
+        model.loaded.connect(self.on_loaded)
+        model.loadFailed.connect(self.on_load_failed)
+        model.unloaded.connect(self.on_unloaded)
         window.modelsRequested.connect(self.show_picker)
         settings.changed.connect(self.on_setting_changed)
 
@@ -104,57 +139,97 @@ class ModelController(QObject):
         self.load(path)
 
     def load(self, path: str) -> None:
+        """Load `path` with the current settings, once the fit check passes."""
         self.loading_path = path
-        self.model.load(load_settings_from(self.settings.values(), path))
+        values = self.settings.values()
+        self.model.load(load_settings_from(values, path), flash_attn_choice(values))
 
-    # Worker events
+    # Model thread events
 
     def on_load_started(self, path: str) -> None:
         self.window.model_status.set_loading(Path(path).stem)
         if self.picker is not None:
             self.picker.set_status(f"Loading {Path(path).name}…")
 
-    def on_loaded(self, info: dict) -> None:
-        model = info["model"]
-        self.loaded_path = model["path"]
+    def on_loaded(self, loaded: LoadedModel) -> None:
+        report = loaded.report
+        model = report.model
+        self.loaded_path = loaded.path
         # The file name is what people recognise; GGUF names are often training-run labels.
         self.loaded_name = Path(self.loaded_path).stem
         detail = (
-            f"{model['name']} · {model['architecture']} · {model['file_type']}\n"
-            f"Window: {info['n_ctx']:,} tokens · loaded in {info['load_seconds']:.1f} s"
-            + ("" if info.get("template") == "model" else "\nNo chat template: plain transcript")
+            f"{model.name} · {model.architecture} · {model.file_type}\n"
+            f"Window: {report.n_ctx:,} tokens · loaded in {report.load_seconds:.1f} s"
+            + ("" if report.template == "model" else "\nNo chat template: plain transcript")
         )
         self.window.model_status.set_loaded(self.loaded_name, detail)
-        self.window.gauges.backend.set_backend(info["backend"])
-        self.window.gauges.memory.set_model_size(int(model["file_size"]))
-        self.window.gauges.context.set_usage({"n_ctx": info["n_ctx"], "parts": {}})
-        for note in info.get("notes", []):
+        self.window.gauges.show_model(loaded)
+        for note in loaded.notes:
             self.window.notice.show_message(note)
         if self.settings.get("model.path") != self.loaded_path:
-            self.settings.set("model.path", self.loaded_path)
+            try:
+                self.settings.set("model.path", self.loaded_path)
+            except HearthError as exc:  # a full disk: the model runs, the choice is not kept
+                self.window.notice.show_message(str(exc), "error")
         if self.picker is not None:
             self.picker.set_status(f"Loaded {self.loaded_name}.")
             self.refresh_picker()
 
-    def on_load_failed(self, message: str, hint: str) -> None:
+    def on_load_failed(self, error: HearthError) -> None:
+        from engine.context.fit import ContextFitError
+
         name = Path(self.loading_path).name
         kept = f" Still using {self.loaded_name}." if self.loaded_name else ""
-        text = f"Could not load {name}: {message} {hint}".strip() + kept
         self.window.model_status.set_failed(self.loaded_name or None)
-        self.window.notice.show_message(text, "error")
+        if isinstance(error, ContextFitError) and error.report is not None:
+            text = f"{name} was not loaded: {error.message}{kept}"
+            proposals = error.report.proposals[:3]
+            report = error.report
+            values = self.settings.values()
+            actions = [
+                (_button_text(p, values, report), lambda p=p: self.apply_proposal(p, report),
+                 "Load with " + p.description)
+                for p in proposals
+            ]  # fmt: skip
+            if not proposals:
+                text += f" {error.hint}"
+            self.window.notice.show_message(text, "error", actions=actions)
+        else:
+            text = f"Could not load {name}: {error}".strip() + kept
+            self.window.notice.show_message(text, "error")
         if self.picker is not None:
             self.picker.set_status(text)
+
+    def apply_proposal(self, proposal: Proposal, refused: FitReport) -> None:
+        """Keep `proposal`'s window and cache (and its GPU layers, when it changes them) as the
+        settings, and load again."""
+        changes: dict[str, Any] = {
+            "model.context_size": proposal.n_ctx,
+            "model.kv_type": proposal.type_k,
+            "model.flash_attention": proposal.flash_attn,
+        }
+        requested_layers = refused.estimate.n_gpu_layers if refused.estimate else None
+        if requested_layers is not None and proposal.n_gpu_layers != requested_layers:
+            changes["model.gpu_layers"] = proposal.n_gpu_layers
+        self._applying_proposal = True
+        try:
+            self.settings.update(changes)
+        except HearthError as exc:
+            self.window.notice.show_message(str(exc), "error")
+            return
+        finally:
+            self._applying_proposal = False
+        self.load(self.loading_path)
 
     def on_unloaded(self) -> None:
         self.loaded_path = self.loaded_name = ""
         self.window.model_status.set_unloaded()
-        self.window.gauges.backend.clear_backend()
-        self.window.gauges.memory.set_model_size(0)
+        self.window.gauges.show_model(None)
         if self.picker is not None:
             self.refresh_picker()
 
-    def on_setting_changed(self, key: str, _value) -> None:
-        if key in _MODEL_KEYS and self.loaded_path:
+    def on_setting_changed(self, key: str, _value: object) -> None:
+        if key in MODEL_KEYS and self.loaded_path and not self._applying_proposal:
             self.window.notice.show_message(
                 "Model settings changed; they apply when the model is loaded again.",
                 action="Reload now", callback=lambda: self.load(self.loaded_path),
@@ -173,38 +248,44 @@ class ModelController(QObject):
         self.picker.show()
         self.picker.raise_()
 
-    def refresh_picker(self) -> None:
-        values, loaded = self.settings.values(), self.loaded_path
+    def refresh_picker(self, select: str | None = None) -> None:
+        """List the models again (off the GUI thread), then select `select` if given."""
+        values, loaded = self.settings.values(), self.model.loaded_model
         run_in_background(
-            lambda: catalog_entries(values, loaded),
-            self._on_entries,
-            lambda exc: self.picker and self.picker.set_status(str(exc)),
+            lambda: model_rows(values, loaded),
+            lambda rows: self._on_rows(rows, select),
+            self._on_rows_failed,
         )
 
-    def _on_entries(self, rows: list[dict]) -> None:
+    def _on_rows_failed(self, exc: Exception) -> None:
+        if self.picker is not None:
+            self.picker.set_status(str(exc))
+
+    def _on_rows(self, rows: list[ModelRow], select: str | None = None) -> None:
         if self.picker is None:
             return
         self.picker.set_models(rows)
+        if select:
+            self.picker.select_path(select)
         if self.picker.status.text().startswith("Reading"):
-            self.picker.set_status(f"{len(rows)} models. Double-click one to load it.")
+            self.picker.set_status("Double-click one to load it.")
 
     def import_model(self, path: str, load: bool = False) -> None:
-        def work():
+        def work() -> ModelInfo:
             from engine.catalog import ModelCatalog
 
             return ModelCatalog(app_paths().models_file).import_model(path)
 
-        def done(info) -> None:
+        def done(info: ModelInfo) -> None:
             if load:
-                self.load(info.path)
+                self.load(str(info.path))
             else:
                 self.window.notice.show_message(
                     f"Added {info.name} to your models.", action="Load it",
-                    callback=lambda: self.load(info.path),
+                    callback=lambda: self.load(str(info.path)),
                 )  # fmt: skip
             if self.picker is not None:
-                self.refresh_picker()
-                self.picker.select_path(info.path)
+                self.refresh_picker(select=str(info.path))
 
         def failed(exc: Exception) -> None:
             self.window.notice.show_message(f"{exc}", "error")
@@ -213,6 +294,18 @@ class ModelController(QObject):
 
         run_in_background(work, done, failed)
 
-    def on_model_files_dropped(self, paths: list[str]) -> None:
+    def on_model_files_dropped(self, paths: Sequence[str]) -> None:
         for path in paths:
             self.import_model(path)
+
+
+def _button_text(proposal: Proposal, values: Mapping[str, Any], refused: FitReport) -> str:
+    """A proposal as a short button, naming only what it changes: "Use 8,192 tokens, q8_0 cache"."""
+    changes = []
+    if proposal.n_ctx != values["model.context_size"]:
+        changes.append(f"{proposal.n_ctx:,} tokens")
+    if proposal.type_k != values["model.kv_type"]:
+        changes.append(f"{proposal.type_k} cache")
+    if refused.estimate is not None and proposal.n_gpu_layers != refused.estimate.n_gpu_layers:
+        changes.append(f"{proposal.n_gpu_layers} GPU layers")
+    return "Use " + ", ".join(changes or [proposal.description])

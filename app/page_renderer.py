@@ -6,90 +6,69 @@ without one it renders in this process (tests, tools).
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
+from app.jobs import Task
+from app.library.protocol import RenderPage
+from app.worker import SerialWorker
 from engine.errors import HearthError
+
+if TYPE_CHECKING:
+    from engine.page_render import RenderedPage
 
 log = logging.getLogger(__name__)
 
+# A render request -> the page (app.library.client.LibraryClient.call in the app).
+PageRender = Callable[[RenderPage], "RenderedPage"]
 
-# (path, page, zoom, passage) -> engine.page_render.RenderedPage.to_dict()
-PageRender = Callable[[str, int, float, str], dict]
 
-
-def _render_in_process(path: str, page: int, zoom: float, passage: str) -> dict:
+def _render_in_process(request: RenderPage) -> RenderedPage:
     from engine.page_render import render_page
 
-    return render_page(Path(path), page, zoom=zoom, passage=passage).to_dict()
-
-
-class _RenderWorker(QObject):
-    rendered = Signal(dict)
-    textOnly = Signal(str, str)
-    failed = Signal(str)
-
-    def __init__(self, render: PageRender) -> None:
-        super().__init__()
-        self.latest = 0
-        self.lock = threading.Lock()
-        self._render = render
-
-    @Slot(int, str, int, float, str)
-    def render(self, ticket: int, path: str, page: int, zoom: float, passage: str) -> None:
-        with self.lock:
-            if ticket != self.latest:
-                return  # a newer page was asked for while this one waited
-        from engine.page_render import is_paged
-
-        if not is_paged(Path(path)):
-            self.textOnly.emit(path, passage)
-            return
-        try:
-            result = self._render(path, page, zoom, passage)
-        except HearthError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            log.exception("Rendering %s page %s failed", path, page)
-            self.failed.emit(f"The page could not be shown: {exc}")
-            return
-        self.rendered.emit(dict(result, path=path))
+    return render_page(Path(request.path), request.page, request.zoom, request.passage)
 
 
 class PageRenderer(QObject):
-    """Signals: rendered(dict), textOnly(path, passage), failed(message)."""
+    """Signals: rendered(path, RenderedPage), textOnly(path, passage), failed(message)."""
 
-    rendered = Signal(dict)
+    rendered = Signal(str, object)
     textOnly = Signal(str, str)
     failed = Signal(str)
-    _renderRequested = Signal(int, str, int, float, str)
 
     def __init__(self, render: PageRender | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("pages")
-        self._worker = _RenderWorker(render or _render_in_process)
-        self._worker.moveToThread(self.thread)
-        self._renderRequested.connect(self._worker.render)
-        self._worker.rendered.connect(self.rendered)
-        self._worker.textOnly.connect(self.textOnly)
-        self._worker.failed.connect(self.failed)
-        self._tickets = itertools.count(1)
-        self.thread.start()
+        self._render = render or _render_in_process
+        self._worker = SerialWorker("pages", self)
 
     def request(self, path: str, page: int, zoom: float, passage: str) -> None:
-        ticket = next(self._tickets)
-        with self._worker.lock:
-            self._worker.latest = ticket
-        self._renderRequested.emit(ticket, path, page, zoom, passage)
+        """Render `page` of `path`; a newer request replaces this one if it has not started."""
+        request = RenderPage(str(path), int(page), float(zoom), passage)
+
+        def work(_task: Task) -> RenderedPage | None:
+            from engine.page_render import is_paged
+
+            if not is_paged(Path(request.path)):
+                return None  # shown as text: the passage itself
+            return self._render(request)
+
+        def done(page: RenderedPage | None) -> None:
+            if page is None:
+                self.textOnly.emit(request.path, request.passage)
+            else:
+                self.rendered.emit(request.path, page)
+
+        self._worker.run(work, on_done=done, on_error=self._on_error, latest="page")
 
     def shutdown(self) -> None:
-        self.thread.quit()
-        self.thread.wait(5000)
+        self._worker.shutdown()
+
+    def _on_error(self, exc: Exception) -> None:
+        if isinstance(exc, HearthError):
+            self.failed.emit(str(exc))
+        else:
+            self.failed.emit(f"The page could not be shown: {exc}")

@@ -76,6 +76,11 @@ def app_paths() -> AppPaths:
     )
 
 
+def styles_dir() -> Path:
+    """The light and dark style sheets."""
+    return resources_dir() / "styles"
+
+
 def resources_dir() -> Path:
     """Hearth's data files (styles, icons, samples): beside the packages, in a checkout or a bundle."""
     candidates = [Path(__file__).resolve().parent.parent / "resources"]

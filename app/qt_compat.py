@@ -1,15 +1,18 @@
-"""A guard against two PySide6 defects that would crash long sessions on Python 3.11.
+"""A guard against a PySide6 defect that crashes long sessions on Python 3.11 and older.
 
-PySide6 6.12 gives back references it never took:
-- `SignalInstance.emit()` returns `True` without taking a reference to it, so every emit from
-  Python takes one reference away from `True`;
-- a dict passed through a `Signal(dict)` comes back with its `None` values unreferenced, so every
-  such emit takes one reference away from `None` per `None` value (progress and stats dicts
-  carry several).
-After enough emits (minutes of streaming, or one long indexing run) the count reaches zero and
-Python aborts ("deallocating True" / "deallocating None"), at the latest when it exits.
-Python 3.12 made both immortal; on older versions we give them enough references to last for
-ever. Applied once, on import, only when a defect is actually seen.
+PySide6 (6.12 here) returns `True` from `SignalInstance.emit()` without taking a reference to
+it, so every signal emitted from Python code takes one reference away from `True`, whatever the
+signal carries and whether or not anything is connected. A fresh interpreter holds about 150
+references to `True`: after that many emits from Python (a few seconds of streaming, a minute of
+indexing progress) the count reaches zero and Python aborts with "deallocating True or False",
+at the latest when it exits. Python 3.12 made `True`, `False` and `None` immortal.
+
+(A second defect, a dict or list sent through `Signal(dict)` / `Signal(list)` losing a reference
+to each `None` in it, no longer concerns Hearth: its signals carry typed records as
+`Signal(object)`, which passes the object itself. tests/app/test_gui_qt_compat.py shows both.)
+
+Every entry point that runs Qt calls `apply()` before the first emit: the window (app.gui),
+`hearth --self-test`, the benchmarks and the test suite.
 """
 
 from __future__ import annotations
@@ -17,48 +20,36 @@ from __future__ import annotations
 import ctypes
 import sys
 
-from PySide6.QtCore import QObject, Signal
-
 # Far more emits than any session can make (about 10^12), far below the counter's limit.
 _SPARE_REFERENCES = 1 << 40
-
-
-class _Probe(QObject):
-    ping = Signal()
-    carry = Signal(dict)
+_applied = False
 
 
 def emit_leaks_true() -> bool:
     """True when emitting a signal from Python takes a reference away from `True`."""
-    probe = _Probe()
+    from PySide6.QtCore import QObject, Signal
+
+    class Probe(QObject):
+        ping = Signal()
+
+    probe = Probe()
     before = sys.getrefcount(True)
-    probe.ping.emit()
-    return sys.getrefcount(True) < before
-
-
-def dict_signal_leaks_none() -> bool:
-    """True when a dict sent through a signal takes references away from `None`."""
-    probe = _Probe()
-    probe.carry.connect(lambda _payload: None)
-    payload = {str(n): None for n in range(8)}
-    before = sys.getrefcount(None)
-    probe.carry.emit(payload)
-    # Other code can move None's count by a few; eight leaked references is the defect.
-    return sys.getrefcount(None) <= before - len(payload)
+    for _ in range(4):
+        probe.ping.emit()
+    return sys.getrefcount(True) <= before - 4
 
 
 def apply() -> bool:
-    """Protect `True`, `False` and `None` if this PySide6 needs it. Returns whether it did."""
+    """Give `True` and `False` enough references to last for ever, once, if this PySide6 needs
+    it. Returns whether the guard is in place."""
+    global _applied
+    if _applied:
+        return True
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    protect = []
-    if emit_leaks_true():
-        protect += [True, False]
-    if dict_signal_leaks_none():
-        protect.append(None)
-    for value in protect:
+    if not emit_leaks_true():
+        return False
+    for value in (True, False):
         ctypes.c_ssize_t.from_address(id(value)).value += _SPARE_REFERENCES
-    return bool(protect)
-
-
-APPLIED = apply()
+    _applied = True
+    return True

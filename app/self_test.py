@@ -55,7 +55,7 @@ def run(model_path: str | Path | None = None, document: str | Path | None = None
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     started = time.perf_counter()
     sample = document is None
-    pdf = resources_dir() / SAMPLE_PDF if sample else Path(document)
+    pdf = resources_dir() / SAMPLE_PDF if document is None else Path(document)
     try:
         # A missing file means a damaged install: say so before spending time on the rest.
         if not pdf.is_file():
@@ -91,9 +91,16 @@ def _check_window() -> str:
     started = time.perf_counter()
     from PySide6.QtWidgets import QApplication
 
+    from app import qt_compat
     from ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(["hearth", "-platform", "offscreen"])
+    qt_compat.apply()
+    existing = QApplication.instance()
+    app = (
+        existing
+        if isinstance(existing, QApplication)
+        else QApplication(["hearth", "-platform", "offscreen"])
+    )
     window = MainWindow()
     try:
         window.resize(900, 600)
@@ -142,32 +149,33 @@ def _check_model(model_path: str | Path | None) -> str:
 def _check_documents(scratch: Path, pdf: Path, sample: bool) -> str:
     """Index `pdf` and search it the way the window does, in the library process (so a bundle
     that cannot start that process fails here); for the sample, check the page found."""
-    from app.library_process import LibraryProcess
+    from app.library.client import LibraryClient
+    from app.library.protocol import IndexFiles, Search
 
     started = time.perf_counter()
-    libraries = LibraryProcess(scratch / "libraries")
+    libraries = LibraryClient(scratch / "libraries")
     try:
-        report = libraries.index("self-test", [str(pdf)], lambda _progress: None)
-        if report["indexed"] != 1:
-            problems = [f"{f['status']} ({f.get('message')})" for f in report["files"]]
+        report = libraries.call(IndexFiles("self-test", (str(pdf),)))
+        if report.indexed != 1:
+            problems = [f"{o.status} ({o.message})" for o in report.all_outcomes]
             raise StepFailed(
                 "documents", f"{pdf.name} was not indexed: {', '.join(problems) or 'nothing'}"
             )
         indexed_s = time.perf_counter() - started
         # Any excerpt counts for another document: the question is about the sample.
-        hits = libraries.search("self-test", QUESTION, 3, relevant_only=sample)
+        hits = libraries.call(Search("self-test", QUESTION, 3, relevant_only=sample))
     finally:
         libraries.close()
     if not hits:
         raise StepFailed("documents", "the search found nothing")
-    if sample and hits[0]["page"] != EXPECTED_PAGE:
+    if sample and hits[0].page != EXPECTED_PAGE:
         raise StepFailed(
             "documents",
-            f"the search ranked page {hits[0]['page']} first, expected page {EXPECTED_PAGE}",
+            f"the search ranked page {hits[0].page} first, expected page {EXPECTED_PAGE}",
         )
     return (
-        f"indexed {report['pages']} pages ({report['chunks']} chunks) in {indexed_s:.1f} s, "
-        f"search found page {hits[0]['page']}"
+        f"indexed {report.pages} pages ({report.chunks} chunks) in {indexed_s:.1f} s, "
+        f"search found page {hits[0].page}"
     )
 
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
-from engine.chat_export import write_text_atomically
+from engine.atomic_io import write_json_atomic
 from engine.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
 
 log = logging.getLogger(__name__)
@@ -75,8 +74,12 @@ class Settings(QObject):
         return changed
 
     def save(self) -> None:
-        data = {"version": SCHEMA_VERSION, "values": self._values}
-        write_text_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        """Write the file atomically.
+
+        Raises:
+            SaveError: The disk is full or the folder cannot be written; the old file stays.
+        """
+        write_json_atomic(self.path, {"version": SCHEMA_VERSION, "values": self._values})
 
     def _load(self) -> None:
         if not self.path.exists():

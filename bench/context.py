@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.bundled import default_model_path, gemma_model_path  # noqa: E402
-from engine.context.estimate import estimate_memory  # noqa: E402
 from engine.gguf_info import read_model_info  # noqa: E402
+from engine.memory.estimate import estimate_memory  # noqa: E402
 from engine.session import LoadSettings, ModelSession, SamplingSettings  # noqa: E402
 from engine.stats import GenerationStats  # noqa: E402
 from tests.engine.context.tiny_gguf import write_tiny_model  # noqa: E402

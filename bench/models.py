@@ -29,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from engine.bundled import default_model_path, gemma_model_path  # noqa: E402
 from engine.catalog import ModelCatalog  # noqa: E402
-from engine.context.estimate import estimate_memory  # noqa: E402
+from engine.memory.estimate import estimate_memory  # noqa: E402
 from engine.hub.connection import HubConnection  # noqa: E402
 from engine.hub.download import DownloadRequest, download_model  # noqa: E402
 from engine.hub.listing import list_models  # noqa: E402

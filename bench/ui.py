@@ -90,6 +90,9 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app import qt_compat
+
+    qt_compat.apply()
     app = QApplication.instance() or QApplication(["bench"])
     from app.gui import start_backend
     from app.paths import app_paths
@@ -119,7 +122,7 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     start_backend(window, settings, paths, built.append)  # as the app does after showing
     wait_until(lambda: bool(built), 60)
     controller = built[0]
-    controller.index.worker.warmedUp.connect(lambda: warmed.append(time.perf_counter()))
+    controller.index.warmedUp.connect(lambda: warmed.append(time.perf_counter()))
     wait_until(lambda: window.model_status.state == "loaded", 60)
     # The app imports the document stack once, in the background, after the model loads.
     wait_until(lambda: bool(warmed), 120)
@@ -136,7 +139,8 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     window.composer._on_submit()
     wait_until(lambda: controller.chats.reply is None, 300)
     streaming = meter.stop()
-    stats = controller.store.messages(controller.chats.current.id)[-1].stats or {}
+    conversation = controller.current.conversation
+    stats = controller.store.messages(conversation.id)[-1].stats or {}
     result["streaming"] = dict(
         streaming,
         generated_tokens=stats.get("generated_tokens"),
@@ -149,12 +153,12 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     wait_until(lambda: window.documents.status_of(str(pdf)) not in ("", "queued")
                and not window.documents.cancel_button.isVisible(), 1800)  # fmt: skip
     indexing = meter.stop()
-    row = window.documents.row_of(str(pdf))
+    row = window.documents.model.file(str(pdf))
     result["indexing"] = dict(
         indexing,
         pdf=str(pdf),
-        pages=window.documents.table.item(row, 1).text(),
-        chunks=window.documents.table.item(row, 2).text(),
+        pages=row.pages if row else None,
+        chunks=row.chunks if row else None,
         status=window.documents.status_of(str(pdf)),
         seconds=round(time.perf_counter() - started, 1),
     )
@@ -164,7 +168,7 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     window.composer._on_submit()
     wait_until(lambda: controller.chats.reply is None, 300)
     asking = meter.stop()
-    last = controller.store.messages(controller.chats.current.id)[-1]
+    last = controller.store.messages(conversation.id)[-1]
     result["asking"] = dict(asking, sources=len(last.sources or []))
     window.close()
     controller.shutdown()

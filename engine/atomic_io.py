@@ -1,4 +1,9 @@
-"""Atomic file writes: a crash or a full disk leaves either the old file or the new one."""
+"""Atomic file writes: a crash or a full disk leaves either the old file or the new one.
+
+Every file Hearth writes whole (settings, the model list, an exported chat) goes through
+`write_text_atomic`: the text goes to a temporary file in the same folder, is flushed to disk,
+and replaces the target with one rename.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +15,41 @@ from pathlib import Path
 from engine.errors import HearthError
 
 
-def write_json_atomic(target: Path, data: object) -> None:
-    """Write `data` as JSON to `target` through a temporary file and an atomic rename."""
-    write_text_atomic(target, json.dumps(data, indent=2))
+class SaveError(HearthError):
+    """A file could not be written (full disk, read-only folder, no permission)."""
 
 
 def write_text_atomic(target: Path, text: str) -> None:
-    """Write `text` (UTF-8, line ends as given) to `target` through a temporary file and a rename.
+    """Write `text` (UTF-8, line ends as given) to `target` through a temporary file and an atomic rename.
+
+    The folder is created when missing. Nothing is left behind when writing fails.
 
     Raises:
-        HearthError: the disk is full or the folder is not writable; `target` is unchanged.
+        SaveError: The file could not be written; the old file, if any, is unchanged.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    target = Path(target)
+    tmp = ""
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise HearthError(
-            f"Could not save {target.name}: {exc.strerror}.", "Check that the disk is not full."
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise SaveError(
+            f"Could not save {target.name}: {exc.strerror or exc}.",
+            "Check that the disk is not full and that the folder can be written.",
         ) from exc
+    except BaseException:  # interrupted: never leave the temporary file
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(target: Path, data: object) -> None:
+    """Write `data` as indented JSON (non-ASCII kept as is) with `write_text_atomic`."""
+    write_text_atomic(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -16,11 +16,11 @@ from typing import Any
 
 from engine.backends import auto_gpu_layers, default_threads
 from engine.cancel import CancelToken
-from engine.context.allocation import AllocationReport, capture_llama_log
-from engine.context.estimate import kv_cache_bytes
 from engine.errors import GenerationError, HearthError, ModelLoadError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.lookup import PromptLookup
+from engine.memory.allocation import AllocationReport, capture_llama_log
+from engine.memory.estimate import kv_cache_bytes
 from engine.prompt_format import PromptFormat
 from engine.stats import GenerationStats, StopReason
 from engine.textstream import TextStream
@@ -81,7 +81,11 @@ class SamplingSettings:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What was actually loaded, for `hearth info`, the backend badge and the logs."""
+    """What was actually loaded, for `hearth info`, the backend badge and the logs.
+
+    `n_batch` and `swa_full` are the settings the KV cache was built with (see `LoadSettings`);
+    the context manager needs them to count the cache's bytes.
+    """
 
     model: ModelInfo
     n_ctx: int
@@ -93,6 +97,8 @@ class LoadReport:
     template: str
     load_seconds: float
     notes: tuple[str, ...] = field(default=())
+    n_batch: int = 512
+    swa_full: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,7 +109,7 @@ class LoadReport:
 class ModelSession:
     """Owns the loaded model; see the module docstring for the threading rule."""
 
-    # Counts come from the model's own tokenizer and template (see engine.chat_engine).
+    # Counts come from the model's own tokenizer and template (see engine.chat_session).
     token_counts_exact = True
 
     def __init__(self) -> None:
@@ -166,6 +172,8 @@ class ModelSession:
             template=self._format.kind,
             load_seconds=time.perf_counter() - started,
             notes=tuple(notes),
+            n_batch=settings.n_batch,
+            swa_full=settings.swa_full,
         )
         log.info("Loaded %s: %s", info.path, self.report.to_dict())
         return self.report

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal, get_args
 
 StopReason = Literal["stop", "length", "cancelled", "error"]
 
@@ -38,3 +39,34 @@ class GenerationStats:
         data = asdict(self)
         data["evaluated_tokens"] = self.evaluated_tokens
         return data
+
+    @classmethod
+    def ended(cls, stop_reason: StopReason, error: str = "") -> GenerationStats:
+        """The record of a reply that ended before the model wrote anything (stopped, failed)."""
+        return cls(0, 0, 0, 0.0, 0.0, 0.0, stop_reason, error=error)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationStats:
+        """The record back from `to_dict()` output, as stored with a chat message.
+
+        Keys it does not know are ignored and missing numbers are 0, so records written by older
+        versions still load; an unknown stop reason reads as "stop".
+        """
+        names = {f.name for f in fields(cls)}
+        given = {key: value for key, value in data.items() if key in names and value is not None}
+        values = {**_REQUIRED_ZEROS, **given}
+        if values["stop_reason"] not in get_args(StopReason):
+            values["stop_reason"] = "stop"
+        return cls(**values)
+
+
+# What `from_dict` assumes for a required field the stored record lacks.
+_REQUIRED_ZEROS: dict[str, Any] = {
+    "prompt_tokens": 0,
+    "cached_tokens": 0,
+    "generated_tokens": 0,
+    "ttft_s": 0.0,
+    "prompt_tokens_per_s": 0.0,
+    "generation_tokens_per_s": 0.0,
+    "stop_reason": "stop",
+}

@@ -11,6 +11,11 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import pytest  # noqa: E402
 
+from app import qt_compat  # noqa: E402
+
+# As every Qt entry point does before its first signal (see app/qt_compat.py).
+qt_compat.apply()
+
 
 @pytest.fixture(autouse=True)
 def hearth_home(tmp_path, monkeypatch):
@@ -18,6 +23,21 @@ def hearth_home(tmp_path, monkeypatch):
     home = tmp_path / "hearth-home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def fast_tests_load_no_model(request, monkeypatch):
+    """Keep the fast layer fast: a test not marked `slow` that loads the chat model or the
+    embedding model, or starts the library process (which loads it), fails and says so."""
+    if request.node.get_closest_marker("slow"):
+        return
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("This test loads a real model: mark it @pytest.mark.slow.")
+
+    monkeypatch.setattr("engine.session._create_llama", refuse)
+    monkeypatch.setattr("engine.library.embed.Embedder._load", refuse)
+    monkeypatch.setattr("app.library.client._Child.start", refuse)
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +59,60 @@ def embedding_model_dir():
     from engine.bundled import embedding_model_dir
 
     return embedding_model_dir()
+
+
+class FakeApp:
+    """The whole window and its controllers, with a chat engine that needs no model and a library
+    client that needs no process (tests/fakes.py): the fast layer's way to drive the app."""
+
+    def __init__(self, qtbot, engine, libraries) -> None:
+        from app.controller import AppController
+        from app.paths import app_paths
+        from app.settings import Settings
+        from ui.main_window import MainWindow
+
+        AppController.warm_up_delay_ms = None
+        self.qtbot = qtbot
+        self.engine = engine
+        self.libraries = libraries
+        paths = app_paths().ensure()
+        self.settings = Settings(paths.settings_file)
+        self.settings.update({"sampling.max_tokens": 24, "model.context_size": 2048})
+        self.window = MainWindow()
+        qtbot.add_widget(self.window)
+        self.window.show()
+        self.controller = AppController(self.window, self.settings, paths, libraries=libraries,
+                                        engine=engine)  # fmt: skip
+
+    def start(self) -> FakeApp:
+        self.controller.start()
+        self.qtbot.wait_until(lambda: self.window.model_status.state == "loaded", timeout=10000)
+        return self
+
+    def send(self, text: str) -> None:
+        self.window.composer.set_text(text)
+        self.window.composer._on_submit()
+
+    def wait_reply(self) -> None:
+        self.qtbot.wait_until(lambda: self.controller.chats.reply is None, timeout=10000)
+
+    @property
+    def conversation(self):
+        return self.controller.current.conversation
+
+    def stored_messages(self):
+        return self.controller.store.messages(self.conversation.id)
+
+    def stop(self) -> None:
+        self.window.close()
+        self.controller.shutdown()
+
+
+@pytest.fixture
+def fake_app(qtbot):
+    """A started window on fakes, the bundled model's file named as the model (never loaded)."""
+    from tests.fakes import FakeEngine, FakeLibraryClient
+
+    app = FakeApp(qtbot, FakeEngine(ready=False, reply="Blue is a colour."), FakeLibraryClient())
+    yield app.start()
+    app.stop()

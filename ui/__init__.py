@@ -1,3 +1,1 @@
-"""Hearth's Qt widgets and views."""
-
-import app.qt_compat  # noqa: F401  (must run before any widget emits a signal)
+"""Hearth's Qt widgets and views: they draw and take input; the app tells them what to show."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -12,7 +15,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.accessibility import Announcer
 from ui.message_widget import MessageWidget
+
+if TYPE_CHECKING:
+    from engine.library.answer import Source
+    from engine.stats import GenerationStats
 
 _MAX_WIDTH = 860
 
@@ -39,15 +47,24 @@ class EmptyState(QWidget):
 
 
 class ChatView(QScrollArea):
-    """Messages stacked top to bottom; follows the newest text while the reader is at the bottom."""
+    """Messages stacked top to bottom; follows the newest text while the reader is at the bottom.
 
-    sourceClicked = Signal(dict)
+    A reply being written is addressed by its message id (`show_reply_text(id, text)`...): when
+    its conversation is not the one shown, there is no such message here and nothing happens.
+    A finished reply is read out by the screen reader.
+
+    Signals: sourceClicked(Source), editRequested(message id), regenerateRequested(message id).
+    """
+
+    sourceClicked = Signal(object)
     editRequested = Signal(int)
     regenerateRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ChatScroll")
+        self.setAccessibleName("Conversation")
+        self.announcer = Announcer(self)
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -94,8 +111,8 @@ class ChatView(QScrollArea):
         message_id: int,
         role: str,
         text: str,
-        stats: dict | None = None,
-        sources: list[dict] | None = None,
+        stats: GenerationStats | None = None,
+        sources: Sequence[Source] = (),
     ) -> MessageWidget:
         widget = MessageWidget(message_id, role, text, stats, sources, self._column)
         widget.sourceClicked.connect(self.sourceClicked)
@@ -120,6 +137,42 @@ class ChatView(QScrollArea):
 
     def last(self) -> MessageWidget | None:
         return self._widgets[-1] if self._widgets else None
+
+    def message(self, message_id: int) -> MessageWidget | None:
+        return next((w for w in self._widgets if w.message_id == message_id), None)
+
+    # A reply being written
+
+    def show_reply_status(self, message_id: int, text: str) -> None:
+        """What the reply waits for ("Reading the prompt…")."""
+        if (widget := self.message(message_id)) is not None:
+            widget.show_status(text)
+
+    def show_reply_text(self, message_id: int, text: str) -> None:
+        """The reply's text so far."""
+        if (widget := self.message(message_id)) is not None:
+            if not widget.text() and text:
+                widget.show_status("Writing…")
+            widget.set_text(text)
+
+    def show_reply_sources(self, message_id: int, sources: Sequence[Source]) -> None:
+        if (widget := self.message(message_id)) is not None:
+            widget.set_sources(sources)
+
+    def set_reply_streaming(self, message_id: int, streaming: bool) -> None:
+        if (widget := self.message(message_id)) is not None:
+            widget.set_streaming(streaming)
+
+    def show_reply_done(self, message_id: int, text: str, stats: GenerationStats | None) -> None:
+        """The reply is complete: its final text and numbers; the screen reader reads it out."""
+        widget = self.message(message_id)
+        if widget is None:
+            return
+        widget.set_text(text)
+        widget.set_streaming(False)
+        widget.show_reply_stats(stats)
+        stopped = stats is not None and stats.stop_reason == "cancelled"
+        self.announcer.announce(widget, ("Reply stopped: " if stopped else "Reply: ") + text)
 
     def set_busy(self, busy: bool) -> None:
         """While a reply is written, edit and regenerate wait."""

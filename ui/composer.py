@@ -12,11 +12,16 @@ class PromptEdit(QPlainTextEdit):
 
     submitted = Signal()
     upInEmpty = Signal()
+    focusChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setPlaceholderText("Ask anything…  (Shift+Enter for a new line)")
         self.setTabChangesFocus(True)
+        self.setAccessibleName("Message")
+        self.setAccessibleDescription(
+            "Enter sends, Shift+Enter adds a line, Up in an empty box edits your last message"
+        )
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
 
@@ -29,6 +34,14 @@ class PromptEdit(QPlainTextEdit):
             self.upInEmpty.emit()
             return
         super().keyPressEvent(event)
+
+    def focusInEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().focusInEvent(event)
+        self.focusChanged.emit(True)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().focusOutEvent(event)
+        self.focusChanged.emit(False)
 
     def _fit(self, *_args) -> None:
         line = QFontMetrics(self.font()).lineSpacing()
@@ -52,6 +65,9 @@ class Composer(QFrame):
         self.attach_button.setText("+")
         self.attach_button.setObjectName("Flat")
         self.attach_button.setToolTip("Add documents to this chat (or drop them on the window)")
+        self.attach_button.setAccessibleName("Add documents")
+        self.attach_button.setAccessibleDescription(self.attach_button.toolTip())
+        self.attach_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.attach_button.setStyleSheet("font-size: 16pt; font-weight: 600;")
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("Primary")
@@ -64,6 +80,7 @@ class Composer(QFrame):
         layout.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         self._busy = False
+        self.edit.focusChanged.connect(self._show_focus)
         self.edit.submitted.connect(self._on_submit)
         self.edit.upInEmpty.connect(self.editLastRequested)
         self.send_button.clicked.connect(self._on_button)
@@ -85,9 +102,16 @@ class Composer(QFrame):
         self.send_button.setText("Stop" if busy else "Send")
         self.send_button.setObjectName("Danger" if busy else "Primary")
         self.send_button.setToolTip("Stop the reply (Esc)" if busy else "Send (Enter)")
+        self.send_button.setAccessibleName("Stop the reply" if busy else "Send")
         self.send_button.style().unpolish(self.send_button)
         self.send_button.style().polish(self.send_button)
         self._update_button()
+
+    def _show_focus(self, focused: bool) -> None:
+        # The text box has no frame of its own: the composer's frame shows where typing goes.
+        self.setProperty("focused", focused)
+        self.style().unpolish(self)
+        self.style().polish(self)
 
     def is_busy(self) -> bool:
         return self._busy

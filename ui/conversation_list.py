@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QInputDialog,
     QLineEdit,
@@ -33,10 +34,17 @@ class ConversationList(QWidget):
         self.new_button = QPushButton("New chat")
         self.new_button.setObjectName("Primary")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
+        self.new_button.setAccessibleDescription(self.new_button.toolTip())
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search chats")
         self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search chats")
+        self.search.setAccessibleDescription("Finds chats by title and by what was said in them")
         self.list = QListWidget()
+        self.list.setAccessibleName("Chats")
+        self.list.setAccessibleDescription(
+            "Newest first. F2 renames, Delete deletes, the menu key shows more actions"
+        )
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.setUniformItemSizes(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -57,6 +65,11 @@ class ConversationList(QWidget):
         self.list.currentItemChanged.connect(self._on_current)
         self.list.customContextMenuRequested.connect(self._on_menu)
         self.list.itemDoubleClicked.connect(lambda item: self.ask_rename(self._id(item)))
+        for keys, slot in ((QKeySequence(Qt.Key.Key_F2), self._rename_current),
+                           (QKeySequence(QKeySequence.StandardKey.Delete), self._delete_current)):  # fmt: skip
+            shortcut = QShortcut(keys, self.list)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(slot)
         self._quiet = False
 
     def set_conversations(self, conversations, current_id: int | None) -> None:
@@ -86,6 +99,14 @@ class ConversationList(QWidget):
         title, ok = QInputDialog.getText(self, "Rename chat", "Name:", text=item.text())
         if ok and title.strip():
             self.renameRequested.emit(conversation_id, title.strip())
+
+    def _rename_current(self) -> None:
+        if (current := self.current_id()) is not None:
+            self.ask_rename(current)
+
+    def _delete_current(self) -> None:
+        if (current := self.current_id()) is not None:
+            self.deleteRequested.emit(current)
 
     @staticmethod
     def _id(item: QListWidgetItem) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QTextEdit, QWidget
 
 
 def crash_box(
@@ -22,6 +22,8 @@ def crash_box(
         "You can keep working; if the window misbehaves, restart Hearth."
     )
     box.setDetailedText(details)
+    for area in box.findChildren(QTextEdit):  # where Qt shows the details
+        area.setAccessibleName("Error details")
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     copy = box.addButton("Copy log path", QMessageBox.ButtonRole.ActionRole)
     folder = box.addButton("Open log folder", QMessageBox.ButtonRole.ActionRole)

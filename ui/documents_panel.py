@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -13,27 +13,33 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-_COLUMNS = ("File", "Pages", "Chunks", "Status", "Used")
-_COLUMN_TIPS = ("", "Pages read", "Passages the file was cut into for search", "",
-                "Whether the whole file is in every prompt, or its passages are searched")  # fmt: skip
-# How a file reaches the model (DocumentController decides): its whole text, or search.
-PLACEMENT_TEXT = {"whole": "whole", "searched": "searched"}
-_STATUS_COLOURS = {"indexed": "#15803d", "failed": "#b42318", "skipped": "#a16207"}
+from ui.documents_model import (
+    CHUNKS,
+    FILE,
+    PAGES,
+    PATH_ROLE,
+    STATUS,
+    USED,
+    DocumentsModel,
+    FileRow,
+    ProgressDelegate,
+)
+
+EMPTY_SUMMARY = "Drop files or folders on the window, or add them here."
 
 
 class DocumentsPanel(QWidget):
-    """Signals: addFilesRequested(), addFolderRequested(), removeRequested(paths),
+    """Signals: addFilesRequested(), addFolderRequested(), removeRequested(paths: tuple[str]),
     reindexRequested(), cancelRequested(), openRequested(path)."""
 
     addFilesRequested = Signal()
     addFolderRequested = Signal()
-    removeRequested = Signal(list)
+    removeRequested = Signal(object)
     reindexRequested = Signal()
     cancelRequested = Signal()
     openRequested = Signal(str)
@@ -41,39 +47,53 @@ class DocumentsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumWidth(300)
+        self.setAccessibleName("Documents in this chat")
         self.heading = QLabel("Documents in this chat")
         self.heading.setObjectName("EmptyTitle")
         self.heading.setStyleSheet("font-size: 12pt;")
-        self.summary = QLabel("Drop files or folders on the window, or add them here.")
+        self.summary = QLabel(EMPTY_SUMMARY)
         self.summary.setObjectName("Muted")
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, len(_COLUMNS))
-        self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.model = DocumentsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(STATUS, ProgressDelegate(self.table))
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it
+        self.table.setAccessibleName("Documents")
+        self.table.setAccessibleDescription(
+            "Each file with its pages, passages, status and whether it is in the prompt whole. "
+            "Enter opens a file, Delete removes the selected files."
+        )
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2):
+        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
+        for column in (PAGES, CHUNKS):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(3, 80)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
-        self._placements: dict[str, str] = {}
+        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(STATUS, 80)
+        header.setSectionResizeMode(USED, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(36)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
+        self.progress.setAccessibleName("Indexing progress")
         self.progress_label = QLabel()
         self.progress_label.setObjectName("Muted")
         self.progress_label.setVisible(False)
 
         self.add_button = QPushButton("Add files…")
+        self.add_button.setAccessibleDescription("Choose documents to add to this chat")
         self.add_folder_button = QPushButton("Add folder…")
+        self.add_folder_button.setAccessibleDescription("Add every document in a folder")
         self.remove_button = QPushButton("Remove")
+        self.remove_button.setAccessibleDescription("Remove the selected files from this chat")
         self.reindex_button = QPushButton("Re-index")
         self.reindex_button.setToolTip("Check every file again; changed files are indexed anew")
+        self.reindex_button.setAccessibleDescription(self.reindex_button.toolTip())
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel indexing")
         self.cancel_button.setVisible(False)
         buttons = QHBoxLayout()
         for button in (self.add_button, self.add_folder_button):
@@ -93,110 +113,43 @@ class DocumentsPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
         layout.addLayout(manage)
+        self._connect_signals()
+        self._update_buttons()
 
+    def _connect_signals(self) -> None:
         self.add_button.clicked.connect(self.addFilesRequested)
         self.add_folder_button.clicked.connect(self.addFolderRequested)
         self.remove_button.clicked.connect(self._on_remove)
         self.reindex_button.clicked.connect(self.reindexRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)
-        self.table.cellDoubleClicked.connect(
-            lambda row, _col: self.openRequested.emit(self._path(row))
-        )
-        self.table.itemSelectionChanged.connect(self._update_buttons)
-        self._update_buttons()
+        self.table.doubleClicked.connect(self._on_open)
+        self.table.activated.connect(self._on_open)  # Enter on a row
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.dataChanged):
+            signal.connect(self._on_rows_changed)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self._on_remove)
 
-    # Content
+    # What to show
 
-    def set_files(self, files: list[dict]) -> None:
-        """Replace the rows. Each file: path, pages, chunks, status, error."""
-        self.table.setRowCount(0)
-        for entry in files:
-            self.update_file(entry)
-        self._update_summary()
+    def set_file_rows(self, rows: Sequence[FileRow]) -> None:
+        """Replace every row (a chat was opened, or its library listed)."""
+        self.model.set_rows(rows)
 
-    def update_file(self, entry: dict) -> None:
-        """Add or update the row of entry['path']; 'progress' (0..1) shows a bar while indexing."""
-        path = str(entry["path"])
-        row = self.row_of(path)
-        if row < 0:
-            row = self.table.rowCount()
-            self.table.insertRow(row)
-            name = QTableWidgetItem(Path(path).name)
-            name.setData(Qt.ItemDataRole.UserRole, path)
-            name.setToolTip(path)
-            self.table.setItem(row, 0, name)
-            for column in (1, 2, 3, 4):
-                self.table.setItem(row, column, QTableWidgetItem(""))
-            self._show_placement(row, path)
-        for column, key in ((1, "pages"), (2, "chunks")):
-            if entry.get(key) is not None:
-                item = self.table.item(row, column)
-                item.setText(str(entry[key]))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        status = str(entry.get("status", ""))
-        progress = entry.get("progress")
-        if status == "indexing" and progress is not None:
-            bar = self.table.cellWidget(row, 3)
-            if not isinstance(bar, QProgressBar):
-                bar = QProgressBar()
-                bar.setRange(0, 100)
-                self.table.setCellWidget(row, 3, bar)
-            bar.setValue(int(progress * 100))
-            # The column is narrow: the bar shows the percentage, its tooltip says what it is.
-            bar.setFormat(f"{int(progress * 100)}%")
-            bar.setToolTip(f"indexing {int(progress * 100)}%")
-        else:
-            self.table.removeCellWidget(row, 3)
-            item = self.table.item(row, 3)
-            error = str(entry.get("error") or "")
-            item.setText(status + (f": {error}" if error else ""))
-            item.setToolTip(error or status)
-            if status in _STATUS_COLOURS:
-                item.setForeground(QColor(_STATUS_COLOURS[status]))
-        self._update_summary()
+    def update_file_row(self, row: FileRow) -> None:
+        """Add or update the row of `row.path` (queued, indexing 40%, indexed...)."""
+        self.model.update_row(row)
 
     def set_placement(self, path: str, placement: str) -> None:
-        """Show how `path` reaches the model: "whole" or "searched" (see PLACEMENT_TEXT)."""
-        self._placements[str(path)] = placement
-        row = self.row_of(path)
-        if row >= 0:
-            self._show_placement(row, str(path))
+        """How `path` reaches the model: "whole" or "searched"."""
+        self.model.set_placement(path, placement)
 
-    def set_placements(self, placements: dict[str, str]) -> None:
-        """Replace every file's placement (used when a chat's documents are listed)."""
-        self._placements = dict(placements)
-        for row in range(self.table.rowCount()):
-            self._show_placement(row, self._path(row))
-
-    def placement_of(self, path: str) -> str:
-        row = self.row_of(path)
-        return self.table.item(row, 4).text() if row >= 0 else ""
-
-    def _show_placement(self, row: int, path: str) -> None:
-        item = self.table.item(row, 4)
-        if item is not None:
-            item.setText(PLACEMENT_TEXT.get(self._placements.get(path, ""), ""))
-
-    def status_of(self, path: str) -> str:
-        """The status column as shown: "indexed", "failed: why", "indexing 40%"..."""
-        row = self.row_of(path)
-        if row < 0:
-            return ""
-        bar = self.table.cellWidget(row, 3)
-        if isinstance(bar, QProgressBar):
-            return bar.toolTip()
-        return self.table.item(row, 3).text()
-
-    def row_of(self, path: str) -> int:
-        for row in range(self.table.rowCount()):
-            if self._path(row) == str(path):
-                return row
-        return -1
-
-    def paths(self) -> list[str]:
-        return [self._path(row) for row in range(self.table.rowCount())]
+    def set_placements(self, placements: Mapping[str, str]) -> None:
+        self.model.set_placements(placements)
 
     def set_indexing(self, active: bool, text: str = "", fraction: float | None = None) -> None:
+        """The overall progress under the table while files are indexed."""
         self.progress.setVisible(active)
         self.progress_label.setVisible(active and bool(text))
         self.progress_label.setText(text)
@@ -206,41 +159,66 @@ class DocumentsPanel(QWidget):
         else:
             self.progress.setRange(0, 100)
             self.progress.setValue(int(fraction * 100))
+        self.progress.setAccessibleDescription(text)
         self._update_buttons()
+
+    # What is shown
+
+    def status_of(self, path: str) -> str:
+        """The status as shown: "indexed", "failed: why", "indexing 40%"..."""
+        row = self.model.file(path)
+        return row.status_text if row is not None else ""
+
+    def placement_of(self, path: str) -> str:
+        return self.model.placement(path) if self.model.row_of(path) >= 0 else ""
+
+    def row_of(self, path: str) -> int:
+        return self.model.row_of(path)
+
+    def paths(self) -> list[str]:
+        return [row.path for row in self.model.rows()]
+
+    def select(self, path: str) -> None:
+        row = self.model.row_of(path)
+        if row >= 0:
+            self.table.selectRow(row)
 
     # Internals
 
-    def _path(self, row: int) -> str:
-        return str(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole))
+    def _selected_paths(self) -> tuple[str, ...]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return tuple(self.model.rows()[row].path for row in rows)
+
+    def _on_open(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.openRequested.emit(str(index.data(PATH_ROLE)))
 
     def _on_remove(self) -> None:
-        rows = sorted({index.row() for index in self.table.selectedIndexes()})
-        if rows:
-            self.removeRequested.emit([self._path(row) for row in rows])
+        paths = self._selected_paths()
+        if paths and not self.cancel_button.isVisible():
+            self.removeRequested.emit(paths)
 
-    def _update_buttons(self) -> None:
+    def _on_rows_changed(self, *_args: object) -> None:
+        self._update_summary()
+        self._update_buttons()
+
+    def _update_buttons(self, *_args: object) -> None:
         busy = self.cancel_button.isVisible()
-        self.remove_button.setEnabled(bool(self.table.selectedIndexes()) and not busy)
-        self.reindex_button.setEnabled(self.table.rowCount() > 0 and not busy)
+        self.remove_button.setEnabled(bool(self._selected_paths()) and not busy)
+        self.reindex_button.setEnabled(self.model.rowCount() > 0 and not busy)
 
     def _update_summary(self) -> None:
-        rows = self.table.rowCount()
+        rows = self.model.rows()
         if not rows:
-            self.summary.setText("Drop files or folders on the window, or add them here.")
-            self._update_buttons()
+            self.summary.setText(EMPTY_SUMMARY)
             return
-        pages = sum(
-            int(self.table.item(r, 1).text() or 0)
-            for r in range(rows)
-            if self.table.item(r, 1).text().isdigit()
-        )
-        chunks = sum(
-            int(self.table.item(r, 2).text() or 0)
-            for r in range(rows)
-            if self.table.item(r, 2).text().isdigit()
-        )
+        pages = sum(row.pages or 0 for row in rows)
+        chunks = sum(row.chunks or 0 for row in rows)
         self.summary.setText(
-            f"{rows} file{'s' if rows != 1 else ''} · {pages} pages · "
-            f"{chunks} passages. Answers in this chat cite them."
+            f"{_count(len(rows), 'file')} · {_count(pages, 'page')} · "
+            f"{_count(chunks, 'passage')}. Answers in this chat cite them."
         )
-        self._update_buttons()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -20,6 +20,8 @@ class DropOverlay(QWidget):
 
     def show_for(self, text: str) -> None:
         self.label.setText(text)
-        self.setGeometry(self.parentWidget().rect().adjusted(12, 12, -12, -12))
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect().adjusted(12, 12, -12, -12))
         self.raise_()
         self.show()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.stats import GenerationStats
+
 
 def size(num_bytes: float) -> str:
     """1536 -> '1.5 KB'; binary units, as file managers show memory."""
@@ -39,16 +44,16 @@ def params(value: int) -> str:
     return f"{value / 1e6:.0f}M"
 
 
-def stats_line(stats: dict) -> str:
-    """One line under a reply: tokens, time to first token, speed."""
-    if not stats:
+def stats_line(stats: GenerationStats | None) -> str:
+    """One line under a reply: tokens, time to first token, speed, and why it stopped early."""
+    if stats is None:
         return ""
-    parts = [f"{stats.get('generated_tokens', 0)} tokens"]
-    if stats.get("ttft_s") is not None:
-        parts.append(f"first token {seconds(float(stats['ttft_s']))}")
-    if stats.get("generation_tokens_per_s"):
-        parts.append(rate(float(stats["generation_tokens_per_s"])))
-    reason = stats.get("stop_reason")
+    parts = [f"{stats.generated_tokens} tokens"]
+    if stats.generated_tokens:
+        parts.append(f"first token {seconds(stats.ttft_s)}")
+    if stats.generation_tokens_per_s:
+        parts.append(rate(stats.generation_tokens_per_s))
+    reason = stats.stop_reason
     if reason == "cancelled":
         parts.append("stopped")
     elif reason == "length":
@@ -56,3 +61,13 @@ def stats_line(stats: dict) -> str:
     elif reason == "error":
         parts.append("failed")
     return " · ".join(parts)
+
+
+def stats_details(stats: GenerationStats) -> str:
+    """The tooltip of a reply's stats line: prompt and reply tokens and speeds."""
+    text = (
+        f"Prompt: {stats.prompt_tokens} tokens ({stats.cached_tokens} reused from cache), "
+        f"{stats.prompt_tokens_per_s:.0f} tok/s\n"
+        f"Reply: {stats.generated_tokens} tokens, {stats.generation_tokens_per_s:.1f} tok/s"
+    )
+    return text + (f"\nError: {stats.error}" if stats.error else "")

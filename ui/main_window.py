@@ -29,10 +29,10 @@ from ui.notice_bar import NoticeBar
 
 
 class MainWindow(QMainWindow):
-    """Signals: filesDropped(paths), settingsRequested(), modelsRequested(), exportRequested(),
-    closing()."""
+    """Signals: filesDropped(paths: tuple[str]), settingsRequested(), modelsRequested(),
+    exportRequested(), closing()."""
 
-    filesDropped = Signal(list)
+    filesDropped = Signal(object)
     settingsRequested = Signal()
     modelsRequested = Signal()
     exportRequested = Signal()
@@ -58,10 +58,14 @@ class MainWindow(QMainWindow):
         self.title.setStyleSheet("font-size: 12pt;")
         self.documents_button = QPushButton("Documents")
         self.documents_button.setCheckable(True)
-        self.documents_button.setToolTip("Show this chat's documents")
+        self.documents_button.setToolTip("Show this chat's documents (Ctrl+D)")
+        self.documents_button.setAccessibleDescription(self.documents_button.toolTip())
         self.export_button = QPushButton("Export")
         self.export_button.setToolTip("Save this chat as Markdown, with its sources")
+        self.export_button.setAccessibleDescription(self.export_button.toolTip())
         self.settings_button = QPushButton("Settings")
+        self.settings_button.setToolTip("Model, context, sampling and appearance (Ctrl+,)")
+        self.settings_button.setAccessibleDescription(self.settings_button.toolTip())
         header = QHBoxLayout()
         header.setContentsMargins(18, 10, 12, 6)
         header.addWidget(self.title, 1)
@@ -128,6 +132,8 @@ class MainWindow(QMainWindow):
 
     def _on_documents_toggled(self, visible: bool) -> None:
         self.documents.setVisible(visible)
+        if not visible and self.documents.isAncestorOf(self.focusWidget()):
+            self.focus_composer()  # focus never stays on a hidden control
         sizes = self.splitter.sizes()
         if visible and sizes[2] < 380:
             # First shown: give it room for its table without squeezing the chat below 480.
@@ -147,8 +153,8 @@ class MainWindow(QMainWindow):
 
     def layout_state(self) -> dict[str, str | bool]:
         return {
-            "window.geometry": bytes(self.saveGeometry().toBase64()).decode(),
-            "window.splitter": bytes(self.splitter.saveState().toBase64()).decode(),
+            "window.geometry": bytes(self.saveGeometry().toBase64().data()).decode(),
+            "window.splitter": bytes(self.splitter.saveState().toBase64().data()).decode(),
             "window.documents_visible": self.documents_button.isChecked(),
         }
 
@@ -192,7 +198,7 @@ class MainWindow(QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.filesDropped.emit(paths)
+            self.filesDropped.emit(tuple(paths))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         self.closing.emit()

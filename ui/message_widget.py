@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from ui.format import stats_line
+from ui.format import stats_details, stats_line
 from ui.markdown_view import MarkdownView
 from ui.source_list import SourceList
+
+if TYPE_CHECKING:
+    from engine.library.answer import Source
+    from engine.stats import GenerationStats
 
 
 class MessageWidget(QFrame):
     """A chat message.
 
     Signals:
-        sourceClicked(dict): a source (button or [n] link in the text) was clicked.
+        sourceClicked(Source): a source (button or [n] link in the text) was clicked.
         editRequested(int): the Edit action of a user message, with the message id.
         regenerateRequested(int): the Regenerate action of a reply, with the message id.
     """
 
-    sourceClicked = Signal(dict)
+    sourceClicked = Signal(object)
     editRequested = Signal(int)
     regenerateRequested = Signal(int)
 
@@ -29,8 +36,8 @@ class MessageWidget(QFrame):
         message_id: int,
         role: str,
         text: str = "",
-        stats: dict | None = None,
-        sources: list[dict] | None = None,
+        stats: GenerationStats | None = None,
+        sources: Sequence[Source] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -38,7 +45,7 @@ class MessageWidget(QFrame):
         self.role = role
         self.setObjectName("MessageUser" if role == "user" else "MessageAssistant")
         self._text = text
-        self._stats = stats or {}
+        self._stats = stats
 
         self.role_label = QLabel("You" if role == "user" else "Hearth")
         self.role_label.setObjectName("MessageRole")
@@ -87,10 +94,17 @@ class MessageWidget(QFrame):
         layout.addWidget(self.sources)
         layout.addWidget(self.stats_label)
 
-        self.body.set_markdown(text, len(sources or []))
-        self.sources.set_sources(sources or [])
-        self.set_stats(self._stats)
+        self.body.set_markdown(text, len(sources))
+        self.sources.set_sources(sources)
+        self.show_reply_stats(stats)
         self._update_code_button()
+        who = "Your message" if role == "user" else "Hearth's reply"
+        self.setAccessibleName(who)
+        self.body.setAccessibleName(who)
+        self.copy_button.setAccessibleName(f"Copy {who.lower()}")
+        self.copy_code_button.setAccessibleName("Copy the code blocks")
+        self.edit_button.setAccessibleName("Edit your message and send it again")
+        self.regenerate_button.setAccessibleName("Write this reply again")
 
     def _action(self, text: str, tip: str, slot) -> QToolButton:
         button = QToolButton(self)
@@ -113,27 +127,24 @@ class MessageWidget(QFrame):
         if not streaming:
             self._update_code_button()
         if streaming:
-            self.stats_label.setText("Writing…")
-            self.stats_label.setVisible(True)
+            self.show_status("Writing…")
 
-    def set_stats(self, stats: dict | None) -> None:
-        self._stats = stats or {}
-        line = stats_line(self._stats)
-        self.stats_label.setText(line)
-        self.stats_label.setVisible(bool(line))
-        if self._stats:
-            tip = (
-                f"Prompt: {self._stats.get('prompt_tokens', 0)} tokens "
-                f"({self._stats.get('cached_tokens', 0)} reused from cache), "
-                f"{self._stats.get('prompt_tokens_per_s', 0):.0f} tok/s\n"
-                f"Reply: {self._stats.get('generated_tokens', 0)} tokens, "
-                f"{self._stats.get('generation_tokens_per_s', 0):.1f} tok/s"
-            )
-            if self._stats.get("error"):
-                tip += f"\nError: {self._stats['error']}"
-            self.stats_label.setToolTip(tip)
+    def show_status(self, text: str) -> None:
+        """What the reply is waiting for, under it ("Reading the prompt…")."""
+        self.stats_label.setText(text)
+        self.stats_label.setVisible(bool(text))
 
-    def set_sources(self, sources: list[dict]) -> None:
+    def stats(self) -> GenerationStats | None:
+        return self._stats
+
+    def show_reply_stats(self, stats: GenerationStats | None) -> None:
+        """The reply's numbers under it (tokens, first token, speed), details in the tooltip."""
+        self._stats = stats
+        line = stats_line(stats)
+        self.show_status(line)
+        self.stats_label.setToolTip(stats_details(stats) if stats is not None else "")
+
+    def set_sources(self, sources: Sequence[Source]) -> None:
         self.sources.set_sources(sources)
         self.body.set_markdown(self._text, len(sources))
 
@@ -156,7 +167,6 @@ class MessageWidget(QFrame):
         self.copy_code_button.setVisible(bool(self.body.code_blocks()))
 
     def _on_citation(self, number: int) -> None:
-        for source in self.sources.sources():
-            if int(source.get("number", 0)) == number:
-                self.sourceClicked.emit(source)
-                return
+        source = self.sources.source(number)
+        if source is not None:
+            self.sourceClicked.emit(source)

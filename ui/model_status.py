@@ -17,12 +17,15 @@ class ModelStatus(QWidget):
         super().__init__(parent)
         self.button = QPushButton("No model")
         self.button.setToolTip("Choose, import or load a model")
+        self.button.setAccessibleName("Model: none loaded")
+        self.button.setAccessibleDescription("Opens the list of models to choose, import or load")
         self.button.clicked.connect(self.clicked)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.bar.setFixedWidth(80)
         self.bar.setTextVisible(False)
         self.bar.setVisible(False)
+        self.bar.setAccessibleName("Loading the model")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.button)
@@ -36,6 +39,7 @@ class ModelStatus(QWidget):
     def set_loading(self, name: str) -> None:
         self.state = "loading"
         self._name = name
+        self.button.setAccessibleName(f"Model: loading {name}")
         self._started = time.perf_counter()
         self.bar.setVisible(True)
         self._tick.start()
@@ -47,6 +51,8 @@ class ModelStatus(QWidget):
         self.bar.setVisible(False)
         self.button.setText(f"{name}  ▾")
         self.button.setToolTip(detail or name)
+        self.button.setAccessibleName(f"Model: {name}")
+        self.button.setAccessibleDescription(detail or name)
 
     def set_failed(self, previous: str | None) -> None:
         self._tick.stop()
@@ -54,15 +60,18 @@ class ModelStatus(QWidget):
         if previous:
             self.state = "loaded"
             self.button.setText(f"{previous}  ▾")
+            self.button.setAccessibleName(f"Model: {previous}")
         else:
             self.state = "none"
             self.button.setText("No model  ▾")
+            self.button.setAccessibleName("Model: none loaded")
 
     def set_unloaded(self) -> None:
         self.state = "none"
         self._tick.stop()
         self.bar.setVisible(False)
         self.button.setText("No model  ▾")
+        self.button.setAccessibleName("Model: none loaded")
 
     def _on_tick(self) -> None:
         elapsed = time.perf_counter() - self._started

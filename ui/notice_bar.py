@@ -1,20 +1,36 @@
-"""A message strip above the composer: errors, confirmations and an optional action (Undo).
+"""A message strip above the composer: errors, confirmations and actions (Undo, Reload now).
 
 Messages that arrive close together are shown together (newest last, at most three), so a quick
-confirmation cannot hide the explanation of a failure that came a moment before it.
+confirmation cannot hide the explanation of a failure that came a moment before it. The newest
+message with actions shows them as buttons (at most three); every message is also read out by the
+screen reader, errors at once.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.accessibility import Announcer
 
 MAX_MESSAGES = 3
+MAX_ACTIONS = 3
 _SEVERITY = {"info": 0, "warning": 1, "error": 2}
+
+# A button under the message: its text, what it does, and optionally a tooltip saying more.
+Action = tuple[str, Callable[[], None]] | tuple[str, Callable[[], None], str]
 
 
 @dataclass
@@ -22,33 +38,49 @@ class _Message:
     key: int
     text: str
     level: str
-    action: str
-    callback: Callable[[], None] | None
+    actions: tuple[Action, ...]
 
 
 class NoticeBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("NoticeBar")
+        self.setAccessibleName("Messages")
+        self.announcer = Announcer(self)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.action_button = QPushButton()
-        self.action_button.setVisible(False)
+        self.action_buttons = [QPushButton() for _ in range(MAX_ACTIONS)]
         close = QToolButton()
         close.setText("✕")
         close.setObjectName("Flat")
-        close.setToolTip("Dismiss")
+        close.setToolTip("Dismiss (Esc)")
+        close.setAccessibleName("Dismiss the messages")
         close.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
+        self.close_button = close
+        # The text on top, the actions under it: several long actions never squeeze the text.
+        top = QHBoxLayout()
+        top.addWidget(self.label, 1)
+        top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self._actions_row = QHBoxLayout()
+        self._actions_row.addStretch(1)
+        for index, button in enumerate(self.action_buttons):
+            button.setVisible(False)
+            button.clicked.connect(lambda _=False, i=index: self._on_action(i))
+            self._actions_row.addWidget(button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.action_button)
-        layout.addWidget(close)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addLayout(self._actions_row)
         self._messages: list[_Message] = []
         self._keys = itertools.count()
-        self.action_button.clicked.connect(self._on_action)
         self.setVisible(False)
+
+    @property
+    def action_button(self) -> QPushButton:
+        """The first action's button."""
+        return self.action_buttons[0]
 
     def show_message(
         self,
@@ -57,15 +89,18 @@ class NoticeBar(QFrame):
         action: str = "",
         callback: Callable[[], None] | None = None,
         timeout_ms: int = 8000,
+        actions: Sequence[Action] = (),
     ) -> None:
         """Show `text` below any message still showing; errors stay until dismissed, others
-        fade after `timeout_ms`."""
-        message = _Message(next(self._keys), text, level, action, callback)
+        fade after `timeout_ms`. `action` and `callback` (or several `actions`) become buttons."""
+        buttons = tuple(actions) or (((action, callback),) if action and callback else ())
+        message = _Message(next(self._keys), text, level, buttons[:MAX_ACTIONS])
         self._messages = [m for m in self._messages if m.text != text][-(MAX_MESSAGES - 1) :]
         self._messages.append(message)
         if level != "error":
             QTimer.singleShot(timeout_ms, self, lambda: self._expire(message.key))
         self._render()
+        self.announcer.announce(self, text, assertive=level == "error")
 
     def _expire(self, key: int) -> None:
         self._messages = [m for m in self._messages if m.key != key]
@@ -76,14 +111,25 @@ class NoticeBar(QFrame):
             self.setVisible(False)
             return
         self.label.setText("\n".join(m.text for m in self._messages))
+        self.setAccessibleDescription(self.label.text())
         level = max((m.level for m in self._messages), key=lambda name: _SEVERITY.get(name, 0))
         self.setProperty("level", level)
         self.style().unpolish(self)
         self.style().polish(self)
-        with_action = [m for m in self._messages if m.action and m.callback]
-        self.action_button.setText(with_action[-1].action if with_action else "")
-        self.action_button.setVisible(bool(with_action))
+        actions = self._actions()
+        for index, button in enumerate(self.action_buttons):
+            button.setVisible(index < len(actions))
+            if index < len(actions):
+                action = actions[index]
+                tip = action[2] if len(action) > 2 else ""  # type: ignore[misc]
+                button.setText(action[0])
+                button.setToolTip(tip)
+                button.setAccessibleDescription(tip)
         self.setVisible(True)
+
+    def _actions(self) -> tuple[Action, ...]:
+        with_actions = [m for m in self._messages if m.actions]
+        return with_actions[-1].actions if with_actions else ()
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
@@ -92,10 +138,10 @@ class NoticeBar(QFrame):
         self._messages.clear()
         self._render()
 
-    def _on_action(self) -> None:
-        with_action = [m for m in self._messages if m.action and m.callback]
-        if not with_action:
+    def _on_action(self, index: int) -> None:
+        with_actions = [m for m in self._messages if m.actions]
+        if not with_actions or index >= len(with_actions[-1].actions):
             return
-        clicked = with_action[-1]
+        clicked = with_actions[-1]
         self._expire(clicked.key)  # the other messages stay
-        clicked.callback()
+        clicked.actions[index][1]()

@@ -14,7 +14,7 @@ class PageView(QWidget):
         self.highlights: list[tuple[float, float, float, float]] = []
 
     def set_page(self, png: bytes, highlights: list[tuple[float, float, float, float]]) -> None:
-        self.image = QImage.fromData(png, "PNG")
+        self.image = QImage.fromData(png)  # the format is read from the data
         self.highlights = list(highlights)
         self.setFixedSize(self.image.size())
         self.update()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
@@ -25,6 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from ui.page_view import PageView
+
+if TYPE_CHECKING:
+    from engine.page_render import RenderedPage
 
 _ZOOMS = (0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 
@@ -52,30 +56,37 @@ class PageViewer(QDialog):
             "‹", "Previous page (Page Up)", lambda: self.go(self.page - 1)
         )
         self.next_button = self._tool("›", "Next page (Page Down)", lambda: self.go(self.page + 1))
-        self.zoom_out = self._tool("−", "Zoom out", lambda: self._zoom(-1))
-        self.zoom_in = self._tool("+", "Zoom in", lambda: self._zoom(1))
+        self.zoom_out = self._tool("−", "Zoom out (Ctrl+-)", lambda: self._zoom(-1))
+        self.zoom_in = self._tool("+", "Zoom in (Ctrl++)", lambda: self._zoom(1))
+        for button, name in ((self.prev_button, "Previous page"), (self.next_button, "Next page"),
+                             (self.zoom_out, "Zoom out"), (self.zoom_in, "Zoom in")):  # fmt: skip
+            button.setAccessibleName(name)
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.system_button = QPushButton("Open in system viewer")
         self.system_button.clicked.connect(self.open_in_system)
         bar = QHBoxLayout()
         bar.addWidget(self.title)
         bar.addWidget(self.page_label)
         bar.addStretch(1)
-        for widget in (self.prev_button, self.next_button, self.zoom_out, self.zoom_in):
-            bar.addWidget(widget)
+        for tool in (self.prev_button, self.next_button, self.zoom_out, self.zoom_in):
+            bar.addWidget(tool)
         bar.addSpacing(8)
         bar.addWidget(self.system_button)
 
         self.page_view = PageView()
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(self.page_view)
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.scroll.setStyleSheet("QScrollArea { background: #8a8a8a; }")
+        self.page_scroll = QScrollArea()
+        self.page_scroll.setWidget(self.page_view)
+        self.page_scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.page_scroll.setStyleSheet("QScrollArea { background: #8a8a8a; }")
         self.text_view = QTextBrowser()
+        self.text_view.setAccessibleName("Cited passage")
+        self.page_scroll.setAccessibleName("Page")
+        self.page_view.setAccessibleName("Page image")
         self.message = QLabel()
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         self.stack = QStackedWidget()
-        for widget in (self.scroll, self.text_view, self.message):
+        for widget in (self.page_scroll, self.text_view, self.message):
             self.stack.addWidget(widget)
 
         layout = QVBoxLayout(self)
@@ -83,6 +94,8 @@ class PageViewer(QDialog):
         layout.addWidget(self.stack, 1)
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.go(self.page - 1))
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.go(self.page + 1))
+        QShortcut(QKeySequence(QKeySequence.StandardKey.ZoomIn), self, lambda: self._zoom(1))
+        QShortcut(QKeySequence(QKeySequence.StandardKey.ZoomOut), self, lambda: self._zoom(-1))
 
     def _tool(self, text: str, tip: str, slot) -> QToolButton:
         button = QToolButton()
@@ -99,7 +112,7 @@ class PageViewer(QDialog):
         self.path, self.page, self.passage = str(path), max(1, int(page or 1)), passage
         self.page_count = 0
         # Fit a typical page (A4 or Letter, ~600 points wide) to the viewer's width.
-        width = self.scroll.viewport().width() if self.isVisible() else self.width() - 60
+        width = self.page_scroll.viewport().width() if self.isVisible() else self.width() - 60
         self.zoom = max(_ZOOMS[0], min(_ZOOMS[-1], (width - 24) / 600))
         self.title.setText(Path(path).name)
         self.setWindowTitle(f"{Path(path).name} – page {self.page}")
@@ -134,23 +147,27 @@ class PageViewer(QDialog):
 
     # Results
 
-    def show_page(self, rendered: dict) -> None:
-        """`rendered`: path, png, page, page_count, highlights (from the page renderer)."""
-        if rendered.get("path") != self.path or rendered.get("page") != self.page:
+    def show_page(self, path: str, rendered: RenderedPage) -> None:
+        """Page `rendered.page` of `path`, rendered, with the passage's rectangles."""
+        if path != self.path or rendered.page != self.page:
             return  # an older request arriving late
-        self.page_count = int(rendered["page_count"])
-        self.page_view.set_page(rendered["png"], rendered["highlights"])
-        self.stack.setCurrentWidget(self.scroll)
+        self.page_count = rendered.page_count
+        self.page_view.set_page(rendered.png, rendered.highlights)
+        self.stack.setCurrentWidget(self.page_scroll)
         self.page_label.setText(f"page {self.page} of {self.page_count}")
         self.setWindowTitle(f"{Path(self.path).name} – page {self.page}")
         self.prev_button.setEnabled(self.page > 1)
         self.next_button.setEnabled(self.page < self.page_count)
-        highlights = rendered["highlights"]
+        highlights = rendered.highlights
+        self.page_view.setAccessibleDescription(
+            f"Page {self.page} of {self.page_count}"
+            + (f", with the cited passage highlighted: {self.passage}" if highlights else "")
+        )
         if highlights:
             x, y, _w, _h = highlights[0]
-            self.scroll.ensureVisible(int(x), int(y), 50, self.scroll.height() // 3)
+            self.page_scroll.ensureVisible(int(x), int(y), 50, self.page_scroll.height() // 3)
         else:
-            self.scroll.verticalScrollBar().setValue(0)
+            self.page_scroll.verticalScrollBar().setValue(0)
 
     def show_text(self, text: str) -> None:
         """For files without pages (text, Markdown, HTML, DOCX): the cited passage itself."""

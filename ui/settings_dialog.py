@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -38,38 +39,38 @@ def _editor(option: Option) -> QWidget:
     if option.kind == "bool":
         return QCheckBox()
     if option.kind == "int":
-        box = QSpinBox()
-        box.setRange(int(option.minimum or 0), int(option.maximum or 2**31 - 1))
+        whole = QSpinBox()
+        whole.setRange(int(option.minimum or 0), int(option.maximum or 2**31 - 1))
         if option.key == "model.threads" or option.key == "sampling.seed":
-            box.setSpecialValueText("auto" if option.key == "model.threads" else "random")
-        return box
+            whole.setSpecialValueText("auto" if option.key == "model.threads" else "random")
+        return whole
     if option.kind == "float":
-        box = QDoubleSpinBox()
-        box.setRange(option.minimum or 0.0, option.maximum or 1e9)
-        box.setSingleStep(0.05)
-        box.setDecimals(2)
-        return box
+        number = QDoubleSpinBox()
+        number.setRange(option.minimum or 0.0, option.maximum or 1e9)
+        number.setSingleStep(0.05)
+        number.setDecimals(2)
+        return number
     if option.kind == "gpu_layers":
-        box = QSpinBox()
-        box.setRange(-1, 999)
-        box.setSpecialValueText("auto")
-        return box
+        layers = QSpinBox()
+        layers.setRange(-1, 999)
+        layers.setSpecialValueText("auto")
+        return layers
     if option.kind == "choice":
-        box = QComboBox()
+        choices = QComboBox()
         for choice in option.choices:
-            box.addItem(_CHOICE_LABELS.get(choice, choice), choice)
-        return box
+            choices.addItem(_CHOICE_LABELS.get(choice, choice), choice)
+        return choices
     if option.kind == "text":
-        box = QPlainTextEdit()
-        box.setMaximumHeight(110)
-        return box
+        text = QPlainTextEdit()
+        text.setMaximumHeight(110)
+        return text
     return QLineEdit()
 
 
 def _read(option: Option, editor: QWidget) -> Any:
     if isinstance(editor, QCheckBox):
         return editor.isChecked()
-    if option.kind == "gpu_layers":
+    if option.kind == "gpu_layers" and isinstance(editor, QSpinBox):
         return "auto" if editor.value() < 0 else editor.value()
     if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
         return editor.value()
@@ -77,28 +78,32 @@ def _read(option: Option, editor: QWidget) -> Any:
         return editor.currentData()
     if isinstance(editor, QPlainTextEdit):
         return editor.toPlainText()
+    assert isinstance(editor, QLineEdit)
     return editor.text()
 
 
 def _write(option: Option, editor: QWidget, value: Any) -> None:
     if isinstance(editor, QCheckBox):
         editor.setChecked(bool(value))
-    elif option.kind == "gpu_layers":
+    elif option.kind == "gpu_layers" and isinstance(editor, QSpinBox):
         editor.setValue(-1 if value == "auto" else int(value))
-    elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
-        editor.setValue(value)
+    elif isinstance(editor, QSpinBox):
+        editor.setValue(int(value))
+    elif isinstance(editor, QDoubleSpinBox):
+        editor.setValue(float(value))
     elif isinstance(editor, QComboBox):
         editor.setCurrentIndex(max(0, editor.findData(value)))
     elif isinstance(editor, QPlainTextEdit):
         editor.setPlainText(str(value))
-    else:
+    elif isinstance(editor, QLineEdit):
         editor.setText(str(value))
 
 
 class SettingsDialog(QDialog):
-    """Shows `values`; on Save validates and emits `applied(changed_values)`."""
+    """Shows `values`; on Save validates and emits `applied(changes)`, a read-only mapping of
+    each changed key to its new value."""
 
-    applied = Signal(dict)
+    applied = Signal(object)
 
     def __init__(self, values: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,8 +123,11 @@ class SettingsDialog(QDialog):
             editor = _editor(option)
             editor.setToolTip(option.description)
             editor.setObjectName(option.key)
+            editor.setAccessibleName(option.label)
+            editor.setAccessibleDescription(option.description)
             label = QLabel(option.label)
             label.setToolTip(option.description)
+            label.setBuddy(editor)
             forms[option.group].addRow(label, editor)
             self.editors[option.key] = editor
             _write(option, editor, values.get(option.key, option.default))
@@ -170,5 +178,5 @@ class SettingsDialog(QDialog):
             self.error.setText(str(exc))
             self.error.setVisible(True)
             return
-        self.applied.emit(changed)
+        self.applied.emit(MappingProxyType(changed))
         self.accept()

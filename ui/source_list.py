@@ -2,40 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+if TYPE_CHECKING:
+    from engine.library.answer import Source
 
-def source_title(source: dict) -> str:
-    name = Path(str(source.get("path", ""))).name or "document"
-    page = source.get("page")
-    return f"[{source.get('number', '?')}]  {name}" + (f"  ·  page {page}" if page else "")
+
+def source_title(source: Source) -> str:
+    """ "[2]  report.pdf  ·  page 4" """
+    name = Path(source.file).name or "document"
+    return f"[{source.number}]  {name}" + (f"  ·  page {source.page}" if source.page else "")
 
 
 class SourceList(QWidget):
-    """Shows sources; emits `sourceClicked(source)` with the source's dict."""
+    """Shows sources; emits `sourceClicked(Source)`."""
 
-    sourceClicked = Signal(dict)
+    sourceClicked = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 4, 0, 0)
         self._layout.setSpacing(3)
-        self._sources: list[dict] = []
+        self._sources: tuple[Source, ...] = ()
         self.setVisible(False)
 
-    def sources(self) -> list[dict]:
-        return list(self._sources)
+    def sources(self) -> tuple[Source, ...]:
+        return self._sources
 
-    def set_sources(self, sources: list[dict]) -> None:
+    def source(self, number: int) -> Source | None:
+        return next((source for source in self._sources if source.number == number), None)
+
+    def set_sources(self, sources: Sequence[Source]) -> None:
         while self._layout.count():
             item = self._layout.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
-        self._sources = list(sources)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self._sources = tuple(sources)
         self.setVisible(bool(sources))
         if not sources:
             return
@@ -45,15 +54,19 @@ class SourceList(QWidget):
         for source in sources:
             button = QPushButton(source_title(source))
             button.setObjectName("SourceButton")
-            excerpt = " ".join(str(source.get("excerpt", "")).split())
+            excerpt = " ".join(source.excerpt.split())
             button.setToolTip(excerpt[:500] + ("…" if len(excerpt) > 500 else ""))
+            page = f", page {source.page}" if source.page else ""
+            button.setAccessibleName(f"Source {source.number}: {Path(source.file).name}{page}")
+            button.setAccessibleDescription("Opens the page with the passage highlighted")
             button.clicked.connect(lambda _=False, s=source: self.sourceClicked.emit(s))
             self._layout.addWidget(button)
 
     def button_for(self, number: int) -> QPushButton | None:
         """The button of source `number` (for tests and keyboard focus)."""
         for index in range(self._layout.count()):
-            widget = self._layout.itemAt(index).widget()
+            item = self._layout.itemAt(index)
+            widget = item.widget() if item is not None else None
             if isinstance(widget, QPushButton) and widget.text().startswith(f"[{number}]"):
                 return widget
         return None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
-
-from app.paths import resources_dir
 
 _PALETTES = {
     "light": {
@@ -54,24 +54,26 @@ def resolve(choice: str) -> str:
     return "dark" if system_prefers_dark() else "light"
 
 
-def style_sheet(name: str) -> str:
-    path = resources_dir() / "styles" / f"{name}.qss"
+def style_sheet(styles: Path, name: str) -> str:
+    """The style sheet `name` ("light", "dark") from the folder `styles`; "" when missing."""
+    path = Path(styles) / f"{name}.qss"
     return path.read_text("utf-8") if path.is_file() else ""
 
 
-def apply_theme(app: QApplication, choice: str) -> str:
-    """Apply the appearance and return which one ('light' or 'dark') was used."""
+def apply_theme(app: QApplication, choice: str, styles: Path) -> str:
+    """Apply the appearance (a setting: light, dark or system) with the style sheets in
+    `styles`, and return which one ('light' or 'dark') was used."""
     name = resolve(choice)
     app.setStyle("Fusion")
     palette = QPalette()
     for role, colour in _PALETTES[name].items():
         palette.setColor(role, QColor(colour))
     app.setPalette(palette)
-    app.setStyleSheet(style_sheet(name))
+    app.setStyleSheet(style_sheet(styles, name))
     app.setProperty("hearthTheme", name)
     return name
 
 
-def is_dark(app: QApplication | None = None) -> bool:
+def is_dark(app: QCoreApplication | None = None) -> bool:
     app = app or QApplication.instance()
-    return bool(app) and app.property("hearthTheme") == "dark"
+    return app is not None and app.property("hearthTheme") == "dark"

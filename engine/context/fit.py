@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from engine.context.estimate import MemoryEstimate, estimate_memory, padded_cells
 from engine.errors import HearthError
 from engine.gguf_info import ModelInfo, read_model_info
+from engine.memory.estimate import MemoryEstimate, estimate_memory, padded_cells
 from engine.session import KV_CACHE_TYPES, LoadSettings
 
 MAX_WINDOW = 131072
@@ -310,7 +310,7 @@ def _gpu_layers(settings: LoadSettings, info: ModelInfo, n_ctx: int) -> int:
             ) from exc
         return info.block_count + 1 if layers < 0 else layers
     from engine.backends import auto_gpu_layers
-    from engine.context.estimate import kv_cache_bytes
+    from engine.memory.estimate import kv_cache_bytes
 
     return auto_gpu_layers(info, kv_cache_bytes(info, padded_cells(n_ctx)), _gpu_offload())
 

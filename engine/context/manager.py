@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.cancel import CancelToken
-from engine.chat_engine import ChatEngine
+from engine.chat_session import ChatSession
 from engine.context.budget import ContextBudget, TokenCounter
 from engine.context.policies import (
     Draft,
@@ -44,6 +44,7 @@ from engine.context.turn import (
 )
 from engine.errors import GenerationError, HearthError
 from engine.stats import GenerationStats
+
 
 # Tokens the summary's own header adds to the system message.
 _SUMMARY_HEADER_TOKENS = 40
@@ -96,10 +97,10 @@ class ContextSettings:
 class ContextManager:
     """Plans turns for one engine and one conversation at a time (model thread only).
 
-    The engine is a `ChatEngine`: the local `ModelSession` or a `RemoteSession`.
+    The session is a `ChatSession`: the local `ModelSession` or a `RemoteSession`.
     """
 
-    def __init__(self, session: ChatEngine, settings: ContextSettings | None = None) -> None:
+    def __init__(self, session: ChatSession, settings: ContextSettings | None = None) -> None:
         self.session = session
         self.settings = settings or ContextSettings()
         self.counter = TokenCounter(session)
@@ -393,13 +394,13 @@ class ContextManager:
 
     def _larger_window(self, need: int) -> int:
         """A window this machine can hold that would fit `need` tokens; 0 if none."""
-        report = getattr(self.session, "report", None)
+        report = self.session.report
         if report is None:
             return 0
         try:
             from engine.context.fit import MachineMemory, largest_window
 
-            allocation = getattr(self.session, "allocation", None)
+            allocation = self.session.allocation
             memory = MachineMemory.probe(
                 freed_ram=allocation.ram if allocation else 0,
                 freed_vram=allocation.vram if allocation else 0,
@@ -424,18 +425,17 @@ class ContextManager:
         return same
 
     def _kv_bytes(self, n_tokens: int) -> int:
-        from engine.context.estimate import kv_cache_bytes, swa_cells
+        from engine.memory.estimate import kv_cache_bytes, swa_cells
 
         report = getattr(self.session, "report", None)  # a remote engine has no local KV cache
         if report is None:
             return 0
         info = report.model
-        swa_full = getattr(report, "swa_full", True)
-        window = None if swa_full else swa_cells(info, report.n_ctx, 512, False)
+        window = None if report.swa_full else swa_cells(info, report.n_ctx, report.n_batch, False)
         return kv_cache_bytes(info, n_tokens, report.type_k, report.type_v, window)
 
     def _kv_total(self) -> int:
-        allocation = getattr(self.session, "allocation", None)
+        allocation = self.session.allocation
         if allocation is not None and allocation.part("kv_cache"):
             return allocation.part("kv_cache")
         return self._kv_bytes(self.session.n_ctx)

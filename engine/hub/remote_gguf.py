@@ -1,6 +1,6 @@
 """Read a GGUF file's header on the Hub over HTTP range requests, without downloading its weights.
 
-The engine's own parser (`engine.gguf_info`, `engine.context.weights`) reads a `RangeStream` as it
+The engine's own parser (`engine.gguf_info`, `engine.memory.weights`) reads a `RangeStream` as it
 would a local file. The header (metadata, vocabulary, tensor table) is fetched from the start in
 requests that double in size (1 MiB, 2 MiB, ... 16 MiB), so a small header costs one request and a
 large vocabulary a handful; the weights that follow are never requested.
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, cast
 
-from engine.context.weights import WeightLayout, layout_of, read_tensor_table
+from engine.memory.weights import WeightLayout, layout_of, read_tensor_table
 from engine.errors import ModelFileError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.hub.connection import HubConnection, HubError

@@ -1,6 +1,6 @@
 """Will a model on the Hub run on this machine? A verdict per file, before any download.
 
-The numbers come from the engine's one fit estimator (`engine.context.estimate.estimate_memory`
+The numbers come from the engine's one fit estimator (`engine.memory.estimate.estimate_memory`
 with `engine.context.fit.MachineMemory`'s margins): weights on the CPU and GPU, KV cache and
 compute buffers, at the window and K/V cache type the person chose. Where the header could not be
 read, the verdict is an estimate from the file size alone and says so.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from engine.context.estimate import MemoryEstimate, estimate_memory
+from engine.memory.estimate import MemoryEstimate, estimate_memory
 from engine.context.fit import (
     ESTIMATE_MARGIN,
     GB,
@@ -20,7 +20,7 @@ from engine.context.fit import (
     cache_type_problem,
     resolve_flash_attn,
 )
-from engine.context.weights import WeightLayout
+from engine.memory.weights import WeightLayout
 from engine.errors import ModelFileError
 from engine.hub.connection import HubConnection, HubError
 from engine.hub.listing import RemoteModel, RepoListing

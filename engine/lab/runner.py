@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.cancel import CancelToken
-from engine.context.allocation import AllocationReport
-from engine.context.estimate import estimate_memory
+from engine.memory.allocation import AllocationReport
+from engine.memory.estimate import estimate_memory
 from engine.context.fit import window_choices
 from engine.errors import HearthError
 from engine.lab.evaluate import TokenEvaluator

@@ -30,6 +30,28 @@ FAILED = "failed"
 
 SKIPPED_STATUSES = frozenset({UNCHANGED, HIDDEN, UNSUPPORTED})
 FAILED_STATUSES = frozenset({ENCRYPTED, DAMAGED, NO_TEXT, EMPTY, UNREADABLE, VANISHED, FAILED})
+# Not an engine outcome: a file the window listed that the indexer has not reached yet.
+QUEUED = "queued"
+
+# The word a person sees for each status, in the documents panel and wherever else it is shown:
+# a file is indexed, failed or skipped (each with its reason), or on its way.
+DISPLAY_STATUS: dict[str, str] = {
+    INDEXED: "indexed",
+    UNCHANGED: "indexed",
+    HIDDEN: "skipped",
+    UNSUPPORTED: "skipped",
+    **{status: "failed" for status in FAILED_STATUSES},
+    QUEUED: "queued",
+    PENDING: "pending",
+    INDEXING: "indexing",
+    CANCELLED: "cancelled",
+    REMOVED: "removed",
+}
+
+
+def display_status(status: str) -> str:
+    """The word shown for an engine status ("damaged" -> "failed", "unchanged" -> "indexed")."""
+    return DISPLAY_STATUS.get(status, status)
 
 
 class LibraryError(HearthError):
@@ -125,6 +147,30 @@ class IndexProgress:
     chunks: int = 0
     status: str | None = None
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    """One file's progress as the documents panel shows it, a few times per file.
+
+    Attributes:
+        path: The file.
+        status: The shown word (see `display_status`): "indexing" while it is read, then
+            "indexed", "failed" or "skipped".
+        fraction: How far indexing got (0..1) while the status is "indexing", else None.
+        error: Why a file failed or was skipped, in plain words ("" otherwise).
+        pages, chunks: Known once the file is done (None before).
+        file_index, file_count: Its place in the batch (0-based) and the batch's size.
+    """
+
+    path: str
+    status: str
+    fraction: float | None = None
+    error: str = ""
+    pages: int | None = None
+    chunks: int | None = None
+    file_index: int = 0
+    file_count: int = 1
 
 
 @dataclass(frozen=True)

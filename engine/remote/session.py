@@ -1,6 +1,6 @@
 """`RemoteSession`: a model on an OpenAI-compatible server, used the way a local model is.
 
-It implements `engine.chat_engine.ChatEngine`, so the context manager, the summarizer and the
+It implements `engine.chat_session.ChatSession`, so the context manager, the summarizer and the
 answer flow run on it unchanged: retrieval and context fitting stay on this computer, only the
 final messages are sent. Like `ModelSession`, one thread drives it; `CancelToken.cancel()` may
 come from any thread and ends a reply at once.

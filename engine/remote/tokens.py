@@ -174,7 +174,7 @@ class LocalTokenizer:
         import llama_cpp
 
         from engine.bundled import default_model_path
-        from engine.context.allocation import capture_llama_log
+        from engine.memory.allocation import capture_llama_log
         from engine.gguf_info import read_model_info
         from engine.prompt_format import PromptFormat
 

@@ -33,6 +33,7 @@ def test_info_json_lists_backend_memory_and_both_bundled_models():
     assert smol["bundled"] and smol["has_chat_template"] and smol["context_length"] == 8192
 
 
+@pytest.mark.slow
 def test_chat_streams_and_ends_with_one_json_line_of_stats():
     result = hearth("chat", "--json", "--max-tokens", "12", "--temperature", "0", "Say hi.")
     assert result.returncode == 0, result.stderr
@@ -81,6 +82,7 @@ def long_history(tmp_path, exchanges=12):
     return path
 
 
+@pytest.mark.slow
 def test_chat_overflow_stop_refuses_in_one_line(tmp_path):
     history = long_history(tmp_path)
     result = hearth("chat", "--ctx", "512", "--overflow", "stop", "--history", str(history),
@@ -91,6 +93,7 @@ def test_chat_overflow_stop_refuses_in_one_line(tmp_path):
     assert "the context window holds 512" in result.stderr and "new chat" in result.stderr
 
 
+@pytest.mark.slow
 def test_chat_overflow_sliding_window_drops_old_turns_and_says_so(tmp_path):
     history = long_history(tmp_path)
     result = hearth("chat", "--ctx", "512", "--overflow", "sliding_window", "--history",

@@ -12,6 +12,9 @@ import pytest
 from app.cli import main
 from tests.engine.library.corpus import write_encrypted_pdf, write_guide_pdf
 
+# Every test here loads a real model (the chat model or the embedding model).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def shared_embedder(embedding_model_dir):

@@ -21,6 +21,7 @@ def blank_pdf(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_passes_and_prints_one_summary_line(qapp, capsys):
     assert self_test.run() == 0
 
@@ -57,6 +58,7 @@ def test_names_the_model_step_when_the_model_file_is_truncated(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_names_the_documents_step_when_the_pdf_has_no_text(qapp, blank_pdf, capsys):
     assert self_test.run(document=blank_pdf) == 1
 

@@ -9,6 +9,9 @@ from engine.errors import GenerationError, ModelFileError
 from engine.session import LoadSettings, ModelSession, SamplingSettings
 from engine.stats import GenerationStats
 
+# Every test here loads a real model.
+pytestmark = pytest.mark.slow
+
 GREEDY = SamplingSettings(temperature=0, max_tokens=24, repeat_penalty=1.0)
 
 
@@ -232,6 +235,7 @@ UNLOAD_PROBE = """
 import json, sys
 from engine.memory import probe_memory
 from engine.session import LoadSettings, ModelSession, SamplingSettings
+
 session = ModelSession()
 before = probe_memory().process_rss
 session.load(LoadSettings(model_path=sys.argv[1], n_ctx=8192))

@@ -68,6 +68,18 @@ class Harness:
     def chats(self):
         return self.controller.chats
 
+    @property
+    def store(self):
+        return self.controller.store
+
+    @property
+    def conversation(self):
+        """The open conversation (None: a blank new chat)."""
+        return self.controller.current.conversation
+
+    def stored_messages(self):
+        return self.store.messages(self.conversation.id)
+
 
 @pytest.fixture
 def harness(qtbot):

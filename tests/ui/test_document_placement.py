@@ -3,7 +3,12 @@ indexed, so its pages can be cited); one that does not is searched. The choice s
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ui.conftest import drop_files
+
+# Every test here loads a real model (the chat model or the embedding model).
+pytestmark = pytest.mark.slow
 
 
 def _wait_indexed(harness, qtbot, path, timeout=180000):
@@ -14,13 +19,13 @@ def _wait_indexed(harness, qtbot, path, timeout=180000):
 
 def _pinned_tokens_of_next_reply(harness, qtbot, question: str) -> int:
     """Send `question` and return the pinned-material tokens the model's prompt held."""
-    usages: list[dict] = []
-    harness.controller.model.worker.contextUsage.connect(usages.append)
+    usages: list = []
+    harness.controller.model.contextUsed.connect(usages.append)
     harness.send(question)
     harness.wait_reply(180000)
     qtbot.wait_until(lambda: bool(usages), timeout=10000)
-    harness.controller.model.worker.contextUsage.disconnect(usages.append)
-    return int(usages[-1]["details"]["pinned"])
+    harness.controller.model.contextUsed.disconnect(usages.append)
+    return usages[-1].budget.pinned
 
 
 def test_a_small_document_goes_in_whole_and_stays_after_a_restart(harness, qtbot, lighthouse_pdf):
@@ -32,8 +37,8 @@ def test_a_small_document_goes_in_whole_and_stays_after_a_restart(harness, qtbot
     assert panel.placement_of(str(lighthouse_pdf)) == "whole"
     assert "in the prompt whole" in window.notice.label.text()
     _wait_indexed(harness, qtbot, lighthouse_pdf)
-    conversation = harness.chats.current
-    pinned = harness.chats.store.pinned_documents(conversation.id)
+    conversation = harness.conversation
+    pinned = harness.store.pinned_documents(conversation.id)
     assert [doc.path for doc in pinned] == [str(lighthouse_pdf)]
     assert "Marta Quillfeather" in pinned[0].text and pinned[0].tokens > 50
 
@@ -41,7 +46,7 @@ def test_a_small_document_goes_in_whole_and_stays_after_a_restart(harness, qtbot
     assert window.chat.last().sources.sources(), "the file is indexed too, so pages are cited"
 
     harness.restart()
-    harness.chats.open(conversation.id)
+    harness.controller.current.open(conversation.id)
     panel = harness.window.documents
     qtbot.wait_until(lambda: panel.placement_of(str(lighthouse_pdf)) != "", timeout=60000)
     assert panel.placement_of(str(lighthouse_pdf)) == "whole"
@@ -68,6 +73,6 @@ def test_a_document_too_long_for_the_window_is_searched(app_window, qtbot, tmp_p
     assert panel.placement_of(str(long_text)) == "searched"
     qtbot.wait_until(lambda: any("searched" in text for text in shown), timeout=60000)
     _wait_indexed(app_window, qtbot, long_text)
-    assert app_window.chats.store.pinned_documents(app_window.chats.current.id) == []
+    assert app_window.store.pinned_documents(app_window.conversation.id) == []
     assert _pinned_tokens_of_next_reply(app_window, qtbot, "Where did the wind come from?") == 0
     assert window.chat.last().sources.sources(), "its passages were searched"

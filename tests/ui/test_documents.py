@@ -3,10 +3,17 @@ cited page; a broken file gets its own error and the app keeps working."""
 
 from __future__ import annotations
 
-import psutil
+from dataclasses import replace
 
+import psutil
+import pytest
+
+from engine.chat.stored import sources_from_stored
 from tests.engine.library.corpus import write_guide_pdf
 from tests.ui.conftest import drop_files, write_pdf
+
+# Every test here loads a real model (the chat model or the embedding model).
+pytestmark = pytest.mark.slow
 
 
 def _wait_indexed(harness, qtbot, timeout=180000):
@@ -27,9 +34,8 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
                      timeout=180000)  # fmt: skip
     _wait_indexed(app_window, qtbot)
     panel = window.documents
-    row = panel.row_of(str(lighthouse_pdf))
-    assert panel.table.item(row, 1).text() == "3"  # pages
-    assert int(panel.table.item(row, 2).text()) >= 1  # chunks
+    row = panel.model.file(str(lighthouse_pdf))
+    assert row.pages == 3 and row.chunks >= 1
     qtbot.wait_until(lambda: window.documents_button.text() == "Documents (1)", timeout=10000)
 
     app_window.send("Who is the keeper of the lighthouse?")
@@ -37,15 +43,17 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
     reply = window.chat.last()
     sources = reply.sources.sources()
     assert sources, "the reply should list the passages it was given"
-    lighthouse = next(s for s in sources if s["page"] == 2)
-    stored = app_window.chats.store.messages(app_window.chats.current.id)[-1]
-    assert stored.sources == sources
+    lighthouse = next(s for s in sources if s.page == 2)
+    stored = app_window.stored_messages()[-1]
+    assert sources_from_stored(stored.sources) == tuple(
+        replace(s, heading=None, similarity=None) for s in sources
+    )
 
-    button = reply.sources.button_for(lighthouse["number"])
+    button = reply.sources.button_for(lighthouse.number)
     assert "harbour-guide.pdf" in button.text() and "page 2" in button.text()
     button.click()
     viewer = app_window.controller.documents.viewer
-    qtbot.wait_until(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=20000)
+    qtbot.wait_until(lambda: viewer.stack.currentWidget() is viewer.page_scroll, timeout=20000)
     assert viewer.page == 2 and viewer.page_count == 3
     # Pages are read in the library process, and the memory gauge counts it as part of the app.
     assert controller.libraries.running_pids()
@@ -58,7 +66,7 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
     # A request the documents have nothing to do with gets no sources, not random pages.
     app_window.send("Name a planet of the solar system.")
     app_window.wait_reply()
-    assert window.chat.last().sources.sources() == []
+    assert window.chat.last().sources.sources() == ()
 
 
 def test_a_broken_file_gets_its_reason_and_the_app_keeps_working(app_window, qtbot, tmp_path):
@@ -69,14 +77,28 @@ def test_a_broken_file_gets_its_reason_and_the_app_keeps_working(app_window, qtb
     drop_files(window, [broken, good])
     _wait_indexed(app_window, qtbot)
     qtbot.wait_until(lambda: window.documents.status_of(str(good)) == "indexed", timeout=60000)
-    status = window.documents.status_of(str(broken))
-    assert status.startswith("failed: ")
-    assert len(status) > len("failed: ") + 5  # a reason in words
+    # The panel and the notice give the engine's own reason for this file, word for word.
+    reason = _engine_reason(broken)
+    assert reason and "PDF" in reason
+    assert window.documents.status_of(str(broken)) == f"failed: {reason}"
     qtbot.wait_until(lambda: "1 not indexed" in window.notice.text(), timeout=10000)
+    assert f"broken.pdf: {reason}" in window.notice.text()
     assert "broken.pdf will be searched" not in window.notice.text()
     app_window.send("Say hi.")
     app_window.wait_reply()
     assert window.chat.last().text().strip()
+
+
+def _engine_reason(path) -> str:
+    """Why the engine refuses `path`, as it says it."""
+    from engine.library.extract import open_document
+    from engine.library.types import FileProblem
+
+    try:
+        open_document(path)
+    except FileProblem as problem:
+        return problem.message
+    return ""
 
 
 def test_a_crashed_indexer_is_explained_and_the_file_can_be_finished(app_window, qtbot, tmp_path):
@@ -99,7 +121,7 @@ def test_a_crashed_indexer_is_explained_and_the_file_can_be_finished(app_window,
     window.documents.reindex_button.click()
     qtbot.wait_until(lambda: window.documents.status_of(str(long_pdf)) == "indexed",
                      timeout=180000)  # fmt: skip
-    assert int(window.documents.table.item(window.documents.row_of(str(long_pdf)), 1).text()) == 96
+    assert window.documents.model.file(str(long_pdf)).pages == 96
 
 
 def test_drop_a_folder_reindex_and_remove_a_file(app_window, qtbot, tmp_path):
@@ -132,7 +154,7 @@ def test_a_dropped_gguf_is_offered_as_a_model(app_window, qtbot, default_model_p
     qtbot.wait_until(lambda: window.notice.action_button.text() == "Load it" and
                      window.notice.isVisible(), timeout=20000)  # fmt: skip
     assert "Added" in window.notice.text()
-    assert window.documents.table.rowCount() == 0  # not indexed as a document
+    assert window.documents.model.rowCount() == 0  # not indexed as a document
 
 
 def test_a_deleted_chat_loses_its_library_at_the_next_start(harness, qtbot, tmp_path):
@@ -144,8 +166,8 @@ def test_a_deleted_chat_loses_its_library_at_the_next_start(harness, qtbot, tmp_
     qtbot.wait_until(lambda: harness.window.documents.status_of(str(note)) == "indexed",
                      timeout=180000)  # fmt: skip
     _wait_indexed(harness, qtbot)
-    folder = app_paths().libraries_dir / harness.chats.current.library_name
+    folder = app_paths().libraries_dir / harness.conversation.library_name
     assert folder.is_dir()
-    harness.window.conversations.deleteRequested.emit(harness.chats.current.id)
+    harness.window.conversations.deleteRequested.emit(harness.conversation.id)
     harness.restart()
     qtbot.wait_until(lambda: not folder.exists(), timeout=20000)

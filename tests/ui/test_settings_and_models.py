@@ -3,7 +3,11 @@ working; the picker lists the bundled models with their metadata."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QDialogButtonBox
+
+# Every test here loads a real model (the chat model or the embedding model).
+pytestmark = pytest.mark.slow
 
 
 def test_settings_dialog_changes_persist_across_a_restart(harness, qtbot):
@@ -47,7 +51,7 @@ def test_changing_the_window_size_offers_a_reload_that_applies_it(harness, qtbot
     harness.controller.settings.set("model.context_size", 1024)
     assert window.notice.action_button.text() == "Reload now"
     window.notice.action_button.click()
-    qtbot.wait_until(lambda: window.gauges.context.usage.get("n_ctx") == 1024, timeout=30000)
+    qtbot.wait_until(lambda: window.gauges.context.budget.n_ctx == 1024, timeout=30000)
 
 
 def test_a_bad_model_file_keeps_the_working_model(harness, qtbot, tmp_path):
@@ -72,11 +76,12 @@ def test_the_picker_lists_models_and_loads_another(harness, qtbot, gemma_model_p
     window = harness.window
     window.modelsRequested.emit()
     picker = harness.controller.models.picker
-    qtbot.wait_until(lambda: picker.table.rowCount() >= 2, timeout=30000)
-    texts = [picker.table.item(r, 0).text() for r in range(picker.table.rowCount())]
-    assert any(t.startswith("● ") and "(bundled)" in t for t in texts)
-    assert picker.table.item(0, 2).text() == "Q4_1"
-    assert picker.table.item(0, 5).text().startswith("yes")
+    qtbot.wait_until(lambda: picker.model.rowCount() >= 2, timeout=30000)
+    cells = [row.cells() for row in picker.model.rows()]
+    assert any(c[0].startswith("● ") and "(bundled)" in c[0] for c in cells)
+    assert cells[0][2] == "Q4_1"
+    assert cells[0][5].startswith("yes")
+    assert picker.count.text() == f"{len(cells)} models."
     picker.select_path(str(gemma_model_path))
     picker.load_button.click()
     qtbot.wait_until(lambda: harness.controller.models.loaded_path == str(gemma_model_path),

@@ -5,15 +5,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 
+from engine.context.budget import ContextBudget
+from engine.library.answer import Source
 from ui.composer import Composer
 from ui.gauges.context_gauge import ContextGauge
 from ui.markdown_view import link_citations
 from ui.message_widget import MessageWidget
 
-SOURCES = [
-    {"number": 1, "path": "/docs/a.pdf", "page": 4, "excerpt": "alpha"},
-    {"number": 2, "path": "/docs/b.pdf", "page": 9, "excerpt": "beta"},
-]
+SOURCES = (
+    Source(number=1, file="/docs/a.pdf", page=4, excerpt="alpha"),
+    Source(number=2, file="/docs/b.pdf", page=9, excerpt="beta"),
+)
 
 
 def test_citations_become_links_only_for_known_sources_and_outside_code():
@@ -31,10 +33,10 @@ def test_clicking_a_citation_in_the_text_opens_its_source(qtbot):
     qtbot.add_widget(widget)
     with qtbot.wait_signal(widget.sourceClicked) as clicked:
         widget.body.anchorClicked.emit(QUrl("source:2"))
-    assert clicked.args[0]["page"] == 9
+    assert clicked.args[0].page == 9
     with qtbot.wait_signal(widget.sourceClicked) as clicked:
         widget.sources.button_for(1).click()
-    assert clicked.args[0]["path"] == "/docs/a.pdf"
+    assert clicked.args[0].file == "/docs/a.pdf"
 
 
 def test_code_blocks_are_found_and_highlighted(qtbot):
@@ -77,10 +79,12 @@ def test_composer_enter_sends_and_trims(qtbot):
 def test_context_gauge_shows_parts_and_notice(qtbot):
     gauge = ContextGauge()
     qtbot.add_widget(gauge)
-    gauge.set_usage({"n_ctx": 4096, "parts": {"system": 100, "documents": 900, "history": 1000,
-                                              "reply_reserve": 512},
-                     "notice": "4 older messages dropped to fit the context window"})  # fmt: skip
+    budget = ContextBudget(n_ctx=4096, system=80, pinned=20, documents=900, history=700,
+                           message=300, reply_reserve=512)  # fmt: skip
+    gauge.show_budget(budget, "4 older messages dropped to fit the context window")
     assert gauge.value.text() == "2.5K / 4.1K"
     assert "dropped" in gauge.detail.text()
     assert "Documents: 900" in gauge.toolTip()
+    assert "System prompt: 100" in gauge.toolTip()  # the system prompt and pinned material
+    assert "Conversation: 1,000" in gauge.toolTip()  # kept history and the new message
     assert "Free: 1,584" in gauge.toolTip()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QLabel, QWidget
+
+if TYPE_CHECKING:
+    from engine.chat.engine import LoadedModel
 
 
 class BackendBadge(QLabel):
@@ -10,19 +15,19 @@ class BackendBadge(QLabel):
         super().__init__("no model", parent)
         self.setObjectName("Badge")
 
-    def set_backend(self, info: dict) -> None:
-        """`info`: device (str), gpu_layers (int), total_layers (int), threads (int), notes."""
-        layers, total = int(info.get("gpu_layers", 0)), int(info.get("total_layers", 0))
-        device = info.get("device") or "CPU"
-        text = f"{device} · {layers}/{total} layers" if layers > 0 else "CPU"
-        text += f" · {info.get('threads', '?')} threads"
+    def show_model(self, loaded: LoadedModel) -> None:
+        """Where the loaded model runs: device, layers on the GPU, CPU threads, and notes."""
+        report = loaded.report
+        layers, total = report.n_gpu_layers, loaded.total_layers
+        text = f"{loaded.device} · {layers}/{total} layers" if layers > 0 else "CPU"
+        text += f" · {report.n_threads} threads"
         self.setText(text)
         tip = [
-            f"Runs on: {device}",
+            f"Runs on: {loaded.device}",
             f"GPU layers: {layers} of {total}",
-            f"CPU threads: {info.get('threads', '?')}",
+            f"CPU threads: {report.n_threads}",
+            *loaded.notes,
         ]
-        tip += list(info.get("notes", ()))
         self.setToolTip("\n".join(tip))
 
     def clear_backend(self, text: str = "no model") -> None:

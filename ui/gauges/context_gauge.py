@@ -5,12 +5,17 @@ Exact numbers are in the tooltip; a line under the bar says when a policy droppe
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRectF, QSize
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QWidget
 
 from ui.format import count
 from ui.gauges.gauge import Gauge
+
+if TYPE_CHECKING:
+    from engine.context.budget import ContextBudget
 
 PARTS = (
     ("system", "System prompt", "#64748b"),
@@ -54,33 +59,57 @@ class ContextBar(QWidget):
             x += width
 
 
+def segments(budget: ContextBudget) -> dict[str, int]:
+    """Tokens per bar segment (see PARTS): pinned material counts as system, the summary, kept
+    history, the new message and the reply so far as conversation."""
+    return {
+        "system": budget.system + budget.pinned,
+        "documents": budget.documents,
+        "history": budget.summary + budget.history + budget.message + budget.generated,
+        "reply_reserve": budget.reserved,
+    }
+
+
 class ContextGauge(Gauge):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Context", parent)
         self.bar = ContextBar(self)
         self.row.insertWidget(0, self.bar, 1)
-        self.row.removeItem(self.row.itemAt(self.row.count() - 1))  # the bar takes the space
-        self.usage: dict = {}
+        stretch = self.row.itemAt(self.row.count() - 1)
+        if stretch is not None:
+            self.row.removeItem(stretch)  # the bar takes the space
+        self.budget: ContextBudget | None = None
+        self.notice = ""
 
-    def set_usage(self, usage: dict) -> None:
-        """`usage`: {"n_ctx": int, "parts": {part: tokens}, "notice": str}."""
-        self.usage = usage
-        total = int(usage.get("n_ctx", 0))
-        parts = {k: int(v) for k, v in usage.get("parts", {}).items()}
+    def show_budget(self, budget: ContextBudget, notice: str = "") -> None:
+        """How the window is used (`budget`), and what was left out to fit (`notice`)."""
+        self.budget, self.notice = budget, notice
+        total = budget.n_ctx
+        parts = segments(budget)
         used = sum(parts.values())
         self.bar.set_usage(parts, total)
         self.value.setText(f"{count(used)} / {count(total)}" if total else "–")
-        notice = usage.get("notice", "")
         self.detail.setText(f"⚠ {notice}" if notice else "")
         lines = [f"<b>Context window: {total:,} tokens</b>"]
         for key, label, colour in PARTS:
             lines.append(f"<span style='color:{colour}'>■</span> {label}: {parts.get(key, 0):,}")
         lines.append(f"□ Free: {max(0, total - used):,}")
-        details = usage.get("details") or {}
-        if details:
+        if budget.prompt:
             lines.append("")
-            lines += [f"{name}: {value:,}" if isinstance(value, int) else f"{name}: {value}"
-                      for name, value in details.items()]  # fmt: skip
+            lines += [
+                f"system prompt: {budget.system:,}",
+                f"pinned: {budget.pinned:,}",
+                f"summary: {budget.summary:,}",
+                f"history: {budget.history:,}",
+                f"documents: {budget.documents:,}",
+                f"new message: {budget.message:,}",
+                f"reply so far: {budget.generated:,}",
+                f"reply reserve: {budget.reserved:,}",
+                f"free: {budget.free:,}",
+                f"KV cache in use: {budget.kv_bytes_in_use / 2**20:.1f} MB "
+                f"of {budget.kv_bytes_total / 2**20:.1f} MB",
+            ]
         if notice:
             lines.append(f"<br><b>{notice}</b>")
         self.setToolTip("<br>".join(lines))
+        self.setAccessibleDescription(f"{used:,} of {total:,} tokens used. {notice}".strip())

@@ -4,6 +4,7 @@ reply's prompt speed and time to first token."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
@@ -11,6 +12,9 @@ from PySide6.QtWidgets import QWidget
 from ui.format import rate, seconds
 from ui.gauges.gauge import Gauge
 from ui.gauges.sparkline import Sparkline
+
+if TYPE_CHECKING:
+    from engine.stats import GenerationStats
 
 _TICK_MS = 250
 
@@ -46,23 +50,25 @@ class SpeedGauge(Gauge):
         self._tokens += count
         self._window_tokens += count
 
-    def reply_finished(self, stats: dict | None) -> None:
+    def reply_finished(self, stats: GenerationStats | None) -> None:
+        """The last reply's speed, prompt speed and time to first token (None: it failed)."""
         self._tick.stop()
-        stats = stats or {}
-        speed = float(stats.get("generation_tokens_per_s") or 0)
+        speed = stats.generation_tokens_per_s if stats is not None else 0.0
         self.live_rate = speed
         self.value.setText(rate(speed) if speed else "idle")
+        if stats is None:
+            self.detail.setText("")
+            self.setToolTip("")
+            return
         parts = []
-        if stats.get("ttft_s") is not None:
-            parts.append(f"first token {seconds(float(stats['ttft_s']))}")
-        if stats.get("prompt_tokens_per_s"):
-            parts.append(f"prompt {rate(float(stats['prompt_tokens_per_s']))}")
+        if stats.generated_tokens:
+            parts.append(f"first token {seconds(stats.ttft_s)}")
+        if stats.prompt_tokens_per_s:
+            parts.append(f"prompt {rate(stats.prompt_tokens_per_s)}")
         self.detail.setText(" · ".join(parts))
         self.setToolTip(
-            "Last reply: "
-            f"{stats.get('generated_tokens', 0)} tokens at {rate(speed)}\n"
-            f"Prompt: {stats.get('prompt_tokens', 0)} tokens, "
-            f"{stats.get('cached_tokens', 0)} reused from cache"
+            f"Last reply: {stats.generated_tokens} tokens at {rate(speed)}\n"
+            f"Prompt: {stats.prompt_tokens} tokens, {stats.cached_tokens} reused from cache"
         )
 
     def _on_tick(self) -> None:

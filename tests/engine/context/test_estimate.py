@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.context.allocation import AllocationReport
-from engine.context.estimate import estimate_memory, kv_cache_bytes, padded_cells
 from engine.gguf_info import read_model_info
+from engine.memory.allocation import AllocationReport
+from engine.memory.estimate import estimate_memory, kv_cache_bytes, padded_cells
 from engine.session import LoadSettings, ModelSession
 
 TOLERANCE = 0.10
@@ -52,6 +52,7 @@ def assert_exact(estimated, actual, part):
     assert abs(estimated - actual.part(part)) <= 0.006 * 2**20 * buffers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "settings",
     [
@@ -68,6 +69,7 @@ def test_estimate_matches_smollm2_allocation(default_model_path, settings):
     assert_exact(estimate.kv, actual, "kv_cache")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("swa_full", [True, False], ids=["full-swa", "compact-swa"])
 def test_estimate_counts_gemma_sliding_window_layers(gemma_model_path, swa_full):
     estimate, actual = load_and_compare(
@@ -81,6 +83,7 @@ def test_estimate_counts_gemma_sliding_window_layers(gemma_model_path, swa_full)
     assert (estimate.kv < full / 3) if not swa_full else (estimate.kv == full)
 
 
+@pytest.mark.slow
 def test_estimate_matches_tiny_model_at_128k(tiny_model_path):
     estimate, actual = load_and_compare(
         tiny_model_path, n_ctx=131072, flash_attn=True, n_batch=2048

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.context.estimate import estimate_memory
 from engine.context.fit import (
     ContextFitError,
     MachineMemory,
@@ -15,6 +14,7 @@ from engine.context.fit import (
     window_choices,
 )
 from engine.gguf_info import read_model_info
+from engine.memory.estimate import estimate_memory
 from engine.session import LoadSettings, ModelSession
 
 GB = 10**9
@@ -85,6 +85,7 @@ def test_quantized_cache_on_narrow_heads_is_refused_with_a_reason(tiny_model_pat
     assert refused.value.report.proposals[0].type_k == "f16"
 
 
+@pytest.mark.slow
 def test_quantized_v_cache_turns_flash_attention_on_or_refuses(default_model_path):
     memory = MachineMemory(ram_available=16 * GB)
     settings = LoadSettings(model_path=str(default_model_path), n_ctx=1024, type_k="q4_0",

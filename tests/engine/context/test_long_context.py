@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from engine.context.estimate import estimate_memory
 from engine.context.manager import ContextFullError, ContextManager, ContextSettings
 from engine.context.turn import TurnRequest
 from engine.gguf_info import read_model_info
+from engine.memory.estimate import estimate_memory
 from engine.session import LoadSettings, ModelSession, SamplingSettings
 from engine.stats import GenerationStats
 

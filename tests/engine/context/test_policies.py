@@ -11,6 +11,9 @@ from engine.context.turn import Document, TurnRequest
 from engine.session import LoadSettings, ModelSession, SamplingSettings
 from engine.stats import GenerationStats
 
+# Every test here loads a real model (the chat model or the embedding model).
+pytestmark = pytest.mark.slow
+
 N_CTX = 1024
 REPLY = SamplingSettings(temperature=0, max_tokens=8, repeat_penalty=1.0)
 SYSTEM = "You are Hearth, a careful assistant. Answer in one short sentence."

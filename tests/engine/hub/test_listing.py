@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from engine.context.estimate import estimate_memory
+from engine.memory.estimate import estimate_memory
 from engine.context.fit import ESTIMATE_MARGIN, MachineMemory
 from engine.gguf_info import read_model_info
 from engine.hub import listing

@@ -14,6 +14,7 @@ from engine.library.answer import (
 from tests.engine.library.corpus import EXACT_TERM, UNANSWERABLE
 
 
+@pytest.mark.slow
 def test_plan_numbers_sources_and_puts_them_in_the_prompt(guide_library, guide_pdf):
     question = "What water temperature is best for green tea?"
     plan = plan_answer(question, guide_library.search(question, k=5))
@@ -27,6 +28,7 @@ def test_plan_numbers_sources_and_puts_them_in_the_prompt(guide_library, guide_p
     assert "[1]" in plan.messages[0]["content"]  # the model is told how to cite
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", UNANSWERABLE)
 def test_nothing_relevant_means_not_found_without_the_model(guide_library, question):
     plan = plan_answer(question, guide_library.search(question, k=5))
@@ -38,6 +40,7 @@ def test_nothing_relevant_means_not_found_without_the_model(guide_library, quest
     assert not result.found and result.sources == [] and result.text == NOT_FOUND
 
 
+@pytest.mark.slow
 def test_exact_term_counts_as_relevant(guide_library):
     plan = plan_answer(EXACT_TERM, guide_library.search(EXACT_TERM, k=5))
     assert plan.found and plan.sources[0].page == 7

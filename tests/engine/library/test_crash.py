@@ -11,12 +11,17 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.library import Library
 from engine.library.library import LOCK_FILE, MANIFEST_FILE, VECTORS_DIR, _collection_name
 from engine.library.manifest import Manifest
 from engine.library.store import VectorStore
 from engine.library.types import INDEXED, INDEXING, PENDING, UNCHANGED
 from tests.engine.library.corpus import write_guide_pdf
+
+# Every test here loads a real model (the chat model or the embedding model).
+pytestmark = pytest.mark.slow
 
 CHILD = textwrap.dedent(
     """
@@ -64,6 +69,7 @@ def test_killed_mid_file_then_resumed(tmp_path, embedder):
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()  # an open pipe would be a ResourceWarning in a later test
     assert killed_at is not None, "the child finished before it could be killed"
     folder = root / "crash"
     assert (folder / LOCK_FILE).exists()  # left behind by the killed process

@@ -41,6 +41,9 @@ from tests.engine.library.corpus import (
     write_text_pdf,
 )
 
+# Every test here loads a real model (the chat model or the embedding model).
+pytestmark = pytest.mark.slow
+
 
 def statuses(report) -> dict[str, str]:
     return {Path(o.path).name: o.status for o in report.all_outcomes}

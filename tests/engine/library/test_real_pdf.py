@@ -10,10 +10,13 @@ from engine.library.extract import open_document
 from tests.engine.library.corpus import REAL_PDF_QUESTIONS, find_real_pdf
 
 REAL_PDF = find_real_pdf()
-pytestmark = pytest.mark.skipif(
-    REAL_PDF is None,
-    reason="no real 100+ page PDF: `apt-get install gnuplot-doc` or set HEARTH_REAL_PDF",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        REAL_PDF is None,
+        reason="no real 100+ page PDF: `apt-get install gnuplot-doc` or set HEARTH_REAL_PDF",
+    ),
+    pytest.mark.slow,  # the embedding model
+]
 
 # A slice of the manual keeps the test quick: its "set" command chapter, pages 158-187.
 FIRST, LAST = 158, 187

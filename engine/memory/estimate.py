@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from engine.context.weights import WeightLayout, weight_layout
 from engine.gguf_info import ModelInfo
+from engine.memory.weights import WeightLayout, weight_layout
 
 # Bytes per block and elements per block of the K/V cache types.
 CACHE_TYPE_SIZES = {"f16": (2, 1), "q8_0": (34, 32), "q4_0": (18, 32)}

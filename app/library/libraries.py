@@ -1,6 +1,6 @@
 """Open the document libraries by name, once per process, for both indexing and search.
 
-Used inside the library process (app.library_service): its indexing lane writes through a library
+Used inside the library process (app.library.service): its indexing lane writes through a library
 while its search lane searches it; both get the same object from here.
 """
 
@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.library.answer import Source
+    from engine.library.types import FileRecord
 
 log = logging.getLogger(__name__)
-
-_OK_STATUSES = ("indexed",)
 # engine.library.library.MANIFEST_FILE, repeated so that checking for a library stays cheap:
 # importing the engine's library package loads numpy.
 MANIFEST_NAME = "library.sqlite3"
@@ -50,39 +53,32 @@ class Libraries:
                 self._open[name] = library
             return library
 
-    def files(self, name: str) -> list[dict]:
-        """The library's files as dicts: path, pages, chunks, status, error."""
+    def files(self, name: str) -> tuple[FileRecord, ...]:
+        """The library's manifest rows: path, pages, chunks, status, error..."""
         if not self.exists(name):
-            return []
-        return [_file_dict(record) for record in self.get(name).files()]
+            return ()
+        return tuple(self.get(name).files())
 
-    def search(self, name: str, question: str, k: int, relevant_only: bool = True) -> list[dict]:
-        """Numbered sources for `question`, or [] when the library holds no indexed file.
+    def search(
+        self, name: str, question: str, k: int, relevant_only: bool = True
+    ) -> tuple[Source, ...]:
+        """Numbered excerpts for `question`, or none when the library holds no indexed file.
 
-        `relevant_only` drops excerpts that do not bear on the question.
+        `relevant_only` drops excerpts that do not bear on the question: an unrelated request
+        ("write a poem") in a chat with documents gets no sources rather than random pages.
         """
-        if not self.exists(name):
-            return []
-        library = self.get(name)
-        if not any(record.status in _OK_STATUSES for record in library.files()):
-            return []
-        # Only excerpts that bear on the question: an unrelated request ("write a poem") in a
-        # chat with documents gets no sources rather than random pages.
-        from engine.library.answer import is_relevant
+        from engine.library.answer import plan_answer
+        from engine.library.types import INDEXED
 
-        hits = [
-            hit for hit in library.search(question, k=k) if is_relevant(hit) or not relevant_only
-        ]
-        return [
-            {
-                "number": number,
-                "path": str(hit.file),
-                "page": hit.page,
-                "excerpt": hit.text,
-                "score": float(hit.score),
-            }
-            for number, hit in enumerate(hits, start=1)
-        ]
+        if not self.exists(name):
+            return ()
+        library = self.get(name)
+        if not any(record.status == INDEXED for record in library.files()):
+            return ()
+        hits = library.search(question, k=k)
+        if not relevant_only:  # every hit counts, numbered the same way
+            hits = [replace(hit, exact_match=True) for hit in hits]
+        return tuple(plan_answer(question, hits, max_sources=k).sources)
 
     def remove_library(self, name: str) -> None:
         """Close the library if it is open (Windows cannot move open files), then delete it."""
@@ -104,13 +100,3 @@ class Libraries:
                     except Exception:  # closing at exit must not raise
                         log.exception("Closing a library failed")
             self._open.clear()
-
-
-def _file_dict(record: Any) -> dict:
-    return {
-        "path": record.path,
-        "pages": record.pages,
-        "chunks": record.chunks,
-        "status": record.status,
-        "error": record.error or "",
-    }

@@ -1,7 +1,7 @@
-"""The window's handle on the document library process (see app.library_service).
+"""The window's side of the document library process (see app.library.service).
 
-Any thread may call it; each call blocks that thread (never the GUI thread: the indexing and model
-threads call it) until the answer comes back. The process starts on first use. If it dies, for
+Any thread may call it; each call blocks that thread (never the GUI thread: the indexing, model
+and page threads call it) until the answer comes back. The process starts on first use. If it dies, for
 example when a damaged file crashes a native library, the calls in flight fail with a plain
 message and the next call starts a fresh process; what was indexed before stays, because every
 file is committed on its own.
@@ -16,10 +16,13 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from app.library_access import library_exists
+from app.library.libraries import library_exists
+from app.library.protocol import REQUESTS, Request
 from engine.errors import HearthError
+
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,8 @@ class LibraryProcessError(HearthError):
     """The library process could not answer: it stopped or could not be started."""
 
 
-class LibraryProcess:
-    """Libraries under `root`, served by a child process. Thread-safe.
+class LibraryClient:
+    """The libraries under `root`, served by a child process. Thread-safe.
 
     Args:
         root: The folder holding one subfolder per library.
@@ -50,48 +53,32 @@ class LibraryProcess:
         """True once something was added to the library (checked on disk, without the process)."""
         return library_exists(self.root, name)
 
-    def warm_up(self) -> float:
-        """Start the process and import its document stack; returns the seconds that took."""
-        return self.call("warm_up")
+    def call(self, request: Request[R], on_event: Callable[[Any], None] | None = None) -> R:
+        """Send `request` (see app.library.protocol) and wait for its typed answer.
 
-    def index(self, library: str, paths: list[str], on_progress: Callable[[dict], None]) -> dict:
-        """Index `paths` into `library`. Returns the engine's IndexReport as a dict.
+        A request about a library that was never created is answered here, without starting
+        the process, when its route says how.
 
-        `on_progress` gets the documents panel's progress dicts on this object's reader thread:
-        it must return quickly and must not wait on this object (`cancel` is fine).
+        Args:
+            on_event: Gets the request's events (indexing progress) on this object's reader
+                thread: it must return quickly and must not wait on this object (`cancel` is
+                fine).
+
+        Raises:
+            LibraryProcessError: The process stopped or could not start.
+            HearthError: The request failed; the message says why.
         """
-        return self.call("index", library, [str(p) for p in paths], on_event=on_progress)
-
-    def files(self, library: str) -> list[dict]:
-        """The library's files as dicts: path, pages, chunks, status, error."""
-        return self.call("files", library) if self.exists(library) else []
-
-    def search(self, library: str, question: str, k: int, relevant_only: bool = True) -> list[dict]:
-        """Numbered sources for `question` (only relevant ones unless told otherwise); [] when
-        the library holds nothing."""
-        if not self.exists(library):
-            return []
-        return self.call("search", library, question, k, relevant_only)
-
-    def remove(self, library: str, paths: list[str]) -> list[bool]:
-        return self.call("remove", library, [str(p) for p in paths])
-
-    def remove_library(self, library: str) -> None:
-        """Delete a whole library (a chat deleted for good); no-op when it was never created."""
-        if self.exists(library):
-            self.call("remove_library", library)
-
-    def document_text(self, path: Path, max_chars: int) -> str | None:
-        """A document's text for placing it whole in a chat; None when longer than `max_chars`."""
-        return self.call("document_text", str(path), max_chars)
-
-    def render_page(self, path: str, page: int, zoom: float, passage: str) -> dict:
-        """One page as PNG with the passage's rectangles: RenderedPage.to_dict()."""
-        return self.call("render_page", str(path), page, zoom, passage)
-
-    def pid(self) -> int:
-        """The process's id (starting it if needed)."""
-        return self.call("pid")
+        route = REQUESTS.route(request)
+        library = getattr(request, "library", None)
+        if route.without_library is not None and library is not None and not self.exists(library):
+            return route.without_library()
+        with self._lock:
+            if self._closed:
+                raise LibraryProcessError("Hearth is closing; documents are no longer available.")
+            if self._child is None or not self._child.alive:
+                self._child = _Child.start(self.root, self.log_file)
+            pending = self._child.request(request, on_event)
+        return pending.wait()
 
     def running_pids(self) -> list[int]:
         """The process's id while it runs, for the memory gauge (never starts it)."""
@@ -103,16 +90,6 @@ class LibraryProcess:
         with self._lock:
             if self._child is not None:
                 self._child.send(("cancel",))
-
-    def call(self, method: str, *args: Any, on_event: Callable[[Any], None] | None = None) -> Any:
-        """Send one request and wait for its answer; raises HearthError with the child's message."""
-        with self._lock:
-            if self._closed:
-                raise LibraryProcessError("Hearth is closing; documents are no longer available.")
-            if self._child is None or not self._child.alive:
-                self._child = _Child.start(self.root, self.log_file)
-            pending = self._child.request(method, args, on_event)
-        return pending.wait()
 
     def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
         """Stop the process: indexing stops at its next page, libraries close. Safe to call twice."""
@@ -158,7 +135,7 @@ class _Child:
 
     @classmethod
     def start(cls, root: Path, log_file: Path | None) -> _Child:
-        from app.library_service import serve
+        from app.library.service import serve
 
         # "spawn" everywhere: a forked copy of a Qt process with live threads is not safe.
         context = multiprocessing.get_context("spawn")
@@ -181,14 +158,14 @@ class _Child:
         log.info("Document library process started (pid %s)", process.pid)
         return cls(process, parent_end)
 
-    def request(self, method: str, args: tuple, on_event: Callable[[Any], None] | None) -> _Pending:
+    def request(self, request: Request[Any], on_event: Callable[[Any], None] | None) -> _Pending:
         pending = _Pending(on_event)
         with self._state_lock:
             request_id = next(self._ids)
             self._pending[request_id] = pending
             alive = self.alive
         if alive:
-            self.send(("call", request_id, method, args))
+            self.send(("call", request_id, request))
         else:
             self._fail_all()
         return pending

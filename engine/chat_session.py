@@ -1,8 +1,9 @@
-"""What the context manager, the summarizer and the answer flow need from an engine.
+"""What the context manager and the summarizer need from a session with a model (local or remote).
 
-Two engines implement it: `engine.session.ModelSession` (a GGUF model in this process, through
-llama.cpp) and `engine.remote.RemoteSession` (a model on an OpenAI-compatible server). Code that
-plans and streams replies is written against `ChatEngine`, so a chat runs the same on either.
+Two sessions implement it: `engine.session.ModelSession` (a GGUF model in this process, through
+llama.cpp) and `engine.remote.RemoteSession` (a model on an OpenAI-compatible server). The
+context manager plans and streams replies against `ChatSession`, so a chat runs the same on
+either; `engine.chat.engine.ChatEngine` is the level above (plan a turn, stream it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from engine.stats import GenerationStats
 Message = dict[str, str]
 
 
-class ChatEngine(Protocol):
+class ChatSession(Protocol):
     """A chat model that counts tokens and streams replies (call from one thread only).
 
     Token ids are only compared with ids from the same engine; where `token_counts_exact` is
@@ -61,7 +62,7 @@ class ChatEngine(Protocol):
 
 if TYPE_CHECKING:  # mypy checks here that both engines implement the protocol
 
-    def _both_engines_conform() -> list[ChatEngine]:
+    def _both_engines_conform() -> list[ChatSession]:
         from engine.remote.session import RemoteSession
         from engine.session import ModelSession
 

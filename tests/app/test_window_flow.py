@@ -1,0 +1,233 @@
+"""The window's controllers on the fast layer: the real window, controllers, worker threads and
+throttle, with a chat engine and a library client that need no model and no process
+(tests/fakes.py). The same flows run against the real model in tests/ui."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from engine.chat.stored import sources_from_stored
+from engine.stats import GenerationStats
+from tests.fakes import FakeEngine, FakeLibraryClient
+
+
+def test_a_reply_streams_into_the_window_and_the_store(fake_app, qtbot):
+    window = fake_app.window
+    announced: list[str] = []
+    window.chat.announcer.announced.connect(announced.append)
+    fake_app.send("Name a colour.")
+    assert window.composer.send_button.text() == "Stop"
+    fake_app.wait_reply()
+    reply = window.chat.last()
+    assert reply.text() == "Blue is a colour."
+    assert reply.stats_label.text().startswith("4 tokens · first token 50 ms")
+    assert window.composer.send_button.text() == "Send"
+    assert window.gauges.speed.value.text() == "120 tok/s"
+    assert window.gauges.context.budget.n_ctx == 2048
+    assert window.gauges.context.budget.generated == 4
+    assert announced[-1] == "Reply: Blue is a colour."
+    stored = fake_app.stored_messages()
+    assert [(m.role, m.content) for m in stored] == [("user", "Name a colour."),
+                                                     ("assistant", "Blue is a colour.")]  # fmt: skip
+    assert GenerationStats.from_dict(stored[1].stats) == reply.stats()
+    assert window.title.text() == "Name a colour."
+    assert window.conversations.list.item(0).text() == "Name a colour."
+    [turn] = fake_app.engine.turns
+    assert turn.system_prompt == fake_app.settings.get("chat.system_prompt")
+
+
+def test_stop_keeps_what_was_written_and_says_so(qtbot):
+    from tests.conftest import FakeApp
+
+    engine = FakeEngine(ready=False, reply="one two three four five six", hold_after=2)
+    app = FakeApp(qtbot, engine, FakeLibraryClient()).start()
+    try:
+        app.send("Count.")
+        # The first piece shows at once; the next waits for its batch (~1/30 s or the end).
+        qtbot.wait_until(lambda: app.window.chat.last().text() == "one", timeout=10000)
+        qtbot.keyClick(app.window, Qt.Key.Key_Escape)
+        engine.resume.set()
+        app.wait_reply()
+        stored = app.stored_messages()[-1]
+        assert GenerationStats.from_dict(stored.stats).stop_reason == "cancelled"
+        assert stored.content == app.window.chat.last().text() == "one two"
+        assert "stopped" in app.window.chat.last().stats_label.text()
+    finally:
+        app.stop()
+
+
+def test_regenerate_and_edit_replace_the_last_exchange(fake_app, qtbot):
+    window = fake_app.window
+    fake_app.send("What is two plus two?")
+    fake_app.wait_reply()
+    first = window.chat.last().message_id
+    window.chat.last().regenerate_button.click()
+    fake_app.wait_reply()
+    assert [m.role for m in fake_app.stored_messages()] == ["user", "assistant"]
+    assert window.chat.last().message_id != first
+    window.chat.messages()[0].edit_button.click()
+    assert window.composer.text() == "What is two plus two?"
+    fake_app.send("What is three plus three?")
+    fake_app.wait_reply()
+    assert [m.content for m in fake_app.stored_messages() if m.role == "user"] == [
+        "What is three plus three?"
+    ]
+    # The engine saw the edited question with no history before it.
+    assert fake_app.engine.turns[-1].message == "What is three plus three?"
+    assert list(fake_app.engine.turns[-1].history) == []
+
+
+def test_new_rename_delete_and_undo(fake_app, qtbot):
+    window = fake_app.window
+    fake_app.send("Tell me about otters.")
+    fake_app.wait_reply()
+    otters = fake_app.conversation.id
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert fake_app.conversation is None and window.chat.messages() == []
+    fake_app.send("Tell me about owls.")
+    fake_app.wait_reply()
+    window.conversations.renameRequested.emit(fake_app.conversation.id, "Birds")
+    assert window.title.text() == "Birds"
+    assert sorted(window.conversations.list.item(i).text() for i in range(2)) == [
+        "Birds", "Tell me about otters."
+    ]  # fmt: skip
+    window.conversations.deleteRequested.emit(otters)
+    assert otters not in window.conversations.ids()
+    window.notice.action_button.click()  # Undo
+    assert fake_app.conversation.id == otters
+    assert window.chat.messages()[0].text() == "Tell me about otters."
+
+
+def test_a_dropped_document_is_indexed_placed_and_cited(fake_app, qtbot, tmp_path):
+    window, libraries = fake_app.window, fake_app.libraries
+    note = tmp_path / "tides.txt"
+    note.write_text("High tide comes twice a day.\n")
+    window.filesDropped.emit((str(note),))
+    panel = window.documents
+    assert panel.isVisible()
+    qtbot.wait_until(lambda: panel.status_of(str(note)) == "indexed", timeout=10000)
+    qtbot.wait_until(lambda: panel.placement_of(str(note)) == "whole", timeout=10000)
+    assert panel.model.file(str(note)).pages == 1
+    assert window.documents_button.text() == "Documents (1)"
+    library = fake_app.conversation.library_name
+    assert fake_app.controller.store.pinned_documents(fake_app.conversation.id)[0].path == str(note)
+
+    fake_app.send("When is high tide?")
+    fake_app.wait_reply()
+    reply = window.chat.last()
+    [source] = reply.sources.sources()
+    assert (source.file, source.page) == (str(note), 1)
+    assert sources_from_stored(fake_app.stored_messages()[-1].sources)[0].file == str(note)
+    turn = fake_app.engine.turns[-1]
+    assert [d.title for d in turn.pinned] == ["tides.txt"]
+    assert [d.title for d in turn.excerpts] == ["tides.txt, page 1"]
+    assert any(getattr(c, "library", None) == library for c in libraries.calls)
+
+    reply.sources.button_for(1).click()
+    viewer = fake_app.controller.documents.viewer
+    # A text file has no pages: the viewer shows the cited passage itself.
+    qtbot.wait_until(lambda: viewer.stack.currentWidget() is viewer.text_view, timeout=10000)
+    assert "Page one of tides.txt." in viewer.text_view.toPlainText()
+
+
+def test_a_broken_file_is_listed_with_its_reason(qtbot, tmp_path):
+    from tests.conftest import FakeApp
+
+    libraries = FakeLibraryClient(broken={"broken.pdf": "the file is damaged: no page tree"})
+    app = FakeApp(qtbot, FakeEngine(ready=False), libraries).start()
+    try:
+        broken = tmp_path / "broken.pdf"
+        broken.write_bytes(b"%PDF-1.7 not really")
+        app.window.filesDropped.emit((str(broken),))
+        panel = app.window.documents
+        qtbot.wait_until(lambda: panel.status_of(str(broken)).startswith("failed"), timeout=10000)
+        assert panel.status_of(str(broken)) == "failed: the file is damaged: no page tree"
+        qtbot.wait_until(lambda: "1 not indexed" in app.window.notice.text(), timeout=10000)
+        assert "broken.pdf: the file is damaged: no page tree" in app.window.notice.text()
+    finally:
+        app.stop()
+
+
+def test_a_cited_pdf_page_opens_in_the_viewer(fake_app, qtbot, tmp_path):
+    from engine.library.answer import Source
+
+    pdf = tmp_path / "guide.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    fake_app.window.chat.sourceClicked.emit(Source(1, str(pdf), 2, "the lamp is lit at dusk"))
+    viewer = fake_app.controller.documents.viewer
+    qtbot.wait_until(lambda: viewer.stack.currentWidget() is viewer.page_scroll, timeout=10000)
+    assert (viewer.page, viewer.page_count) == (2, 3)
+    assert viewer.page_view.highlights == [(1.0, 2.0, 10.0, 4.0)]
+    render = [c for c in fake_app.libraries.calls if type(c).__name__ == "RenderPage"][-1]
+    assert (render.path, render.page, render.passage) == (str(pdf), 2, "the lamp is lit at dusk")
+
+
+def test_the_picker_counts_what_it_lists(fake_app, qtbot, tmp_path, default_model_path):
+    window = fake_app.window
+    window.modelsRequested.emit()
+    picker = fake_app.controller.models.picker
+    qtbot.wait_until(lambda: picker.model.rowCount() == 2, timeout=20000)
+    assert picker.count.text() == "2 models."
+    copy = tmp_path / "my-model.gguf"
+    copy.write_bytes(Path(default_model_path).read_bytes())
+    picker.importRequested.emit(str(copy))
+    qtbot.wait_until(lambda: picker.model.rowCount() == 3, timeout=20000)
+    assert picker.count.text() == "3 models."
+    assert picker.selected_path() == str(copy)
+    fits = [row.fits for row in picker.model.rows()]
+    assert all(text.startswith("yes, ~") for text in fits), fits
+
+
+def test_a_window_too_large_is_refused_with_the_clis_proposals(fake_app, qtbot, default_model_path):
+    window = fake_app.window
+    fake_app.settings.set("model.context_size", 65536)  # SmolLM2 was trained for 8,192
+    window.notice.dismiss()
+    fake_app.controller.models.load(str(default_model_path))
+    qtbot.wait_until(lambda: "was not loaded" in window.notice.text(), timeout=10000)
+    assert "trained for windows up to 8,192 tokens" in window.notice.text()
+    assert window.notice.action_button.text() == "Use 8,192 tokens"
+    assert "the model's trained length" in window.notice.action_button.toolTip()
+    assert fake_app.engine.loaded.report.n_ctx == 2048  # the loaded model stayed
+    window.notice.action_button.click()
+    qtbot.wait_until(lambda: fake_app.engine.loaded.report.n_ctx == 8192, timeout=10000)
+    assert fake_app.settings.get("model.context_size") == 8192
+    assert "apply when the model is loaded again" not in window.notice.text()
+
+
+def test_too_little_memory_offers_what_the_cli_proposes(qtbot, default_model_path):
+    from app.model_controller import load_settings_from
+    from engine.context.fit import MachineMemory, check_fit
+    from tests.conftest import FakeApp
+
+    memory = 1_300 * 2**20  # ~1.3 GB free: an 8K window with an f16 cache does not fit
+    app = FakeApp(qtbot, FakeEngine(ready=False, memory_bytes=memory), FakeLibraryClient())
+    try:
+        app.settings.set("model.context_size", 8192)
+        app.controller.start()
+        qtbot.wait_until(lambda: "was not loaded" in app.window.notice.text(), timeout=10000)
+        shown = [b for b in app.window.notice.action_buttons if b.isVisible()]
+        settings = load_settings_from(app.settings.values(), str(default_model_path))
+        cli = check_fit(settings, MachineMemory(memory))  # what `hearth chat` proposes
+        assert not cli.fits and len(cli.proposals) >= 3
+        assert [b.toolTip() for b in shown] == [
+            f"Load with {p.description}" for p in cli.proposals[:3]
+        ]
+        assert any(b.text().endswith("cache") for b in shown)
+        assert any(b.text().startswith("Use 2,048 tokens") for b in shown)
+        assert app.window.model_status.state == "none"
+    finally:
+        app.stop()
+
+
+def test_an_export_the_disk_refuses_is_explained(fake_app, tmp_path):
+    fake_app.send("Say yes.")
+    fake_app.wait_reply()
+    blocked = tmp_path / "chat.md"
+    blocked.mkdir()
+    fake_app.controller.conversations.export_to(fake_app.conversation.id, blocked)
+    assert "Could not save chat.md" in fake_app.window.notice.text()
+    target = tmp_path / "out" / "chat.md"
+    fake_app.controller.conversations.export_to(fake_app.conversation.id, target)
+    assert target.read_text().startswith("# Say yes.")

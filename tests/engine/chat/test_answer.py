@@ -1,0 +1,114 @@
+"""Answering without Qt and without a model: the events, their order, what reaches the engine,
+and every way a reply can end (done, stopped, refused, no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.cancel import CancelToken
+from engine.chat.answer import SOURCES_INSTRUCTION, Question, WholeDocument, answer
+from engine.chat.engine import NoModelError
+from engine.chat.events import ContextUsed, ReplyEnded, SourcesFound, TextArrived
+from engine.context.budget import ContextBudget
+from engine.context.manager import ContextFullError
+from tests.fakes import FakeEngine, sources
+
+
+def test_a_plain_question_plans_streams_and_ends_with_stats():
+    engine = FakeEngine(reply="Blue is a colour.")
+    history = ({"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"})
+    question = Question("Name a colour.", "Be brief.", history, conversation=7)
+    events = list(answer(engine, question))
+
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["ContextUsed", *["TextArrived"] * 4, "ContextUsed", "ReplyEnded"]
+    assert "".join(e.text for e in events if isinstance(e, TextArrived)) == "Blue is a colour."
+    [turn] = engine.turns
+    assert (turn.system_prompt, turn.message, tuple(turn.history)) == ("Be brief.", "Name a colour.",
+                                                                        history)  # fmt: skip
+    assert engine.conversations == [7]
+    first, last = events[0], events[-2]
+    assert isinstance(first, ContextUsed) and first.budget.message == 3
+    assert isinstance(last, ContextUsed) and last.budget.generated == 4
+    assert events[-1] == ReplyEnded(events[-1].stats) and events[-1].stats.generated_tokens == 4
+
+
+def test_a_chat_with_documents_searches_first_and_numbers_the_excerpts():
+    engine = FakeEngine()
+    asked: list[tuple[str, str, int]] = []
+
+    def retrieve(library: str, text: str, k: int):
+        asked.append((library, text, k))
+        return sources(3, 1)
+
+    question = Question("Who keeps the lighthouse?", library="chat-4", sources_k=2,
+                        pinned=(WholeDocument("/docs/notes.txt", "Tides twice a day."),))  # fmt: skip
+    events = list(answer(engine, question, retrieve))
+
+    assert asked == [("chat-4", "Who keeps the lighthouse?", 2)]
+    assert isinstance(events[0], SourcesFound)
+    assert [s.page for s in events[0].sources] == [3, 1]
+    [turn] = engine.turns
+    assert [d.title for d in turn.excerpts] == ["harbour-guide.pdf, page 3",
+                                                "harbour-guide.pdf, page 1"]  # fmt: skip
+    assert turn.excerpt_intro == SOURCES_INSTRUCTION
+    assert [(d.title, d.text) for d in turn.pinned] == [("notes.txt", "Tides twice a day.")]
+
+
+def test_no_library_means_no_search():
+    def retrieve(*_args):
+        raise AssertionError("a chat without documents is never searched")
+
+    events = list(answer(FakeEngine(), Question("Hi"), retrieve))
+    assert not any(isinstance(e, SourcesFound) for e in events)
+
+
+def test_stopped_before_it_starts_it_ends_at_once_as_cancelled():
+    engine = FakeEngine()
+    cancel = CancelToken()
+    cancel.cancel()
+    events = list(answer(engine, Question("Hi"), cancel=cancel))
+    assert [type(e) for e in events] == [ReplyEnded]
+    assert events[0].stats.stop_reason == "cancelled" and events[0].stats.generated_tokens == 0
+    assert engine.turns == []
+
+
+def test_stopped_while_the_context_is_planned_ends_as_cancelled():
+    error = ContextFullError("summary interrupted", (), ContextBudget(n_ctx=10))
+    engine = FakeEngine(plan_error=error, cancel_in_plan=True)
+    events = list(answer(engine, Question("Hi"), cancel=CancelToken()))
+    assert [type(e) for e in events] == [ReplyEnded]
+    assert events[0].stats.stop_reason == "cancelled"
+
+
+def test_a_turn_that_cannot_fit_is_refused_with_the_engines_reason():
+    error = ContextFullError("This turn needs 5,000 tokens.", ("start a new chat",),
+                             ContextBudget(n_ctx=2048))  # fmt: skip
+    with pytest.raises(ContextFullError, match="needs 5,000 tokens") as refused:
+        list(answer(FakeEngine(plan_error=error), Question("Hi")))
+    assert "start a new chat" in str(refused.value)
+
+
+def test_without_a_model_it_says_so():
+    with pytest.raises(NoModelError, match="No model is loaded"):
+        list(answer(FakeEngine(ready=False), Question("Hi")))
+
+
+def test_a_stop_mid_reply_keeps_what_was_written():
+    engine = FakeEngine(reply="one two three four five six")
+    cancel = CancelToken()
+    texts: list[str] = []
+    for event in answer(engine, Question("Count."), cancel=cancel):
+        if isinstance(event, TextArrived):
+            texts.append(event.text)
+            if len(texts) == 2:
+                cancel.cancel()
+        last = event
+    assert "".join(texts) == "one two"
+    assert isinstance(last, ReplyEnded) and last.stats.stop_reason == "cancelled"
+    assert last.stats.generated_tokens == 2
+
+
+def test_text_batches_join_in_order():
+    batch = TextArrived("Hello").joined(TextArrived(",")).joined(TextArrived(" world", 2))
+    assert batch == TextArrived("Hello, world", 4)

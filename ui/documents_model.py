@@ -1,0 +1,178 @@
+"""The documents table's data: one `FileRow` per file, shown by a QTableView, and the progress bar
+drawn in the status cell of a file being indexed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import QStyledItemDelegate
+
+from ui.records_model import RecordsModel
+
+COLUMNS = ("File", "Pages", "Chunks", "Status", "Used")
+FILE, PAGES, CHUNKS, STATUS, USED = range(len(COLUMNS))
+COLUMN_TIPS = ("", "Pages read", "Passages the file was cut into for search", "",
+               "Whether the whole file is in every prompt, or its passages are searched")  # fmt: skip
+# How a file reaches the model (the app decides): its whole text, or search.
+PLACEMENT_TEXT = {"whole": "whole", "searched": "searched"}
+STATUS_COLOURS = {"indexed": "#15803d", "failed": "#b42318", "skipped": "#a16207"}
+# The fraction (0..1) of a file being indexed, for the progress bar in its status cell.
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One file as the table shows it.
+
+    Attributes:
+        path: The file.
+        status: The shown word: queued, indexing, indexed, failed, skipped, pending...
+        error: Why it failed or was skipped.
+        pages, chunks: None until known.
+        fraction: How far indexing got (0..1) while the status is "indexing".
+    """
+
+    path: str
+    status: str = ""
+    error: str = ""
+    pages: int | None = None
+    chunks: int | None = None
+    fraction: float | None = None
+
+    def updated(self, newer: FileRow) -> FileRow:
+        """`newer`'s status, keeping the counts it does not know yet."""
+        return replace(
+            newer,
+            pages=newer.pages if newer.pages is not None else self.pages,
+            chunks=newer.chunks if newer.chunks is not None else self.chunks,
+        )
+
+    @property
+    def indexing(self) -> bool:
+        return self.status == "indexing" and self.fraction is not None
+
+    @property
+    def status_text(self) -> str:
+        """ "indexed", "failed: why", "indexing 40%"..."""
+        if self.indexing:
+            return f"indexing {int((self.fraction or 0.0) * 100)}%"
+        return self.status + (f": {self.error}" if self.error else "")
+
+
+class DocumentsModel(RecordsModel[FileRow]):
+    """The files of the open chat's library, with where each stands and how it reaches the model."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(COLUMNS, COLUMN_TIPS, parent)
+        self._placements: dict[str, str] = {}
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def row_of(self, path: str) -> int:
+        return next((i for i, row in enumerate(self._rows) if row.path == str(path)), -1)
+
+    def file(self, path: str) -> FileRow | None:
+        index = self.row_of(path)
+        return self._rows[index] if index >= 0 else None
+
+    def placement(self, path: str) -> str:
+        return PLACEMENT_TEXT.get(self._placements.get(str(path), ""), "")
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def update_row(self, row: FileRow) -> None:
+        """Add the row, or update the one with the same path."""
+        index = self.row_of(row.path)
+        if index < 0:
+            self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
+            self._rows.append(row)
+            self.endInsertRows()
+            return
+        self._rows[index] = self._rows[index].updated(row)
+        self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
+
+    def set_placement(self, path: str, placement: str) -> None:
+        self._placements[str(path)] = placement
+        index = self.row_of(path)
+        if index >= 0:
+            self.dataChanged.emit(self.index(index, USED), self.index(index, USED))
+
+    def set_placements(self, placements: Mapping[str, str]) -> None:
+        self._placements = dict(placements)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, USED), self.index(len(self._rows) - 1, USED))
+
+    # -- what each cell shows -----------------------------------------------------------------
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self._rows[index.row()], index.column()
+        if role == PATH_ROLE:
+            return row.path
+        if role == PROGRESS_ROLE:
+            return row.fraction if column == STATUS and row.indexing else None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == FILE:
+                return row.path
+            if column == STATUS:
+                return row.status_text if row.indexing else (row.error or row.status)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:
+            colour = STATUS_COLOURS.get(row.status)
+            return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (PAGES, CHUNKS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _text(self, row: FileRow, column: int) -> str:
+        if column == FILE:
+            return Path(row.path).name
+        if column == PAGES:
+            return "" if row.pages is None else str(row.pages)
+        if column == CHUNKS:
+            return "" if row.chunks is None else str(row.chunks)
+        if column == STATUS:
+            return row.status_text
+        return self.placement(row.path)
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Draws a slim progress bar with its percentage in a cell whose PROGRESS_ROLE holds a
+    fraction, in the palette's highlight colour (the accent of the light and dark themes)."""
+
+    def paint(self, painter: Any, option: Any, index: Index) -> None:
+        fraction = index.data(PROGRESS_ROLE)
+        if fraction is None:
+            super().paint(painter, option, index)
+            return
+        palette = option.palette
+        rect = option.rect.adjusted(4, 0, -4, 0)
+        track = QRectF(rect.left(), rect.center().y() + 3, rect.width(), 5)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(palette.color(QPalette.ColorRole.Mid))
+        painter.drawRoundedRect(track, 2.5, 2.5)
+        painter.setBrush(palette.color(QPalette.ColorRole.Highlight))
+        done = QRectF(track)
+        done.setWidth(track.width() * max(0.0, min(1.0, fraction)))
+        painter.drawRoundedRect(done, 2.5, 2.5)
+        font = QFont(option.font)
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        text = QRectF(rect.left(), rect.top(), rect.width(), track.top() - rect.top())
+        painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                         f"{int(fraction * 100)}%")  # fmt: skip
+        painter.restore()
