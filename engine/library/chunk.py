@@ -76,6 +76,7 @@ class Chunker:
                 heading=_heading_for(page, char_start, char_end),
                 text=text[char_start:char_end],
                 token_count=end - start,
+                location=_location_for(page, char_start, char_end),
             )
             ordinal += 1
             if end >= count:
@@ -119,3 +120,16 @@ def _heading_for(page: PageText, char_start: int, char_end: int) -> str | None:
             break
         heading = title
     return heading
+
+
+def _location_for(page: PageText, char_start: int, char_end: int) -> str | None:
+    """What a citation shows for the chunk: "slide 3", "sheet Budget, rows 12-40", "row 7"."""
+    if not page.rows:
+        return page.location
+    import bisect
+
+    positions = [position for position, _row in page.rows]
+    first = page.rows[max(0, bisect.bisect_right(positions, char_start) - 1)][1]
+    last = page.rows[max(0, bisect.bisect_left(positions, char_end) - 1)][1]
+    rows = f"row {first}" if first == last else f"rows {first}-{last}"
+    return f"{page.location}, {rows}" if page.location else rows

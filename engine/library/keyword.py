@@ -3,6 +3,13 @@
 Vector search finds meaning; this finds the exact names, commands and numbers it misses. The
 FTS5 table lives in the manifest's SQLite file (see manifest.py), so it commits with the chunks.
 
+Scripts written without spaces between words (Chinese, Japanese, Korean, Thai, Lao, Khmer,
+Myanmar) reach FTS5's unicode61 tokenizer as one long token per run, so a word in the middle of
+a sentence could not be found. Such runs are split into overlapping character bigrams, the same
+way at index time (`index_text`) and at query time (`query_words`): a two-character word is one
+bigram, a longer one a phrase of bigrams. Exact terms with punctuation ("C++17", "SKU#88-21/B",
+"v2.3.1") are matched as phrases of their parts, then checked against the chunk text verbatim.
+
 BM25 scores every chunk that holds any query word, so one very common word in a big library
 makes a query slow while adding almost nothing to the ranking (its IDF is near zero). Words are
 therefore looked up in the FTS5 vocabulary first and the most common ones left out until the
@@ -28,7 +35,63 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Terms that hold punctuation between word characters: "XK-42", "foo.bar", "v1.2.3", "--set".
 _COMPOUND = re.compile(r"\w+(?:[-./:_+]\w+)+", re.UNICODE)
 _QUOTED = re.compile(r'"([^"]+)"')
+# Runs of characters from scripts that put no spaces between words.
+_UNSPACED = re.compile(
+    "["
+    "\u0e00-\u0eff"  # Thai, Lao
+    "\u1000-\u109f"  # Myanmar
+    "\u1100-\u11ff"  # Hangul Jamo
+    "\u1780-\u17ff"  # Khmer
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3130-\u318f"  # Hangul compatibility Jamo
+    "\u31f0-\u31ff"  # Katakana extensions
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uac00-\ud7af"  # Hangul syllables
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff66-\uff9f"  # half-width Katakana
+    "\U00020000-\U0003134f"  # CJK extensions B-G
+    "]+"
+)
+# A query run this long or shorter is taken as one word and also searched as a phrase.
+PHRASE_MAX_CHARS = 8
+# Sentence punctuation around a term that is not part of it.
+_LEADING = "\"'([{<"
+_TRAILING = "\"'.,;:!?)]}>"
 
+
+def bigrams(run: str) -> list[str]:
+    """Overlapping two-character pieces of a run of unspaced script; a lone character as is."""
+    if len(run) < 2:
+        return [run] if run else []
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_text(text: str) -> str:
+    """The text as the keyword index stores it: unspaced-script runs replaced by their bigrams."""
+    if not _UNSPACED.search(text):
+        return text
+    return _UNSPACED.sub(lambda match: " " + " ".join(bigrams(match.group(0))) + " ", text)
+
+
+def exact_terms(query: str) -> list[str]:
+    """Terms of the query that mix word characters and punctuation ("C++17", "v2.3.1")."""
+    terms: list[str] = []
+    for raw in query.split():
+        term = raw.lstrip(_LEADING).rstrip(_TRAILING)
+        if len(term) > 1 and _WORD.search(term) and not _WORD.fullmatch(term):
+            terms.append(term)
+    return list(dict.fromkeys(terms))
+
+
+def holds_exactly(text: str, terms: list[str]) -> bool:
+    """True when `text` holds every term verbatim (case and line breaks aside)."""
+    flat = " ".join(text.lower().split())
+    return all(term.lower() in flat for term in terms)
+
+
+# BM25 weight of a chunk's heading relative to its text.
+HEADING_WEIGHT = 1.0
 
 # Postings (chunk, word) pairs BM25 may score per query; about 10 ms of SQLite work here.
 POSTINGS_BUDGET = 20_000
@@ -44,10 +107,20 @@ _QUERY_TABLES = (
 
 
 def query_words(query: str) -> list[str]:
-    """The query's searchable words: lower case, stop words dropped unless nothing else is left."""
-    words = [word.lower() for word in _WORD.findall(query)]
+    """The query's searchable words: lower case, stop words dropped unless nothing else is left,
+    unspaced-script runs as their bigrams (as `index_text` stores them)."""
+    words = [word.lower() for word in _WORD.findall(index_text(query))]
     kept = [word for word in words if word not in STOPWORDS] or words
     return list(dict.fromkeys(kept))
+
+
+def _unspaced_phrases(query: str) -> list[str]:
+    """Word-length runs of unspaced script in the query, as FTS5 phrases of their bigrams."""
+    return [
+        '"' + " ".join(bigrams(run)) + '"'
+        for run in _UNSPACED.findall(query)
+        if 2 < len(run) <= PHRASE_MAX_CHARS
+    ]
 
 
 def affordable_words(conn: sqlite3.Connection, words: list[str]) -> list[str]:
@@ -100,10 +173,12 @@ def match_expression(query: str, words: list[str] | None = None) -> str | None:
     if not kept:
         return None
     terms: list[str] = []
-    for compound in _COMPOUND.findall(query):
-        parts = _WORD.findall(compound.lower())
-        if len(parts) > 1:
-            terms.append('"' + " ".join(parts) + '"')
+    for compound in [*_COMPOUND.findall(query), *exact_terms(query)]:
+        parts = _WORD.findall(index_text(compound).lower())
+        phrase = '"' + " ".join(parts) + '"'
+        if len(parts) > 1 and phrase not in terms:
+            terms.append(phrase)
+    terms.extend(_unspaced_phrases(query))
     for word in kept:
         quoted = f'"{word}"'
         if quoted not in terms:
@@ -113,9 +188,10 @@ def match_expression(query: str, words: list[str] | None = None) -> str | None:
 
 def exact_expression(query: str) -> str | None:
     """An FTS5 expression that matches only chunks holding every exact term of the query: its
-    compound terms ("XK-42", "v1.2.3") and its quoted phrases. None when it has neither."""
-    phrases = [" ".join(_WORD.findall(quoted.lower())) for quoted in _QUOTED.findall(query)]
-    phrases += [" ".join(_WORD.findall(term.lower())) for term in _COMPOUND.findall(query)]
+    terms with punctuation ("XK-42", "C++17", "v1.2.3") and its quoted phrases (each as the
+    phrase of its words as indexed). None when it has neither."""
+    sources = [*_QUOTED.findall(query), *exact_terms(query)]
+    phrases = [" ".join(_WORD.findall(index_text(text).lower())) for text in sources]
     phrases = [phrase for phrase in dict.fromkeys(phrases) if phrase]
     if not phrases:
         return None
@@ -147,9 +223,21 @@ def search(
         expression = match_expression(query, affordable_words(conn, query_words(query)))
     if expression is None or limit <= 0:
         return []
+    terms = exact_terms(query) + [quoted.strip() for quoted in _QUOTED.findall(query)]
+    rows = _matches(conn, expression, limit * 4 if exact else limit, file_ids)
+    if exact:
+        # The phrase of a term's parts also matches them with other punctuation between
+        # ("C 17" for "C++17"): keep only the chunks that hold the term as written.
+        rows = [row for row in rows if holds_exactly(row[3], terms)][:limit]
+    return [(file_id, ordinal, score) for file_id, ordinal, score, _text in rows]
+
+
+def _matches(
+    conn: sqlite3.Connection, expression: str, limit: int, file_ids: list[int] | None
+) -> list[tuple[int, int, float, str]]:
     sql = (
-        "SELECT c.file_id, c.ordinal, bm25(chunk_fts) AS score FROM chunk_fts "
-        "JOIN chunks c ON c.id = chunk_fts.rowid WHERE chunk_fts MATCH ?"
+        f"SELECT c.file_id, c.ordinal, bm25(chunk_fts, 1.0, {HEADING_WEIGHT}) AS score, c.text "
+        "FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid WHERE chunk_fts MATCH ?"
     )
     params: list[object] = [expression]
     if file_ids is not None:

@@ -95,7 +95,7 @@ def hybrid_search(
         row = rows.get(key)
         if row is None:
             continue
-        chunk_id, path, page, char_start, char_end, heading, text = row
+        chunk_id, path, page, char_start, char_end, heading, text, location = row
         hits.append(
             Hit(
                 chunk_id=chunk_id,
@@ -112,6 +112,7 @@ def hybrid_search(
                 vector_rank=v_rank,
                 keyword_rank=k_rank,
                 exact_match=key in exact,
+                location=location,
             )
         )
         if len(hits) == k:
