@@ -13,12 +13,13 @@ Where the package is missing, `available()` is False and pages without a text la
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from queue import Queue
 from typing import Any
+
+from engine.library.priority import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 OCR_DPI = 150
 # Lines the recogniser is less sure of than this are dropped (its own default is 0.5).
 MIN_LINE_SCORE = 0.5
-# Nice increment of the OCR thread (0 = normal priority, 19 = lowest).
-OCR_NICE = 10
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class _Worker:
         return future
 
     def _run(self) -> None:
-        _lower_thread_priority()
+        lower_thread_priority()
         engine = None
         while (job := self._jobs.get()) is not None:
             image, future = job
@@ -100,17 +99,6 @@ def _load_engine() -> Any:
     return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
 
 
-def _lower_thread_priority() -> None:
-    if not hasattr(os, "setpriority"):
-        return  # Windows: the library process itself runs below normal priority
-    try:
-        tid = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + OCR_NICE))
-    except OSError:
-        log.info("Could not lower the OCR thread's priority", exc_info=True)
-
-
 def recognise(image: Any, scale: float = 1.0) -> list[OcrLine]:
     """Lines of text in an RGB image, top to bottom, boxes divided by `scale`.
 
@@ -127,7 +115,7 @@ def recognise(image: Any, scale: float = 1.0) -> list[OcrLine]:
     lines: list[OcrLine] = []
     for box, text, score in raw:
         text = " ".join(str(text).split())
-        if not text or float(score) < MIN_LINE_SCORE:
+        if float(score) < MIN_LINE_SCORE or not _looks_like_text(text):
             continue
         xs = [point[0] for point in box]
         ys = [point[1] for point in box]
@@ -142,6 +130,12 @@ def recognise(image: Any, scale: float = 1.0) -> list[OcrLine]:
             )
         )
     return _reading_order(lines)
+
+
+def _looks_like_text(text: str) -> bool:
+    """False for what the recogniser makes of rules, curves and specks: ")/))/)", "~~ -"."""
+    letters = sum(1 for char in text if char.isalnum())
+    return letters >= 2 and letters >= 0.3 * len(text.replace(" ", ""))
 
 
 def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:

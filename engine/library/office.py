@@ -181,7 +181,8 @@ def docx_text(path: Path):
         for style in document.styles
         if style.name and (style.name.startswith("Heading") or style.name == "Title")
     }
-    walker = _WordWalker(heading_styles)
+    # A file without a styles part still names its headings by their built-in style ids.
+    walker = _WordWalker(heading_styles | {f"Heading{level}" for level in range(1, 10)} | {"Title"})
     out = _Builder()
     walker.block(document.element.body, out)
     seen: set[str] = set()
@@ -205,7 +206,9 @@ def docx_text(path: Path):
 
 
 def _xml(part: Any) -> Any:
-    element = getattr(part, "element", None) or getattr(part, "_element", None)
+    element = getattr(part, "element", None)
+    if element is None:
+        element = getattr(part, "_element", None)
     if element is not None:
         return element
     from lxml import etree

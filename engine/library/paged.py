@@ -30,8 +30,8 @@ SCANNED_PAGE = "scanned"  # a picture, and OCR found no text (or is not installe
 OUTLINES_PAGE = "outlines"  # vector shapes only, and OCR found no text
 UNREADABLE_PAGE = "unreadable"  # MuPDF could not read the page: a damaged or cut-short file
 
-# A page with at least this many vector paths and no text may be text drawn as outlines.
-MIN_OUTLINE_PATHS = 20
+# A page with at least this many lines and curves and no text may be text drawn as outlines.
+MIN_OUTLINE_STROKES = 20
 
 
 def open_paged(path: Path, use_ocr: bool = True):
@@ -117,10 +117,11 @@ def _why_blank(page: Any, kind: str, repaired: bool) -> str:
     if kind == "image" or page.get_images(full=False):
         return SCANNED_PAGE
     try:
-        paths = len(page.get_cdrawings())
+        # Lines and curves, however they are grouped into paths: a glyph is several of them.
+        strokes = sum(len(path.get("items", ())) for path in page.get_cdrawings())
     except Exception:
-        paths = 0
-    if paths >= MIN_OUTLINE_PATHS:
+        strokes = 0
+    if strokes >= MIN_OUTLINE_STROKES:
         return OUTLINES_PAGE
     return UNREADABLE_PAGE if repaired else BLANK
 

@@ -11,6 +11,7 @@ Nothing is ever replaced silently.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +75,11 @@ def detect_encoding(path: Path) -> TextEncoding:
         # UTF-8 sequences by chance, while re-reading it as one would garble every character.
         return TextEncoding("utf-8", utf8_bad)
     candidates = _candidates(path)
-    for name in candidates:
-        if _undecodable(path, name, stop_at_first=True) == 0:
-            return TextEncoding(name)
+    clean = [name for name in candidates if _undecodable(path, name, stop_at_first=True) == 0]
+    if clean:
+        sample = _non_ascii_lines(path)
+        # Stable sort: charset-normalizer's order stands unless a reading is implausible.
+        return TextEncoding(min(clean, key=lambda name: _mixed_script_share(sample, name) > 0.5))
     fewest = {name: _undecodable(path, name) for name in [*candidates, _LAST_RESORT]}
     best = min(fewest, key=lambda name: fewest[name])
     return TextEncoding(best, fewest[best])
@@ -94,6 +97,27 @@ def _non_ascii_lines(path: Path, budget: int = SAMPLE_BYTES) -> bytes:
                 if size >= budget:
                     break
     return b"".join(kept)
+
+
+_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
+
+
+def _mixed_script_share(sample: bytes, encoding: str) -> float:
+    """Share of the CJK characters a reading gives that sit right beside a Latin letter.
+
+    Latin-1 text read as Shift-JIS or Big5 turns "größe" into "gr祊e": every CJK character
+    it makes is wedged between Latin letters, which real CJK text almost never does.
+    """
+    text = sample.decode(encoding, errors="replace")
+    wide = [match.start() for match in _WIDE.finditer(text)]
+    if not wide:
+        return 0.0
+
+    def latin(index: int) -> bool:
+        return 0 <= index < len(text) and text[index].isascii() and text[index].isalpha()
+
+    wedged = sum(1 for i in wide if latin(i - 1) or latin(i + 1))
+    return wedged / len(wide)
 
 
 def _utf8_sequences(path: Path) -> int:
@@ -118,6 +142,10 @@ def _candidates(path: Path) -> list[str]:
                 names.append(name)
     except (LookupError, OSError, ValueError):
         pass
+    # Western European text is common enough to be always in the running (last, so a
+    # detected encoding wins unless its reading is implausible).
+    if _LAST_RESORT not in names:
+        names.append(_LAST_RESORT)
     return names
 
 
