@@ -53,7 +53,9 @@ def write_truncated_pdf(path: Path, pages: int = 20, keep: float = 0.3) -> Path:
     doc.save(path)
     doc.close()
     data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * keep)])
+    # Cut after a whole object, as a download that stopped between two packets may.
+    cut = data.rfind(b"endobj", 0, int(len(data) * keep)) + len(b"endobj\n")
+    path.write_bytes(data[:cut])
     return path
 
 
