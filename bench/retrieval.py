@@ -115,9 +115,7 @@ def evaluate(library, questions: list[dict], doc_paths: dict[str, Path]) -> dict
     for q in questions:
         wanted = {(q["doc"], page) for page in q["pages"]}
         text = q["question"]
-        ranks["keyword"].append(
-            first_right_rank(keyed(keyword.search(conn, text, DEPTH)), wanted)
-        )
+        ranks["keyword"].append(first_right_rank(keyed(keyword.search(conn, text, DEPTH)), wanted))
         vector = library.embedder.embed_query(text)
         ranks["vector"].append(first_right_rank(keyed(library.store.query(vector, DEPTH)), wanted))
         started = time.perf_counter()
@@ -163,7 +161,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", type=Path, help="keep (and reuse) the index here")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
-    parser.add_argument("--no-misses", action="store_true", help="leave the per-question misses out")
+    parser.add_argument(
+        "--no-misses", action="store_true", help="leave the per-question misses out"
+    )
     args = parser.parse_args()
     data = load_set()
     questions = [q for q in data["questions"] if args.split in ("all", q["split"])]

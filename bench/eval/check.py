@@ -44,7 +44,11 @@ def shared_runs(question: str, text: str, run: int = RUN) -> list[str]:
     q = [w.lower() for w in _WORD.findall(question)]
     p = [w.lower() for w in _WORD.findall(text)]
     page_runs = {tuple(p[i : i + run]) for i in range(len(p) - run + 1)}
-    return [" ".join(q[i : i + run]) for i in range(len(q) - run + 1) if tuple(q[i : i + run]) in page_runs]
+    return [
+        " ".join(q[i : i + run])
+        for i in range(len(q) - run + 1)
+        if tuple(q[i : i + run]) in page_runs
+    ]
 
 
 def main() -> int:
@@ -67,7 +71,10 @@ def main() -> int:
     languages = Counter(q["language"] for q in questions)
     result = {
         "questions": len(questions),
-        "documents": {doc_id: {"pages": opened[doc_id].page_count, **doc} for doc_id, doc in data["documents"].items()},
+        "documents": {
+            doc_id: {"pages": opened[doc_id].page_count, **doc}
+            for doc_id, doc in data["documents"].items()
+        },
         "per_language": dict(languages),
         "per_split": dict(Counter(q["split"] for q in questions)),
         "non_english_share": round(1 - languages.get("en", 0) / len(questions), 3),

@@ -43,9 +43,7 @@ def _unpack(package: str, inner: str, target: Path) -> None:
     work = target.parent / "package"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(
-            ["apt-get", "download", package], cwd=work, check=True, capture_output=True
-        )
+        subprocess.run(["apt-get", "download", package], cwd=work, check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         raise RuntimeError(f"cannot download the Debian package {package}: {exc}") from exc
     deb = next(work.glob(f"{package}_*.deb"))

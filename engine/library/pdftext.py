@@ -26,37 +26,48 @@ _LIGATURES = str.maketrans(
     }
 )
 _SOFT_HYPHEN = "\u00ad"
-# A hyphen (ASCII, Unicode hyphen, soft hyphen) ending a line, the word run before it, and the
-# first word of the next line.
-_LINE_END_HYPHEN = re.compile(r"(\w*)([-\u2010\u00ad])[ \t]*\n[ \t]*(\w+)?")
+# A hyphen (ASCII, Unicode hyphen, soft hyphen) ending a line, and the first word of the next
+# line (looked at, not consumed). Anchored on the hyphen so that the search is one scan.
+_LINE_END_HYPHEN = re.compile(r"([-\u2010\u00ad])[ \t]*\n[ \t]*(?=(\w+))")
 _HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 
 
+_ANY_LIGATURE = re.compile("[\ufb00-\ufb06]")
+
+
 def expand_ligatures(text: str) -> str:
-    return text.translate(_LIGATURES)
+    return text.translate(_LIGATURES) if _ANY_LIGATURE.search(text) else text
 
 
 def join_broken_lines(text: str) -> str:
     """Join words a line end broke, keep hyphens that are part of a term. See the module doc."""
-    if "-" not in text and "\u2010" not in text and _SOFT_HYPHEN not in text:
+    if "\n" not in text:
         return text
-    compounds = {match.lower() for match in _HYPHENATED.findall(text)}
+    compounds: set[str] | None = None
 
     def join(match: re.Match[str]) -> str:
-        left, hyphen, right = match.group(1), match.group(2), match.group(3)
-        if right is None:
-            return match.group(0)  # nothing word-like follows: a dash, a list, a rule
+        nonlocal compounds
+        hyphen, right = match.group(1), match.group(2)
         if hyphen == _SOFT_HYPHEN:
-            return left + right
-        broken_word = left[-1:].isalpha() and left[-1:].islower() and right[:1].islower()
-        if broken_word and f"{left}-{right}".lower() not in compounds:
-            return left + right
-        return left + hyphen + right
+            return ""
+        start = match.start()
+        before = start
+        while before > 0 and (text[before - 1].isalnum() or text[before - 1] == "_"):
+            before -= 1
+        left = text[before:start]
+        if left[-1:].isalpha() and left[-1:].islower() and right[:1].islower():
+            if compounds is None:
+                compounds = {found.lower() for found in _HYPHENATED.findall(text)}
+            if f"{left}-{right}".lower() not in compounds:
+                return ""  # a word broken at the line end
+        return hyphen  # a code, a compound or a number: the hyphen stays, the lines join
 
-    return _LINE_END_HYPHEN.sub(join, text).replace(_SOFT_HYPHEN, "")
+    joined = _LINE_END_HYPHEN.sub(join, text)
+    return joined.replace(_SOFT_HYPHEN, "") if _SOFT_HYPHEN in joined else joined
 
 
 def clean_page_text(text: str) -> str:
     """A page's text as indexed: NULs and carriage returns gone, ligatures out, lines joined."""
-    text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text or "\r" in text:
+        text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
     return join_broken_lines(expand_ligatures(text))
