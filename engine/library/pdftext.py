@@ -29,7 +29,6 @@ _SOFT_HYPHEN = "\u00ad"
 # A hyphen (ASCII, Unicode hyphen, soft hyphen) ending a line, and the first word of the next
 # line (looked at, not consumed). Anchored on the hyphen so that the search is one scan.
 _LINE_END_HYPHEN = re.compile(r"([-\u2010\u00ad])[ \t]*\n[ \t]*(?=(\w+))")
-_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 
 
 _ANY_LIGATURE = re.compile("[\ufb00-\ufb06]")
@@ -43,27 +42,46 @@ def join_broken_lines(text: str) -> str:
     """Join words a line end broke, keep hyphens that are part of a term. See the module doc."""
     if "\n" not in text:
         return text
-    compounds: set[str] | None = None
 
     def join(match: re.Match[str]) -> str:
-        nonlocal compounds
         hyphen, right = match.group(1), match.group(2)
         if hyphen == _SOFT_HYPHEN:
             return ""
         start = match.start()
         before = start
-        while before > 0 and (text[before - 1].isalnum() or text[before - 1] == "_"):
+        while before > 0 and _is_word_char(text[before - 1]):
             before -= 1
         left = text[before:start]
-        if left[-1:].isalpha() and left[-1:].islower() and right[:1].islower():
-            if compounds is None:
-                compounds = {found.lower() for found in _HYPHENATED.findall(text)}
-            if f"{left}-{right}".lower() not in compounds:
-                return ""  # a word broken at the line end
+        broken = left[-1:].isalpha() and left[-1:].islower() and right[:1].islower()
+        if broken and not _written_with_hyphen(text, left, right):
+            return ""  # a word broken at the line end
         return hyphen  # a code, a compound or a number: the hyphen stays, the lines join
 
     joined = _LINE_END_HYPHEN.sub(join, text)
     return joined.replace(_SOFT_HYPHEN, "") if _SOFT_HYPHEN in joined else joined
+
+
+def _written_with_hyphen(text: str, left: str, right: str) -> bool:
+    """True when "left-right" stands elsewhere in `text` as written (on one line): a compound.
+
+    Only the few line-end candidates are looked up, each with a plain substring search; listing
+    every hyphenated word of every page up front cost more than MuPDF's text extraction.
+    """
+    lowered = text.lower()
+    term = f"{left}-{right}".lower()
+    at = lowered.find(term)
+    while at >= 0:
+        end = at + len(term)
+        if (at == 0 or not _is_word_char(lowered[at - 1])) and (
+            end == len(lowered) or not _is_word_char(lowered[end])
+        ):
+            return True
+        at = lowered.find(term, at + 1)
+    return False
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def clean_page_text(text: str) -> str:
