@@ -42,6 +42,7 @@ def join_broken_lines(text: str) -> str:
     """Join words a line end broke, keep hyphens that are part of a term. See the module doc."""
     if "\n" not in text:
         return text
+    lowered: list[str] = []  # the page in lower case, made once, when a candidate needs it
 
     def join(match: re.Match[str]) -> str:
         hyphen, right = match.group(1), match.group(2)
@@ -53,7 +54,9 @@ def join_broken_lines(text: str) -> str:
             before -= 1
         left = text[before:start]
         broken = left[-1:].isalpha() and left[-1:].islower() and right[:1].islower()
-        if broken and not _written_with_hyphen(text, left, right):
+        if broken and not lowered:
+            lowered.append(text.lower())
+        if broken and not _written_with_hyphen(lowered[0], left, right):
             return ""  # a word broken at the line end
         return hyphen  # a code, a compound or a number: the hyphen stays, the lines join
 
@@ -61,13 +64,13 @@ def join_broken_lines(text: str) -> str:
     return joined.replace(_SOFT_HYPHEN, "") if _SOFT_HYPHEN in joined else joined
 
 
-def _written_with_hyphen(text: str, left: str, right: str) -> bool:
-    """True when "left-right" stands elsewhere in `text` as written (on one line): a compound.
+def _written_with_hyphen(lowered: str, left: str, right: str) -> bool:
+    """True when "left-right" stands elsewhere in the page (`lowered`: its text in lower case)
+    as written, on one line: a compound.
 
     Only the few line-end candidates are looked up, each with a plain substring search; listing
     every hyphenated word of every page up front cost more than MuPDF's text extraction.
     """
-    lowered = text.lower()
     term = f"{left}-{right}".lower()
     at = lowered.find(term)
     while at >= 0:
