@@ -348,7 +348,7 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
     ]
     for text in texts[:5]:
         library.search(text, k=5)
-    totals, embeds, vectors, keywords = [], [], [], []
+    totals, embeds, vectors, keywords, grams = [], [], [], [], []
     for text in texts:
         started = time.perf_counter()
         library.search(text, k=5)
@@ -361,9 +361,12 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
         t2 = time.perf_counter()
         keyword.search(library.manifest.conn, text, 20)
         t3 = time.perf_counter()
+        keyword.gram_search(library.manifest.conn, text, 20)
+        t4 = time.perf_counter()
         embeds.append(t1 - t0)
         vectors.append(t2 - t1)
         keywords.append(t3 - t2)
+        grams.append(t4 - t3)
     library.close()
 
     def ms(values, q):
@@ -378,6 +381,7 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
         "query_embedding_p95_ms": ms(embeds, 95),
         "vector_query_p95_ms": ms(vectors, 95),
         "keyword_query_p95_ms": ms(keywords, 95),
+        "ngram_query_p95_ms": ms(grams, 95),
     }
 
 

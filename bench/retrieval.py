@@ -7,14 +7,18 @@ A third of the questions (every third) form the dev split that ranking choices w
 the rest are held out and reported apart.
 
 All rankings run on the same chunks of one library, in one run:
-  - keyword: BM25 over the chunks (SQLite FTS5), the keyword half of Hearth's search;
-  - vector: cosine similarity of all-MiniLM-L6-v2 embeddings, the vector half;
-  - hearth: `Library.search`, what the app and `hearth search` use.
+  - keyword: BM25 over the stemmed words of the chunks (SQLite FTS5);
+  - ngram: BM25 over character 4-grams of the chunks' words (SQLite FTS5);
+  - vector: cosine similarity of all-MiniLM-L6-v2 embeddings;
+  - hearth: `Library.search`, what the app and `hearth search` use: the three fused.
+`--try NAME:field=value,...` adds rankings with other fusion settings (RankingSettings fields)
+on the same index, for choosing them on the dev split.
 For each: hit@1/3/5/10 (the right page among the first k results) and MRR (over the first 10),
 overall, per language and per split; search latency p50/p95 for Hearth's ranking; and how often
 the evidence shown with an answer (the best sentences of the top sources) holds the answer.
 
 Usage: .venv/bin/python bench/retrieval.py [--index-dir DIR] [--split dev|test|all]
+       [--try NAME:field=value,...]
 """
 
 from __future__ import annotations
@@ -88,9 +92,31 @@ def build_library(folder: Path, paths: dict[str, Path]):
     return library, info
 
 
-def evaluate(library, questions: list[dict], doc_paths: dict[str, Path]) -> dict:
+def parse_variant(text: str):
+    """RankingSettings from "NAME:field=value,field=value"."""
+    from dataclasses import fields, replace
+
+    from engine.library.retrieve import DEFAULT_RANKING
+
+    name, _, assignments = text.partition(":")
+    known = {f.name for f in fields(DEFAULT_RANKING)}
+    changes: dict[str, float] = {}
+    for assignment in filter(None, assignments.split(",")):
+        field, _, value = assignment.partition("=")
+        if field not in known:
+            raise SystemExit(f"unknown ranking setting {field!r}; known: {sorted(known)}")
+        changes[field] = float(value)
+    return name, replace(DEFAULT_RANKING, **changes)
+
+
+def evaluate(
+    library, questions: list[dict], doc_paths: dict[str, Path], variants: list | None = None
+) -> dict:
     from engine.library import keyword
     from engine.library.answer import plan_answer
+    from engine.library.retrieve import hybrid_search
+
+    variants = variants or []
 
     path_to_doc = {str(path): doc_id for doc_id, path in doc_paths.items()}
     names = {
@@ -105,7 +131,9 @@ def evaluate(library, questions: list[dict], doc_paths: dict[str, Path]) -> dict
     def keyed(hits: list[tuple[int, int, float]]) -> list[tuple[str, int | None]]:
         return [(names[f], page_of.get((f, o))) for f, o, _s in hits]
 
-    ranks: dict[str, list[int]] = {"keyword": [], "vector": [], "hearth": []}
+    ranks: dict[str, list[int]] = {"keyword": [], "ngram": [], "vector": [], "hearth": []}
+    for name, _settings in variants:
+        ranks[name] = []
     latencies: list[float] = []
     evidence_hits: list[bool] = []
     misses: list[dict] = []
@@ -116,6 +144,9 @@ def evaluate(library, questions: list[dict], doc_paths: dict[str, Path]) -> dict
         wanted = {(q["doc"], page) for page in q["pages"]}
         text = q["question"]
         ranks["keyword"].append(first_right_rank(keyed(keyword.search(conn, text, DEPTH)), wanted))
+        ranks["ngram"].append(
+            first_right_rank(keyed(keyword.gram_search(conn, text, DEPTH)), wanted)
+        )
         vector = library.embedder.embed_query(text)
         ranks["vector"].append(first_right_rank(keyed(library.store.query(vector, DEPTH)), wanted))
         started = time.perf_counter()
@@ -123,6 +154,19 @@ def evaluate(library, questions: list[dict], doc_paths: dict[str, Path]) -> dict
         latencies.append(time.perf_counter() - started)
         hearth_rank = first_right_rank([(path_to_doc.get(h.file), h.page) for h in hits], wanted)
         ranks["hearth"].append(hearth_rank)
+        for name, settings in variants:
+            tried = hybrid_search(
+                library.manifest,
+                library.store,
+                library.embedder.embed_query,
+                text,
+                DEPTH,
+                settings=settings,
+                embedder_languages=library.embedder.languages,
+            )
+            ranks[name].append(
+                first_right_rank([(path_to_doc.get(h.file), h.page) for h in tried], wanted)
+            )
         plan = plan_answer(text, hits)
         shown = " ".join(" ".join(e.text.split()) for e in plan.evidence)
         evidence_hits.append(q["answer"] in shown)
@@ -164,7 +208,16 @@ def main() -> int:
     parser.add_argument(
         "--no-misses", action="store_true", help="leave the per-question misses out"
     )
+    parser.add_argument(
+        "--try",
+        dest="variants",
+        action="append",
+        default=[],
+        metavar="NAME:field=value,...",
+        help="also rank with these RankingSettings changes (repeatable)",
+    )
     args = parser.parse_args()
+    variants = [parse_variant(text) for text in args.variants]
     data = load_set()
     questions = [q for q in data["questions"] if args.split in ("all", q["split"])]
     doc_paths = ensure_documents()
@@ -179,7 +232,7 @@ def main() -> int:
         folder = args.index_dir or Path(tmp)
         library, out["index"] = build_library(folder, doc_paths)
         try:
-            out.update(evaluate(library, questions, doc_paths))
+            out.update(evaluate(library, questions, doc_paths, variants))
         finally:
             library.close()
     if args.no_misses:

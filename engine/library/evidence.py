@@ -23,6 +23,9 @@ from engine.library.types import Evidence, Hit
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|\n\s*\n|\s*[•▪◦]\s*|(?<=[。！？])")
 _WORD = re.compile(r"\w+(?:[-./+#]\w+)*", re.UNICODE)
 MIN_STEM = 4
+# Words ending in this many equal letters share their head word (German compounds).
+COMPOUND_HEAD = 8
+_PARTS = re.compile(r"[-./+#]")
 MAX_SENTENCE_CHARS = 400
 # German and English stop words that carry no meaning for matching.
 _EXTRA_STOPWORDS = frozenset(
@@ -113,12 +116,17 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
 
 
 def terms_of(text: str) -> list[str]:
-    """Content terms of `text`, lower case: words without stop words, bigrams of CJK runs."""
+    """Content terms of `text`, lower case: words without stop words (a hyphenated word also
+    by its parts: "X-Zwischenablage" gives "zwischenablage"), bigrams of CJK runs."""
     out: list[str] = []
     for word in _WORD.findall(index_text(text).lower()):
-        if word in STOPWORDS or word in _EXTRA_STOPWORDS or len(word) < 2 and word.isascii():
-            continue
-        out.append(word)
+        parts = [word, *_PARTS.split(word)] if _PARTS.search(word) else [word]
+        for part in parts:
+            if part in STOPWORDS or part in _EXTRA_STOPWORDS or len(part) < 2 and part.isascii():
+                continue
+            if part != word and len(part) < MIN_STEM:
+                continue
+            out.append(part)
     return list(dict.fromkeys(out))
 
 
@@ -132,7 +140,14 @@ def _matches(term: str, word: str) -> bool:
     if term == word:
         return True
     stem = _stem(term)
-    return len(stem) >= MIN_STEM and (word.startswith(stem) or stem in word and len(stem) >= 6)
+    if len(stem) >= MIN_STEM and (word.startswith(stem) or stem in word and len(stem) >= 6):
+        return True
+    # Compounds with the same head ("Kommandozeilenprogramm", "Befehlszeilenprogramm").
+    return (
+        len(term) > COMPOUND_HEAD
+        and len(word) > COMPOUND_HEAD
+        and term[-COMPOUND_HEAD:] == word[-COMPOUND_HEAD:]
+    )
 
 
 def mark_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:

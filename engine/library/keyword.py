@@ -10,6 +10,13 @@ way at index time (`index_text`) and at query time (`query_words`): a two-charac
 bigram, a longer one a phrase of bigrams. Exact terms with punctuation ("C++17", "SKU#88-21/B",
 "v2.3.1") are matched as phrases of their parts, then checked against the chunk text verbatim.
 
+Words are matched on their stems (Porter's), which leaves out what a stemmer cannot see: a word
+inside a compound ("Firmware" in "Firmware-Update-Daemon", "Zwischenablage" in
+"Wayland-Zwischenablage"), inflections of languages other than English ("Gebietsschemas"). A
+second index holds every word as its overlapping character 4-grams (`word_grams`), the same at
+index and query time, and ranks chunks by BM25 over those; retrieval fuses it as a list of its
+own (see retrieve.py, bench/retrieval.py for what each list gains).
+
 BM25 scores every chunk that holds any query word, so one very common word in a big library
 makes a query slow while adding almost nothing to the ranking (its IDF is near zero). Words are
 therefore looked up in the FTS5 vocabulary first and the most common ones left out until the
@@ -74,6 +81,29 @@ def index_text(text: str) -> str:
     return _UNSPACED.sub(lambda match: " " + " ".join(bigrams(match.group(0))) + " ", text)
 
 
+# Character n-grams of words: size, and the mark of a word's start and end ("_pak", "ket_").
+GRAM_SIZE = 4
+GRAM_MARK = "_"
+
+
+def word_grams(text: str) -> str:
+    """The text as the n-gram index stores it: each word (stop words and unspaced-script runs
+    left out) as its overlapping GRAM_SIZE-character pieces, marked at both ends, so that
+    "Pakete" becomes "_pak pake aket kete ete_". Diacritics are folded by the index."""
+    if _UNSPACED.search(text):
+        text = _UNSPACED.sub(" ", text)
+    pieces: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word in STOPWORDS:
+            continue
+        marked = f"{GRAM_MARK}{word}{GRAM_MARK}"
+        if len(marked) <= GRAM_SIZE:
+            pieces.append(marked)
+        else:
+            pieces.extend(marked[i : i + GRAM_SIZE] for i in range(len(marked) - GRAM_SIZE + 1))
+    return " ".join(pieces)
+
+
 def exact_terms(query: str) -> list[str]:
     """Terms of the query that mix word characters and punctuation ("C++17", "v2.3.1")."""
     terms: list[str] = []
@@ -96,14 +126,25 @@ HEADING_WEIGHT = 1.0
 # Postings (chunk, word) pairs BM25 may score per query; about 10 ms of SQLite work here.
 POSTINGS_BUDGET = 20_000
 
-# Per-connection helpers: a scratch FTS5 table that stems the query words as the index does, and
-# views of both vocabularies. Run one by one: executescript() would COMMIT an open transaction.
-_QUERY_TABLES = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words"
-    " USING fts5(word, tokenize='porter unicode61 remove_diacritics 2')",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems USING fts5vocab(temp, query_words, instance)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING fts5vocab(main, chunk_fts, row)",
-)
+# n-gram postings BM25 may score per query: n-grams are many and short, so the budget is larger.
+GRAM_POSTINGS_BUDGET = 60_000
+
+# The tokenizers of the two keyword indexes (manifest.py creates them with these).
+WORD_TOKENIZER = "porter unicode61 remove_diacritics 2"
+GRAM_TOKENIZER = f"unicode61 remove_diacritics 2 tokenchars '{GRAM_MARK}'"
+
+
+def _query_tables(index: str, tokenizer: str) -> tuple[str, ...]:
+    """Per-connection helpers for one index: a scratch FTS5 table that folds (and stems) the
+    query terms as the index does, and views of both vocabularies. Run one by one:
+    executescript() would COMMIT an open transaction."""
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_{index} USING fts5(term, "
+        f'tokenize="{tokenizer}")',
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_{index}_terms "
+        f"USING fts5vocab(temp, query_{index}, instance)",
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{index}_terms USING fts5vocab(main, {index}, row)",
+    )
 
 
 def query_words(query: str) -> list[str]:
@@ -123,38 +164,53 @@ def _unspaced_phrases(query: str) -> list[str]:
     ]
 
 
-def affordable_words(conn: sqlite3.Connection, words: list[str]) -> list[str]:
-    """`words` without the most common ones, so that scoring them stays within POSTINGS_BUDGET.
+def affordable_words(
+    conn: sqlite3.Connection,
+    words: list[str],
+    index: str = "chunk_fts",
+    budget: int = POSTINGS_BUDGET,
+) -> list[str]:
+    """`words` without the most common ones, so that scoring them stays within `budget`.
 
     Words in more than half the chunks carry no BM25 weight and always go; the rarest word is
-    always kept. Document frequencies come from the FTS5 vocabulary (stemmed as the index is).
+    always kept. Document frequencies come from the FTS5 vocabulary (folded and stemmed as the
+    index is).
+
+    Args:
+        conn: A connection to the manifest.
+        words: Query terms, in order.
+        index: "chunk_fts" (words) or "chunk_grams" (n-grams).
+        budget: Postings (chunk, term) pairs to score at most.
     """
     if not words:
         return words
-    for statement in _QUERY_TABLES:
+    tokenizer = GRAM_TOKENIZER if index == "chunk_grams" else WORD_TOKENIZER
+    for statement in _query_tables(index, tokenizer):
         conn.execute(statement)
-    conn.execute("DELETE FROM temp.query_words")
+    conn.execute(f"DELETE FROM temp.query_{index}")
     conn.executemany(
-        "INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)",
+        f"INSERT INTO temp.query_{index}(rowid, term) VALUES (?, ?)",
         list(enumerate(words, start=1)),
     )
-    stems = conn.execute("SELECT doc, term FROM temp.query_stems").fetchall()
+    stems = conn.execute(f"SELECT doc, term FROM temp.query_{index}_terms").fetchall()
     frequency: dict[str, int] = {}
     for row, term in stems:
-        found = conn.execute("SELECT doc FROM temp.chunk_terms WHERE term = ?", (term,)).fetchone()
+        found = conn.execute(
+            f"SELECT doc FROM temp.{index}_terms WHERE term = ?", (term,)
+        ).fetchone()
         word = words[row - 1]
         frequency[word] = max(frequency.get(word, 0), found[0] if found else 0)
     total = conn.execute(
         "SELECT COALESCE(SUM(chunks), 0) FROM files WHERE status = 'indexed'"
     ).fetchone()[0]
     ranked = sorted(words, key=lambda word: frequency.get(word, 0))
-    kept: list[str] = []
+    kept: set[str] = set()
     postings = 0
     for word in ranked:
         count = frequency.get(word, 0)
-        if kept and (count > total / 2 or postings + count > POSTINGS_BUDGET):
+        if kept and (count > total / 2 or postings + count > budget):
             break
-        kept.append(word)
+        kept.add(word)
         postings += count
     return [word for word in words if word in kept]
 
@@ -232,12 +288,37 @@ def search(
     return [(file_id, ordinal, score) for file_id, ordinal, score, _text in rows]
 
 
+def gram_search(
+    conn: sqlite3.Connection,
+    query: str,
+    limit: int,
+    file_ids: list[int] | None = None,
+) -> list[tuple[int, int, float]]:
+    """Best chunks for `query` by BM25 over character n-grams of its words (see `word_grams`).
+
+    Returns:
+        (file id, ordinal, bm25 score; lower is better) in rank order.
+    """
+    grams = list(dict.fromkeys(word_grams(query).split()))
+    grams = affordable_words(conn, grams, "chunk_grams", GRAM_POSTINGS_BUDGET)
+    if not grams or limit <= 0:
+        return []
+    expression = " OR ".join(f'"{gram}"' for gram in grams)
+    rows = _matches(conn, expression, limit, file_ids, "chunk_grams")
+    return [(file_id, ordinal, score) for file_id, ordinal, score, _text in rows]
+
+
 def _matches(
-    conn: sqlite3.Connection, expression: str, limit: int, file_ids: list[int] | None
+    conn: sqlite3.Connection,
+    expression: str,
+    limit: int,
+    file_ids: list[int] | None,
+    index: str = "chunk_fts",
 ) -> list[tuple[int, int, float, str]]:
+    rank = f"bm25(chunk_fts, 1.0, {HEADING_WEIGHT})" if index == "chunk_fts" else f"bm25({index})"
     sql = (
-        f"SELECT c.file_id, c.ordinal, bm25(chunk_fts, 1.0, {HEADING_WEIGHT}) AS score, c.text "
-        "FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid WHERE chunk_fts MATCH ?"
+        f"SELECT c.file_id, c.ordinal, {rank} AS score, c.text "
+        f"FROM {index} JOIN chunks c ON c.id = {index}.rowid WHERE {index} MATCH ?"
     )
     params: list[object] = [expression]
     if file_ids is not None:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.cancel import CancelToken
+from engine.library import language
 from engine.library.chunk import Chunker
 from engine.library.discover import discover
 from engine.library.embed import Embedder
@@ -102,6 +103,8 @@ class Library:
         self._check_embedding_model()
         self._index_lock = threading.Lock()
         self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword")
+        # Searches ask the query's language (retrieve.query_vector_weight): load its model now.
+        self._keyword_pool.submit(language.warm)
         self._chunker: Chunker | None = None
         # A crash may have left a half-indexed file; clean it now if nobody else is indexing.
         with IndexLock(self.folder / LOCK_FILE, required=False) as held:
@@ -318,6 +321,7 @@ class Library:
             file_ids,
             neighbours,
             self._keyword_pool,
+            embedder_languages=getattr(self.embedder, "languages", None),
         )
 
     def neighbours(self, hit: Hit, radius: int = 1) -> list[str]:

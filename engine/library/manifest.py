@@ -17,8 +17,8 @@ from pathlib import Path
 from engine.library import keyword
 from engine.library.types import INDEXED, INDEXING, PENDING, Chunk, FileRecord, LibraryError
 
-# 2: keyword index of its own text (CJK split into bigrams, headings searchable), chunk
-#    locations (slide, sheet and rows), pages read by OCR.
+# 2: keyword index of its own text (CJK split into bigrams, headings searchable), an index of
+#    character n-grams of the words, chunk locations (slide, sheet and rows), pages read by OCR.
 SCHEMA_VERSION = 2
 
 _TABLES = """
@@ -49,14 +49,18 @@ CREATE TABLE IF NOT EXISTS chunks(
     UNIQUE(file_id, ordinal)
 );
 """
-# The keyword index keeps its own copy of each chunk's text as searched (see
-# keyword.index_text), rowid = chunk id; rows go when their chunk goes.
-_KEYWORD_INDEX = """
+# The keyword indexes keep their own copy of each chunk's text as searched (see
+# keyword.index_text and keyword.word_grams), rowid = chunk id; rows go when their chunk goes.
+_KEYWORD_INDEX = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
-    text, heading, tokenize='porter unicode61 remove_diacritics 2'
+    text, heading, tokenize='{keyword.WORD_TOKENIZER}'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_grams USING fts5(
+    grams, tokenize="{keyword.GRAM_TOKENIZER}"
 );
 CREATE TRIGGER IF NOT EXISTS chunks_after_delete_fts AFTER DELETE ON chunks BEGIN
     DELETE FROM chunk_fts WHERE rowid = old.id;
+    DELETE FROM chunk_grams WHERE rowid = old.id;
 END;
 """
 # Version 1 indexed the raw chunk text through an external-content table and triggers.
@@ -140,13 +144,7 @@ class Manifest:
             if not rows:
                 break
             with self._transaction():
-                conn.executemany(
-                    "INSERT OR REPLACE INTO chunk_fts(rowid, text, heading) VALUES (?, ?, ?)",
-                    [
-                        (row_id, keyword.index_text(text), keyword.index_text(heading or ""))
-                        for row_id, text, heading in rows
-                    ],
-                )
+                _add_to_keyword_indexes(conn, rows)
             done += len(rows)
             last_id = rows[-1][0]
             if progress is not None:
@@ -338,6 +336,26 @@ class Manifest:
         return _Transaction(self.conn)
 
 
+def _add_to_keyword_indexes(
+    conn: sqlite3.Connection, rows: list[tuple[int, str, str | None]]
+) -> None:
+    """Index (chunk id, text, heading) rows for words and for n-grams (replacing old rows)."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO chunk_fts(rowid, text, heading) VALUES (?, ?, ?)",
+        [
+            (row_id, keyword.index_text(text), keyword.index_text(heading or ""))
+            for row_id, text, heading in rows
+        ],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO chunk_grams(rowid, grams) VALUES (?, ?)",
+        [
+            (row_id, keyword.word_grams(f"{heading}\n{text}" if heading else text))
+            for row_id, text, heading in rows
+        ],
+    )
+
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
 
@@ -394,13 +412,7 @@ class ChunkWriter:
                 (self.file_id, chunks[0].ordinal, chunks[-1].ordinal),
             ).fetchall()
         )
-        self.conn.executemany(
-            "INSERT INTO chunk_fts(rowid, text, heading) VALUES (?, ?, ?)",
-            [
-                (ids[c.ordinal], keyword.index_text(c.text), keyword.index_text(c.heading or ""))
-                for c in chunks
-            ],
-        )
+        _add_to_keyword_indexes(self.conn, [(ids[c.ordinal], c.text, c.heading) for c in chunks])
         self.count += len(chunks)
 
     def finish(self, pages: int | None, note: str | None = None, ocr_pages: int = 0) -> None:

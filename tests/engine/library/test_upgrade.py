@@ -48,6 +48,8 @@ def test_a_version_1_library_is_upgraded_with_progress(tmp_path, embedder):
         assert [row[:2] for row in keyword.search(conn, "过热", 5)] == [(1, 0)]
         assert [row[:2] for row in keyword.search(conn, "coolant", 5)] == [(1, 1)]
         assert [row[:2] for row in keyword.search(conn, "pumps", 5)] == [(1, 1)]  # headings too
+        # The n-gram index is built too: a word inside a compound is found.
+        assert [row[:2] for row in keyword.gram_search(conn, "Coolants", 5)] == [(1, 1)]
         (record,) = library.files()
         # Kept and searchable, and read again (with today's extraction) on the next index run.
         assert (record.status, record.chunks, record.content_hash, record.mtime) == (
