@@ -95,8 +95,9 @@ print(json.dumps({"pages_per_s": len(pages) / extraction, "chunks": len(chunks),
 """
 
 
-def bench_against(pdf: Path, ref: str, rounds: int) -> dict:
-    """Extraction pages/s and chunking chunks/s of this tree and of git `ref`, side by side.
+def bench_against(pdf: Path, ref: str, rounds: int, end_to_end_rounds: int = 0) -> dict:
+    """Extraction pages/s and chunking chunks/s of this tree and of git `ref`, side by side;
+    with `end_to_end_rounds`, also the seconds to index the PDF into a fresh library.
 
     Each round runs both trees in fresh processes, in alternating order, so that a machine
     that gets busier or quieter during the run weighs on both alike; medians are reported.
@@ -108,33 +109,51 @@ def bench_against(pdf: Path, ref: str, rounds: int) -> dict:
         archive = subprocess.run(
             ["git", "archive", ref], cwd=ROOT, capture_output=True, check=True
         ).stdout
+        tree = Path(tmp) / "tree"
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
-        trees = {"this": ROOT, ref: Path(tmp)}
+            tar.extractall(tree, filter="data")
+        trees = {"this": ROOT, ref: tree}
         runs: dict[str, list[dict]] = {name: [] for name in trees}
-        for round_number in range(rounds):
+        indexing: dict[str, list[dict]] = {name: [] for name in trees}
+
+        def run(name: str, script: str, *args: str) -> dict:
+            result = subprocess.run(
+                [sys.executable, "-c", script, *args],
+                cwd=trees[name],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            return json.loads(result.stdout.strip().splitlines()[-1])
+
+        for round_number in range(max(rounds, end_to_end_rounds)):
             order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
             for name in order:
-                result = subprocess.run(
-                    [sys.executable, "-c", EXTRACTION, str(pdf)],
-                    cwd=trees[name],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                runs[name].append(json.loads(result.stdout.strip().splitlines()[-1]))
+                if round_number < rounds:
+                    runs[name].append(run(name, EXTRACTION, str(pdf)))
+                if round_number < end_to_end_rounds:
+                    folder = Path(tmp) / f"e2e-{name}-{round_number}"
+                    indexing[name].append(run(name, END_TO_END, str(folder), str(pdf)))
 
-    def median(name: str, key: str) -> float:
-        return round(statistics.median(run[key] for run in runs[name]), 1)
+    def median(values: list[dict], key: str) -> float:
+        return round(statistics.median(value[key] for value in values), 2)
 
     out: dict = {"ref": ref, "rounds": rounds}
     for name in trees:
         out[name] = {
-            "pages_per_s": median(name, "pages_per_s"),
+            "pages_per_s": median(runs[name], "pages_per_s"),
             "chunks": runs[name][0]["chunks"],
-            "chunks_per_s": median(name, "chunks_per_s"),
+            "chunks_per_s": median(runs[name], "chunks_per_s"),
         }
-    for key in ("pages_per_s", "chunks_per_s"):
+        if end_to_end_rounds:
+            out[name]["index_seconds"] = median(indexing[name], "index_seconds")
+            out[name]["indexed_chunks"] = indexing[name][0]["chunks"]
+            out[name]["index_pages_per_s"] = round(
+                indexing[name][0]["pages"] / out[name]["index_seconds"], 2
+            )
+    for key in ("pages_per_s", "chunks_per_s") + (
+        ("index_pages_per_s",) if end_to_end_rounds else ()
+    ):
         out[f"{key}_ratio"] = round(out["this"][key] / out[ref][key], 2)
     return out
 
@@ -414,8 +433,13 @@ def main() -> int:
                 out["end_to_end"] = bench_end_to_end(pdf, work)
             if parts & {"extraction", "embedding"}:
                 out["extraction"], chunks = bench_extraction(pdf)
-            if "extraction" in parts and args.against:
-                out["extraction_against"] = bench_against(pdf, args.against, 3 if args.quick else 5)
+            if parts & {"extraction", "end_to_end"} and args.against:
+                out["against"] = bench_against(
+                    pdf,
+                    args.against,
+                    3 if args.quick else 5,
+                    (1 if args.quick else 2) if "end_to_end" in parts else 0,
+                )
             if "ocr" in parts:
                 out["ocr"] = bench_ocr(pdf, 2 if args.quick else args.ocr_pages)
             if "embedding" in parts:
