@@ -112,7 +112,7 @@ def parse_variant(text: str):
 def evaluate(
     library, questions: list[dict], doc_paths: dict[str, Path], variants: list | None = None
 ) -> dict:
-    from engine.library import keyword
+    from engine.library import keyword, language
     from engine.library.answer import plan_answer
     from engine.library.retrieve import hybrid_search
 
@@ -138,6 +138,7 @@ def evaluate(
     evidence_hits: list[bool] = []
     misses: list[dict] = []
     conn = library.manifest.conn
+    language.warm()  # searches do not wait for it; here every question must see it
     for _ in range(3):  # warm up the model and SQLite's caches
         library.search(questions[0]["question"], k=DEPTH)
     for q in questions:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.eval.documents import ensure_documents, load_set  # noqa: E402
 from engine.library.keyword import STOPWORDS, word_grams  # noqa: E402
-from engine.library.language import language_of  # noqa: E402
+from engine.library.language import language_of, warm  # noqa: E402
 
 SNOWBALL = {"en": "english", "de": "german", "fr": "french", "es": "spanish", "it": "italian"}
 WORD = re.compile(r"\w+")
@@ -55,6 +55,7 @@ def bm25_ranking(documents: list[list[str]], query: list[str], depth: int = 10) 
 def main() -> int:
     import Stemmer
 
+    warm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("index_dir", type=Path)
     parser.add_argument("--split", choices=["dev", "test", "all"], default="dev")

@@ -16,9 +16,12 @@ from engine.library.types import Chunk
 
 # all-MiniLM-L6-v2 reads 256 word pieces including its two special tokens.
 DEFAULT_MAX_TOKENS = 224
-DEFAULT_OVERLAP_TOKENS = 32
-# A section shorter than this (a heading followed at once by a sub-heading) joins the next one.
-MIN_SECTION_TOKENS = 24
+# Chunks cut at headings are more and shorter; the smaller overlap keeps the word pieces to
+# embed (and so indexing time) at what they were before (bench/library.py --against).
+DEFAULT_OVERLAP_TOKENS = 16
+# A section shorter than this (a heading followed at once by a sub-heading, an entry of a
+# reference manual) joins the next one rather than becoming a chunk of a few words.
+MIN_SECTION_TOKENS = 128
 
 
 def load_tokenizer(model_dir: Path):

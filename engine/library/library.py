@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.cancel import CancelToken
-from engine.library import language
 from engine.library.chunk import Chunker
 from engine.library.discover import discover
 from engine.library.embed import Embedder
@@ -103,8 +102,6 @@ class Library:
         self._check_embedding_model()
         self._index_lock = threading.Lock()
         self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword")
-        # Searches ask the query's language (retrieve.query_vector_weight): load its model now.
-        self._keyword_pool.submit(language.warm)
         self._chunker: Chunker | None = None
         # A crash may have left a half-indexed file; clean it now if nobody else is indexing.
         with IndexLock(self.folder / LOCK_FILE, required=False) as held:

@@ -97,10 +97,10 @@ def test_default_chunks_fit_all_minilm(tokenizer):
 
 
 def test_a_heading_starts_a_new_chunk_and_a_tiny_section_joins_the_next(tokenizer):
-    chunker = Chunker(tokenizer, max_tokens=200, overlap_tokens=16)
-    first = "Pumps\n" + long_text(60) + "\n"
+    chunker = Chunker(tokenizer, max_tokens=800, overlap_tokens=16)
+    first = "Pumps\n" + long_text(150) + "\n"
     tiny = "Seals\n"  # a heading followed at once by a sub-heading
-    second = "Valves\n" + long_text(60)
+    second = "Valves\n" + long_text(150)
     text = first + tiny + second
     headings = [(0, "Pumps"), (len(first), "Seals"), (len(first) + len(tiny), "Valves")]
     chunks = list(chunker.chunk_page(PageText(page=1, text=text, headings=headings)))

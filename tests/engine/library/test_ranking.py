@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.library import keyword
+from engine.library import keyword, language
 from engine.library.manifest import Manifest
 from engine.library.retrieve import DEFAULT_RANKING, fuse, query_vector_weight
 from engine.library.types import Chunk
@@ -71,6 +71,7 @@ def test_deleted_chunks_leave_the_ngram_index(manifest):
     ],
 )
 def test_vectors_count_only_for_questions_the_embedder_can_read(query, weight):
+    language.warm()
     assert query_vector_weight(query, DEFAULT_RANKING, {"en"}) == weight
     assert query_vector_weight(query, DEFAULT_RANKING, None) == 1.0
 
