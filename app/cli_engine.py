@@ -175,11 +175,19 @@ def _load_local(args: argparse.Namespace) -> ModelSession:
 
 
 def _read_text(path: str) -> str:
+    """A file's text in its own encoding (the document library's reader); lost bytes are said."""
+    from engine.library.textfile import read_text
+    from engine.library.types import FileProblem
+
     try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            return stream.read()
+        decoded = read_text(path)
+    except FileProblem as exc:
+        raise HearthError(f"Cannot read {path}: {exc}.") from exc
     except OSError as exc:
         raise HearthError(f"Cannot read {path}: {exc.strerror}.") from exc
+    if decoded.encoding.note:
+        print(f"note: {path}: {decoded.encoding.note}", file=sys.stderr)
+    return decoded.text
 
 
 def _read_history(path: str) -> list[dict[str, str]]:

@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
     )
     index.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     _library_option(index)
+    index.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep following the folders: new, changed, moved and deleted files are "
+        "indexed again or removed as they change, until Ctrl+C",
+    )
     index.add_argument("--json", action="store_true", help="print the summary as JSON")
     index.set_defaults(func=run_index)
 
@@ -80,10 +86,10 @@ def _root() -> Path:
     return app_paths().libraries_dir
 
 
-def _open(name: str, create: bool):
+def _open(name: str, create: bool, progress=None):
     from engine.library import Library
 
-    return Library.open(_root(), name, create=create)
+    return Library.open(_root(), name, create=create, progress=progress)
 
 
 # --- index -----------------------------------------------------------------------------------------
@@ -99,9 +105,11 @@ def run_index(args: argparse.Namespace) -> int:
         cancel.cancel()
         print("\nstopping...", file=sys.stderr)
 
+    if args.watch:
+        return run_watch(args)
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        with _open(args.library, create=True) as library:
+        with _open(args.library, create=True, progress=ProgressPrinter(sys.stderr)) as library:
             printer = ProgressPrinter(sys.stderr)
             if args.paths:
                 report = library.index(args.paths, progress=printer, cancel=cancel)
@@ -125,6 +133,37 @@ def run_index(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def run_watch(args: argparse.Namespace) -> int:
+    """`hearth index --watch FOLDER...`: sync, then follow the folders until Ctrl+C."""
+    from engine.library.watch import FolderWatcher
+
+    folders = [Path(p) for p in args.paths]
+    not_folders = [str(p) for p in folders if not p.is_dir()]
+    if not folders or not_folders:
+        raise HearthError(
+            f"--watch follows folders; not a folder: {', '.join(not_folders) or '(none given)'}.",
+            "Example: hearth index --watch ~/Documents/manuals",
+        )
+    printer = ProgressPrinter(sys.stderr)
+
+    def on_report(report) -> None:
+        if args.json:
+            print(json.dumps(report.to_dict()), flush=True)
+        elif report.all_outcomes:
+            print_summary(report, sys.stdout)
+            sys.stdout.flush()
+
+    with _open(args.library, create=True, progress=printer) as library:
+        watcher = FolderWatcher(library, folders, on_report=on_report, progress=printer)
+        previous = signal.signal(signal.SIGINT, lambda *_: watcher.stop())
+        try:
+            print(f"watching {len(folders)} folder(s); Ctrl+C stops", file=sys.stderr)
+            watcher.run()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    return 0
+
+
 class ProgressPrinter:
     """Progress callback for the terminal: a live bar on a tty, one line per file otherwise."""
 
@@ -134,6 +173,11 @@ class ProgressPrinter:
         self._last_draw = 0.0
 
     def __call__(self, event) -> None:
+        if event.stage == "upgrade":
+            if event.file_index == 0 or event.file_index == event.file_count:
+                print(f"{event.message}: {event.file_index}/{event.file_count} chunks",
+                      file=self.stream, flush=True)  # fmt: skip
+            return
         if event.stage == "page" and self.live:
             now = time.monotonic()
             if now - self._last_draw >= 0.1:
@@ -275,6 +319,13 @@ def run_ask(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
         return exit_status(args, result.stats) if result.stats is not None else 0
     print()
+    if result.evidence:
+        print("\nEvidence:")
+        for item in result.evidence:
+            where = f", {item.where}" if item.where else ""
+            print(
+                f"[{item.source}] {Path(item.file).name}{where}: {' '.join(item.marked().split())}"
+            )
     if result.sources:
         print("\nSources:")
         for source in result.sources:

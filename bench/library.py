@@ -1,14 +1,19 @@
 """Benchmark of the document library; prints one JSON object.
 
 Measures, on a real 100+ page PDF (Debian's gnuplot-doc manual, or HEARTH_REAL_PDF):
-  - extraction pages/s (PyMuPDF, page by page, with headings) and chunking chunks/s;
+  - extraction pages/s (PyMuPDF, page by page, with headings) and chunking chunks/s; with
+    `--against REF` (e.g. main) also those of the code at that git ref, side by side in one run
+    (each in a fresh process, in alternating order), with the ratios;
+  - OCR pages/s: pages of the PDF rendered to pictures (as a scanner would give them) and read
+    back by Hearth's OCR;
   - embedding chunks/s of Hearth's embedder against plain sentence-transformers (PyTorch, float32,
     default batch size) on the same chunks in the same run, with the cosine agreement of the two;
   - retrieval quality (question sets with known pages, hits@5) with both embedders;
   - end-to-end indexing seconds and peak RSS of a fresh process indexing the PDF;
   - search latency p50/p95 at 10k and 100k chunks (synthetic chunks, real query embedding).
 
-Usage: .venv/bin/python bench/library.py [--quick] [--sizes 10000,100000]
+Usage: .venv/bin/python bench/library.py [--quick] [--sizes 10000,100000] [--against main]
+       [--only extraction|ocr|embedding|quality|end_to_end|search]
 """
 
 from __future__ import annotations
@@ -66,6 +71,130 @@ def bench_extraction(pdf: Path) -> tuple[dict, list]:
         "chunking_chunks_per_s": round(len(chunks) / chunk_seconds, 1),
         "mean_chunk_tokens": round(statistics.mean(c.token_count for c in chunks), 1),
     }, chunks
+
+
+# Extraction and chunking of one PDF, run in a fresh process from the root of a source tree.
+EXTRACTION = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, ".")
+from engine.bundled import embedding_model_dir
+from engine.library.chunk import Chunker, load_tokenizer
+from engine.library.extract import open_document
+pdf = Path(sys.argv[1])
+list(open_document(pdf).pages())  # warm the file cache and MuPDF
+started = time.perf_counter()
+pages = list(open_document(pdf).pages())
+extraction = time.perf_counter() - started
+chunker = Chunker(load_tokenizer(embedding_model_dir()))
+started = time.perf_counter()
+chunks = list(chunker.chunk_pages(pages))
+chunking = time.perf_counter() - started
+print(json.dumps({"pages_per_s": len(pages) / extraction, "chunks": len(chunks),
+                  "chunks_per_s": len(chunks) / chunking}))
+"""
+
+
+def bench_against(pdf: Path, ref: str, rounds: int, end_to_end_rounds: int = 0) -> dict:
+    """Extraction pages/s and chunking chunks/s of this tree and of git `ref`, side by side;
+    with `end_to_end_rounds`, also the seconds to index the PDF into a fresh library.
+
+    Each round runs both trees in fresh processes, in alternating order, so that a machine
+    that gets busier or quieter during the run weighs on both alike; medians are reported.
+    """
+    import io
+    import tarfile
+
+    with tempfile.TemporaryDirectory(prefix="hearth-ref-") as tmp:
+        archive = subprocess.run(
+            ["git", "archive", ref], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        tree = Path(tmp) / "tree"
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tree, filter="data")
+        trees = {"this": ROOT, ref: tree}
+        runs: dict[str, list[dict]] = {name: [] for name in trees}
+        indexing: dict[str, list[dict]] = {name: [] for name in trees}
+
+        def run(name: str, script: str, *args: str) -> dict:
+            result = subprocess.run(
+                [sys.executable, "-c", script, *args],
+                cwd=trees[name],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            return json.loads(result.stdout.strip().splitlines()[-1])
+
+        for round_number in range(max(rounds, end_to_end_rounds)):
+            order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
+            for name in order:
+                if round_number < rounds:
+                    runs[name].append(run(name, EXTRACTION, str(pdf)))
+                if round_number < end_to_end_rounds:
+                    folder = Path(tmp) / f"e2e-{name}-{round_number}"
+                    indexing[name].append(run(name, END_TO_END, str(folder), str(pdf)))
+
+    def median(values: list[dict], key: str) -> float:
+        return round(statistics.median(value[key] for value in values), 2)
+
+    out: dict = {"ref": ref, "rounds": rounds}
+    for name in trees:
+        out[name] = {
+            "pages_per_s": median(runs[name], "pages_per_s"),
+            "chunks": runs[name][0]["chunks"],
+            "chunks_per_s": median(runs[name], "chunks_per_s"),
+        }
+        if end_to_end_rounds:
+            out[name]["index_seconds"] = median(indexing[name], "index_seconds")
+            out[name]["indexed_chunks"] = indexing[name][0]["chunks"]
+            out[name]["index_pages_per_s"] = round(
+                indexing[name][0]["pages"] / out[name]["index_seconds"], 2
+            )
+    for key in ("pages_per_s", "chunks_per_s") + (
+        ("index_pages_per_s",) if end_to_end_rounds else ()
+    ):
+        out[f"{key}_ratio"] = round(out["this"][key] / out[ref][key], 2)
+    return out
+
+
+def bench_ocr(pdf: Path, pages: int) -> dict:
+    """OCR pages/s: `pages` text pages of the PDF rendered at 150 dpi into a picture-only PDF
+    (what a scanner gives), read page by page through Hearth's extraction with OCR; also the
+    CPU seconds a page costs, which a busy machine does not change."""
+    import pymupdf
+
+    from engine.library import ocr
+    from engine.library.extract import open_document
+
+    if not ocr.available():
+        return {"skipped": "OCR engine not installed"}
+    with tempfile.TemporaryDirectory(prefix="hearth-ocr-") as tmp:
+        scanned = Path(tmp) / "scanned.pdf"
+        with pymupdf.open(pdf) as source, pymupdf.open() as out:
+            # Pages from the middle of the manual: running text, not the title page.
+            first = source.page_count // 3
+            for index in range(first, min(source.page_count, first + pages)):
+                picture = source.load_page(index).get_pixmap(dpi=150)
+                page = out.new_page(
+                    width=picture.width * 72 / 150, height=picture.height * 72 / 150
+                )
+                page.insert_image(page.rect, pixmap=picture)
+            out.save(scanned)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        extracted = list(open_document(scanned).pages())
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+    read = sum(1 for page in extracted if page.ocr)
+    return {
+        "pages": len(extracted),
+        "pages_read_by_ocr": read,
+        "characters": sum(len(page.text) for page in extracted),
+        "seconds": round(seconds, 1),
+        "ocr_pages_per_s": round(len(extracted) / seconds, 3),
+        # OCR runs at a lowered priority: on a busy machine the wall time mostly waits.
+        "cpu_seconds_per_page": round(cpu_seconds / len(extracted), 1),
+    }
 
 
 def bench_embedding(chunks: list, count: int, rounds: int) -> dict:
@@ -242,7 +371,7 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
     ]
     for text in texts[:5]:
         library.search(text, k=5)
-    totals, embeds, vectors, keywords = [], [], [], []
+    totals, embeds, vectors, keywords, grams = [], [], [], [], []
     for text in texts:
         started = time.perf_counter()
         library.search(text, k=5)
@@ -255,9 +384,12 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
         t2 = time.perf_counter()
         keyword.search(library.manifest.conn, text, 20)
         t3 = time.perf_counter()
+        keyword.gram_search(library.manifest.conn, text, 20)
+        t4 = time.perf_counter()
         embeds.append(t1 - t0)
         vectors.append(t2 - t1)
         keywords.append(t3 - t2)
+        grams.append(t4 - t3)
     library.close()
 
     def ms(values, q):
@@ -272,6 +404,7 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
         "query_embedding_p95_ms": ms(embeds, 95),
         "vector_query_p95_ms": ms(vectors, 95),
         "keyword_query_p95_ms": ms(keywords, 95),
+        "ngram_query_p95_ms": ms(grams, 95),
     }
 
 
@@ -281,16 +414,22 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000", help="search index sizes")
     parser.add_argument(
         "--only",
-        choices=["end_to_end", "extraction", "embedding", "quality", "search"],
+        choices=["end_to_end", "extraction", "ocr", "embedding", "quality", "search"],
         action="append",
         help="run only these parts (repeatable)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="also extract and chunk with the code at this git ref (e.g. main), side by side",
+    )
+    parser.add_argument("--ocr-pages", type=int, default=6, help="pages to OCR")
     args = parser.parse_args()
     pdf = find_real_pdf()
     out: dict = {"machine": {"cpus": os.cpu_count()}}
     if pdf is None:
         out["real_pdf"] = "missing: install Debian's gnuplot-doc or set HEARTH_REAL_PDF"
-    parts = set(args.only or ["end_to_end", "extraction", "embedding", "quality", "search"])
+    parts = set(args.only or ["end_to_end", "extraction", "ocr", "embedding", "quality", "search"])
     with tempfile.TemporaryDirectory(prefix="hearth-bench-") as tmp:
         work = Path(tmp)
         if pdf is not None:
@@ -298,6 +437,15 @@ def main() -> int:
                 out["end_to_end"] = bench_end_to_end(pdf, work)
             if parts & {"extraction", "embedding"}:
                 out["extraction"], chunks = bench_extraction(pdf)
+            if parts & {"extraction", "end_to_end"} and args.against:
+                out["against"] = bench_against(
+                    pdf,
+                    args.against,
+                    3 if args.quick else 5,
+                    (1 if args.quick else 2) if "end_to_end" in parts else 0,
+                )
+            if "ocr" in parts:
+                out["ocr"] = bench_ocr(pdf, 2 if args.quick else args.ocr_pages)
             if "embedding" in parts:
                 count, rounds = (64, 2) if args.quick else (128, 8)
                 out["embedding"] = bench_embedding(chunks, count, rounds)

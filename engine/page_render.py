@@ -12,7 +12,23 @@ from pathlib import Path
 from engine.errors import HearthError
 
 # Formats PyMuPDF lays out as pages; other files are shown as text by the viewer.
-PAGED_SUFFIXES = {".pdf", ".epub", ".xps", ".oxps", ".cbz", ".fb2", ".mobi"}
+PAGED_SUFFIXES = {
+    ".pdf",
+    ".epub",
+    ".xps",
+    ".oxps",
+    ".cbz",
+    ".fb2",
+    ".mobi",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+}
+# A line read by OCR is highlighted when at least this share of its words is in the passage.
+OCR_LINE_OVERLAP = 0.6
 _WORDS_PER_PROBE = 6
 _MAX_PROBES = 60
 
@@ -96,11 +112,15 @@ def _passage_rects(pdf_page, passage: str) -> list:
     """Rectangles of the passage on the page.
 
     A chunk of text rarely matches the page verbatim (hyphenation, line breaks, ligatures), so the
-    passage is searched in short runs of words and every run found is highlighted.
+    passage is searched in short runs of words and every run found is highlighted. A page with
+    no text layer (a scan) was indexed from OCR: it is read again the same way and the lines
+    that hold the passage's words are highlighted.
     """
     words = re.findall(r"\S+", passage)
     if not words:
         return []
+    if not pdf_page.get_text("text").strip():
+        return ocr_passage_rects(pdf_page, passage, _ocr_lines_of(pdf_page))
     whole = pdf_page.search_for(" ".join(words)) if len(words) <= 12 else []
     if whole:
         return list(whole)
@@ -124,3 +144,43 @@ def _merge_lines(rects: list) -> list:
         else:
             merged.append(rect)
     return merged
+
+
+def _ocr_lines_of(pdf_page) -> tuple:
+    """The page's OCR lines, remembered for the last few pages shown (zooming re-renders)."""
+    document = pdf_page.parent
+    name = getattr(document, "name", "") or ""
+    try:
+        stamp = Path(name).stat().st_mtime_ns if name else 0
+    except OSError:
+        stamp = 0
+    key = (name, stamp, pdf_page.number)
+    if key not in _OCR_CACHE:
+        from engine.library import ocr
+
+        try:
+            lines = tuple(ocr.recognise_page(pdf_page)) if ocr.available() else ()
+        except Exception:
+            lines = ()
+        if len(_OCR_CACHE) >= _OCR_CACHE_PAGES:
+            _OCR_CACHE.pop(next(iter(_OCR_CACHE)))
+        _OCR_CACHE[key] = lines
+    return _OCR_CACHE[key]
+
+
+_OCR_CACHE: dict[tuple, tuple] = {}
+_OCR_CACHE_PAGES = 8
+
+
+def ocr_passage_rects(pdf_page, passage: str, lines) -> list:
+    """Boxes (page coordinates) of the OCR `lines` of a page without a text layer that hold
+    `passage`'s words (engine.library.ocr.OcrLine records)."""
+    import pymupdf
+
+    wanted = {word.lower() for word in re.findall(r"\w+", passage)}
+    rects = []
+    for line in lines:
+        words = [word.lower() for word in re.findall(r"\w+", line.text)]
+        if words and sum(word in wanted for word in words) / len(words) >= OCR_LINE_OVERLAP:
+            rects.append(pymupdf.Rect(line.x0, line.y0, line.x1, line.y1))
+    return _merge_lines(rects)

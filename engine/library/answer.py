@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.cancel import CancelToken
-from engine.library.types import Hit
+from engine.library.evidence import select_evidence
+from engine.library.types import Evidence, Hit, place_label
 
 NOT_FOUND = "Not found in your documents."
 
@@ -23,6 +24,10 @@ MIN_SIMILARITY = 0.3
 # A chunk the keyword search ranked near the top holds the question's exact words; it needs less.
 MIN_KEYWORD_SIMILARITY = 0.15
 KEYWORD_TOP_RANK = 3
+# Evidence shown with an answer: the best sentence or two from each of the top three sources
+# (bench/retrieval.py: on the dev questions 3 items of up to 2 sentences held the answer for
+# 71%, 2 items for 67%, 1 item for 52%).
+EVIDENCE_ITEMS = 3
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered excerpts from the user's documents. "
@@ -42,11 +47,15 @@ class Source:
     heading: str | None = None
     score: float = 0.0
     similarity: float | None = None
+    location: str | None = None
+    char_start: int = 0
+    char_end: int = 0
 
     @property
     def label(self) -> str:
         name = Path(self.file).name
-        return f"{name}, page {self.page}" if self.page else name
+        where = place_label(self.page, self.location)
+        return f"{name}, {where}" if where else name
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +68,8 @@ class AnswerPlan:
     question: str
     sources: list[Source]
     messages: list[dict[str, str]]
+    evidence: list[Evidence] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)  # the relevant hits, one per source
 
     @property
     def found(self) -> bool:
@@ -74,6 +85,12 @@ class AnswerResult:
     found: bool
     cited: list[int] = field(default_factory=list)
     stats: Any = None  # engine.stats.GenerationStats when the model ran
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def citations(self) -> list[CitationLink]:
+        """The [n] marks of the reply that name a source, as links; unknown numbers are left out."""
+        return citation_links(self.text, self.sources)
 
     def to_dict(self) -> dict[str, Any]:
         stats = self.stats.to_dict() if self.stats is not None else None
@@ -82,8 +99,45 @@ class AnswerResult:
             "found": self.found,
             "cited": self.cited,
             "sources": [s.to_dict() for s in self.sources],
+            "evidence": [e.to_dict() for e in self.evidence],
             "stats": stats,
         }
+
+
+@dataclass(frozen=True)
+class CitationLink:
+    """One source number cited in a reply, where it stands, and the source it names.
+
+    `start`/`end` span the number itself inside the reply's text ("2" in "[1, 2]").
+    """
+
+    start: int
+    end: int
+    number: int
+    source: Source
+
+
+_CITATION_GROUP = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def citation_links(text: str, sources: list[Source]) -> list[CitationLink]:
+    """Map each [n] (also [1, 2]) in a reply to its source; a number no source has (the model
+    wrote "[6]" with four sources) is not a link and is left out.
+
+    Returns:
+        Links in the order they appear in `text`.
+    """
+    by_number = {source.number: source for source in sources}
+    links: list[CitationLink] = []
+    for group in _CITATION_GROUP.finditer(text):
+        for number in re.finditer(r"\d+", group.group(1)):
+            source = by_number.get(int(number.group(0)))
+            if source is not None:
+                start = group.start(1) + number.start()
+                links.append(
+                    CitationLink(start, start + len(number.group(0)), source.number, source)
+                )
+    return links
 
 
 def is_relevant(hit: Hit) -> bool:
@@ -109,11 +163,15 @@ def plan_answer(question: str, hits: list[Hit], max_sources: int = 5) -> AnswerP
             heading=hit.heading,
             score=hit.score,
             similarity=hit.similarity,
+            location=hit.location,
+            char_start=hit.char_start,
+            char_end=hit.char_end,
         )
         for n, hit in enumerate(relevant, start=1)
     ]
     if not sources:
         return AnswerPlan(question, [], [])
+    evidence = select_evidence(question, relevant, max_items=EVIDENCE_ITEMS)
     excerpts = "\n\n".join(
         f"[{s.number}] ({s.label}{', ' + s.heading if s.heading else ''})\n{_squash(s.excerpt)}"
         for s in sources
@@ -122,7 +180,7 @@ def plan_answer(question: str, hits: list[Hit], max_sources: int = 5) -> AnswerP
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": f"Excerpts:\n\n{excerpts}\n\nQuestion: {question}"},
     ]
-    return AnswerPlan(question, sources, messages)
+    return AnswerPlan(question, sources, messages, evidence, relevant)
 
 
 def cited_numbers(text: str, count: int) -> list[int]:
@@ -162,7 +220,20 @@ def stream_answer(
     text = "".join(pieces).strip()
     found = bool(text) and NOT_FOUND.lower().rstrip(".") not in text.lower()
     cited = cited_numbers(text, len(plan.sources))
-    yield AnswerResult(text, plan.sources, found=found, cited=cited, stats=stats)
+    evidence = answer_evidence(plan, text) if found else plan.evidence
+    yield AnswerResult(text, plan.sources, found=found, cited=cited, stats=stats, evidence=evidence)
+
+
+def answer_evidence(plan: AnswerPlan, reply: str) -> list[Evidence]:
+    """Evidence for a written reply: the question's terms and the reply's own both count, and
+    the sources it cites come first."""
+    cited = cited_numbers(reply, len(plan.sources))
+    order = cited + [s.number for s in plan.sources if s.number not in cited]
+    hits = [plan.hits[number - 1] for number in order if number - 1 < len(plan.hits)]
+    chosen = select_evidence(
+        plan.question, hits, answer=reply, max_items=EVIDENCE_ITEMS, sources=order
+    )
+    return chosen or plan.evidence
 
 
 def _squash(text: str) -> str:

@@ -1,7 +1,9 @@
 """Cut page text into chunks sized in the embedding model's own word pieces.
 
-A chunk never crosses a page (so its citation is exact), overlaps the previous one a little (so a
-sentence cut at the edge is still found whole), and ends between words, never inside one.
+A chunk never crosses a page (so its citation is exact), nor a heading: a new section starts a
+new chunk, so a chunk is about one thing and carries that section's heading (bench/retrieval.py
+measures what this gains). It overlaps the previous chunk of its section a little (so a sentence
+cut at the edge is still found whole), and ends between words, never inside one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from engine.library.types import Chunk
 
 # all-MiniLM-L6-v2 reads 256 word pieces including its two special tokens.
 DEFAULT_MAX_TOKENS = 224
-DEFAULT_OVERLAP_TOKENS = 32
+# Chunks cut at headings are more and shorter; the smaller overlap keeps the word pieces to
+# embed (and so indexing time) at what they were before (bench/library.py --against).
+DEFAULT_OVERLAP_TOKENS = 16
+# A section shorter than this (a heading followed at once by a sub-heading, an entry of a
+# reference manual) joins the next one rather than becoming a chunk of a few words.
+MIN_SECTION_TOKENS = 128
 
 
 def load_tokenizer(model_dir: Path):
@@ -60,24 +67,32 @@ class Chunker:
         if not text.strip():
             return
         offsets = self.tokenizer.encode(text, add_special_tokens=False).offsets
-        count = len(offsets)
         ordinal = first_ordinal
-        start = 0
+        for section_start, section_end in _sections(page, offsets):
+            for start, end in self._windows(text, offsets, section_start, section_end):
+                char_start, char_end = offsets[start][0], offsets[end - 1][1]
+                yield Chunk(
+                    ordinal=ordinal,
+                    page=page.page,
+                    char_start=page.offset + char_start,
+                    char_end=page.offset + char_end,
+                    heading=_heading_for(page, char_start, char_end),
+                    text=text[char_start:char_end],
+                    token_count=end - start,
+                    location=_location_for(page, char_start, char_end),
+                )
+                ordinal += 1
+
+    def _windows(
+        self, text: str, offsets: list[tuple[int, int]], first: int, count: int
+    ) -> Iterator[tuple[int, int]]:
+        """(start, end) token ranges of the chunks of tokens first..count-1."""
+        start = first
         while start < count:
             end = min(start + self.max_tokens, count)
             if end < count:
                 end = _boundary_before(text, offsets, end, floor=start + self.max_tokens // 2)
-            char_start, char_end = offsets[start][0], offsets[end - 1][1]
-            yield Chunk(
-                ordinal=ordinal,
-                page=page.page,
-                char_start=page.offset + char_start,
-                char_end=page.offset + char_end,
-                heading=_heading_for(page, char_start, char_end),
-                text=text[char_start:char_end],
-                token_count=end - start,
-            )
-            ordinal += 1
+            yield start, end
             if end >= count:
                 break
             # Step back for the overlap, then forward to the next word start.
@@ -85,6 +100,20 @@ class Chunker:
             while next_start < end and not _is_boundary(text, offsets, next_start):
                 next_start += 1
             start = next_start
+
+
+def _sections(page: PageText, offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token ranges of the page's sections: cut where a heading starts, at a word start."""
+    import bisect
+
+    count = len(offsets)
+    starts = [start for start, _end in offsets]
+    cuts = [0]
+    for position, _title in page.headings:
+        cut = bisect.bisect_left(starts, position)
+        if cut - cuts[-1] >= MIN_SECTION_TOKENS and count - cut >= MIN_SECTION_TOKENS:
+            cuts.append(cut)
+    return list(zip(cuts, [*cuts[1:], count], strict=True))
 
 
 def _is_boundary(text: str, offsets: list[tuple[int, int]], index: int) -> bool:
@@ -119,3 +148,16 @@ def _heading_for(page: PageText, char_start: int, char_end: int) -> str | None:
             break
         heading = title
     return heading
+
+
+def _location_for(page: PageText, char_start: int, char_end: int) -> str | None:
+    """What a citation shows for the chunk: "slide 3", "sheet Budget, rows 12-40", "row 7"."""
+    if not page.rows:
+        return page.location
+    import bisect
+
+    positions = [position for position, _row in page.rows]
+    first = page.rows[max(0, bisect.bisect_right(positions, char_start) - 1)][1]
+    last = page.rows[max(0, bisect.bisect_left(positions, char_end) - 1)][1]
+    rows = f"row {first}" if first == last else f"rows {first}-{last}"
+    return f"{page.location}, {rows}" if page.location else rows

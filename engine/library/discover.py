@@ -1,7 +1,9 @@
 """Turn the paths a person dropped into the list of files to index.
 
 Folders are walked recursively (symlinked folders are not followed, so a loop cannot trap the
-walk); hidden files and folders and unsupported types are skipped and reported, not indexed.
+walk); hidden files and folders, unsupported types, broken links and entries that are not
+regular files (pipes, sockets, devices: opening one can wait forever) are skipped and each is
+reported with its reason, not indexed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.library.extract import is_supported
-from engine.library.types import HIDDEN, UNREADABLE, UNSUPPORTED, FileOutcome
+from engine.library.types import (
+    BROKEN_LINK,
+    HIDDEN,
+    LINKED_FOLDER,
+    NOT_REGULAR,
+    UNREADABLE,
+    UNSUPPORTED,
+    FileOutcome,
+)
 
 
 @dataclass
@@ -48,10 +58,15 @@ def discover(paths: list[Path]) -> Discovery:
     for raw in paths:
         path = Path(os.path.abspath(os.path.expanduser(str(raw))))
         if not path.exists():
-            found.missing.append(path)
+            if path.is_symlink():
+                found.skipped.append(FileOutcome(str(path), BROKEN_LINK, "skipped: broken link"))
+            else:
+                found.missing.append(path)
         elif path.is_dir():
             found.folders.append(path)
             _walk(path, found, add)
+        elif not path.is_file():
+            found.skipped.append(_not_regular(path))
         elif is_supported(path):
             # A file named on purpose is indexed even if hidden.
             add(path)
@@ -72,15 +87,37 @@ def _walk(root: Path, found: Discovery, add) -> None:
         for name in sorted(dirs):
             if is_hidden(base / name):
                 found.skipped.append(FileOutcome(str(base / name), HIDDEN, "hidden folder"))
+            elif (base / name).is_symlink():
+                found.skipped.append(
+                    FileOutcome(
+                        str(base / name), LINKED_FOLDER, "skipped: link to a folder, not followed"
+                    )
+                )
         dirs[:] = sorted(d for d in dirs if not is_hidden(base / d))
         for name in sorted(names):
             file = base / name
-            if is_hidden(file):
-                found.skipped.append(FileOutcome(str(file), HIDDEN, "hidden file"))
-            elif not is_supported(file):
-                found.skipped.append(_unsupported(file))
-            elif file.is_file():
+            skipped = skip_reason(file)
+            if skipped is not None:
+                found.skipped.append(skipped)
+            else:
                 add(file)
+
+
+def skip_reason(file: Path) -> FileOutcome | None:
+    """Why a file found in a folder is not indexed, or None when it should be."""
+    if is_hidden(file):
+        return FileOutcome(str(file), HIDDEN, "hidden file")
+    if file.is_symlink() and not file.exists():
+        return FileOutcome(str(file), BROKEN_LINK, "skipped: broken link")
+    if not file.is_file():
+        return _not_regular(file)
+    if not is_supported(file):
+        return _unsupported(file)
+    return None
+
+
+def _not_regular(path: Path) -> FileOutcome:
+    return FileOutcome(str(path), NOT_REGULAR, "skipped: not a regular file")
 
 
 def _unsupported(path: Path) -> FileOutcome:

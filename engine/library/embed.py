@@ -62,6 +62,8 @@ class Embedder:
 
     name = MODEL_NAME
     dimension = DIMENSION
+    # The languages the model was trained on (sentence-transformers' model card: English data).
+    languages: frozenset[str] = frozenset({"en"})
 
     def __init__(
         self,

@@ -10,25 +10,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from engine.cancel import CancelToken
+from engine.library import ocr
 from engine.library.chunk import Chunker
 from engine.library.embed import Embedder
-from engine.library.extract import open_document
+from engine.library.extract import Extraction, open_document
 from engine.library.manifest import Manifest
+from engine.library.paged import BLANK, OUTLINES_PAGE, SCANNED_PAGE, UNREADABLE_PAGE
 from engine.library.store import VectorStore
 from engine.library.types import (
+    DAMAGED,
     EMPTY,
     FAILED,
     INDEXED,
     NO_TEXT,
+    NOT_REGULAR,
     PENDING,
+    SCANNED,
     UNCHANGED,
     UNREADABLE,
     VANISHED,
+    VECTOR_OUTLINES,
     Chunk,
     FileOutcome,
     FileProblem,
@@ -49,6 +56,48 @@ def embedding_text(chunk: Chunk) -> str:
     if chunk.heading and chunk.heading.lower() not in chunk.text[:200].lower():
         return f"{chunk.heading}\n{chunk.text}"
     return chunk.text
+
+
+def no_text_problem(kind: str, blank: dict[str, int]) -> FileProblem:
+    """Why a file gave no text at all, in the words its status shows."""
+    if blank.get(SCANNED_PAGE):
+        if kind == "image":
+            what = "a picture with no text OCR could read"
+        else:
+            what = "scanned, no text OCR could read"
+        if not ocr.available():
+            what = "scanned, no text to index (OCR is not installed)"
+        return FileProblem(SCANNED, what)
+    if blank.get(OUTLINES_PAGE):
+        return FileProblem(VECTOR_OUTLINES, "vector outlines, no text")
+    if kind in {"pdf", "xps", "oxps", "epub"}:
+        return FileProblem(NO_TEXT, "no text on any page")
+    return FileProblem(EMPTY, "no text in this file")
+
+
+def file_note(
+    extraction: Extraction,
+    pages: int,
+    pages_without_text: int,
+    blank: dict[str, int],
+    ocr_pages: int,
+) -> str | None:
+    """What a person should know about a file that was indexed, or None."""
+    notes: list[str] = []
+    if ocr_pages:
+        notes.append(f"{ocr_pages} of {pages} pages read by OCR")
+    if extraction.paged and pages_without_text:
+        scanned, outlines = blank.get(SCANNED_PAGE, 0), blank.get(OUTLINES_PAGE, 0)
+        if scanned:
+            notes.append(f"{scanned} scanned pages without readable text")
+        if outlines:
+            notes.append(f"{outlines} pages of vector outlines without text")
+        empty = pages_without_text - scanned - outlines
+        if empty:
+            notes.append(f"{empty} of {pages} pages are blank")
+    if extraction.note:
+        notes.append(extraction.note)
+    return "; ".join(notes) or None
 
 
 class Cancelled(Exception):
@@ -101,6 +150,9 @@ class FileIndexer:
             return FileOutcome(key, VANISHED, "the file vanished before it could be indexed")
         except OSError as exc:
             return self._fail(key, FileProblem(UNREADABLE, f"cannot read this file ({exc})"))
+        if not stat.S_ISREG(info.st_mode):
+            # A pipe or device: opening it to hash it could wait forever.
+            return FileOutcome(key, NOT_REGULAR, "skipped: not a regular file")
         record = self.manifest.file(key)
         if (
             record is not None
@@ -129,14 +181,19 @@ class FileIndexer:
         self.store.delete_file(file_id)
         writer = self.manifest.write_file_chunks(file_id)
         pages = pages_without_text = 0
+        blank: dict[str, int] = {}
+        ocr_pages = 0
         try:
             batch: list[Chunk] = []
             for page in extraction.pages():
                 if cancel is not None and cancel.cancelled:
                     raise Cancelled
                 pages += 1
+                ocr_pages += page.ocr
                 if not page.text.strip():
                     pages_without_text += 1
+                    reason = page.blank or BLANK
+                    blank[reason] = blank.get(reason, 0) + 1
                 for chunk in self.chunker.chunk_page(page, writer.count + len(batch)):
                     batch.append(chunk)
                     if len(batch) >= EMBED_BATCH:
@@ -155,12 +212,20 @@ class FileIndexer:
                         )
                     )
             self._store(file_id, writer, batch)
+            lost = blank.get(UNREADABLE_PAGE, 0)
+            if lost and lost == pages:
+                raise FileProblem(DAMAGED, "damaged file, its pages cannot be read")
+            if extraction.repaired and lost:
+                raise FileProblem(
+                    DAMAGED,
+                    f"damaged or cut short: {lost} of {pages} pages cannot be read",
+                    "Download or copy the file again.",
+                )
             if writer.count == 0:
-                if extraction.kind in {"pdf", "xps", "oxps"}:
-                    raise FileProblem(NO_TEXT, "scanned, no text to index")
-                raise FileProblem(EMPTY, "no text in this file")
+                raise no_text_problem(extraction.kind, blank)
+            note = file_note(extraction, pages, pages_without_text, blank, ocr_pages)
             page_total = pages if extraction.paged else None
-            writer.finish(page_total)
+            writer.finish(page_total, note, ocr_pages)
         except Cancelled:
             self._undo(file_id, writer)
             self.manifest.set_outcome(key, PENDING)
@@ -174,9 +239,7 @@ class FileIndexer:
             self._undo(file_id, writer)
             failure = FileProblem(FAILED, f"indexing failed: {exc}")
             return self._fail(key, failure, stamp, started)
-        message = None
-        if pages_without_text and extraction.paged:
-            message = f"{pages_without_text} of {pages} pages have no text layer"
+        message = note
         return FileOutcome(
             key,
             INDEXED,
@@ -185,6 +248,7 @@ class FileIndexer:
             chunks=writer.count,
             pages_without_text=pages_without_text if extraction.paged else 0,
             seconds=time.perf_counter() - started,
+            ocr_pages=ocr_pages,
         )
 
     def _store(self, file_id: int, writer, batch: list[Chunk]) -> None:

@@ -84,12 +84,20 @@ class Library:
     several libraries (or tests) share one model in memory.
     """
 
-    def __init__(self, folder: Path, name: str, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        embedder: Embedder | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
         self.name = validate_name(name)
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder or Embedder()
         self.manifest = Manifest(self.folder / MANIFEST_FILE)
+        if self.manifest.needs_upgrade:
+            self._upgrade(progress)
         self.store = VectorStore(self.folder / VECTORS_DIR, _collection_name(name))
         self._check_embedding_model()
         self._index_lock = threading.Lock()
@@ -100,6 +108,19 @@ class Library:
             if held:
                 self._recover()
 
+    def _upgrade(self, progress: ProgressCallback | None) -> None:
+        """Rebuild what an older Hearth wrote (the keyword index), reporting progress as
+        IndexProgress(stage="upgrade", file_index=chunks done, file_count=chunks in all)."""
+        with IndexLock(self.folder / LOCK_FILE, required=True):
+
+            def report(done: int, total: int) -> None:
+                if progress is not None:
+                    message = "Rebuilding the keyword index for every script"
+                    progress(IndexProgress("upgrade", None, done, total, message=message))
+
+            report(0, 0)
+            self.manifest.upgrade(report)
+
     @classmethod
     def open(
         cls,
@@ -107,12 +128,18 @@ class Library:
         name: str = DEFAULT_LIBRARY,
         embedder: Embedder | None = None,
         create: bool = True,
+        progress: ProgressCallback | None = None,
     ) -> Library:
         """Open (or create) the library `name` under `root` (the app passes the user's
         libraries folder, `app.paths.app_paths().libraries_dir`).
 
+        Args:
+            progress: Told how an upgrade of a library written by an older Hearth goes
+                (stage "upgrade"); opening a current library reports nothing.
+
         Raises:
-            LibraryError: bad name, or no such library when `create` is False.
+            LibraryError: bad name, no such library when `create` is False, or another
+                process indexing a library that needs an upgrade.
         """
         folder = Path(root) / validate_name(name)
         if not create and not (folder / MANIFEST_FILE).is_file():
@@ -120,7 +147,7 @@ class Library:
                 f"There is no library named '{name}'.",
                 "See `hearth library list` for the libraries you have.",
             )
-        return cls(folder, name, embedder)
+        return cls(folder, name, embedder, progress)
 
     def close(self) -> None:
         self._keyword_pool.shutdown(wait=True)
@@ -291,6 +318,7 @@ class Library:
             file_ids,
             neighbours,
             self._keyword_pool,
+            embedder_languages=getattr(self.embedder, "languages", None),
         )
 
     def neighbours(self, hit: Hit, radius: int = 1) -> list[str]:

@@ -11,14 +11,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from engine.library import keyword
 from engine.library.types import INDEXED, INDEXING, PENDING, Chunk, FileRecord, LibraryError
 
-SCHEMA_VERSION = 1
+# 2: keyword index of its own text (CJK split into bigrams, headings searchable), an index of
+#    character n-grams of the words, chunk locations (slide, sheet and rows), pages read by OCR.
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files(
     id INTEGER PRIMARY KEY,
@@ -30,7 +33,8 @@ CREATE TABLE IF NOT EXISTS files(
     chunks INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL,
     error TEXT,
-    indexed_at REAL
+    indexed_at REAL,
+    ocr_pages INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS chunks(
     id INTEGER PRIMARY KEY,
@@ -41,20 +45,35 @@ CREATE TABLE IF NOT EXISTS chunks(
     char_end INTEGER NOT NULL,
     heading TEXT,
     text TEXT NOT NULL,
+    location TEXT,
     UNIQUE(file_id, ordinal)
 );
+"""
+# The keyword indexes keep their own copy of each chunk's text as searched (see
+# keyword.index_text and keyword.word_grams), rowid = chunk id; rows go when their chunk goes.
+_KEYWORD_INDEX = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
-    text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    text, heading, tokenize='{keyword.WORD_TOKENIZER}'
 );
-CREATE TRIGGER IF NOT EXISTS chunks_after_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunk_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_after_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunk_fts(chunk_fts, rowid, text) VALUES ('delete', old.id, old.text);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_grams USING fts5(
+    grams, tokenize="{keyword.GRAM_TOKENIZER}"
+);
+CREATE TRIGGER IF NOT EXISTS chunks_after_delete_fts AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_fts WHERE rowid = old.id;
+    DELETE FROM chunk_grams WHERE rowid = old.id;
 END;
 """
+# Version 1 indexed the raw chunk text through an external-content table and triggers.
+_DROP_V1_KEYWORD_INDEX = (
+    "DROP TRIGGER IF EXISTS chunks_after_insert",
+    "DROP TRIGGER IF EXISTS chunks_after_delete",
+    "DROP TABLE IF EXISTS chunk_fts",
+)
+UPGRADE_BATCH = 2000
 
-_FILE_COLUMNS = "path, content_hash, size, mtime, pages, chunks, status, error, indexed_at"
+_FILE_COLUMNS = (
+    "path, content_hash, size, mtime, pages, chunks, status, error, indexed_at, ocr_pages"
+)
 
 
 class Manifest:
@@ -70,20 +89,75 @@ class Manifest:
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         try:
-            self.conn.executescript(_SCHEMA)
+            self.conn.executescript(_TABLES)
             stored = self.get_meta("schema_version")
             if stored is None:
+                self.conn.executescript(_KEYWORD_INDEX)
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
             elif int(stored) > SCHEMA_VERSION:
                 raise LibraryError(
                     f"This library was made by a newer Hearth (format {stored}).",
                     "Update Hearth to open it.",
                 )
+            self.stored_version = int(stored or SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
             raise LibraryError(
                 f"The library file {self.path} is damaged: {exc}",
                 "Remove the library and index its files again.",
             ) from exc
+
+    @property
+    def needs_upgrade(self) -> bool:
+        return self.stored_version < SCHEMA_VERSION
+
+    def upgrade(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Bring a library written by an older Hearth up to SCHEMA_VERSION, in place.
+
+        Version 1 to 2 adds the new columns and rebuilds the keyword index from the stored
+        chunk texts (no file is read again), committing every UPGRADE_BATCH chunks; a killed
+        upgrade starts over on the next open. Files it indexed keep their chunks and are read
+        again, with today's extraction, the next time they are indexed.
+
+        Args:
+            progress: Called with (chunks done, chunks in all) after each batch.
+        """
+        if not self.needs_upgrade:
+            return
+        conn = self.conn
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(chunks)")}
+        file_columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+        with self._transaction():
+            for statement in _DROP_V1_KEYWORD_INDEX:
+                conn.execute(statement)
+            if "location" not in columns:
+                conn.execute("ALTER TABLE chunks ADD COLUMN location TEXT")
+            if "ocr_pages" not in file_columns:
+                conn.execute("ALTER TABLE files ADD COLUMN ocr_pages INTEGER NOT NULL DEFAULT 0")
+        conn.executescript(_KEYWORD_INDEX)
+        total = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        done, last_id = 0, -1
+        while True:
+            rows = conn.execute(
+                "SELECT id, text, heading FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, UPGRADE_BATCH),
+            ).fetchall()
+            if not rows:
+                break
+            with self._transaction():
+                _add_to_keyword_indexes(conn, rows)
+            done += len(rows)
+            last_id = rows[-1][0]
+            if progress is not None:
+                progress(done, total)
+        with self._transaction():
+            # Forget the stamps, so the next index run reads these files again.
+            conn.execute(
+                "UPDATE files SET content_hash = NULL, mtime = NULL WHERE status = ?", (INDEXED,)
+            )
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+        self.stored_version = SCHEMA_VERSION
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -194,7 +268,7 @@ class Manifest:
             conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
             conn.execute(
                 "UPDATE files SET status = ?, error = ?, content_hash = ?, size = ?, mtime = ?, "
-                "chunks = 0, pages = NULL WHERE id = ?",
+                "chunks = 0, pages = NULL, ocr_pages = 0 WHERE id = ?",
                 (status, error, content_hash, size, mtime, file_id),
             )
         return file_id
@@ -222,7 +296,8 @@ class Manifest:
         """Rows of indexed chunks by (file id, ordinal); keys of unfinished files are left out.
 
         Returns:
-            {(file_id, ordinal): (chunk_id, path, page, char_start, char_end, heading, text)}
+            {(file_id, ordinal): (chunk_id, path, page, char_start, char_end, heading, text,
+            location)}
         """
         if not keys:
             return {}
@@ -231,7 +306,7 @@ class Manifest:
         rows = self.conn.execute(
             f"WITH wanted(file_id, ordinal) AS (VALUES {values}) "
             "SELECT c.file_id, c.ordinal, c.id, f.path, c.page, c.char_start, c.char_end, "
-            "c.heading, c.text FROM wanted w "
+            "c.heading, c.text, c.location FROM wanted w "
             "JOIN chunks c ON c.file_id = w.file_id AND c.ordinal = w.ordinal "
             "JOIN files f ON f.id = c.file_id WHERE f.status = ?",
             [*flat, INDEXED],
@@ -259,6 +334,26 @@ class Manifest:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.conn)
+
+
+def _add_to_keyword_indexes(
+    conn: sqlite3.Connection, rows: list[tuple[int, str, str | None]]
+) -> None:
+    """Index (chunk id, text, heading) rows for words and for n-grams (replacing old rows)."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO chunk_fts(rowid, text, heading) VALUES (?, ?, ?)",
+        [
+            (row_id, keyword.index_text(text), keyword.index_text(heading or ""))
+            for row_id, text, heading in rows
+        ],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO chunk_grams(rowid, grams) VALUES (?, ?)",
+        [
+            (row_id, keyword.word_grams(f"{heading}\n{text}" if heading else text))
+            for row_id, text, heading in rows
+        ],
+    )
 
 
 class _Transaction:
@@ -292,21 +387,47 @@ class ChunkWriter:
         self._open = True
 
     def add(self, chunks: list[Chunk]) -> None:
+        if not chunks:
+            return
         self.conn.executemany(
-            "INSERT INTO chunks(file_id, ordinal, page, char_start, char_end, heading, text) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chunks(file_id, ordinal, page, char_start, char_end, heading, text, "
+            "location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (self.file_id, c.ordinal, c.page, c.char_start, c.char_end, c.heading, c.text)
+                (
+                    self.file_id,
+                    c.ordinal,
+                    c.page,
+                    c.char_start,
+                    c.char_end,
+                    c.heading,
+                    c.text,
+                    c.location,
+                )
                 for c in chunks
             ],
         )
+        ids = dict(
+            self.conn.execute(
+                "SELECT ordinal, id FROM chunks WHERE file_id = ? AND ordinal BETWEEN ? AND ?",
+                (self.file_id, chunks[0].ordinal, chunks[-1].ordinal),
+            ).fetchall()
+        )
+        _add_to_keyword_indexes(self.conn, [(ids[c.ordinal], c.text, c.heading) for c in chunks])
         self.count += len(chunks)
 
-    def finish(self, pages: int | None) -> None:
+    def finish(self, pages: int | None, note: str | None = None, ocr_pages: int = 0) -> None:
+        """Commit the chunks and mark the file indexed.
+
+        Args:
+            pages: Pages in the file, None for formats without pages.
+            note: What a person should know about the indexed file (pages read by OCR, bytes
+                that could not be decoded); kept in the `error` column.
+            ocr_pages: Pages whose text was read by OCR.
+        """
         self.conn.execute(
-            "UPDATE files SET status = ?, error = NULL, pages = ?, chunks = ?, indexed_at = ? "
-            "WHERE id = ?",
-            (INDEXED, pages, self.count, time.time(), self.file_id),
+            "UPDATE files SET status = ?, error = ?, pages = ?, chunks = ?, indexed_at = ?, "
+            "ocr_pages = ? WHERE id = ?",
+            (INDEXED, note, pages, self.count, time.time(), ocr_pages, self.file_id),
         )
         self.conn.execute("COMMIT")
         self._open = False

@@ -27,9 +27,18 @@ UNSUPPORTED = "unsupported"
 UNREADABLE = "unreadable"
 VANISHED = "vanished"
 FAILED = "failed"
+SCANNED = "scanned"  # pages are pictures and OCR found no text in them (or OCR is unavailable)
+VECTOR_OUTLINES = "vector_outlines"  # letters drawn as shapes: no text layer, no picture to read
+NOT_REGULAR = "not_regular"  # a pipe, socket or device in a dropped folder: never opened
+BROKEN_LINK = "broken_link"  # a symbolic link whose target is gone
+LINKED_FOLDER = "linked_folder"  # a link to a folder inside a dropped folder: not followed
 
-SKIPPED_STATUSES = frozenset({UNCHANGED, HIDDEN, UNSUPPORTED})
-FAILED_STATUSES = frozenset({ENCRYPTED, DAMAGED, NO_TEXT, EMPTY, UNREADABLE, VANISHED, FAILED})
+SKIPPED_STATUSES = frozenset(
+    {UNCHANGED, HIDDEN, UNSUPPORTED, NOT_REGULAR, BROKEN_LINK, LINKED_FOLDER}
+)
+FAILED_STATUSES = frozenset(
+    {ENCRYPTED, DAMAGED, NO_TEXT, EMPTY, UNREADABLE, VANISHED, FAILED, SCANNED, VECTOR_OUTLINES}
+)
 # Not an engine outcome: a file the window listed that the indexer has not reached yet.
 QUEUED = "queued"
 
@@ -38,8 +47,7 @@ QUEUED = "queued"
 DISPLAY_STATUS: dict[str, str] = {
     INDEXED: "indexed",
     UNCHANGED: "indexed",
-    HIDDEN: "skipped",
-    UNSUPPORTED: "skipped",
+    **{status: "skipped" for status in SKIPPED_STATUSES - {UNCHANGED}},
     **{status: "failed" for status in FAILED_STATUSES},
     QUEUED: "queued",
     PENDING: "pending",
@@ -75,8 +83,10 @@ class FileProblem(HearthError):
 class Chunk:
     """A piece of one file's text, small enough for the embedding model to read whole.
 
-    `page` is 1-based as a viewer shows it, or None for formats without pages (TXT, HTML, DOCX).
-    `char_start`/`char_end` index the page's text (paged formats) or the whole text (others).
+    `page` is 1-based as a viewer shows it (a PDF page, a slide), or None for formats without
+    pages (TXT, HTML, DOCX, spreadsheets). `char_start`/`char_end` index the page's text (paged
+    formats) or the whole text (others). `location` is what a citation shows where a page number
+    says too little or nothing ("slide 3", "sheet Budget, rows 2-14"); None for plain pages.
     """
 
     ordinal: int
@@ -86,6 +96,7 @@ class Chunk:
     heading: str | None
     text: str
     token_count: int
+    location: str | None = None
 
 
 @dataclass
@@ -108,14 +119,76 @@ class Hit:
     exact_match: bool = False  # holds the query's exact terms (part numbers, quoted phrases)
     before: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
+    location: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        """The place a citation names: "page 4", "slide 3", "sheet Budget, rows 2-14" or ""."""
+        return place_label(self.page, self.location)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def place_label(page: int | None, location: str | None) -> str:
+    """Where a passage is, in the words a citation uses."""
+    if location:
+        return location
+    return f"page {page}" if page else ""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The sentence or two of a source that best supports an answer, for a person to check.
+
+    Attributes:
+        file: The document's path.
+        page: 1-based page (or slide) number, None for formats without pages.
+        text: The sentences, as they read in the document.
+        marks: (start, end) character spans of `text` holding the matched terms.
+        location: "slide 3", "sheet Budget, row 7"... when a page number says too little.
+        source: The number of the source it comes from in an answer ([n]); 0 in a bare search.
+        char_start, char_end: Where `text` lies in the page's text (to highlight it on the page).
+    """
+
+    file: str
+    page: int | None
+    text: str
+    marks: list[tuple[int, int]] = field(default_factory=list)
+    location: str | None = None
+    source: int = 0
+    char_start: int = 0
+    char_end: int = 0
+
+    @property
+    def where(self) -> str:
+        return place_label(self.page, self.location)
+
+    def marked(self, left: str = "**", right: str = "**") -> str:
+        """`text` with each matched term wrapped in `left`/`right` (Markdown bold by default)."""
+        out, last = [], 0
+        for start, end in self.marks:
+            out.append(self.text[last:start] + left + self.text[start:end] + right)
+            last = end
+        return "".join(out) + self.text[last:]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "page": self.page,
+            "location": self.where or None,
+            "text": self.text,
+            "marked": self.marked(),
+            "marks": [list(m) for m in self.marks],
+            "source": self.source,
+        }
+
+
 @dataclass(frozen=True)
 class FileRecord:
-    """One row of the manifest."""
+    """One row of the manifest. `error` says why a file failed, or (for an indexed file) what
+    a person should know about it: pages read by OCR, bytes that could not be decoded."""
 
     path: str
     content_hash: str | None
@@ -126,6 +199,7 @@ class FileRecord:
     status: str
     error: str | None
     indexed_at: float | None
+    ocr_pages: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +256,7 @@ class FileOutcome:
     chunks: int = 0
     pages_without_text: int = 0
     seconds: float = 0.0
+    ocr_pages: int = 0
 
 
 @dataclass

@@ -94,3 +94,19 @@ def test_default_chunks_fit_all_minilm(tokenizer):
     chunks = list(chunker.chunk_page(PageText(1, long_text(2000))))
     # 256 word pieces including [CLS] and [SEP].
     assert max(c.token_count for c in chunks) <= 254
+
+
+def test_a_heading_starts_a_new_chunk_and_a_tiny_section_joins_the_next(tokenizer):
+    chunker = Chunker(tokenizer, max_tokens=800, overlap_tokens=16)
+    first = "Pumps\n" + long_text(150) + "\n"
+    tiny = "Seals\n"  # a heading followed at once by a sub-heading
+    second = "Valves\n" + long_text(150)
+    text = first + tiny + second
+    headings = [(0, "Pumps"), (len(first), "Seals"), (len(first) + len(tiny), "Valves")]
+    chunks = list(chunker.chunk_page(PageText(page=1, text=text, headings=headings)))
+    # Everything fits one chunk by size, but the sections are cut apart at their headings; the
+    # second chunk carries the heading that governs most of its text.
+    assert [c.heading for c in chunks] == ["Pumps", "Valves"]
+    assert chunks[0].text.startswith("Pumps") and chunks[0].char_end <= len(first)
+    assert chunks[1].text.startswith("Seals\nValves")
+    assert chunks[1].char_end == len(text)

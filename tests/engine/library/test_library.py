@@ -17,9 +17,9 @@ from engine.library.types import (
     ENCRYPTED,
     HIDDEN,
     INDEXED,
-    NO_TEXT,
     PENDING,
     REMOVED,
+    SCANNED,
     UNCHANGED,
     UNREADABLE,
     UNSUPPORTED,
@@ -169,6 +169,7 @@ def test_every_bad_input_gets_its_own_status_and_the_batch_goes_on(tmp_path, ope
     (docs / "empty.txt").write_bytes(b"")
     (docs / "blank.md").write_text("  \n\n  ")
     (docs / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0")
+    (docs / "notes.xyz").write_text("a format nobody reads")
     (docs / ".secret.txt").write_text("hidden file")
     (docs / ".cache").mkdir()
     (docs / ".cache" / "junk.txt").write_text("in a hidden folder")
@@ -186,19 +187,20 @@ def test_every_bad_input_gets_its_own_status_and_the_batch_goes_on(tmp_path, ope
         "harbour.docx": INDEXED,
         "locked.pdf": ENCRYPTED,
         "cut.pdf": DAMAGED,
-        "scan.pdf": NO_TEXT,
+        "scan.pdf": SCANNED,
         "empty.txt": EMPTY,
         "blank.md": EMPTY,
-        "photo.jpg": UNSUPPORTED,
+        "photo.jpg": DAMAGED,
+        "notes.xyz": UNSUPPORTED,
         ".secret.txt": HIDDEN,
         ".cache": HIDDEN,
         "not-there.pdf": UNREADABLE,
     }
     by_name = {Path(o.path).name: o for o in report.all_outcomes}
-    assert by_name["scan.pdf"].message == "scanned, no text to index"
+    assert by_name["scan.pdf"].message == "scanned, no text OCR could read"
     assert "password" in by_name["locked.pdf"].message
     assert by_name["half-scanned.pdf"].pages_without_text == 1
-    assert len(report.failed) == 6
+    assert len(report.failed) == 7
     consistent(library)
     records = {Path(r.path).name: r for r in library.files()}
     assert records["locked.pdf"].status == ENCRYPTED and records["locked.pdf"].error

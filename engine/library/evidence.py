@@ -1,0 +1,282 @@
+"""Evidence a person can check: the sentence or two of a source that best bears on a question
+(and, once written, on the answer), with the matched terms marked.
+
+A small model can answer wrongly from the right page; the evidence puts the line that holds
+the answer in front of the person anyway. Sentences are scored by the query terms they hold,
+each weighted by how rare it is among the candidate sentences (an IDF over the sentences of the
+top hits), so "ndiswrapper" counts for more than "driver"; words match on a shared stem (their
+first letters), so "installed" finds "install" and German compounds find their parts. Scripts
+without spaces match on character bigrams. Pure text work, no model: about a millisecond a hit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from engine.library.keyword import STOPWORDS, bigrams, index_text
+from engine.library.types import Evidence, Hit
+
+# A sentence ends at . ! ? (or their CJK forms) before a space, a line break, or the text's end;
+# a bullet or a blank line also starts a new one.
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|\n\s*\n|\s*[•▪◦]\s*|(?<=[。！？])")
+_WORD = re.compile(r"\w+(?:[-./+#]\w+)*", re.UNICODE)
+MIN_STEM = 4
+# Words ending in this many equal letters share their head word (German compounds).
+COMPOUND_HEAD = 8
+_PARTS = re.compile(r"[-./+#]")
+MAX_SENTENCE_CHARS = 400
+# German and English stop words that carry no meaning for matching.
+_EXTRA_STOPWORDS = frozenset(
+    [
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einer",
+        "eines",
+        "einem",
+        "einen",
+        "und",
+        "oder",
+        "ist",
+        "sind",
+        "wird",
+        "werden",
+        "mit",
+        "von",
+        "für",
+        "auf",
+        "aus",
+        "bei",
+        "nach",
+        "wie",
+        "was",
+        "wer",
+        "welche",
+        "welcher",
+        "welches",
+        "welchem",
+        "kann",
+        "ich",
+        "sie",
+        "es",
+        "zu",
+        "im",
+        "in",
+        "an",
+        "am",
+        "um",
+        "nicht",
+        "auch",
+        "nur",
+        "sich",
+        "mein",
+        "meine",
+        "meinen",
+        "dass",
+    ]
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in `text`, surrounding whitespace left out."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        _add_span(text, start, match.start(), spans)
+        start = match.end()
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while end - start > MAX_SENTENCE_CHARS:
+        # A run-on "sentence" (a table, a list without stops): cut at a line break or a space.
+        cut = text.rfind("\n", start, start + MAX_SENTENCE_CHARS)
+        if cut <= start:
+            cut = text.rfind(" ", start, start + MAX_SENTENCE_CHARS)
+        if cut <= start:
+            cut = start + MAX_SENTENCE_CHARS
+        spans.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start and any(char.isalnum() for char in text[start:end]):
+        spans.append((start, end))
+
+
+def terms_of(text: str) -> list[str]:
+    """Content terms of `text`, lower case: words without stop words (a hyphenated word also
+    by its parts: "X-Zwischenablage" gives "zwischenablage"), bigrams of CJK runs."""
+    out: list[str] = []
+    for word in _WORD.findall(index_text(text).lower()):
+        parts = [word, *_PARTS.split(word)] if _PARTS.search(word) else [word]
+        for part in parts:
+            if part in STOPWORDS or part in _EXTRA_STOPWORDS or len(part) < 2 and part.isascii():
+                continue
+            if part != word and len(part) < MIN_STEM:
+                continue
+            out.append(part)
+    return list(dict.fromkeys(out))
+
+
+def _stem(word: str) -> str:
+    if not word.isascii() and any("\u3040" <= char <= "\u9fff" for char in word):
+        return word
+    return word[: max(MIN_STEM, len(word) - 3)] if len(word) > MIN_STEM else word
+
+
+def _matches(term: str, word: str) -> bool:
+    if term == word:
+        return True
+    stem = _stem(term)
+    if len(stem) >= MIN_STEM and (word.startswith(stem) or stem in word and len(stem) >= 6):
+        return True
+    # Compounds with the same head ("Kommandozeilenprogramm", "Befehlszeilenprogramm").
+    return (
+        len(term) > COMPOUND_HEAD
+        and len(word) > COMPOUND_HEAD
+        and term[-COMPOUND_HEAD:] == word[-COMPOUND_HEAD:]
+    )
+
+
+def mark_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) spans of the words (or CJK bigrams) of `text` that match `terms`."""
+    if not terms:
+        return []
+    spans: list[tuple[int, int]] = []
+    for match in _WORD.finditer(text):
+        word = match.group(0).lower()
+        if any(_matches(term, word) for term in terms):
+            spans.append(match.span())
+    for term in terms:
+        if len(term) == 2 and not term.isascii():
+            start = text.find(term)
+            while start >= 0:
+                spans.append((start, start + 2))
+                start = text.find(term, start + 1)
+    return _merge(spans)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _sentence_terms(text: str) -> set[str]:
+    words = set(_WORD.findall(text.lower()))
+    for run in re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+", text):
+        words.update(bigrams(run))
+    return words
+
+
+def select_evidence(
+    query: str,
+    hits: Sequence[Hit],
+    answer: str | None = None,
+    max_items: int = 2,
+    max_sentences: int = 2,
+    sources: Sequence[int] | None = None,
+) -> list[Evidence]:
+    """The best-supported sentences from the top hits, best first, at most one item per hit.
+
+    Args:
+        query: The question or search.
+        hits: Ranked hits; earlier ones are preferred when scores tie.
+        answer: The model's reply, when there is one: its terms count too (half as much).
+        max_items: Evidence items to return.
+        max_sentences: Consecutive sentences per item.
+        sources: The source number of each hit in an answer ([n]); 1, 2, ... when None.
+
+    Returns:
+        Evidence items (file, page, text, marked spans), best first; empty when no sentence
+        holds any query term.
+    """
+    query_terms = terms_of(query)
+    answer_terms = [t for t in terms_of(answer or "") if t not in query_terms]
+    if not query_terms and not answer_terms:
+        return []
+    candidates: list[tuple[int, tuple[int, int], set[str]]] = []
+    for index, hit in enumerate(hits):
+        for span in sentence_spans(hit.text):
+            candidates.append((index, span, _sentence_terms(hit.text[span[0] : span[1]])))
+    if not candidates:
+        return []
+    weights = _idf([words for *_, words in candidates], [*query_terms, *answer_terms])
+    best: dict[int, tuple[float, int, int]] = {}
+    spans_of: dict[int, list[tuple[int, int]]] = {}
+    for index, span, _words in candidates:
+        spans_of.setdefault(index, []).append(span)
+    for index, spans in spans_of.items():
+        text = hits[index].text
+        scores = [
+            _score(_sentence_terms(text[a:b]), query_terms, answer_terms, weights) for a, b in spans
+        ]
+        for first in range(len(spans)):
+            for size in range(1, max_sentences + 1):
+                last = first + size - 1
+                if last >= len(spans):
+                    break
+                # A second sentence must add something of its own to be shown.
+                if size > 1 and scores[last] <= 0:
+                    continue
+                total = sum(scores[first : last + 1]) - 0.05 * (size - 1)
+                rank_weight = 1.0 / (1.0 + 0.15 * index)
+                value = total * rank_weight
+                if value > 0 and (index not in best or value > best[index][0]):
+                    best[index] = (value, spans[first][0], spans[last][1])
+    chosen = sorted(best.items(), key=lambda item: -item[1][0])[:max_items]
+    evidence: list[Evidence] = []
+    for index, (_value, start, end) in chosen:
+        hit = hits[index]
+        text = hit.text[start:end]
+        evidence.append(
+            Evidence(
+                file=hit.file,
+                page=hit.page,
+                text=text,
+                marks=mark_spans(text, [*query_terms, *answer_terms]),
+                location=hit.location,
+                source=sources[index] if sources is not None else index + 1,
+                char_start=hit.char_start + start,
+                char_end=hit.char_start + end,
+            )
+        )
+    return evidence
+
+
+def _idf(sentences: list[set[str]], terms: list[str]) -> dict[str, float]:
+    count = len(sentences)
+    weights: dict[str, float] = {}
+    for term in terms:
+        frequency = sum(1 for words in sentences if any(_matches(term, word) for word in words))
+        weights[term] = math.log(1 + count / (1 + frequency)) if frequency else 0.0
+    return weights
+
+
+def _score(
+    words: set[str], query_terms: list[str], answer_terms: list[str], weights: dict[str, float]
+) -> float:
+    score = 0.0
+    for term in query_terms:
+        if any(_matches(term, word) for word in words):
+            score += weights.get(term, 0.0)
+    for term in answer_terms:
+        if any(_matches(term, word) for word in words):
+            score += 0.5 * weights.get(term, 0.0)
+    return score
