@@ -8,6 +8,7 @@ chat template like a real chat model. It answers nonsense, fast: filling 128K to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +45,26 @@ def _byte_symbols() -> list[str]:
     return [symbols[byte] for byte in range(256)]
 
 
-def write_tiny_model(path: str | Path, seed: int = 0) -> Path:
-    """Write the model to `path` (overwritten) and return the path."""
+def write_tiny_model(
+    path: str | Path,
+    seed: int = 0,
+    template: str | None = CHATML_TEMPLATE,
+    special_tokens: tuple[str, ...] = SPECIAL_TOKENS,
+    bos: int = 0,
+    eos: int = 2,
+    add_bos: bool = False,
+    name: str = "tiny-llama-128k",
+    metadata: dict[str, Any] | None = None,
+    skip_tensors: tuple[str, ...] = (),
+) -> Path:
+    """Write the model to `path` (overwritten) and return the path.
+
+    `template` (None: no chat template), `special_tokens` (control tokens appended to the byte
+    vocabulary), `bos`/`eos` (indices into `special_tokens`) and `add_bos` give the tiny model
+    another chat format, so prompt tests can cover the common template families. `metadata`
+    replaces values (keeping their GGUF type; None removes the key) and `skip_tensors` leaves
+    tensors out, for files whose metadata contradicts their tensors.
+    """
     import gguf
 
     path = Path(path)
@@ -55,11 +74,11 @@ def write_tiny_model(path: str | Path, seed: int = 0) -> Path:
         if merged not in tokens:
             tokens.append(merged)
     first_special = len(tokens)
-    tokens.extend(SPECIAL_TOKENS)
-    types = [gguf.TokenType.NORMAL] * first_special + [gguf.TokenType.CONTROL] * len(SPECIAL_TOKENS)
+    tokens.extend(special_tokens)
+    types = [gguf.TokenType.NORMAL] * first_special + [gguf.TokenType.CONTROL] * len(special_tokens)
 
     writer = gguf.GGUFWriter(str(path), arch="llama")
-    writer.add_name("tiny-llama-128k")
+    writer.add_name(name)
     writer.add_context_length(CONTEXT_LENGTH)
     writer.add_embedding_length(N_EMBD)
     writer.add_block_count(N_LAYER)
@@ -74,13 +93,29 @@ def write_tiny_model(path: str | Path, seed: int = 0) -> Path:
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(list(MERGES))
-    writer.add_bos_token_id(first_special)
-    writer.add_eos_token_id(first_special + 2)
-    writer.add_add_bos_token(False)
-    writer.add_chat_template(CHATML_TEMPLATE)
+    writer.add_bos_token_id(first_special + bos)
+    writer.add_eos_token_id(first_special + eos)
+    writer.add_add_bos_token(add_bos)
+    if template is not None:
+        writer.add_chat_template(template)
+
+    for key, value in (metadata or {}).items():
+        if value is None:
+            writer.kv_data[0].pop(key, None)
+        else:
+            old = writer.kv_data[0][key]
+            writer.kv_data[0][key] = gguf.GGUFValue(value, old.type, old.sub_type)
 
     rng = np.random.default_rng(seed)
     head_dim = N_EMBD // N_HEAD
+
+    add_tensor = writer.add_tensor
+
+    def keep(name: str, data: np.ndarray) -> None:
+        if name not in skip_tensors:
+            add_tensor(name, data)
+
+    writer.add_tensor = keep  # type: ignore[method-assign, assignment]
 
     def weight(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.02).astype(np.float32)
