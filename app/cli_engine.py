@@ -18,6 +18,7 @@ from engine.context.manager import ContextManager, ContextSettings
 from engine.context.turn import POLICIES, Document, TurnRequest
 from engine.errors import HearthError
 from engine.memory import probe_memory
+from engine.model_probe import ModelGuard
 from engine.session import KV_CACHE_TYPES, LoadSettings, ModelSession, SamplingSettings
 from engine.stats import GenerationStats
 
@@ -128,8 +129,10 @@ def run_chat(args: argparse.Namespace) -> int:
     settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)
     for note in fit.notes:
         print(f"[note: {note}]", file=sys.stderr)
-    session = ModelSession()
-    session.load(settings)
+    session = ModelSession(ModelGuard(app_paths().checked_models_file))
+    report = session.load(settings)
+    for note in report.notes:
+        print(f"[note: {note}]", file=sys.stderr)
     manager = ContextManager(session, ContextSettings(policy=args.overflow))
     request = TurnRequest(args.system, prompt, history, pinned)
     plan = manager.plan(request, args.max_tokens)

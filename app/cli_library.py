@@ -243,9 +243,10 @@ def run_ask(args: argparse.Namespace) -> int:
     session = None
     if plan.found:
         from engine.bundled import default_model_path
+        from engine.model_probe import ModelGuard
         from engine.session import LoadSettings, ModelSession
 
-        session = ModelSession()
+        session = ModelSession(ModelGuard(app_paths().checked_models_file))
         session.load(LoadSettings(model_path=args.model or str(default_model_path())))
     from engine.session import SamplingSettings
 

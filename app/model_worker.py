@@ -106,10 +106,13 @@ class ModelWorker(QObject):
         """Load `settings` (engine.session.LoadSettings); the old model stays if this fails."""
         self.loadStarted.emit(str(settings.model_path))
         try:
+            from app.paths import app_paths
             from engine.backends import detect_backend
+            from engine.model_probe import ModelGuard
             from engine.session import ModelSession
 
-            session = self._session or ModelSession()
+            guard = ModelGuard(app_paths().checked_models_file)
+            session = self._session or ModelSession(guard)
             report = session.load(settings)
             self._session = session
             info = report.to_dict()

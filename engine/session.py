@@ -422,7 +422,8 @@ class _Generation:
                     if piece:
                         yield piece
                 reason = self._stop_reason
-            tail = self.text.flush()
+            # Cut at the token limit or a full window: end at the last whole character.
+            tail = self.text.flush(cut=reason == "length")
             if tail and reason != "cancelled":
                 yield tail
         except RuntimeError as exc:  # llama_decode failures surface as RuntimeError
