@@ -246,8 +246,8 @@ class ModelSession:
             raise GenerationError("There is nothing to answer: the prompt is empty.")
         if len(prompt) >= llama.n_ctx():
             raise GenerationError(
-                f"The conversation is {len(prompt)} tokens long but the context window holds "
-                f"{llama.n_ctx()}.",
+                f"The conversation is {len(prompt):,} tokens long but the context window holds "
+                f"{llama.n_ctx():,}.",
                 "Start a new chat, shorten the message, or choose a larger context window.",
             )
         assert self._format is not None
