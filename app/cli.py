@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 
+from engine.display import display_text
 from engine.errors import HearthError
 
 # Modules with a `register(subparsers)` function that adds their subcommands.
@@ -58,14 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except HearthError as exc:
-        print(f"hearth: {exc}", file=sys.stderr)
+        print(f"hearth: {display_text(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug, not bad input: keep the message short, details on request
         if os.environ.get("HEARTH_DEBUG"):
             raise
-        print(f"hearth: unexpected error: {exc} (set HEARTH_DEBUG=1 for details)", file=sys.stderr)
+        print(f"hearth: unexpected error: {display_text(str(exc))} (set HEARTH_DEBUG=1 for "
+              "details)", file=sys.stderr)  # fmt: skip
         return 1
 
 

@@ -16,6 +16,7 @@ from engine.catalog import ModelCatalog
 from engine.context.fit import MachineMemory, largest_windows, prepare_load
 from engine.context.manager import ContextManager, ContextSettings
 from engine.context.turn import POLICIES, Document, TurnRequest
+from engine.display import display_path, display_text
 from engine.errors import HearthError
 from engine.memory import probe_memory
 from engine.model_probe import ModelGuard
@@ -97,17 +98,17 @@ def run_info(args: argparse.Namespace) -> int:
     print("Models:")
     for model in models:
         if model["problem"]:
-            print(f"  {model['path']}: {model['problem']}")
+            print(f"  {display_path(model['path'])}: {display_text(model['problem'])}")
             continue
         print(
-            f"  {model['name']} ({model['architecture']}, {model['parameter_count'] / 1e6:.0f}M "
+            f"  {display_text(model['name'])} ({display_text(model['architecture'])}, {model['parameter_count'] / 1e6:.0f}M "
             f"params, {model['file_type']}, {model['context_length']} ctx, "
             f"{model['file_size'] / 2**20:.0f} MB"
             f"{'' if model['has_chat_template'] else ', no chat template'})"
             f"{' [bundled]' if model['bundled'] else ''}"
         )
         windows = ", ".join(f"{kind} {size:,}" for kind, size in model["largest_window"].items())
-        print(f"    {model['path']}")
+        print(f"    {display_path(model['path'])}")
         print(f"    largest window that fits here: {windows}")
     return 0
 
@@ -128,16 +129,16 @@ def run_chat(args: argparse.Namespace) -> int:
     # Refuse a window that does not fit this machine before llama.cpp tries to allocate it.
     settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)
     for note in fit.notes:
-        print(f"[note: {note}]", file=sys.stderr)
+        print(f"[note: {display_text(note)}]", file=sys.stderr)
     session = ModelSession(ModelGuard(app_paths().checked_models_file))
     report = session.load(settings)
     for note in report.notes:
-        print(f"[note: {note}]", file=sys.stderr)
+        print(f"[note: {display_text(note)}]", file=sys.stderr)
     manager = ContextManager(session, ContextSettings(policy=args.overflow))
     request = TurnRequest(args.system, prompt, history, pinned)
     plan = manager.plan(request, args.max_tokens)
     if plan.notice:
-        print(f"[context: {plan.notice}]", file=sys.stderr)
+        print(f"[context: {display_text(plan.notice)}]", file=sys.stderr)
     sampling = SamplingSettings(
         temperature=args.temperature,
         max_tokens=args.max_tokens,

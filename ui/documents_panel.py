@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -18,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from engine.display import display_name, display_path
 
 _COLUMNS = ("File", "Pages", "Chunks", "Status", "Used")
 _COLUMN_TIPS = ("", "Pages read", "Passages the file was cut into for search", "",
@@ -121,9 +121,9 @@ class DocumentsPanel(QWidget):
         if row < 0:
             row = self.table.rowCount()
             self.table.insertRow(row)
-            name = QTableWidgetItem(Path(path).name)
+            name = QTableWidgetItem(display_name(path))
             name.setData(Qt.ItemDataRole.UserRole, path)
-            name.setToolTip(path)
+            name.setToolTip(display_path(path))
             self.table.setItem(row, 0, name)
             for column in (1, 2, 3, 4):
                 self.table.setItem(row, column, QTableWidgetItem(""))

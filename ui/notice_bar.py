@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
+from engine.display import display_text
+
 MAX_MESSAGES = 3
 _SEVERITY = {"info": 0, "warning": 1, "error": 2}
 
@@ -31,6 +33,7 @@ class NoticeBar(QFrame):
         super().__init__(parent)
         self.setObjectName("NoticeBar")
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.action_button = QPushButton()
@@ -60,6 +63,8 @@ class NoticeBar(QFrame):
     ) -> None:
         """Show `text` below any message still showing; errors stay until dismissed, others
         fade after `timeout_ms`."""
+        # Notices quote file names: one line each, control characters escaped.
+        text = display_text(text)
         message = _Message(next(self._keys), text, level, action, callback)
         self._messages = [m for m in self._messages if m.text != text][-(MAX_MESSAGES - 1) :]
         self._messages.append(message)

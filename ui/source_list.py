@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+from engine.display import display_name
+
 
 def source_title(source: dict) -> str:
-    name = Path(str(source.get("path", ""))).name or "document"
+    name = display_name(str(source.get("path", ""))) or "document"
     page = source.get("page")
     return f"[{source.get('number', '?')}]  {name}" + (f"  ·  page {page}" if page else "")
 

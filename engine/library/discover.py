@@ -41,7 +41,10 @@ def discover(paths: list[Path]) -> Discovery:
     seen: set[Path] = set()
 
     def add(file: Path) -> None:
-        if file not in seen:
+        if not _name_is_text(file):
+            found.skipped.append(FileOutcome(str(file), UNREADABLE, "the file name is not valid "
+                                             "text; rename the file to index it"))  # fmt: skip
+        elif file not in seen:
             seen.add(file)
             found.files.append(file)
 
@@ -81,6 +84,15 @@ def _walk(root: Path, found: Discovery, add) -> None:
                 found.skipped.append(_unsupported(file))
             elif file.is_file():
                 add(file)
+
+
+def _name_is_text(path: Path) -> bool:
+    """False for names holding bytes that are not UTF-8 (the library stores paths as text)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unsupported(path: Path) -> FileOutcome:

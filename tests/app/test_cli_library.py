@@ -78,7 +78,8 @@ def test_library_list_show_and_remove(capsys, docs):
     run(capsys, "index", str(docs / "guide.pdf"), "--library", "two")
     code, out, _ = run(capsys, "library", "list")
     assert code == 0
-    assert "one: 1 files" in out and "1 not indexed" in out and "two: 1 files" in out
+    assert "one: 2 files: 1 indexed (" in out and ", 1 not indexed" in out
+    assert "two: 1 file: 1 indexed (" in out
 
     code, out, _ = run(capsys, "library", "show", "one", "--json")
     shown = json.loads(out)
