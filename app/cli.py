@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 
+from app.cli_options import check_options
 from engine.display import display_text
 from engine.errors import HearthError
 
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return gui_main(args_list)
     try:
+        check_options(args)
         return int(args.func(args) or 0)
     except HearthError as exc:
         print(f"hearth: {display_text(str(exc))}", file=sys.stderr)

@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import Any
 
+from app.cli_options import add_checked
 from app.paths import app_paths
 from engine.backends import detect_backend
 from engine.bundled import default_model_path
@@ -32,17 +33,20 @@ def register(subparsers: Any) -> None:
     chat = subparsers.add_parser("chat", help="stream a reply from a local model")
     chat.add_argument("prompt", help="the message to answer ('-' reads standard input)")
     chat.add_argument("--model", help="a GGUF file (default: the bundled model)")
-    chat.add_argument("--ctx", type=int, default=4096, help="context window in tokens (0: trained)")
-    chat.add_argument("--gpu-layers", default="auto", help="layers on the GPU: a number or 'auto'")
-    chat.add_argument("--threads", type=int, default=0, help="CPU threads (0: physical cores)")
+    add_checked(chat, "--ctx", "request.context_size", default=4096,
+                help="context window in tokens (0: trained)")  # fmt: skip
+    add_checked(chat, "--gpu-layers", "model.gpu_layers", default="auto",
+                help="layers on the GPU: a number or 'auto'")  # fmt: skip
+    add_checked(chat, "--threads", "model.threads", default=0,
+                help="CPU threads (0: physical cores)")  # fmt: skip
     chat.add_argument("--kv-type", choices=sorted(KV_CACHE_TYPES), default="f16")
     chat.add_argument("--flash-attn", action="store_true")
     chat.add_argument("--system", default="", help="a system prompt")
-    chat.add_argument("--max-tokens", type=int, default=512)
-    chat.add_argument("--temperature", type=float, default=0.7)
-    chat.add_argument("--seed", type=int, default=-1)
-    chat.add_argument("--lookup", type=int, default=0, metavar="N",
-                      help="prompt-lookup decoding with N drafted tokens (0: off)")  # fmt: skip
+    add_checked(chat, "--max-tokens", "sampling.max_tokens", default=512)
+    add_checked(chat, "--temperature", "sampling.temperature", default=0.7, metavar="T")
+    add_checked(chat, "--seed", "sampling.seed", default=-1)
+    add_checked(chat, "--lookup", "request.lookup_draft_tokens", default=0,
+                help="prompt-lookup decoding with N drafted tokens (0: off)")  # fmt: skip
     chat.add_argument("--overflow", choices=POLICIES, default="sliding_window",
                       help="what to do when the conversation does not fit the window")  # fmt: skip
     chat.add_argument("--history", metavar="FILE",

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli_options import add_checked
 from app.paths import app_paths
 from engine.cancel import CancelToken
 from engine.display import display_name, display_path, display_text
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> None:
     search = subparsers.add_parser("search", help="search a document library")
     search.add_argument("query", help="words or a question")
     _library_option(search)
-    search.add_argument("--k", type=int, default=5, metavar="N", help="number of hits (5)")
+    add_checked(search, "--k", "request.search_k", default=5, help="number of hits (5)")
     search.add_argument("--file", action="append", metavar="PATH", help="only this file")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
     search.set_defaults(func=run_search)
@@ -44,10 +45,10 @@ def register(subparsers: Any) -> None:
     ask.add_argument("question")
     _library_option(ask)
     ask.add_argument("--model", help="a GGUF file (default: the bundled model)")
-    ask.add_argument("--k", type=int, default=5, metavar="N", help="excerpts to retrieve (5)")
-    ask.add_argument("--max-tokens", type=int, default=384)
-    ask.add_argument("--temperature", type=float, default=0.2)
-    ask.add_argument("--seed", type=int, default=-1)
+    add_checked(ask, "--k", "chat.sources_k", default=5, help="excerpts to retrieve (5)")
+    add_checked(ask, "--max-tokens", "sampling.max_tokens", default=384)
+    add_checked(ask, "--temperature", "sampling.temperature", default=0.2, metavar="T")
+    add_checked(ask, "--seed", "sampling.seed", default=-1)
     ask.add_argument("--json", action="store_true", help="print answer and sources as JSON")
     ask.set_defaults(func=run_ask)
 

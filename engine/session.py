@@ -26,6 +26,7 @@ from engine.gguf_info import ModelInfo, read_model_info
 from engine.lookup import PromptLookup
 from engine.model_probe import DEFAULT_GUARD, ModelGuard, llama_reason
 from engine.prompt_format import PromptFormat
+from engine.settings_schema import CHAT_REQUEST_FIELDS, SettingError, validate_field
 from engine.stats import GenerationStats, StopReason
 from engine.textstream import TextStream
 
@@ -81,6 +82,20 @@ class SamplingSettings:
     max_tokens: int = 512
     seed: int = -1
     lookup_draft_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        """Every value is checked against the settings schema, whoever built the settings.
+
+        Raises:
+            SettingError: naming the field and its range.
+        """
+        for name, key in _SAMPLING_KEYS.items():
+            validate_field(getattr(self, name), key, name)
+
+
+# The schema options (engine/settings_schema.py) that bound each sampling field.
+_SAMPLING_KEYS = {**{field: key for field, key in CHAT_REQUEST_FIELDS.items()},
+                  "lookup_draft_tokens": "request.lookup_draft_tokens"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -263,6 +278,12 @@ class ModelSession:
 def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, list[str]]:
     """Fill in automatic values and fix combinations llama.cpp would reject."""
     notes: list[str] = []
+    for name, value, low in (("context window", settings.n_ctx, 0), ("threads", settings.n_threads, 0),
+                             ("batch size", settings.n_batch, 1)):  # fmt: skip
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise SettingError(
+                f"The {name} must be a whole number of at least {low}, not {value!r}."
+            )
     for name in (settings.type_k, settings.type_v):
         if name not in KV_CACHE_TYPES:
             raise HearthError(
