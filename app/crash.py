@@ -6,29 +6,14 @@ import logging
 import sys
 import threading
 import traceback
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
+from app.log_file import setup_logging  # noqa: F401  (the window sets up its log from here)
 
 log = logging.getLogger("hearth")
-
-
-def setup_logging(log_file: Path, level: int = logging.INFO) -> None:
-    """Log to a rotating file (and stderr for warnings); quiet the chattiest libraries."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
-    )
-    root = logging.getLogger()
-    root.setLevel(level)
-    if not any(getattr(h, "baseFilename", None) == str(log_file) for h in root.handlers):
-        root.addHandler(handler)
-    for noisy in ("chromadb", "httpx", "urllib3", "sentence_transformers", "PIL"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class CrashReporter(QObject):

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 import app.qt_compat  # noqa: F401  (see there: keeps long sessions from crashing)
 from engine.chat_export import write_text_atomically
+from engine.errors import HearthError
 from engine.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,13 @@ class Settings(QObject):
         changed = [key for key, value in checked.items() if self._values[key] != value]
         if not changed:
             return []
+        previous = dict(self._values)
         self._values.update(checked)
-        self.save()
+        try:
+            self.save()
+        except HearthError as exc:  # a full or read-only disk: keep what was there, say why
+            self._values = previous
+            raise SettingError(exc.message, exc.hint) from exc
         for key in changed:
             self.changed.emit(key, self._values[key])
         return changed

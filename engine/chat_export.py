@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from engine.chat_store import Conversation, StoredMessage
+from engine.storage import storage_problem
 
 _ROLE_TITLES = {"user": "You", "assistant": "Hearth", "system": "System"}
 
@@ -36,14 +37,19 @@ def conversation_markdown(conversation: Conversation, messages: list[StoredMessa
 def write_text_atomically(path: Path, text: str) -> None:
     """Write through a temporary file and a rename, so a crash never leaves half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = ""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        problem = storage_problem(exc, path.parent, f"save {path.name}")
+        if problem is not None:
+            raise problem from exc
         raise

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.library.types import LibraryError
+from engine.storage import storage_problem
 
 # chromadb's opt-out must be set before it is imported anywhere.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -64,6 +65,9 @@ class VectorStore:
             )
             self._max_batch = max(1, int(self._client.get_max_batch_size()))
         except Exception as exc:
+            problem = storage_problem(exc, self.folder, "open the library's vector index")
+            if problem is not None:
+                raise problem from exc
             raise LibraryError(
                 f"The vector index in {self.folder} cannot be opened: {exc}",
                 "Remove the library and index its files again.",
