@@ -113,6 +113,18 @@ def storage_problem(exc: BaseException, path: str | Path, action: str) -> Storag
     )
 
 
+def disk_state_problem(exc: BaseException, path: str | Path, action: str) -> StorageError | None:
+    """For an error whose words say nothing (a library's own exception): the disk's state, if
+    the disk is full or read-only right now, is the likelier cause than damage."""
+    problem = storage_problem(exc, path, action)
+    if problem is not None or is_damage(exc):
+        return problem
+    kind = _io_kind(path)
+    if kind == "io":
+        return None
+    return storage_problem(StorageError("", "", kind, str(path)), path, action)
+
+
 def is_damage(exc: BaseException) -> bool:
     """True for SQLite errors that mean the file itself is broken (not the disk around it)."""
     code = _sqlite_code(exc)
