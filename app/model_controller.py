@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 _MODEL_KEYS = ("model.threads", "model.gpu_layers", "model.context_size", "model.kv_type",
                "model.flash_attention")  # fmt: skip
 _KV_BYTES = {"f16": 2.0, "q8_0": 1.0625, "q4_0": 0.5625}
+_COUNT_HINT = "Double-click one to load it."
 
 
 def load_settings_from(values: dict, model_path: str):
@@ -185,8 +186,10 @@ class ModelController(QObject):
         if self.picker is None:
             return
         self.picker.set_models(rows)
-        if self.picker.status.text().startswith("Reading"):
-            self.picker.set_status(f"{len(rows)} models. Double-click one to load it.")
+        status = self.picker.status.text()
+        if status.startswith("Reading") or status.endswith(_COUNT_HINT):  # keep the count current
+            count = f"{len(rows)} model{'' if len(rows) == 1 else 's'}"
+            self.picker.set_status(f"{count}. {_COUNT_HINT}")
 
     def import_model(self, path: str, load: bool = False) -> None:
         def work():

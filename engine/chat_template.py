@@ -378,4 +378,4 @@ def _generation_tag_extension() -> Any:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return text[0][:200].rstrip(".") if text else type(exc).__name__

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from engine.display import display_text
 from engine.errors import ModelFileError
 
 GGUF_MAGIC = b"GGUF"
@@ -200,7 +201,12 @@ class _Reader:
 
 def damaged(path: Path, what: str) -> ModelFileError:
     """The refusal for a header that cannot be right: `what` says why, in words."""
-    return ModelFileError(f"{path.name} is damaged: {what}.", _DAMAGED_HINT)
+    return ModelFileError(f"{path.name} is damaged: {display_text(what)}.", _DAMAGED_HINT)
+
+
+def _short(name: str, limit: int = 64) -> str:
+    """A name read from the file, shortened for a message (a damaged length can make it huge)."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _tensor_bytes(ggml_type: int, dims: list[int] | tuple[int, ...]) -> int:
@@ -265,7 +271,7 @@ def read_header(path: str | Path) -> GGUFHeader:
             key = reader.string()
             value_type = reader.scalar("<I")
             if key in metadata:
-                raise damaged(path, f"the key {key} appears twice")
+                raise damaged(path, f"the key {_short(key)} appears twice")
             metadata[key] = reader.value(value_type)
             value_types[key] = value_type
         alignment = _alignment(path, metadata, value_types)
@@ -297,25 +303,25 @@ def _read_tensor_table(reader: _Reader, path: Path, count: int) -> list[TensorIn
     for _ in range(count):
         name = reader.string()
         if name in names:
-            raise damaged(path, f"the tensor {name} appears twice")
+            raise damaged(path, f"the tensor {_short(name)} appears twice")
         names.add(name)
         n_dims = reader.scalar("<I")
         if n_dims > MAX_DIMS:
-            raise damaged(path, f"the tensor {name} has {n_dims:,} dimensions")
+            raise damaged(path, f"the tensor {_short(name)} has {n_dims:,} dimensions")
         dims = tuple(reader.scalar("<q") for _ in range(n_dims))
         if any(dim < 0 for dim in dims):
-            raise damaged(path, f"the tensor {name} has a negative size")
+            raise damaged(path, f"the tensor {_short(name)} has a negative size")
         elements = 1
         for dim in dims:
             elements *= dim
         if elements >= 1 << 63:
-            raise damaged(path, f"the tensor {name} has more elements than can be counted")
+            raise damaged(path, f"the tensor {_short(name)} has more elements than can be counted")
         ggml_type = reader.scalar("<I")
         block = _block_size(ggml_type)
         if block == 0:
-            raise damaged(path, f"the tensor {name} has the unknown type {ggml_type}")
+            raise damaged(path, f"the tensor {_short(name)} has the unknown type {ggml_type}")
         if dims and dims[0] % block:
-            raise damaged(path, f"the rows of tensor {name} do not fit its type's blocks")
+            raise damaged(path, f"the rows of tensor {_short(name)} do not fit its type's blocks")
         offset = reader.scalar("<Q")
         tensors.append(TensorInfo(name, ggml_type, dims, _tensor_bytes(ggml_type, dims), offset))
     return tensors
@@ -329,7 +335,7 @@ def _check_offsets(path: Path, tensors: list[TensorInfo], alignment: int) -> Non
         if tensor.offset != expected:
             raise damaged(
                 path,
-                f"the tensor {tensor.name} starts at byte {tensor.offset:,} of the data, "
+                f"the tensor {_short(tensor.name)} starts at byte {tensor.offset:,} of the data, "
                 f"not at {expected:,}",
             )
         expected += -(-tensor.nbytes // alignment) * alignment
@@ -351,14 +357,15 @@ class _Checker:
         value = self.metadata.get(f"{self.arch}.{key}", default)
         items = value if isinstance(value, list) else [value]
         if isinstance(value, _LongArray) or not items:
-            raise damaged(self.path, f"{self.arch}.{key} is not a number")
+            raise damaged(self.path, f"{_short(self.arch + '.' + key)} is not a number")
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-            raise damaged(self.path, f"{self.arch}.{key} is not a whole number")
+            raise damaged(self.path, f"{_short(self.arch + '.' + key)} is not a whole number")
         if any(v < 0 for v in items):
-            raise damaged(self.path, f"{self.arch}.{key} is negative")
+            raise damaged(self.path, f"{_short(self.arch + '.' + key)} is negative")
         if isinstance(value, list) and blocks and len(value) != blocks:
             raise damaged(
-                self.path, f"{self.arch}.{key} lists {len(value):,} layers, not {blocks:,}"
+                self.path,
+                f"{_short(self.arch + '.' + key)} lists {len(value):,} layers, not {blocks:,}",
             )
         return int(max(items))
 
@@ -387,7 +394,7 @@ def check_consistency(path: Path, header: GGUFHeader) -> None:
     for key in ("tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
         other = metadata.get(key)
         if tokens is not None and other is not None and len(other) < vocab:
-            raise damaged(path, f"{key} has {len(other):,} entries for {vocab:,} tokens")
+            raise damaged(path, f"{_short(key)} has {len(other):,} entries for {vocab:,} tokens")
     if not check.has("block_count"):
         return  # not a language model llama.cpp would run (a vocabulary, a vision encoder)
     blocks = check.count("block_count")
@@ -478,7 +485,7 @@ def _check_uniform(path: Path, header: GGUFHeader, check: _Checker, blocks: int,
     for index, names in per_layer.items():
         missing = sorted(everyone - names)
         if missing:
-            raise damaged(path, f"it lacks the tensor blk.{index}.{missing[0]} that its other "
+            raise damaged(path, f"it lacks the tensor blk.{index}.{_short(missing[0])} that its other "
                                 "layers have")  # fmt: skip
 
 

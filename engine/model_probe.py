@@ -13,6 +13,7 @@ The guard sits in `ModelSession.load`, so the window, the CLI and any server sha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.display import display_text
 from engine.errors import HearthError, ModelFileError, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ PROBE_TIMEOUT_S = 300.0
 # a 256-token window are at most about its size.
 MEMORY_HEADROOM_BYTES = 512 * 2**20
 _LOG_TAIL_BYTES = 64 * 1024
+# The header (metadata and tensor table) of even a large model fits in this.
+HEADER_HASH_BYTES = 8 * 2**20
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,13 @@ class ProbeResult:
 
 
 def llama_reason(text: str) -> str:
-    """The most specific reason llama.cpp or ggml logged for refusing a file, or ""."""
+    """The most specific reason llama.cpp or ggml logged for refusing a file, or "" (one line,
+    at most 300 characters: a damaged file's names can be anything)."""
+    reason = _first_reason(text)
+    return display_text(reason if len(reason) <= 300 else reason[:299] + "…")
+
+
+def _first_reason(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in lines:
         assertion = re.search(r"GGML_ASSERT\((.+)\) failed", line)
@@ -84,7 +94,7 @@ def llama_reason(text: str) -> str:
         if re.search(r"\b(error|invalid|failed|unsupported|unknown)\b", line, re.IGNORECASE):
             message = line.split(": ", 1)[1] if ": " in line else line
             if "failed to load model" not in message:
-                return message.rstrip(".")[:300]
+                return message.rstrip(".")
     return ""
 
 
@@ -304,12 +314,16 @@ def probe_error(name: str, result: ProbeResult) -> HearthError:
 
 
 def _file_key(path: str | Path) -> str | None:
+    """Path, size, modification time and a hash of the first HEADER_HASH_BYTES: a file edited
+    in place within the clock's resolution still counts as a new file."""
     try:
         resolved = Path(path).resolve()
         stat = resolved.stat()
+        with resolved.open("rb") as stream:
+            head = hashlib.blake2b(stream.read(HEADER_HASH_BYTES), digest_size=16).hexdigest()
     except OSError:
-        return None  # the load itself reports a missing file
-    return f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}"
+        return None  # the load itself reports a missing or unreadable file
+    return f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}|{head}"
 
 
 def _is_bundled(path: Path) -> bool:

@@ -83,7 +83,7 @@ class PromptFormat:
         except TemplateProblem as problem:
             log.warning("Chat template of %s not used: %s", info.path, problem.message)
             note = (
-                f"This model's chat template cannot be used ({problem.message}). Hearth writes "
+                f"This model's chat template cannot be used: {problem.message}. Hearth writes "
                 "the conversation as a plain transcript instead; replies may be weaker."
             )
             return cls("fallback", FALLBACK_STOPS, llama, (note,))
