@@ -194,8 +194,10 @@ class ModelController(QObject):
     def import_model(self, path: str, load: bool = False) -> None:
         def work():
             from engine.catalog import ModelCatalog
+            from engine.model_probe import ModelGuard
 
-            return ModelCatalog(app_paths().models_file).import_model(path)
+            guard = ModelGuard(app_paths().checked_models_file)  # llama.cpp's verdict, up front
+            return ModelCatalog(app_paths().models_file).import_model(path, guard)
 
         def done(info) -> None:
             if load:

@@ -85,6 +85,8 @@ def outcome(result: dict) -> str:
         return f"FAILURE: exit {code}"
     if len(lines) != 1 or "Traceback" in result["stderr"]:
         return "FAILURE: more than one line on stderr"
+    if lines[0].startswith("hearth: llama.cpp crashed"):
+        return "exit 2: llama.cpp crashed in the child-process probe"
     if lines[0].startswith("hearth: llama.cpp"):
         return "exit 2: refused by llama.cpp (child-process probe)"
     return "exit 2: refused by Hearth's header check"

@@ -90,8 +90,17 @@ def _first_reason(text: str) -> str:
     for line in lines:
         if "bad_alloc" in line or "failed to allocate" in line:
             return "it asks for more memory than can be allocated"
+    if any("__cxa_throw" in line for line in lines):
+        # A C++ exception escaped llama.cpp's C interface: name it and where it came from.
+        thrown = next((m.group(1) for line in lines if (m := re.search(r"__throw_(\w+)", line))),
+                      "C++")  # fmt: skip
+        where = next((m.group(1) for line in lines
+                      if (m := re.search(r" in (llama_[\w:]+)", line))), "llama.cpp")  # fmt: skip
+        return f"an unexpected {thrown} error in {where}"
     for line in lines:
-        if re.search(r"\b(error|invalid|failed|unsupported|unknown)\b", line, re.IGNORECASE):
+        if line.startswith(("print_info:", "llama_model_loader: -")) or " = " in line:
+            continue  # settings being listed, not complaints
+        if re.search(r"\b(error|invalid|failed)\b", line, re.IGNORECASE):
             message = line.split(": ", 1)[1] if ": " in line else line
             if "failed to load model" not in message:
                 return message.rstrip(".")
@@ -155,8 +164,10 @@ def probe_model(path: str | Path, timeout_s: float = PROBE_TIMEOUT_S,
 
 def _child(path: str, log_path: str, sender: Any, memory_limit: int, check_header: bool) -> None:
     """The child's whole life: load, decode one token, render the template, answer, exit."""
-    # ggml writes its assertion messages straight to stderr, so stderr is the log file.
+    # ggml writes its assertion messages to stderr and its crash backtrace (through gdb, where
+    # installed) to stdout: both go to the log file, never to the parent's terminal.
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)
     os.dup2(fd, 2)
     _limit_memory(memory_limit)
     try:

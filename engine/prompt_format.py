@@ -153,10 +153,13 @@ class PromptFormat:
         import llama_cpp
 
         vocab = self._llama._model.vocab
+        n_vocab = self._llama.n_vocab()
         ids = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
         pieces: list[Piece] = []
         position = 0
         for token in ids:
+            if not 0 <= token < n_vocab:  # a broken tokenizer; llama.cpp would throw on it
+                continue
             if not llama_cpp.llama_vocab_get_attr(vocab, token) & (_ATTR_CONTROL | _ATTR_UNKNOWN):
                 continue
             token_text = _token_text(self._llama._model, token)

@@ -208,3 +208,22 @@ def test_the_cli_refuses_each_file_in_one_line_with_exit_2(fault_files, name, he
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and FAULTS[name][1] in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_file_that_crashes_llama_cpp_only_when_it_tokenizes_is_caught_before_use(tmp_path):
+    """Passes every header check and loads, then llama.cpp throws inside llama_tokenize (a C
+    call, so the process aborts): a SentencePiece vocabulary without its byte tokens."""
+    path = write_tiny_model(tmp_path / "spm.gguf", metadata={"tokenizer.ggml.model": "llama"})
+    read_model_info(path)  # nothing in the header contradicts itself
+    code = (
+        "import llama_cpp, sys; "
+        "m = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, verbose=False); "
+        "m.tokenize(b'Hello')"
+    )
+    direct = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                            timeout=120)  # fmt: skip
+    assert direct.returncode == -signal.SIGABRT, "without the probe this takes the process down"
+    with pytest.raises(ModelFileError) as caught:
+        ModelSession(ModelGuard()).load(LoadSettings(str(path), n_ctx=256))
+    assert "llama.cpp crashed while opening spm.gguf (SIGABRT)" in caught.value.message
+    assert "out_of_range error in llama_vocab::byte_to_token" in caught.value.message
