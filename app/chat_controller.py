@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 from app.model_worker import ChatRequest, ModelClient, PlaceRequest
 from app.settings import Settings
 from engine.chat_export import conversation_markdown, write_text_atomically
-from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
+from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
 from ui.main_window import MainWindow
 from ui.message_widget import MessageWidget
 
@@ -211,9 +211,16 @@ class ChatController(QObject):
             self.window.chat.remove_from(self._editing_from)
             self._editing_from = None
             self.window.notice.dismiss()
-        conversation = self.ensure_conversation(text)
-        history = self._history(conversation.id)
-        message = self.store.add_message(conversation.id, "user", text)
+        try:
+            conversation = self.ensure_conversation(text)
+            history = self._history(conversation.id)
+            message = self.store.add_message(conversation.id, "user", text)
+        except (
+            ChatStoreError
+        ) as exc:  # a full or read-only disk, a busy file: say so, keep the text
+            self.window.notice.show_message(str(exc), "error")
+            self.window.composer.set_text(text)
+            return
         self.window.chat.add_message(message.id, "user", text)
         if conversation.title == DEFAULT_TITLE:
             self.on_rename(conversation.id, title_from(text))

@@ -32,8 +32,10 @@ _BUSY_WORDS = ("database is locked", "database table is locked")
 _IO_WORDS = ("disk i/o error", "unable to open database file")
 
 
-class StorageError(HearthError):
+class StorageError(HearthError, OSError):
     """Data could not be written (or opened) because of the disk, not because of the data.
+
+    Also an OSError, so code that already handles failed writes as OSError keeps doing so.
 
     Attributes:
         kind: "full", "read_only", "busy" or "io".
