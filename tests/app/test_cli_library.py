@@ -12,20 +12,7 @@ import pytest
 from app.cli import main
 from tests.engine.library.corpus import write_encrypted_pdf, write_guide_pdf
 
-
-@pytest.fixture(scope="module")
-def shared_embedder(embedding_model_dir):
-    from engine.library.embed import Embedder
-
-    embedder = Embedder(embedding_model_dir)
-    embedder.load()
-    return embedder
-
-
-@pytest.fixture(autouse=True)
-def one_embedding_model(monkeypatch, shared_embedder):
-    """The commands open libraries with a new embedder each; share one loaded model instead."""
-    monkeypatch.setattr("engine.library.library.Embedder", lambda: shared_embedder)
+pytestmark = pytest.mark.usefixtures("one_embedding_model")
 
 
 @pytest.fixture

@@ -19,18 +19,7 @@ HOSTILE = {
 }
 
 
-@pytest.fixture(scope="module")
-def shared_embedder(embedding_model_dir):
-    from engine.library.embed import Embedder
-
-    embedder = Embedder(embedding_model_dir)
-    embedder.load()
-    return embedder
-
-
-@pytest.fixture(autouse=True)
-def one_embedding_model(monkeypatch, shared_embedder):
-    monkeypatch.setattr("engine.library.library.Embedder", lambda: shared_embedder)
+pytestmark = pytest.mark.usefixtures("one_embedding_model")
 
 
 @pytest.fixture
