@@ -16,7 +16,7 @@ from app.model_worker import ModelClient
 from app.settings import Settings
 from engine.chat.events import ContextUsed, TextArrived
 from engine.chat.stored import sources_from_stored, sources_to_stored, stats_from_stored
-from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
+from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
 from engine.context.budget import Message
 from engine.stats import GenerationStats
 from ui.main_window import MainWindow
@@ -114,9 +114,14 @@ class ChatController(QObject):
             self.window.chat.remove_from(self._editing_from)
             self._editing_from = None
             self.window.notice.dismiss()
-        conversation = self.current.ensure(text)
-        past = prompts.history(self.store, conversation.id)
-        message = self.store.add_message(conversation.id, "user", text)
+        try:
+            conversation = self.current.ensure(text)
+            past = prompts.history(self.store, conversation.id)
+            message = self.store.add_message(conversation.id, "user", text)
+        except ChatStoreError as exc:  # a full or read-only disk, a busy file: say so, keep the text
+            self.window.notice.show_message(str(exc), "error")
+            self.window.composer.set_text(text)
+            return
         self.window.chat.add_message(message.id, "user", text)
         if conversation.title == DEFAULT_TITLE:
             self.current.rename(conversation.id, title_from(text))

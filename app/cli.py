@@ -10,6 +10,10 @@ import importlib
 import os
 import sys
 
+from app.cli_options import check_options
+from app.logs import setup_logging
+from app.paths import app_paths
+from engine.display import display_text
 from engine.errors import HearthError
 
 # Modules with a `register(subparsers)` function that adds their subcommands.
@@ -56,16 +60,23 @@ def main(argv: list[str] | None = None) -> int:
 
         return gui_main(args_list)
     try:
+        # Details go to the log file; the terminal gets one line in words.
+        setup_logging(app_paths().log_file)
+        check_options(args)
         return int(args.func(args) or 0)
     except HearthError as exc:
-        print(f"hearth: {exc}", file=sys.stderr)
+        print(f"hearth: {display_text(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `hearth search ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # a bug, not bad input: keep the message short, details on request
         if os.environ.get("HEARTH_DEBUG"):
             raise
-        print(f"hearth: unexpected error: {exc} (set HEARTH_DEBUG=1 for details)", file=sys.stderr)
+        print(f"hearth: unexpected error: {display_text(str(exc))} (set HEARTH_DEBUG=1 for "
+              "details)", file=sys.stderr)  # fmt: skip
         return 1
 
 

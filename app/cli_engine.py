@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from app.cli_remote import add_remote_options, connect_remote, exit_status
+from app.cli_options import add_checked
 from app.paths import app_paths
 from engine.backends import detect_backend
 from engine.bundled import default_model_path
@@ -17,8 +18,10 @@ from engine.catalog import ModelCatalog
 from engine.context.fit import MachineMemory, largest_windows, prepare_load
 from engine.context.manager import ContextManager, ContextSettings
 from engine.context.turn import POLICIES, Document, TurnRequest
+from engine.display import display_path, display_text
 from engine.errors import HearthError
 from engine.memory import probe_memory
+from engine.model_probe import ModelGuard
 from engine.session import KV_CACHE_TYPES, LoadSettings, ModelSession, SamplingSettings
 from engine.stats import GenerationStats
 
@@ -31,17 +34,20 @@ def register(subparsers: Any) -> None:
     chat = subparsers.add_parser("chat", help="stream a reply from a local model")
     chat.add_argument("prompt", help="the message to answer ('-' reads standard input)")
     chat.add_argument("--model", help="a GGUF file (default: the bundled model)")
-    chat.add_argument("--ctx", type=int, default=4096, help="context window in tokens (0: trained)")
-    chat.add_argument("--gpu-layers", default="auto", help="layers on the GPU: a number or 'auto'")
-    chat.add_argument("--threads", type=int, default=0, help="CPU threads (0: physical cores)")
+    add_checked(chat, "--ctx", "request.context_size", default=4096,
+                help="context window in tokens (0: trained)")  # fmt: skip
+    add_checked(chat, "--gpu-layers", "model.gpu_layers", default="auto",
+                help="layers on the GPU: a number or 'auto'")  # fmt: skip
+    add_checked(chat, "--threads", "model.threads", default=0,
+                help="CPU threads (0: physical cores)")  # fmt: skip
     chat.add_argument("--kv-type", choices=sorted(KV_CACHE_TYPES), default="f16")
     chat.add_argument("--flash-attn", action="store_true")
     chat.add_argument("--system", default="", help="a system prompt")
-    chat.add_argument("--max-tokens", type=int, default=512)
-    chat.add_argument("--temperature", type=float, default=0.7)
-    chat.add_argument("--seed", type=int, default=-1)
-    chat.add_argument("--lookup", type=int, default=0, metavar="N",
-                      help="prompt-lookup decoding with N drafted tokens (0: off)")  # fmt: skip
+    add_checked(chat, "--max-tokens", "sampling.max_tokens", default=512)
+    add_checked(chat, "--temperature", "sampling.temperature", default=0.7, metavar="T")
+    add_checked(chat, "--seed", "sampling.seed", default=-1)
+    add_checked(chat, "--lookup", "request.lookup_draft_tokens", default=0,
+                help="prompt-lookup decoding with N drafted tokens (0: off)")  # fmt: skip
     chat.add_argument("--overflow", choices=POLICIES, default="sliding_window",
                       help="what to do when the conversation does not fit the window")  # fmt: skip
     chat.add_argument("--history", metavar="FILE",
@@ -98,17 +104,17 @@ def run_info(args: argparse.Namespace) -> int:
     print("Models:")
     for model in models:
         if model["problem"]:
-            print(f"  {model['path']}: {model['problem']}")
+            print(f"  {display_path(model['path'])}: {display_text(model['problem'])}")
             continue
         print(
-            f"  {model['name']} ({model['architecture']}, {model['parameter_count'] / 1e6:.0f}M "
+            f"  {display_text(model['name'])} ({display_text(model['architecture'])}, {model['parameter_count'] / 1e6:.0f}M "
             f"params, {model['file_type']}, {model['context_length']} ctx, "
             f"{model['file_size'] / 2**20:.0f} MB"
             f"{'' if model['has_chat_template'] else ', no chat template'})"
             f"{' [bundled]' if model['bundled'] else ''}"
         )
         windows = ", ".join(f"{kind} {size:,}" for kind, size in model["largest_window"].items())
-        print(f"    {model['path']}")
+        print(f"    {display_path(model['path'])}")
         print(f"    largest window that fits here: {windows}")
     return 0
 
@@ -122,7 +128,7 @@ def run_chat(args: argparse.Namespace) -> int:
     request = TurnRequest(args.system, prompt, history, pinned)
     plan = manager.plan(request, args.max_tokens)
     if plan.notice:
-        print(f"[context: {plan.notice}]", file=sys.stderr)
+        print(f"[context: {display_text(plan.notice)}]", file=sys.stderr)
     sampling = SamplingSettings(
         temperature=args.temperature,
         max_tokens=args.max_tokens,
@@ -168,9 +174,11 @@ def _load_local(args: argparse.Namespace) -> ModelSession:
     # Refuse a window that does not fit this machine before llama.cpp tries to allocate it.
     settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)
     for note in fit.notes:
-        print(f"[note: {note}]", file=sys.stderr)
-    session = ModelSession()
-    session.load(settings)
+        print(f"[note: {display_text(note)}]", file=sys.stderr)
+    session = ModelSession(ModelGuard(app_paths().checked_models_file))
+    report = session.load(settings)
+    for note in report.notes:
+        print(f"[note: {display_text(note)}]", file=sys.stderr)
     return session
 
 

@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli_options import add_checked
 from app.cli_remote import add_remote_options, connect_remote, exit_status
 from app.paths import app_paths
 from engine.cancel import CancelToken
+from engine.display import display_name, display_path, display_text
 from engine.errors import HearthError
 
 EXCERPT_CHARS = 240
@@ -41,7 +43,7 @@ def register(subparsers: Any) -> None:
     search = subparsers.add_parser("search", help="search a document library")
     search.add_argument("query", help="words or a question")
     _library_option(search)
-    search.add_argument("--k", type=int, default=5, metavar="N", help="number of hits (5)")
+    add_checked(search, "--k", "request.search_k", default=5, help="number of hits (5)")
     search.add_argument("--file", action="append", metavar="PATH", help="only this file")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
     search.set_defaults(func=run_search)
@@ -50,10 +52,10 @@ def register(subparsers: Any) -> None:
     ask.add_argument("question")
     _library_option(ask)
     ask.add_argument("--model", help="a GGUF file (default: the bundled model)")
-    ask.add_argument("--k", type=int, default=5, metavar="N", help="excerpts to retrieve (5)")
-    ask.add_argument("--max-tokens", type=int, default=384)
-    ask.add_argument("--temperature", type=float, default=0.2)
-    ask.add_argument("--seed", type=int, default=-1)
+    add_checked(ask, "--k", "chat.sources_k", default=5, help="excerpts to retrieve (5)")
+    add_checked(ask, "--max-tokens", "sampling.max_tokens", default=384)
+    add_checked(ask, "--temperature", "sampling.temperature", default=0.2, metavar="T")
+    add_checked(ask, "--seed", "sampling.seed", default=-1)
     ask.add_argument("--json", action="store_true", help="print answer and sources as JSON")
     add_remote_options(ask)
     ask.set_defaults(func=run_ask)
@@ -194,8 +196,8 @@ class ProgressPrinter:
                     detail += f"; {event.message}"
             width = len(str(event.file_count))
             print(
-                f"[{event.file_index:>{width}}/{event.file_count}] {event.status:<10} {event.file}"
-                + (f"  ({detail})" if detail else ""),
+                f"[{event.file_index:>{width}}/{event.file_count}] {event.status:<10} "
+                f"{display_path(event.file)}" + (f"  ({display_text(detail)})" if detail else ""),
                 file=self.stream,
                 flush=True,
             )
@@ -204,7 +206,7 @@ class ProgressPrinter:
         fraction = event.page / event.page_count if event.page_count else 0.0
         overall = (event.file_index + fraction) / max(event.file_count, 1)
         bar = _bar(fraction, 20)
-        name = Path(event.file).name[:40]
+        name = display_name(event.file)[:40]
         pages = f"page {event.page}/{event.page_count}" if event.page_count else ""
         line = (
             f"\r{name:<40} {bar} {fraction:4.0%} {pages:>16}  "
@@ -231,22 +233,24 @@ def print_summary(report, stream: TextIO) -> None:
     parts = [
         f"{report.indexed} indexed",
         f"{report.unchanged} unchanged",
-        f"{report.skipped_count - report.unchanged} skipped",
+        f"{report.skipped_count} skipped",
         f"{len(report.failed)} failed",
     ]
     if report.removed:
         parts.append(f"{report.removed} removed")
     print(
-        f"Library '{report.library}': {', '.join(parts)}; {report.pages} pages, "
-        f"{report.chunks} chunks in {report.seconds:.1f} s"
+        f"Library '{report.library}': {', '.join(parts)}; {_count(report.pages, 'page')}, "
+        f"{_count(report.chunks, 'chunk')} in {report.seconds:.1f} s"
         + (" (stopped early)" if report.cancelled else ""),
         file=stream,
     )
     for outcome in report.failed:
-        print(f"  {outcome.status}: {outcome.path}: {outcome.message}", file=stream)
+        print(f"  {outcome.status}: {display_path(outcome.path)}: "
+              f"{display_text(outcome.message or '')}", file=stream)  # fmt: skip
     skipped = [o for o in report.skipped if o.status != "unchanged"]
     for outcome in skipped[:20]:
-        print(f"  skipped: {outcome.path}: {outcome.message}", file=stream)
+        print(f"  skipped: {display_path(outcome.path)}: {display_text(outcome.message or '')}",
+              file=stream)  # fmt: skip
     if len(skipped) > 20:
         print(f"  ... and {len(skipped) - 20} more skipped", file=stream)
 
@@ -266,14 +270,15 @@ def run_search(args: argparse.Namespace) -> int:
     for number, hit in enumerate(hits, start=1):
         where = f"page {hit.page}" if hit.page else "no pages"
         heading = f" - {hit.heading}" if hit.heading else ""
-        print(f"{number}. {Path(hit.file).name}, {where}{heading}  (score {hit.score:.4f})")
+        heading = display_text(heading)
+        print(f"{number}. {display_name(hit.file)}, {where}{heading}  (score {hit.score:.4f})")
         print(f"   {_excerpt(hit.text)}")
-        print(f"   {hit.file}")
+        print(f"   {display_path(hit.file)}")
     return 0
 
 
 def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    flat = " ".join(text.split())
+    flat = display_text(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 3].rsplit(" ", 1)[0] + "..."
 
 
@@ -291,9 +296,10 @@ def run_ask(args: argparse.Namespace) -> int:
         session = connect_remote(args)
     elif plan.found:
         from engine.bundled import default_model_path
+        from engine.model_probe import ModelGuard
         from engine.session import LoadSettings, ModelSession
 
-        session = ModelSession()
+        session = ModelSession(ModelGuard(app_paths().checked_models_file))
         session.load(LoadSettings(model_path=args.model or str(default_model_path())))
     from engine.session import SamplingSettings
 
@@ -329,8 +335,9 @@ def run_ask(args: argparse.Namespace) -> int:
     if result.sources:
         print("\nSources:")
         for source in result.sources:
-            print(f"[{source.number}] {source.label}: {_excerpt(source.excerpt, 160)}")
-            print(f"    {source.file}")
+            label = display_text(source.label)
+            print(f"[{source.number}] {label}: {_excerpt(source.excerpt, 160)}")
+            print(f"    {display_path(source.file)}")
     stats = result.stats
     if stats is not None:
         print(
@@ -356,12 +363,7 @@ def run_library_list(args: argparse.Namespace) -> int:
         print("No libraries yet. Add files with: hearth index PATH")
         return 0
     for info in infos:
-        extra = ""
-        if info.pending:
-            extra += f", {info.pending} pending"
-        if info.failed:
-            extra += f", {info.failed} not indexed"
-        print(f"{info.name}: {info.files} files, {info.chunks} chunks{extra}")
+        print(f"{info.name}: {_library_counts(info)}")
     return 0
 
 
@@ -372,14 +374,25 @@ def run_library_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**info.to_dict(), "files": [r.to_dict() for r in records]}, indent=2))
         return 0
-    print(f"Library '{info.name}' ({info.folder}): {info.files} files, {info.chunks} chunks")
+    print(f"Library '{info.name}' ({display_path(info.folder)}): {_library_counts(info)}")
     for record in records:
-        size = f"{record.pages} pages, " if record.pages else ""
-        line = f"  {record.status:<10} {record.path}  ({size}{record.chunks} chunks)"
+        size = f"{_count(record.pages, 'page')}, " if record.pages else ""
+        detail = f"{size}{_count(record.chunks, 'chunk')}"
         if record.error:
-            line = f"  {record.status:<10} {record.path}  ({record.error})"
-        print(line)
+            detail = display_text(record.error)
+        print(f"  {record.status:<10} {display_path(record.path)}  ({detail})")
     return 0
+
+
+def _library_counts(info) -> str:
+    """'3 files: 1 indexed (12 chunks), 1 pending, 1 not indexed': every file counted once."""
+    parts = [f"{info.files} indexed ({_count(info.chunks, 'chunk')})"]
+    if info.pending:
+        parts.append(f"{info.pending} pending")
+    if info.failed:
+        parts.append(f"{info.failed} not indexed")
+    total = info.files + info.pending + info.failed
+    return f"{_count(total, 'file')}: {', '.join(parts)}"
 
 
 def run_library_remove(args: argparse.Namespace) -> int:
@@ -391,7 +404,7 @@ def run_library_remove(args: argparse.Namespace) -> int:
         if not removed:
             raise HearthError(f"{args.file} is not in the library '{args.name}'.")
         result = {"library": args.name, "removed_file": str(Path(args.file).absolute())}
-        message = f"Removed {args.file} from the library '{args.name}'."
+        message = f"Removed {display_path(args.file)} from the library '{args.name}'."
     else:
         remove_library(_root(), args.name)
         result = {"library": args.name, "removed": True}

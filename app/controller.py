@@ -84,7 +84,7 @@ class AppController(QObject):
         self.model = ModelClient(
             retrieve=lambda library, question, k: libraries.call(Search(library, question, k)),
             read=lambda path, max_chars: libraries.call(DocumentText(str(path), max_chars)),
-            engine=engine,
+            engine=engine or _local_engine(paths),
         )
         self.index = IndexClient(libraries)
         self.renderer = PageRenderer(render=libraries.call)
@@ -174,3 +174,13 @@ class AppController(QObject):
         self.memory.shutdown()
         wait_for_background(3000)
         self.store.close()
+
+
+def _local_engine(paths: AppPaths) -> LocalEngine:
+    """The llama.cpp engine, opening model files never loaded before in a child process first,
+    remembered across runs (see engine/model_probe.py), so no model file can take the window down."""
+    from engine.chat.engine import LocalEngine
+    from engine.model_probe import ModelGuard
+    from engine.session import ModelSession
+
+    return LocalEngine(ModelSession(ModelGuard(paths.checked_models_file)))

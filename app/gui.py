@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     Returns:
         The process exit code.
     """
+    from app.xcb_check import xcb_problem
+
+    if problem := xcb_problem():  # before Qt, which would stop with no usable message
+        print(problem, file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MODEL_KEYS = ("model.threads", "model.gpu_layers", "model.context_size", "model.kv_type",
               "model.flash_attention")  # fmt: skip
 GB = 1e9
+_COUNT_HINT = "Double-click one to load it."
 
 
 def load_settings_from(values: Mapping[str, Any], model_path: str) -> LoadSettings:
@@ -267,14 +268,18 @@ class ModelController(QObject):
         self.picker.set_models(rows)
         if select:
             self.picker.select_path(select)
-        if self.picker.status.text().startswith("Reading"):
-            self.picker.set_status("Double-click one to load it.")
+        status = self.picker.status.text()
+        if status.startswith("Reading") or status.endswith(_COUNT_HINT):  # keep the count current
+            count = f"{len(rows)} model{'' if len(rows) == 1 else 's'}"
+            self.picker.set_status(f"{count}. {_COUNT_HINT}")
 
     def import_model(self, path: str, load: bool = False) -> None:
         def work() -> ModelInfo:
             from engine.catalog import ModelCatalog
+            from engine.model_probe import ModelGuard
 
-            return ModelCatalog(app_paths().models_file).import_model(path)
+            guard = ModelGuard(app_paths().checked_models_file)  # llama.cpp's verdict, up front
+            return ModelCatalog(app_paths().models_file).import_model(path, guard)
 
         def done(info: ModelInfo) -> None:
             if load:

@@ -54,6 +54,11 @@ class AppPaths:
         return self.data_dir / "remotes.json"
 
     @property
+    def checked_models_file(self) -> Path:
+        """Model files that opened safely in a trial load (engine.model_probe)."""
+        return self.cache_dir / "checked-models.json"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "hearth.log"
 

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.atomic_io import write_json_atomic
+from engine.errors import HearthError
 from engine.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,13 @@ class Settings(QObject):
         changed = [key for key, value in checked.items() if self._values[key] != value]
         if not changed:
             return []
+        previous = dict(self._values)
         self._values.update(checked)
-        self.save()
+        try:
+            self.save()
+        except HearthError as exc:  # a full or read-only disk: keep what was there, say why
+            self._values = previous
+            raise SettingError(exc.message, exc.hint) from exc
         for key in changed:
             self.changed.emit(key, self._values[key])
         return changed

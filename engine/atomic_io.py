@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from engine.errors import HearthError
+from engine.storage import storage_problem
 
 
 class SaveError(HearthError):
@@ -20,12 +21,14 @@ class SaveError(HearthError):
 
 
 def write_text_atomic(target: Path, text: str) -> None:
-    """Write `text` (UTF-8, line ends as given) to `target` through a temporary file and an atomic rename.
+    """Write `text` (UTF-8, line ends as given) to `target` via a temporary file and a rename.
 
     The folder is created when missing. Nothing is left behind when writing fails.
 
     Raises:
-        SaveError: The file could not be written; the old file, if any, is unchanged.
+        StorageError: The disk is full or read-only (named, see engine/storage.py); the old file,
+            if any, is unchanged.
+        SaveError: The file could not be written for another reason; the old file is unchanged.
     """
     target = Path(target)
     tmp = ""
@@ -40,7 +43,8 @@ def write_text_atomic(target: Path, text: str) -> None:
     except OSError as exc:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        raise SaveError(
+        problem = storage_problem(exc, target.parent, f"save {target.name}")
+        raise problem or SaveError(
             f"Could not save {target.name}: {exc.strerror or exc}.",
             "Check that the disk is not full and that the folder can be written.",
         ) from exc

@@ -13,6 +13,7 @@ from pathlib import Path
 from engine.errors import ModelFileError
 
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GEMMA_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
 
 
 def _package_dir(package: str) -> Path:

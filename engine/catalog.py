@@ -18,6 +18,7 @@ from engine.atomic_io import write_json_atomic
 from engine.bundled import default_model_path, gemma_model_path
 from engine.errors import HearthError, ModelFileError
 from engine.gguf_info import ModelInfo, read_model_info
+from engine.model_probe import ModelGuard
 
 log = logging.getLogger(__name__)
 
@@ -149,14 +150,22 @@ class ModelCatalog:
             return "forgotten"
         raise HearthError(f"{path} is not in the model list.", "See `hearth models list`.")
 
-    def import_model(self, path: str | Path) -> ModelInfo:
+    def import_model(self, path: str | Path, guard: ModelGuard | None = None) -> ModelInfo:
         """Check that `path` is a readable GGUF model and remember it.
 
+        Args:
+            guard: When given, the file is also opened once in a child process (see
+                engine/model_probe.py), so a file llama.cpp cannot open is refused here, with
+                its reason, rather than listed as loadable. Takes seconds: call off the GUI thread.
+
         Raises:
-            ModelFileError: not a GGUF model, or truncated.
+            ModelFileError: not a GGUF model, truncated, inconsistent, or refused by llama.cpp.
+            ModelLoadError: llama.cpp could not open it for another reason.
         """
         path = Path(path).expanduser().resolve()
         info = read_model_info(path)
+        if guard is not None:
+            guard.check(path)
         paths = self.imported_paths()
         if path not in paths:
             paths.append(path)

@@ -2,23 +2,33 @@
 
 WAL mode and a commit per change mean a killed process loses at most the write in flight. Deleting a
 conversation only marks it, so the window can offer Undo; `purge_deleted` removes marked ones for good.
+
+Two Hearth windows may share the file: a write waits up to BUSY_TIMEOUT_S for the other's to end,
+and every failure arrives as a `ChatStoreError` in words (a full or read-only disk, a file another
+window holds), never as SQLite's own "database is locked". A failed write changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.errors import HearthError
+from engine.storage import is_damage, storage_problem
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 2
 DEFAULT_TITLE = "New chat"
+# How long a write waits for another window's write to finish before giving up.
+BUSY_TIMEOUT_S = 15.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -55,6 +65,24 @@ CREATE TABLE IF NOT EXISTS pinned_documents (
 
 class ChatStoreError(HearthError):
     """The chat database cannot be opened or written."""
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn SQLite errors inside a ChatStore method into a ChatStoreError in words."""
+
+    @functools.wraps(method)
+    def guarded(self: ChatStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._error(exc, _ACTIONS.get(method.__name__, "save the chat")) from exc
+
+    return guarded
+
+
+_ACTIONS = {"conversations": "read the chats", "conversation": "read the chat",
+            "messages": "read the chat", "search": "search the chats",
+            "pinned_documents": "read the chat's documents"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -107,19 +135,26 @@ class ChatStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise ChatStoreError(
-                f"The chat history file cannot be opened: {self.path} ({exc}).",
-                "Move the file away to start with an empty history.",
-            ) from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise self._error(exc, "open the chat history") from exc
+
+    def _error(self, exc: BaseException, action: str) -> ChatStoreError:
+        """A disk problem in words, or (for a file that is truly broken) where it is."""
+        problem = None if is_damage(exc) else storage_problem(exc, self.path, action)
+        if problem is not None:
+            return ChatStoreError(problem.message, problem.hint)
+        return ChatStoreError(
+            f"The chat history file cannot be used: {self.path} ({exc}).",
+            "Move the file away to start with an empty history.",
+        )
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -148,6 +183,7 @@ class ChatStore:
 
     # Conversations
 
+    @_guarded
     def create_conversation(self, title: str = DEFAULT_TITLE) -> Conversation:
         now = time.time()
         cursor = self._db.execute(
@@ -156,12 +192,14 @@ class ChatStore:
         )
         return Conversation(int(cursor.lastrowid or 0), title, now, now)
 
+    @_guarded
     def conversation(self, conversation_id: int) -> Conversation | None:
         row = self._db.execute(
             "SELECT * FROM conversations WHERE id = ? AND deleted_at IS NULL", (conversation_id,)
         ).fetchone()
         return _conversation(row) if row else None
 
+    @_guarded
     def conversations(self) -> list[Conversation]:
         """Live conversations, most recently active first."""
         rows = self._db.execute(
@@ -169,23 +207,27 @@ class ChatStore:
         ).fetchall()
         return [_conversation(row) for row in rows]
 
+    @_guarded
     def rename(self, conversation_id: int, title: str) -> None:
         title = " ".join(title.split()) or DEFAULT_TITLE
         self._db.execute(
             "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
         )
 
+    @_guarded
     def delete(self, conversation_id: int) -> None:
         """Hide a conversation; `undelete` brings it back until `purge_deleted` runs."""
         self._db.execute(
             "UPDATE conversations SET deleted_at = ? WHERE id = ?", (time.time(), conversation_id)
         )
 
+    @_guarded
     def undelete(self, conversation_id: int) -> None:
         self._db.execute(
             "UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,)
         )
 
+    @_guarded
     def purge_deleted(self) -> list[int]:
         """Remove hidden conversations for good. Returns their ids (to drop their libraries)."""
         with self._transaction():
@@ -198,6 +240,7 @@ class ChatStore:
             self._db.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL")
         return ids
 
+    @_guarded
     def search(self, text: str) -> list[Conversation]:
         """Conversations whose title or any message contains `text` (case-insensitive)."""
         text = text.strip()
@@ -218,6 +261,7 @@ class ChatStore:
 
     # Messages
 
+    @_guarded
     def add_message(
         self,
         conversation_id: int,
@@ -238,6 +282,7 @@ class ChatStore:
             int(cursor.lastrowid or 0), conversation_id, role, content, now, stats, sources or []
         )
 
+    @_guarded
     def update_message(
         self,
         message_id: int,
@@ -252,12 +297,14 @@ class ChatStore:
             (content, _dump(stats), _dump(sources), message_id),
         )
 
+    @_guarded
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         rows = self._db.execute(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
         ).fetchall()
         return [_message(row) for row in rows]
 
+    @_guarded
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Drop a message and everything after it (regenerate, edit-and-resend)."""
         self._db.execute(
@@ -267,6 +314,7 @@ class ChatStore:
 
     # Documents in the prompt whole
 
+    @_guarded
     def pin_document(self, conversation_id: int, path: str, text: str, tokens: int) -> None:
         """Keep `text` (the whole of the file at `path`) in every prompt of the conversation."""
         self._db.execute(
@@ -275,12 +323,14 @@ class ChatStore:
             (conversation_id, path, text, int(tokens), time.time()),
         )
 
+    @_guarded
     def unpin_document(self, conversation_id: int, path: str) -> None:
         self._db.execute(
             "DELETE FROM pinned_documents WHERE conversation_id = ? AND path = ?",
             (conversation_id, path),
         )
 
+    @_guarded
     def pinned_documents(self, conversation_id: int) -> list[PinnedDocument]:
         """The conversation's whole documents, in the order they were added."""
         rows = self._db.execute(

@@ -1,20 +1,36 @@
-"""Read a GGUF file's metadata without loading its weights.
+"""Read a GGUF file's metadata without loading its weights, and check it before llama.cpp does.
 
-Parses only the header, key/value metadata and tensor table (a few MB at most), then checks that the
-file is long enough to hold every tensor, so a truncated download is caught before llama.cpp sees it.
+Parses only the header, key/value metadata and tensor table (a few MB at most), with every count,
+length, type tag and offset checked against the file as it is read, so a damaged or hostile header
+cannot make Hearth allocate or loop without bound. Then the metadata is checked against the tensor
+table (layers, heads, embedding shape, vocabulary, expert counts), because llama.cpp aborts the
+whole process on some of those contradictions; each refusal names what is wrong in words.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from engine.display import display_text
 from engine.errors import ModelFileError
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
+SUPPORTED_VERSIONS = (2, 3)
+
+# llama.cpp's limits (src/llama-hparams.h, ggml.h): beyond them it aborts rather than refuses.
+MAX_LAYERS = 512
+MAX_EXPERTS = 1024
+MAX_DIMS = 4
+# No model is trained for more than this many tokens (the longest claim today is 10M).
+MAX_CONTEXT_LENGTH = 1 << 24
+MAX_COUNT = 1 << 20  # keys, tensors
+MAX_STRING_BYTES = 1 << 26
+ROPE_SCALING_TYPES = ("none", "linear", "yarn", "longrope")
 
 # llama.cpp's `general.file_type` values (enum llama_ftype), as people know them.
 FILE_TYPE_NAMES = {
@@ -28,9 +44,56 @@ FILE_TYPE_NAMES = {
 # GGUF value types: struct format for scalars; 8 = string, 9 = array.
 _SCALAR_FORMATS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
                    10: "<Q", 11: "<q", 12: "<d"}  # fmt: skip
+_INTEGER_TYPES = frozenset({0, 1, 2, 3, 4, 5, 10, 11})
 _STRING, _ARRAY = 8, 9
-# Arrays longer than this (token lists) are skipped and kept as their length only.
+_UINT32 = 4
+# Arrays longer than this (token lists) are kept as their length only.
 _MAX_KEPT_ARRAY = 4096
+
+_LAYER = re.compile(r"^blk\.(\d+)\.")
+# llama.cpp architectures without attention heads (llm_arch_is_recurrent).
+_RECURRENT = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"})
+# Architectures whose every layer holds the same tensors and whose token embeddings are
+# [n_embd, n_vocab]: the files people run most. Others (mixed dense/MoE layers, hybrids) are left
+# to llama.cpp, whose refusals are caught in a child process (engine/model_probe.py).
+_UNIFORM = frozenset({
+    "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "gemma", "gemma2", "gemma3", "phi3",
+    "mistral3", "granite", "olmo2", "smollm3", "starcoder2", "stablelm", "internlm2", "command-r",
+    "cohere2", "exaone", "gpt2", "phi2",
+})  # fmt: skip
+
+_DAMAGED_HINT = (
+    "The file is damaged or was written wrongly; download it again or choose another model."
+)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One entry of the tensor table."""
+
+    name: str
+    ggml_type: int
+    dims: tuple[int, ...]
+    nbytes: int
+    offset: int = 0
+
+    @property
+    def elements(self) -> int:
+        count = 1
+        for dim in self.dims:
+            count *= dim
+        return count
+
+
+@dataclass(frozen=True)
+class GGUFHeader:
+    """Everything in a GGUF file but the weights."""
+
+    version: int
+    metadata: dict[str, Any]
+    tensors: tuple[TensorInfo, ...]
+    data_start: int
+    file_size: int
 
 
 @dataclass(frozen=True)
@@ -67,27 +130,45 @@ class ModelInfo:
         return data
 
 
+@dataclass(frozen=True)
+class _LongArray:
+    """An array too long to keep (a vocabulary): its length, and for strings how many differ."""
+
+    length: int
+    item_type: int
+    distinct: int = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+
 class _Reader:
-    def __init__(self, stream: BinaryIO, path: Path) -> None:
+    """Reads GGUF values, refusing any length that runs past the end of the file."""
+
+    def __init__(self, stream: BinaryIO, path: Path, size: int) -> None:
         self._stream = stream
         self._path = path
+        self._size = size
+
+    @property
+    def remaining(self) -> int:
+        return self._size - self._stream.tell()
 
     def take(self, size: int) -> bytes:
-        data = self._stream.read(size)
-        if len(data) != size:
+        if size > self.remaining:
             raise ModelFileError(
                 f"{self._path.name} is cut short (its header ends early).",
                 "The file is probably an incomplete download; download it again.",
             )
-        return data
+        return self._stream.read(size)
 
     def scalar(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
     def string(self) -> str:
         length = self.scalar("<Q")
-        if length > 1 << 26:
-            raise ModelFileError(f"{self._path.name} has a damaged header.")
+        if length > MAX_STRING_BYTES:
+            raise damaged(self._path, f"it holds a text of {length:,} bytes")
         return self.take(length).decode("utf-8", errors="replace")
 
     def value(self, value_type: int) -> Any:
@@ -99,48 +180,62 @@ class _Reader:
             item_type = self.scalar("<I")
             count = self.scalar("<Q")
             return self.array(item_type, count)
-        raise ModelFileError(f"{self._path.name} has a damaged header (value type {value_type}).")
+        raise damaged(self._path, f"a value has the unknown type tag {value_type}")
 
     def array(self, item_type: int, count: int) -> Any:
+        if item_type == _ARRAY:
+            raise damaged(self._path, "it nests arrays, which GGUF readers do not accept")
+        if item_type not in _SCALAR_FORMATS and item_type != _STRING:
+            raise damaged(self._path, f"an array has the unknown type tag {item_type}")
+        item_size = struct.calcsize(_SCALAR_FORMATS[item_type]) if item_type != _STRING else 8
+        if count * item_size > self.remaining:
+            self.take(count * item_size)  # refuses: the file ends before the array does
         if item_type in _SCALAR_FORMATS and count > _MAX_KEPT_ARRAY:
-            self.take(struct.calcsize(_SCALAR_FORMATS[item_type]) * count)
-            return _SkippedArray(count)
-        items = [self.value(item_type) for _ in range(count)]
-        return items if count <= _MAX_KEPT_ARRAY else _SkippedArray(count)
+            self.take(item_size * count)
+            return _LongArray(count, item_type)
+        if count <= _MAX_KEPT_ARRAY:
+            return [self.value(item_type) for _ in range(count)]
+        seen = {self.string() for _ in range(count)}
+        return _LongArray(count, item_type, len(seen))
 
 
-@dataclass(frozen=True)
-class _SkippedArray:
-    length: int
-
-    def __len__(self) -> int:
-        return self.length
+def damaged(path: Path, what: str) -> ModelFileError:
+    """The refusal for a header that cannot be right: `what` says why, in words."""
+    return ModelFileError(f"{path.name} is damaged: {display_text(what)}.", _DAMAGED_HINT)
 
 
-def _tensor_bytes(ggml_type: int, dims: list[int]) -> int:
+def _short(name: str, limit: int = 64) -> str:
+    """A name read from the file, shortened for a message (a damaged length can make it huge)."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _tensor_bytes(ggml_type: int, dims: list[int] | tuple[int, ...]) -> int:
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
     try:
         block_size, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ggml_type)]
     except (ValueError, KeyError):
-        return 0  # an unknown type: skip the length check for it
+        return 0
     elements = 1
     for dim in dims:
         elements *= dim
     return elements // block_size * type_size
 
 
-def _int_or_first(value: Any, default: int = 0) -> int:
-    """Some architectures store per-layer lists (e.g. KV heads); the first entry stands for all."""
-    if isinstance(value, list):
-        return int(max(value)) if value else default
-    return int(value) if value is not None else default
+def _block_size(ggml_type: int) -> int:
+    """ggml's block size for a tensor type; 0 for a type this build does not know."""
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    try:
+        return int(GGML_QUANT_SIZES[GGMLQuantizationType(ggml_type)][0])
+    except (ValueError, KeyError):
+        return 0
 
 
-def read_metadata(
-    path: Path, stream: BinaryIO | None = None, file_size: int | None = None
-) -> tuple[dict[str, Any], int, list[tuple[str, int, int]]]:
-    """Return (metadata, tensor_count, [(name, element_count, end_offset)]) and check the length.
+def read_header(
+    path: str | Path, stream: BinaryIO | None = None, file_size: int | None = None
+) -> GGUFHeader:
+    """The header, metadata and tensor table of a GGUF file, each part checked as it is read.
 
     Args:
         path: The file; with `stream`, only the name used in messages.
@@ -149,7 +244,7 @@ def read_metadata(
         file_size: The file's size in bytes; required with `stream`.
 
     Raises:
-        ModelFileError: missing, unreadable, not GGUF, or shorter than its tensor table says.
+        ModelFileError: missing, unreadable, not GGUF, damaged, or shorter than its tensor table.
     """
     path = Path(path)
     if stream is None:
@@ -167,74 +262,299 @@ def read_metadata(
                 f"{path.name} is not a GGUF model file.",
                 "Hearth runs models in the GGUF format (files ending in .gguf).",
             )
-        reader = _Reader(stream, path)
+        reader = _Reader(stream, path, file_size)
         version = reader.scalar("<I")
-        if version < 2:
+        if version < SUPPORTED_VERSIONS[0]:
             raise ModelFileError(f"{path.name} uses GGUF version {version}, which is too old.")
+        if version > SUPPORTED_VERSIONS[-1]:
+            raise ModelFileError(
+                f"{path.name} uses GGUF version {version}, newer than this Hearth can read.",
+                "Update Hearth, or choose another model.",
+            )
         tensor_count = reader.scalar("<Q")
         kv_count = reader.scalar("<Q")
-        if tensor_count > 1 << 20 or kv_count > 1 << 20:
-            raise ModelFileError(f"{path.name} has a damaged header.")
+        if tensor_count > MAX_COUNT or kv_count > MAX_COUNT:
+            raise damaged(path, f"it claims {max(tensor_count, kv_count):,} entries")
         metadata: dict[str, Any] = {}
+        value_types: dict[str, int] = {}
         for _ in range(kv_count):
             key = reader.string()
-            metadata[key] = reader.value(reader.scalar("<I"))
-        tensors = []
-        data_needed = 0
-        for _ in range(tensor_count):
-            name = reader.string()
-            n_dims = reader.scalar("<I")
-            dims = [reader.scalar("<Q") for _ in range(n_dims)]
-            ggml_type = reader.scalar("<I")
-            offset = reader.scalar("<Q")
-            elements = 1
-            for dim in dims:
-                elements *= dim
-            end = offset + _tensor_bytes(ggml_type, dims)
-            data_needed = max(data_needed, end)
-            tensors.append((name, elements, end))
-        alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT)) or DEFAULT_ALIGNMENT
+            value_type = reader.scalar("<I")
+            if key in metadata:
+                raise damaged(path, f"the key {_short(key)} appears twice")
+            metadata[key] = reader.value(value_type)
+            value_types[key] = value_type
+        alignment = _alignment(path, metadata, value_types)
+        tensors = _read_tensor_table(reader, path, tensor_count)
         data_start = -(-stream.tell() // alignment) * alignment
+    _check_offsets(path, tensors, alignment)
+    data_needed = max((t.offset + t.nbytes for t in tensors), default=0)
     if data_start + data_needed > file_size:
         missing = data_start + data_needed - file_size
         raise ModelFileError(
             f"{path.name} is incomplete: {missing / 2**20:.1f} MB of model weights are missing.",
             "The download probably stopped early; download the file again.",
         )
-    return metadata, tensor_count, tensors
+    return GGUFHeader(version, metadata, tuple(tensors), data_start, file_size)
+
+
+def _alignment(path: Path, metadata: dict[str, Any], value_types: dict[str, int]) -> int:
+    if "general.alignment" not in metadata:
+        return DEFAULT_ALIGNMENT
+    alignment = metadata["general.alignment"]
+    if value_types["general.alignment"] != _UINT32 or alignment <= 0 or alignment & (alignment - 1):
+        raise damaged(path, f"its alignment {alignment!r} is not a power of two")
+    return int(alignment)
+
+
+def _read_tensor_table(reader: _Reader, path: Path, count: int) -> list[TensorInfo]:
+    tensors: list[TensorInfo] = []
+    names: set[str] = set()
+    for _ in range(count):
+        name = reader.string()
+        if name in names:
+            raise damaged(path, f"the tensor {_short(name)} appears twice")
+        names.add(name)
+        n_dims = reader.scalar("<I")
+        if n_dims > MAX_DIMS:
+            raise damaged(path, f"the tensor {_short(name)} has {n_dims:,} dimensions")
+        dims = tuple(reader.scalar("<q") for _ in range(n_dims))
+        if any(dim < 0 for dim in dims):
+            raise damaged(path, f"the tensor {_short(name)} has a negative size")
+        elements = 1
+        for dim in dims:
+            elements *= dim
+        if elements >= 1 << 63:
+            raise damaged(path, f"the tensor {_short(name)} has more elements than can be counted")
+        ggml_type = reader.scalar("<I")
+        block = _block_size(ggml_type)
+        if block == 0:
+            raise damaged(path, f"the tensor {_short(name)} has the unknown type {ggml_type}")
+        if dims and dims[0] % block:
+            raise damaged(path, f"the rows of tensor {_short(name)} do not fit its type's blocks")
+        offset = reader.scalar("<Q")
+        tensors.append(TensorInfo(name, ggml_type, dims, _tensor_bytes(ggml_type, dims), offset))
+    return tensors
+
+
+def _check_offsets(path: Path, tensors: list[TensorInfo], alignment: int) -> None:
+    """Tensors follow each other in the data section, each padded to the alignment (as
+    llama.cpp's GGUF reader requires)."""
+    expected = 0
+    for tensor in tensors:
+        if tensor.offset != expected:
+            raise damaged(
+                path,
+                f"the tensor {_short(tensor.name)} starts at byte {tensor.offset:,} of the data, "
+                f"not at {expected:,}",
+            )
+        expected += -(-tensor.nbytes // alignment) * alignment
+
+
+# --- the metadata against the tensors -------------------------------------------------------------
+
+
+class _Checker:
+    """Reads architecture keys with their types checked; refusals name the file."""
+
+    def __init__(self, path: Path, metadata: dict[str, Any]) -> None:
+        self.path = path
+        self.metadata = metadata
+        self.arch = str(metadata.get("general.architecture", ""))
+
+    def count(self, key: str, default: int = 0, blocks: int = 0) -> int:
+        """A non-negative integer (or, for per-layer keys, the largest of a list of them)."""
+        value = self.metadata.get(f"{self.arch}.{key}", default)
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, _LongArray) or not items:
+            raise damaged(self.path, f"{_short(self.arch + '.' + key)} is not a number")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            raise damaged(self.path, f"{_short(self.arch + '.' + key)} is not a whole number")
+        if any(v < 0 for v in items):
+            raise damaged(self.path, f"{_short(self.arch + '.' + key)} is negative")
+        if isinstance(value, list) and blocks and len(value) != blocks:
+            raise damaged(
+                self.path,
+                f"{_short(self.arch + '.' + key)} lists {len(value):,} layers, not {blocks:,}",
+            )
+        return int(max(items))
+
+    def has(self, key: str) -> bool:
+        return f"{self.arch}.{key}" in self.metadata
+
+
+def check_consistency(path: Path, header: GGUFHeader) -> None:
+    """Refuse metadata that contradicts the tensor table or breaks llama.cpp's own limits.
+
+    Raises:
+        ModelFileError: saying which value is wrong and why.
+    """
+    metadata = header.metadata
+    check = _Checker(path, metadata)
+    if not check.arch:
+        raise damaged(path, "it does not say which model architecture it is")
+    tokens = metadata.get("tokenizer.ggml.tokens")
+    if tokens is not None and (not isinstance(tokens, (list, _LongArray)) or len(tokens) == 0):
+        raise damaged(path, "its vocabulary is empty")
+    vocab = len(tokens) if tokens is not None else 0
+    if isinstance(tokens, _LongArray) and tokens.distinct != vocab:
+        raise damaged(path, f"its vocabulary lists {vocab - tokens.distinct:,} tokens twice")
+    if isinstance(tokens, list) and len(set(tokens)) != vocab:
+        raise damaged(path, f"its vocabulary lists {vocab - len(set(tokens)):,} tokens twice")
+    for key in ("tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
+        other = metadata.get(key)
+        if tokens is not None and other is not None and len(other) < vocab:
+            raise damaged(path, f"{_short(key)} has {len(other):,} entries for {vocab:,} tokens")
+    if not check.has("block_count"):
+        return  # not a language model llama.cpp would run (a vocabulary, a vision encoder)
+    blocks = check.count("block_count")
+    _check_layers(path, header, blocks)
+    context = check.count("context_length")
+    if context > MAX_CONTEXT_LENGTH:
+        raise damaged(path, f"it claims a context length of {context:,} tokens, which no model has")
+    if check.count("nextn_predict_layers") > blocks:
+        raise damaged(path, "it has more prediction layers than layers")
+    _check_experts(path, check, blocks)
+    scaling = metadata.get(f"{check.arch}.rope.scaling.type", "linear")
+    if scaling not in ROPE_SCALING_TYPES:
+        raise damaged(
+            path, f"its rope scaling type {str(scaling)[:40]!r} is not one llama.cpp knows"
+        )
+    embedding = check.count("embedding_length")
+    heads = check.count("attention.head_count", blocks=blocks)
+    heads_kv = check.count("attention.head_count_kv", heads, blocks=blocks)
+    if check.arch not in _RECURRENT and check.has("attention.head_count") and heads == 0:
+        raise damaged(path, "its layers have 0 attention heads")
+    if heads and heads_kv > heads:
+        raise damaged(path, f"it has more key/value heads ({heads_kv:,}) than heads ({heads:,})")
+    if check.arch in _UNIFORM:
+        _check_uniform(path, header, check, blocks, embedding, heads, vocab)
+
+
+def _check_layers(path: Path, header: GGUFHeader, blocks: int) -> None:
+    if blocks == 0:
+        raise damaged(path, "it says it has 0 layers")
+    if blocks > MAX_LAYERS:
+        held = _layer_indices(header)
+        of = f" but holds the weights of {len(held):,}" if held else ""
+        raise damaged(path, f"it says it has {blocks:,} layers{of}; llama.cpp runs at most "
+                            f"{MAX_LAYERS}")  # fmt: skip
+    held = _layer_indices(header)
+    if held and held != set(range(blocks)):
+        if max(held) >= blocks:
+            raise damaged(path, f"it says it has {blocks:,} layers but holds weights for "
+                                f"layer {max(held):,}")  # fmt: skip
+        raise damaged(path, f"it says it has {blocks:,} layers but holds the weights of "
+                            f"{len(held):,}")  # fmt: skip
+
+
+def _layer_indices(header: GGUFHeader) -> set[int]:
+    return {int(m.group(1)) for t in header.tensors if (m := _LAYER.match(t.name))}
+
+
+def _check_experts(path: Path, check: _Checker, blocks: int) -> None:
+    experts = check.count("expert_count")
+    used = check.count("expert_used_count", blocks=blocks)
+    groups = check.count("expert_group_count")
+    if experts > MAX_EXPERTS:
+        raise damaged(path, f"it says it has {experts:,} experts; llama.cpp runs at most "
+                            f"{MAX_EXPERTS:,}")  # fmt: skip
+    if used > experts or (experts and not used) or (experts and groups >= experts):
+        raise damaged(path, f"it uses {used:,} of {experts:,} experts per token")
+    if not experts and groups:
+        raise damaged(path, "it has expert groups but no experts")
+    if groups > 1:
+        group_used = check.count("expert_group_used_count")
+        if experts % groups or not 0 < group_used < groups:
+            raise damaged(path, "its expert groups do not divide its experts")
+
+
+def _check_uniform(path: Path, header: GGUFHeader, check: _Checker, blocks: int, embedding: int,
+                   heads: int, vocab: int) -> None:  # fmt: skip
+    """Shapes every layer of the common dense architectures must have."""
+    if embedding == 0:
+        raise damaged(path, "its embedding length is 0")
+    if heads and not check.has("attention.key_length") and embedding % heads:
+        raise damaged(path, f"its {embedding:,}-wide embeddings do not split into {heads:,} heads")
+    by_name = {t.name: t for t in header.tensors}
+    embed = by_name.get("token_embd.weight")
+    if embed is None:
+        raise damaged(path, "it lacks the token embeddings (token_embd.weight)")
+    want = (embedding, vocab) if vocab else (embedding,)
+    if tuple(embed.dims[: len(want)]) != want or len(embed.dims) != 2:
+        shape = " × ".join(f"{d:,}" for d in embed.dims)
+        of = f" for {vocab:,} tokens" if vocab else ""
+        raise damaged(path, f"its token embeddings are {shape}, but its metadata says "
+                            f"{embedding:,}-wide embeddings{of}")  # fmt: skip
+    per_layer: dict[int, set[str]] = {i: set() for i in range(blocks)}
+    for name in by_name:
+        match = _LAYER.match(name)
+        if match:
+            per_layer[int(match.group(1))].add(name[match.end() :])
+    everyone = set().union(*per_layer.values())
+    for index, names in per_layer.items():
+        missing = sorted(everyone - names)
+        if missing:
+            raise damaged(path, f"it lacks the tensor blk.{index}.{_short(missing[0])} that its other "
+                                "layers have")  # fmt: skip
+
+
+def _int_or_first(value: Any, default: int = 0) -> int:
+    """Some architectures store per-layer lists (e.g. KV heads); the largest stands for all."""
+    if isinstance(value, list):
+        return int(max(value)) if value else default
+    return int(value) if value is not None else default
 
 
 def read_model_info(
-    path: str | Path, stream: BinaryIO | None = None, file_size: int | None = None
+    path: str | Path,
+    check: bool = True,
+    stream: BinaryIO | None = None,
+    file_size: int | None = None,
 ) -> ModelInfo:
     """Read what a person (and the context planner) needs to know about a GGUF model file.
 
-    `stream` and `file_size` read it from elsewhere than `path`, as in `read_metadata`.
+    Args:
+        check: Refuse metadata that contradicts the tensor table (see `check_consistency`);
+            the first part of a split model holds only some layers and is not checked.
+        stream, file_size: Read from `stream` (e.g. a file on the Hub read over HTTP ranges),
+            `file_size` bytes long, instead of `path`, as in `read_header`.
+
+    Raises:
+        ModelFileError: the file is missing, not GGUF, damaged or inconsistent, in words.
     """
     path = Path(path)
-    metadata, _, tensors = read_metadata(path, stream, file_size)
+    header = read_header(path, stream, file_size)
+    if check and int(header.metadata.get("split.count", 1) or 1) <= 1:
+        check_consistency(path, header)
+    metadata = header.metadata
     arch = str(metadata.get("general.architecture", "unknown"))
 
     def arch_key(key: str, default: Any = 0) -> Any:
-        return metadata.get(f"{arch}.{key}", default)
+        value = metadata.get(f"{arch}.{key}", default)
+        return value if isinstance(value, (int, float, list)) else default
 
-    embedding = _int_or_first(arch_key("embedding_length"))
-    heads = _int_or_first(arch_key("attention.head_count"))
-    head_dim = embedding // heads if heads else 0
-    block_count = _int_or_first(arch_key("block_count"))
-    sliding_window = _int_or_first(arch_key("attention.sliding_window"))
+    try:
+        embedding = _int_or_first(arch_key("embedding_length"))
+        heads = _int_or_first(arch_key("attention.head_count"))
+        head_dim = embedding // heads if heads else 0
+        block_count = _int_or_first(arch_key("block_count"))
+        sliding_window = _int_or_first(arch_key("attention.sliding_window"))
+        file_type = metadata.get("general.file_type", -1)
+        parameter_count = metadata.get("general.parameter_count", 0)
+    except (TypeError, ValueError) as exc:
+        raise damaged(path, "a layer count or size is not a number") from exc
     tokens = metadata.get("tokenizer.ggml.tokens", [])
-    parameter_count = int(metadata.get("general.parameter_count", 0)) or sum(
-        elements for _, elements, _ in tensors
-    )
+    if not isinstance(parameter_count, int) or parameter_count <= 0:
+        parameter_count = sum(t.elements for t in header.tensors)
     template = metadata.get("tokenizer.chat_template")
     return ModelInfo(
         path=str(path),
-        file_size=path.stat().st_size if file_size is None else file_size,
+        file_size=header.file_size,
         name=str(metadata.get("general.name") or path.stem),
         architecture=arch,
         parameter_count=parameter_count,
-        file_type=FILE_TYPE_NAMES.get(int(metadata.get("general.file_type", -1)), "unknown"),
+        file_type=FILE_TYPE_NAMES.get(file_type if isinstance(file_type, int) else -1, "unknown"),
         context_length=_int_or_first(arch_key("context_length")),
         block_count=block_count,
         head_count=heads,
@@ -244,8 +564,8 @@ def read_model_info(
         value_length=_int_or_first(arch_key("attention.value_length"), head_dim) or head_dim,
         sliding_window=sliding_window,
         swa_layers=_count_swa_layers(metadata, arch, block_count, sliding_window),
-        vocab_size=len(tokens),
-        chat_template=str(template) if template else None,
+        vocab_size=len(tokens) if isinstance(tokens, (list, _LongArray)) else 0,
+        chat_template=str(template) if isinstance(template, str) and template else None,
     )
 
 

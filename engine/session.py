@@ -6,8 +6,11 @@ One `ModelSession` owns one `llama_cpp.Llama`. Every call on it must come from t
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -19,9 +22,11 @@ from engine.cancel import CancelToken
 from engine.errors import GenerationError, HearthError, ModelLoadError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.lookup import PromptLookup
-from engine.memory.allocation import AllocationReport, capture_llama_log
+from engine.memory.allocation import AllocationReport, LogCapture, capture_llama_log
 from engine.memory.estimate import kv_cache_bytes
+from engine.model_probe import DEFAULT_GUARD, ModelGuard, llama_reason
 from engine.prompt_format import PromptFormat
+from engine.settings_schema import CHAT_REQUEST_FIELDS, SettingError, validate_field
 from engine.stats import GenerationStats, StopReason
 from engine.textstream import TextStream
 
@@ -78,6 +83,20 @@ class SamplingSettings:
     seed: int = -1
     lookup_draft_tokens: int = 0
 
+    def __post_init__(self) -> None:
+        """Every value is checked against the settings schema, whoever built the settings.
+
+        Raises:
+            SettingError: naming the field and its range.
+        """
+        for name, key in _SAMPLING_KEYS.items():
+            validate_field(getattr(self, name), key, name)
+
+
+# The schema options (engine/settings_schema.py) that bound each sampling field.
+_SAMPLING_KEYS = {**{field: key for field, key in CHAT_REQUEST_FIELDS.items()},
+                  "lookup_draft_tokens": "request.lookup_draft_tokens"}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class LoadReport:
@@ -112,7 +131,9 @@ class ModelSession:
     # Counts come from the model's own tokenizer and template (see engine.chat_session).
     token_counts_exact = True
 
-    def __init__(self) -> None:
+    def __init__(self, guard: ModelGuard | None = None) -> None:
+        # Opens files never loaded before in a child process first (see engine/model_probe.py).
+        self.guard = guard or DEFAULT_GUARD
         self._llama: Any = None
         self._format: PromptFormat | None = None
         self.report: LoadReport | None = None
@@ -137,17 +158,22 @@ class ModelSession:
     def load(self, settings: LoadSettings) -> LoadReport:
         """Load a model, replacing the current one only once the new one has loaded.
 
+        A file never loaded before is first opened in a short-lived child process, so a file that
+        would make llama.cpp abort costs that child, not this process.
+
         Raises:
-            ModelFileError: the file is missing, not GGUF or truncated.
+            ModelFileError: the file is missing, not GGUF, truncated, inconsistent or damaged.
             ModelLoadError: llama.cpp could not load it (memory, unsupported architecture).
+            SettingError: a setting is out of its range.
         """
         info = read_model_info(settings.model_path)
         settings, notes = _resolve(settings, info)
+        self.guard.check(settings.model_path)
         started = time.perf_counter()
         # llama.cpp logs each buffer it allocates; keep them to check the memory estimate.
         with capture_llama_log() as captured:
             try:
-                llama = _create_llama(settings)
+                llama = _create_llama(settings, captured)
             except ModelLoadError as gpu_error:
                 if settings.n_gpu_layers == 0:
                     raise
@@ -156,11 +182,12 @@ class ModelSession:
                 )
                 settings = replace(settings, n_gpu_layers=0)
                 captured.clear()
-                llama = _create_llama(settings)
+                llama = _create_llama(settings, captured)
         self.unload()
         self._llama = llama
         self.allocation = captured.allocation()
         self._format = PromptFormat.for_model(llama, info)
+        notes.extend(self._format.notes)
         self.report = LoadReport(
             model=info,
             n_ctx=llama.n_ctx(),
@@ -245,8 +272,8 @@ class ModelSession:
             raise GenerationError("There is nothing to answer: the prompt is empty.")
         if len(prompt) >= llama.n_ctx():
             raise GenerationError(
-                f"The conversation is {len(prompt)} tokens long but the context window holds "
-                f"{llama.n_ctx()}.",
+                f"The conversation is {len(prompt):,} tokens long but the context window holds "
+                f"{llama.n_ctx():,}.",
                 "Start a new chat, shorten the message, or choose a larger context window.",
             )
         assert self._format is not None
@@ -262,6 +289,12 @@ class ModelSession:
 def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, list[str]]:
     """Fill in automatic values and fix combinations llama.cpp would reject."""
     notes: list[str] = []
+    for name, value, low in (("context window", settings.n_ctx, 0), ("threads", settings.n_threads, 0),
+                             ("batch size", settings.n_batch, 1)):  # fmt: skip
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise SettingError(
+                f"The {name} must be a whole number of at least {low}, not {value!r}."
+            )
     for name in (settings.type_k, settings.type_v):
         if name not in KV_CACHE_TYPES:
             raise HearthError(
@@ -298,31 +331,87 @@ def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, lis
     )
 
 
-def _create_llama(settings: LoadSettings) -> Any:
+class _UnusedChatFormatter:
+    """Stands in for llama-cpp-python's chat formatter while a model loads (see below)."""
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Any:
+        def refuse(**_: Any) -> Any:
+            raise HearthError("Hearth writes prompts itself; llama-cpp-python's chat is unused.")
+
+        return refuse
+
+
+_chat_formatter_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_llama_cpp_chat_templates() -> Iterator[None]:
+    """Keep llama-cpp-python from compiling the file's chat templates during the load.
+
+    `Llama()` compiles every template in the file's metadata for its own chat API, outside the
+    limits Hearth puts on templates, and a template that does not compile fails the whole load.
+    Hearth renders templates itself (engine/chat_template.py), so the loader gets a stand-in.
+    """
+    from llama_cpp import llama_chat_format
+
+    with _chat_formatter_lock:
+        original = llama_chat_format.Jinja2ChatFormatter
+        llama_chat_format.Jinja2ChatFormatter = _UnusedChatFormatter  # type: ignore[misc, assignment]
+        try:
+            yield
+        finally:
+            llama_chat_format.Jinja2ChatFormatter = original  # type: ignore[misc]
+
+
+def _create_llama(
+    settings: LoadSettings, captured: LogCapture | None = None, verbose: bool = False
+) -> Any:
+    """A `llama_cpp.Llama` for `settings`; `captured` holds llama.cpp's log for its reasons.
+
+    `verbose` leaves stderr open during the load (llama-cpp-python silences it otherwise).
+
+    Raises:
+        ModelLoadError: llama.cpp refused, with its own reason where it logged one.
+    """
     import llama_cpp
 
     try:
-        return llama_cpp.Llama(
-            model_path=str(settings.model_path),
-            n_ctx=settings.n_ctx,
-            n_batch=settings.n_batch,
-            n_ubatch=settings.n_batch,
-            n_threads=int(settings.n_threads),
-            n_threads_batch=int(settings.n_threads),
-            n_gpu_layers=int(settings.n_gpu_layers),
-            flash_attn=settings.flash_attn,
-            type_k=KV_CACHE_TYPES[settings.type_k],
-            type_v=KV_CACHE_TYPES[settings.type_v],
-            swa_full=settings.swa_full,
-            verbose=False,
-        )
+        with _without_llama_cpp_chat_templates():
+            return llama_cpp.Llama(
+                model_path=str(settings.model_path),
+                n_ctx=settings.n_ctx,
+                n_batch=settings.n_batch,
+                n_ubatch=settings.n_batch,
+                n_threads=int(settings.n_threads),
+                n_threads_batch=int(settings.n_threads),
+                n_gpu_layers=int(settings.n_gpu_layers),
+                flash_attn=settings.flash_attn,
+                type_k=KV_CACHE_TYPES[settings.type_k],
+                type_v=KV_CACHE_TYPES[settings.type_v],
+                swa_full=settings.swa_full,
+                verbose=verbose,
+            )
     except (ValueError, RuntimeError, OSError) as exc:
         name = Path(settings.model_path).name
+        reason = llama_reason(captured.text) if captured is not None else ""
+        if reason and not _is_memory_reason(reason):
+            raise ModelLoadError(
+                f"llama.cpp could not load {name}: {reason}.",
+                "The file may be damaged, or made for a newer version of llama.cpp.",
+            ) from exc
         raise ModelLoadError(
-            f"llama.cpp could not load {name} with a {settings.n_ctx}-token window.",
-            "The model may need more memory than is free, or use an architecture this version "
-            "does not support. Try a smaller context window or a smaller model.",
+            f"llama.cpp could not load {name} with a {settings.n_ctx:,}-token window"
+            + (f": {reason}." if reason else "."),
+            "The model may need more memory than is free. Try a smaller context window or a "
+            "smaller model.",
         ) from exc
+
+
+def _is_memory_reason(reason: str) -> bool:
+    return bool(re.search(r"memory|alloc|buffer", reason, re.IGNORECASE))
 
 
 class _Generation:
@@ -365,7 +454,8 @@ class _Generation:
                     if piece:
                         yield piece
                 reason = self._stop_reason
-            tail = self.text.flush()
+            # Cut at the token limit or a full window: end at the last whole character.
+            tail = self.text.flush(cut=reason == "length")
             if tail and reason != "cancelled":
                 yield tail
         except RuntimeError as exc:  # llama_decode failures surface as RuntimeError

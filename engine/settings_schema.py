@@ -1,13 +1,20 @@
 """What can be set in Hearth: each option's type, default, bounds and description, in one table.
 
 The settings dialog is built from this table and every value read from disk is checked against it.
+The same table checks values that arrive with a request: the CLI's numeric options and the fields of
+a future API request name their schema key and are checked by `validate_fields`, so a value means
+the same and has the same range wherever it comes from. `REQUEST_OPTIONS` holds the few values a
+request may carry that are not saved settings (or that a request may set to a special value, such
+as a context window of 0 for the model's trained length).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
+
+from engine.errors import HearthError
 
 SCHEMA_VERSION = 2
 
@@ -16,7 +23,7 @@ KV_TYPES = ("f16", "q8_0", "q4_0")
 THEMES = ("system", "light", "dark")
 
 
-class SettingError(ValueError):
+class SettingError(HearthError, ValueError):
     """A value that the schema does not accept; the message says what would be accepted."""
 
 
@@ -33,6 +40,8 @@ class Option:
         minimum, maximum: Bounds for numbers.
         choices: Allowed values for "choice".
         hidden: Kept in the file but not shown in the dialog (window layout, last model).
+        special: Values accepted outside the bounds, each with what it means
+            ((0, "the model's trained length"),).
     """
 
     key: str
@@ -44,34 +53,62 @@ class Option:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     hidden: bool = False
+    special: tuple[tuple[Any, str], ...] = ()
 
     @property
     def group(self) -> str:
         return self.key.split(".", 1)[0]
 
-    def validate(self, value: Any) -> Any:
+    def validate(self, value: Any, name: str = "") -> Any:
         """Return `value` converted to this option's type.
 
+        Args:
+            value: From the settings file, the dialog, a command line (text) or a request.
+            name: What the person called it ("--ctx", "max_tokens"); the label by default.
+
         Raises:
-            SettingError: The value has the wrong type or is out of bounds.
+            SettingError: The value has the wrong type or is out of bounds; the message names it.
         """
         check = _CHECKS[self.kind]
-        return check(self, value)
+        return check(replace(self, label=name) if name else self, value)
+
+
+def format_number(number: float) -> str:
+    """Numbers as Hearth writes them in messages: 131,072; 0.5; 2."""
+    if float(number).is_integer():
+        return f"{int(number):,}"
+    return f"{number:g}"
 
 
 def _number(option: Option, value: Any, cast: Callable[[Any], Any]) -> Any:
+    name = option.label or option.key
+    whole = " whole" if cast is int else ""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise SettingError(f"{option.label or option.key} must be a number.")
+        raise SettingError(f"{name} must be a{whole} number.")
     try:
-        number = cast(value)
-    except (TypeError, ValueError) as exc:
-        raise SettingError(f"{option.label or option.key} must be a number.") from exc
+        number = cast(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise SettingError(f"{name} must be a{whole} number, not '{value}'.") from exc
     if cast is int and isinstance(value, float) and value != int(value):
-        raise SettingError(f"{option.label or option.key} must be a whole number.")
+        raise SettingError(f"{name} must be a whole number.")
+    if cast is float and number != number:  # NaN passes every comparison
+        raise SettingError(f"{name} must be a number, not '{value}'.")
+    if any(number == special for special, _ in option.special):
+        return number
     low, high = option.minimum, option.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        raise SettingError(f"{option.label or option.key} must be between {low:g} and {high:g}.")
+        bounds = _bounds_words(low, high)
+        specials = " or ".join(f"{format_number(v)} ({meaning})" for v, meaning in option.special)
+        raise SettingError(f"{name} must be {specials + ' or ' if specials else ''}{bounds}.")
     return number
+
+
+def _bounds_words(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"between {format_number(low)} and {format_number(high)}"
+    if low is not None:
+        return f"at least {format_number(low)}"
+    return f"at most {format_number(high or 0)}"
 
 
 def _bool(option: Option, value: Any) -> bool:
@@ -99,7 +136,8 @@ def _gpu_layers(option: Option, value: Any) -> Any:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SettingError("GPU layers must be 'auto' or a whole number of layers (0 = CPU only).")
+        name = option.label or "GPU layers"
+        raise SettingError(f"{name} must be 'auto' or a whole number of layers (0 = CPU only).")
     return value
 
 
@@ -277,7 +315,74 @@ OPTIONS: tuple[Option, ...] = (
     Option("window.documents_visible", "bool", False, hidden=True),
 )
 
+_SETTINGS_BY_KEY = {option.key: option for option in OPTIONS}
+
+# Values a request may carry that are not saved settings, or may set to a special value.
+REQUEST_OPTIONS: tuple[Option, ...] = (
+    replace(
+        _SETTINGS_BY_KEY["model.context_size"],
+        key="request.context_size",
+        special=((0, "the model's trained length"),),
+        hidden=True,
+    ),
+    replace(
+        _SETTINGS_BY_KEY["model.lookup_draft_tokens"],
+        key="request.lookup_draft_tokens",
+        default=0,
+        special=((0, "off"),),
+        hidden=True,
+    ),
+    Option(
+        "request.search_k",
+        "int",
+        5,
+        "Results",
+        "How many passages a search returns.",
+        1,
+        100,
+        hidden=True,
+    ),  # fmt: skip
+)
+
 OPTIONS_BY_KEY: dict[str, Option] = {option.key: option for option in OPTIONS}
+ALL_OPTIONS: dict[str, Option] = {**OPTIONS_BY_KEY,
+                                  **{option.key: option for option in REQUEST_OPTIONS}}  # fmt: skip
+
+# The fields of a chat request (as the OpenAI-compatible API names them) and their schema keys.
+CHAT_REQUEST_FIELDS: dict[str, str] = {
+    "max_tokens": "sampling.max_tokens",
+    "temperature": "sampling.temperature",
+    "top_p": "sampling.top_p",
+    "top_k": "sampling.top_k",
+    "min_p": "sampling.min_p",
+    "repeat_penalty": "sampling.repeat_penalty",
+    "seed": "sampling.seed",
+}
+
+
+def validate_field(value: Any, key: str, name: str = "") -> Any:
+    """`value` checked and converted by the option `key` (a setting or a request option).
+
+    Raises:
+        SettingError: naming `name` (or the option's label) and what it accepts.
+        KeyError: `key` is not in the schema (a mistake in the caller).
+    """
+    return ALL_OPTIONS[key].validate(value, name)
+
+
+def validate_fields(values: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+    """The fields of a request that the schema knows, checked; others are left out.
+
+    Args:
+        values: Field name to value, as the request carries them (e.g. a JSON body).
+        fields: Field name to schema key (e.g. CHAT_REQUEST_FIELDS).
+
+    Raises:
+        SettingError: the first field out of range, named as the request names it.
+    """
+    return {name: validate_field(values[name], key, name)
+            for name, key in fields.items() if name in values}  # fmt: skip
+
 
 GROUP_TITLES = {
     "model": "Model and memory",

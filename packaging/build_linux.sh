@@ -91,6 +91,10 @@ for pattern in "${OPTIONAL[@]}"; do skip+=(--skip "$pattern"); only+=(--only "$p
 DEPENDS="$(packaging/linux/shlib_depends.sh "$BUNDLE" "${skip[@]}")"
 [ -n "$DEPENDS" ] || die "could not work out the package's dependencies"
 split() { tr ',' '\n' | sed 's/^ *//; s/ *$//' | grep -v '^$' || true; }
+# The libraries of Qt's X11 plugin, by name: shlib_depends.sh cannot see those missing on the
+# build machine, and a desktop without them cannot open the window (app/xcb_check.py).
+DEPENDS="$({ echo "$DEPENDS" | split; "$PYTHON" -m app.xcb_check --packages | split; } |
+    sort -u | paste -sd, - | sed 's/,/, /g')"
 RECOMMENDS="$(
     {
         packaging/linux/shlib_depends.sh "$BUNDLE" "${only[@]}" 2>/dev/null | split

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyledItemDelegate
 
+from engine.display import display_name, display_path
 from ui.records_model import RecordsModel
 
 COLUMNS = ("File", "Pages", "Chunks", "Status", "Used")
@@ -124,7 +124,7 @@ class DocumentsModel(RecordsModel[FileRow]):
             return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == FILE:
-                return row.path
+                return display_path(row.path)
             if column == STATUS:
                 return row.status_text if row.indexing else (row.error or row.status)
             return None
@@ -137,7 +137,7 @@ class DocumentsModel(RecordsModel[FileRow]):
 
     def _text(self, row: FileRow, column: int) -> str:
         if column == FILE:
-            return Path(row.path).name
+            return display_name(row.path)
         if column == PAGES:
             return "" if row.pages is None else str(row.pages)
         if column == CHUNKS:

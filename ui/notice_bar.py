@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from ui.accessibility import Announcer
 
+from engine.display import display_text
+
 MAX_MESSAGES = 3
 MAX_ACTIONS = 3
 _SEVERITY = {"info": 0, "warning": 1, "error": 2}
@@ -48,6 +50,7 @@ class NoticeBar(QFrame):
         self.setAccessibleName("Messages")
         self.announcer = Announcer(self)
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.action_buttons = [QPushButton() for _ in range(MAX_ACTIONS)]
@@ -93,6 +96,8 @@ class NoticeBar(QFrame):
     ) -> None:
         """Show `text` below any message still showing; errors stay until dismissed, others
         fade after `timeout_ms`. `action` and `callback` (or several `actions`) become buttons."""
+        # Notices quote file names: one line each, control characters escaped.
+        text = display_text(text)
         buttons = tuple(actions) or (((action, callback),) if action and callback else ())
         message = _Message(next(self._keys), text, level, buttons[:MAX_ACTIONS])
         self._messages = [m for m in self._messages if m.text != text][-(MAX_MESSAGES - 1) :]

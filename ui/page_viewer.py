@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.display import display_name
 from ui.page_view import PageView
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class PageViewer(QDialog):
         self.zoom = 1.5
 
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a file name, never markup
         self.title.setObjectName("GaugeValue")
         self.page_label = QLabel()
         self.page_label.setObjectName("Muted")
@@ -114,8 +116,8 @@ class PageViewer(QDialog):
         # Fit a typical page (A4 or Letter, ~600 points wide) to the viewer's width.
         width = self.page_scroll.viewport().width() if self.isVisible() else self.width() - 60
         self.zoom = max(_ZOOMS[0], min(_ZOOMS[-1], (width - 24) / 600))
-        self.title.setText(Path(path).name)
-        self.setWindowTitle(f"{Path(path).name} – page {self.page}")
+        self.title.setText(display_name(path))
+        self.setWindowTitle(f"{display_name(path)} – page {self.page}")
         self._show_message("Opening page…")
         self._request()
         self.show()
@@ -155,7 +157,7 @@ class PageViewer(QDialog):
         self.page_view.set_page(rendered.png, rendered.highlights)
         self.stack.setCurrentWidget(self.page_scroll)
         self.page_label.setText(f"page {self.page} of {self.page_count}")
-        self.setWindowTitle(f"{Path(self.path).name} – page {self.page}")
+        self.setWindowTitle(f"{display_name(self.path)} – page {self.page}")
         self.prev_button.setEnabled(self.page > 1)
         self.next_button.setEnabled(self.page < self.page_count)
         highlights = rendered.highlights

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+from engine.display import display_name
+
 if TYPE_CHECKING:
     from engine.library.answer import Source
 
 
 def source_title(source: Source) -> str:
     """ "[2]  report.pdf  ·  page 4" """
-    name = Path(source.file).name or "document"
+    name = display_name(source.file) or "document"
     return f"[{source.number}]  {name}" + (f"  ·  page {source.page}" if source.page else "")
 
 
@@ -57,7 +59,7 @@ class SourceList(QWidget):
             excerpt = " ".join(source.excerpt.split())
             button.setToolTip(excerpt[:500] + ("…" if len(excerpt) > 500 else ""))
             page = f", page {source.page}" if source.page else ""
-            button.setAccessibleName(f"Source {source.number}: {Path(source.file).name}{page}")
+            button.setAccessibleName(f"Source {source.number}: {display_name(source.file)}{page}")
             button.setAccessibleDescription("Opens the page with the passage highlighted")
             button.clicked.connect(lambda _=False, s=source: self.sourceClicked.emit(s))
             self._layout.addWidget(button)

@@ -33,7 +33,7 @@ from engine.context.policies import (
     shorten_documents,
     truncate_middle,
 )
-from engine.context.summary import RunningSummary, Summarizer
+from engine.context.summary import RunningSummary, Summarizer, SummaryDoesNotFit
 from engine.context.turn import (
     POLICIES,
     ContextChange,
@@ -173,7 +173,11 @@ class ContextManager:
                 written = written or summary is not before
                 return summary is not before
 
-            progressed = self._shrink(draft, policy, target, just_fits, state, summarize)
+            try:
+                progressed = self._shrink(draft, policy, target, just_fits, state, summarize)
+            except SummaryDoesNotFit as exc:
+                raise self._refusal(draft, tokens, n_ctx, reserve, stopped=False,
+                                    summary_need=exc.need) from exc  # fmt: skip
             tokens = self.counter.exact(draft.messages())
             if not progressed and len(tokens) > limit:
                 raise self._refusal(draft, tokens, n_ctx, reserve, stopped=False)
@@ -279,20 +283,23 @@ class ContextManager:
         history = draft.request.history
         current = self.counter.text(draft.summary_block())
         room_for_summary = self.settings.summary_tokens + _SUMMARY_HEADER_TOKENS - current
-        system_before = draft.system_content()
         start, cut = advance_cut(draft, target - room_for_summary)
         if cut == start:
             return summary
         turns = [dict(history[i]) for i in range(start, cut)]
-        system_tokens = self.counter.text(system_before) + self.counter.framing
         text = draft.summary_text
-        chunks = self.summarizer.chunks(system_tokens, turns)
+        # The request gets the full system message when it leaves room, else one without the
+        # pinned material: the summary request must fit the window like any other.
+        system, chunks = self.summarizer.plan(
+            (draft.system_content(), _summary_system(draft)), turns
+        )
+        full = system == draft.system_content()
         for chunk in chunks:
-            system = [{"role": "system", "content": system_before}] if system_before else []
-            text = self.summarizer.fold(system, chunk, cancel) or text
+            messages = [{"role": "system", "content": system}] if system else []
+            text = self.summarizer.fold(messages, chunk, cancel) or text
             draft.summary_text = text or "(The model wrote no summary of these messages.)"
             draft.summary_covers = cut
-            system_before = draft.system_content()
+            system = draft.system_content() if full else _summary_system(draft)
         count = cut - start
         draft.changes.append(
             ContextChange(
@@ -353,19 +360,30 @@ class ContextManager:
     # -- refusals ------------------------------------------------------------------------------
 
     def _refusal(self, draft: Draft, tokens: list[int], n_ctx: int, reserve: int,
-                 stopped: bool, floor: int = 0) -> ContextFullError:  # fmt: skip
-        """The refusal for a turn that cannot fit; `floor` > 0: the parts never cut are too big."""
+                 stopped: bool, floor: int = 0, summary_need: int = 0) -> ContextFullError:  # fmt: skip
+        """The refusal for a turn that cannot fit; `floor` > 0: the parts never cut are too big;
+        `summary_need` > 0: the summarize policy's own request does not fit."""
         budget = draft.budget(len(tokens), n_ctx, reserve)
         parts = ", ".join(f"{name} {count:,}" for name, count in draft.parts().items() if count)
-        need = (floor or len(tokens)) + reserve
+        need = summary_need or (floor or len(tokens)) + reserve
         larger = self._larger_window(need)
+        policy = self.settings.policy
         proposals = []
         if floor:
             message = (
                 f"The system prompt and your message alone are {floor:,} tokens; with {reserve:,} "
-                f"kept for the reply they do not fit the {n_ctx:,}-token context window."
+                f"kept for the reply they do not fit the {n_ctx:,}-token context window, whatever "
+                "the overflow policy."
             )
             proposals += ["shorten the message or the system prompt", "ask for a shorter reply"]
+        elif summary_need:
+            message = (
+                f"The overflow policy 'summarize' cannot fit its own request: summarizing the "
+                f"older messages needs {summary_need:,} tokens, the summary included, and the "
+                f"context window holds {n_ctx:,}."
+            )
+            proposals += ["choose the sliding-window policy for this chat",
+                          "shorten the system prompt"]  # fmt: skip
         elif stopped:
             message = (
                 f"This turn needs {need:,} tokens ({parts}, reply {reserve:,}) but the context "
@@ -375,10 +393,11 @@ class ContextManager:
             proposals += ["start a new chat",
                           "choose the summarize or sliding-window policy"]  # fmt: skip
         else:
+            done = "summarized" if policy == "summarize" else "left out"
             message = (
-                f"Even with older messages left out and documents shortened, this turn needs "
-                f"{len(tokens):,} tokens ({parts}) and {reserve:,} more for the reply; the "
-                f"context window holds {n_ctx:,}."
+                f"Even with older messages {done} and documents shortened (overflow policy "
+                f"'{policy}'), this turn needs {len(tokens):,} tokens ({parts}) and {reserve:,} "
+                f"more for the reply; the context window holds {n_ctx:,}."
             )
             proposals += ["unpin some material or shorten the message", "ask for a shorter reply"]
         if larger:
@@ -444,3 +463,10 @@ class ContextManager:
         kv_tokens = budget.prompt + generated
         return replace(budget, generated=generated, kv_tokens=kv_tokens,
                        kv_bytes_in_use=self._kv_bytes(kv_tokens))  # fmt: skip
+
+
+def _summary_system(draft: Draft) -> str:
+    """The system message of a summary request without pinned material: the system prompt and
+    the summary so far."""
+    blocks = [draft.request.system_prompt.strip(), draft.summary_block()]
+    return "\n\n".join(block for block in blocks if block)

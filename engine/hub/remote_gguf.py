@@ -135,7 +135,7 @@ def read_remote_header(connection: HubConnection, model: RemoteModel) -> RemoteH
                 prefixes.append(_prefix(connection, client, model, part))
             info = _read_info(prefixes[0])
             tensors = [t for prefix in prefixes for t in read_tensor_table(
-                prefix.name, _stream(prefix))]  # fmt: skip
+                prefix.name, _stream(prefix), prefix.size)]  # fmt: skip
         except (HubError, ModelFileError):
             raise
         except Exception as exc:
@@ -164,7 +164,7 @@ def _stream(prefix: _RemotePrefix) -> BinaryIO:
 
 
 def _read_info(prefix: _RemotePrefix) -> ModelInfo:
-    return read_model_info(prefix.name, _stream(prefix), prefix.size)
+    return read_model_info(prefix.name, stream=_stream(prefix), file_size=prefix.size)
 
 
 def _elements(dims: tuple[int, ...]) -> int:

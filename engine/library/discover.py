@@ -51,7 +51,10 @@ def discover(paths: list[Path]) -> Discovery:
     seen: set[Path] = set()
 
     def add(file: Path) -> None:
-        if file not in seen:
+        if not _name_is_text(file):
+            found.skipped.append(FileOutcome(str(file), UNREADABLE, "the file name is not valid "
+                                             "text; rename the file to index it"))  # fmt: skip
+        elif file not in seen:
             seen.add(file)
             found.files.append(file)
 
@@ -118,6 +121,15 @@ def skip_reason(file: Path) -> FileOutcome | None:
 
 def _not_regular(path: Path) -> FileOutcome:
     return FileOutcome(str(path), NOT_REGULAR, "skipped: not a regular file")
+
+
+def _name_is_text(path: Path) -> bool:
+    """False for names holding bytes that are not UTF-8 (the library stores paths as text)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unsupported(path: Path) -> FileOutcome:

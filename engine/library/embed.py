@@ -121,13 +121,17 @@ class Embedder:
         # Never reach for a model hub: the model ships with the app.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Loading prints a progress bar on stderr; Hearth reports its own progress.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
         except ImportError as exc:
             raise EmbeddingError(
                 "sentence-transformers is not installed.", "Reinstall Hearth."
             ) from exc
+        transformers_logging.disable_progress_bar()
         device = self._device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -41,11 +41,25 @@ from engine.library.types import (
     FileProblem,
     IndexProgress,
 )
+from engine.storage import check_free_space, storage_problem
 
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64  # chunks embedded and stored together
 HASH_BLOCK = 1 << 20
+# Free space a file needs before indexing starts: a fixed reserve, and for the file's text, its
+# chunks' rows, keyword index and vectors (measured: about 6 bytes on disk per byte of plain text).
+INDEX_RESERVE_BYTES = 8 * 2**20
+INDEX_BYTES_PER_FILE_BYTE = 6
+INDEX_FILE_BYTES_COUNTED = 32 * 2**20
+
+
+def space_needed(file_size: int) -> int:
+    """Bytes of free disk to ask for before indexing a file of `file_size` bytes."""
+    return INDEX_RESERVE_BYTES + INDEX_BYTES_PER_FILE_BYTE * min(
+        file_size, INDEX_FILE_BYTES_COUNTED
+    )
+
 
 ProgressCallback = Callable[[IndexProgress], None]
 
@@ -173,6 +187,7 @@ class FileIndexer:
             self.manifest.touch(key, info.st_mtime)
             return FileOutcome(key, UNCHANGED, pages=record.pages or 0, chunks=record.chunks)
         stamp = (digest, info.st_size, info.st_mtime)
+        check_free_space(self.manifest.path, space_needed(info.st_size), f"index {path.name}")
         try:
             extraction = open_document(path)
         except FileProblem as problem:
@@ -234,6 +249,11 @@ class FileIndexer:
             self._undo(file_id, writer)
             return self._fail(key, problem, stamp, started)
         except Exception as exc:
+            disk = storage_problem(exc, self.manifest.path, f"index {path.name}")
+            if disk is not None:  # the disk, not the file: stop, keep the file pending
+                log.warning("indexing %s stopped: %s", key, disk)
+                self._undo_quietly(file_id, writer, key)
+                raise disk from exc
             # An unexpected bug or resource error: this file fails, not the whole batch.
             log.exception("indexing %s failed", key)
             self._undo(file_id, writer)
@@ -261,6 +281,15 @@ class FileIndexer:
     def _undo(self, file_id: int, writer) -> None:
         writer.abort()
         self.store.delete_file(file_id)
+
+    def _undo_quietly(self, file_id: int, writer, key: str) -> None:
+        """Undo what can be undone on a disk that refuses writes; the file stays "indexing" if
+        even that fails, and the next open of the library cleans it up (`Library._recover`)."""
+        try:
+            self._undo(file_id, writer)
+            self.manifest.set_outcome(key, PENDING)
+        except Exception as exc:  # the disk is still refusing: recovery on the next open
+            log.warning("could not roll back %s now: %s", key, exc)
 
     def _fail(
         self,

@@ -11,6 +11,7 @@ can be removed by deleting a folder and two processes indexing two libraries nev
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -44,6 +45,9 @@ from engine.library.types import (
     IndexReport,
     LibraryError,
 )
+from engine.storage import StorageError, storage_problem
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "default"
 MANIFEST_FILE = "library.sqlite3"
@@ -95,8 +99,17 @@ class Library:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder or Embedder()
-        self.manifest = Manifest(self.folder / MANIFEST_FILE)
-        if self.manifest.needs_upgrade:
+        self._write_problem: StorageError | None = None  # why this library can only be read
+        try:
+            self.manifest = Manifest(self.folder / MANIFEST_FILE)
+        except StorageError as problem:
+            if problem.kind not in ("full", "read_only"):
+                raise
+            # Searching and showing still work on a full or read-only disk; indexing says why not.
+            log.warning("Library %s opened read-only: %s", name, problem)
+            self._write_problem = problem
+            self.manifest = Manifest(self.folder / MANIFEST_FILE, read_only=True)
+        if self.manifest.needs_upgrade and not self.manifest.read_only:
             self._upgrade(progress)
         self.store = VectorStore(self.folder / VECTORS_DIR, _collection_name(name))
         self._check_embedding_model()
@@ -104,9 +117,15 @@ class Library:
         self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword")
         self._chunker: Chunker | None = None
         # A crash may have left a half-indexed file; clean it now if nobody else is indexing.
-        with IndexLock(self.folder / LOCK_FILE, required=False) as held:
-            if held:
-                self._recover()
+        if not self.manifest.read_only:
+            try:
+                with IndexLock(self.folder / LOCK_FILE, required=False) as held:
+                    if held:
+                        self._recover()
+            except Exception as exc:  # a disk that refuses writes: recover on a later open
+                if storage_problem(exc, self.folder, "tidy the library") is None:
+                    raise
+                log.warning("Library %s not tidied now: %s", name, exc)
 
     def _upgrade(self, progress: ProgressCallback | None) -> None:
         """Rebuild what an older Hearth wrote (the keyword index), reporting progress as
@@ -188,6 +207,34 @@ class Library:
         started = time.perf_counter()
         report = IndexReport(self.name)
         emit = progress or (lambda _event: None)
+        if self._write_problem is not None:
+            raise self._write_problem
+        try:
+            total = self._index(paths, report, emit, progress, cancel)
+        except Exception as exc:
+            problem = (
+                exc
+                if isinstance(exc, StorageError)
+                else storage_problem(exc, self.folder, f"index into the library '{self.name}'")
+            )
+            if problem is None:
+                raise
+            raise StorageError(
+                problem.message,
+                problem.hint + " What was indexed is kept; index again to finish the rest.",
+                problem.kind,
+                problem.folder,
+            ) from exc
+        report.seconds = time.perf_counter() - started
+        emit(
+            IndexProgress(
+                "finished", None, total, total, status="cancelled" if report.cancelled else "ok"
+            )
+        )
+        return report
+
+    def _index(self, paths, report: IndexReport, emit, progress, cancel) -> int:
+        """The work of `index`; returns how many files it went through."""
         with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
             self._recover()
             found = discover([Path(p) for p in paths])
@@ -223,13 +270,7 @@ class Library:
                         message=outcome.message,
                     )
                 )
-        report.seconds = time.perf_counter() - started
-        emit(
-            IndexProgress(
-                "finished", None, total, total, status="cancelled" if report.cancelled else "ok"
-            )
-        )
-        return report
+        return total
 
     def resume(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
@@ -370,7 +411,7 @@ def list_libraries(root: Path) -> list[LibraryInfo]:
         return []
     infos: list[LibraryInfo] = []
     for folder in sorted(p for p in root.iterdir() if (p / MANIFEST_FILE).is_file()):
-        manifest = Manifest(folder / MANIFEST_FILE)
+        manifest = Manifest(folder / MANIFEST_FILE, read_only=True)
         try:
             records = manifest.files()
         finally:

@@ -7,6 +7,7 @@ a process started after the lock was written) is taken over.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -53,8 +54,14 @@ def _try_lock(path: Path) -> bool:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()  # stale: its process is gone
             continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(str(os.getpid()))
+        except OSError as exc:
+            # A full disk takes the lock file but not the pid in it: the lock still holds here,
+            # and removing a library (which frees space) must not fail for want of four bytes.
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
         return True
     return False
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.library import keyword
 from engine.library.types import INDEXED, INDEXING, PENDING, Chunk, FileRecord, LibraryError
+from engine.storage import is_damage, storage_problem
 
 # 2: keyword index of its own text (CJK split into bigrams, headings searchable), an index of
 #    character n-grams of the words, chunk locations (slide, sheet and rows), pages read by OCR.
@@ -81,26 +82,40 @@ class Manifest:
 
     Args:
         path: The SQLite file; created with its tables when missing.
+        read_only: Only read (listing, showing): never creates or changes anything, and still
+            opens when the disk is full or the folder read-only.
+
+    Raises:
+        LibraryError: the file is damaged, or made by a newer Hearth.
+        StorageError: the disk is full, read-only or busy (nothing is damaged).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         try:
-            self.conn.executescript(_TABLES)
+            if not read_only:
+                self.conn.executescript(_TABLES)
             stored = self.get_meta("schema_version")
-            if stored is None:
+            if stored is None and not read_only:
                 self.conn.executescript(_KEYWORD_INDEX)
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
-            elif int(stored) > SCHEMA_VERSION:
+            elif stored is not None and int(stored) > SCHEMA_VERSION:
                 raise LibraryError(
                     f"This library was made by a newer Hearth (format {stored}).",
                     "Update Hearth to open it.",
                 )
             self.stored_version = int(stored or SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
+            self.close()
+            problem = (
+                None if is_damage(exc) else storage_problem(exc, self.path, "open the library")
+            )
+            if problem is not None:
+                raise problem from exc
             raise LibraryError(
                 f"The library file {self.path} is damaged: {exc}",
                 "Remove the library and index its files again.",
@@ -163,16 +178,34 @@ class Manifest:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            # Autocommit mode: every write below states its own transaction.
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL survives a killed process; only a power cut may lose the last commit.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn = self._read_only_connection() if self.read_only else self._connection()
             self._local.conn = conn
             with self._guard:
                 self._connections.append(conn)
         return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        # Autocommit mode: every write below states its own transaction.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL survives a killed process; only a power cut may lose the last commit.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _read_only_connection(self) -> sqlite3.Connection:
+        """A reader; when the disk cannot take SQLite's shared-memory file (full, read-only),
+        the file is read as it stands (what the last writer committed and checkpointed)."""
+        uri = self.path.absolute().as_uri()
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return conn
+        except sqlite3.OperationalError as exc:
+            if is_damage(exc) or storage_problem(exc, self.path, "read") is None:
+                raise
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
 
     def close(self) -> None:
         with self._guard:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.library.types import LibraryError
+from engine.storage import disk_state_problem
 
 # chromadb's opt-out must be set before it is imported anywhere.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -64,6 +65,11 @@ class VectorStore:
             )
             self._max_batch = max(1, int(self._client.get_max_batch_size()))
         except Exception as exc:
+            _forget_failed_client(self.folder)
+            # chromadb's errors do not always say why; a full or read-only disk is then the cause.
+            problem = disk_state_problem(exc, self.folder, "open the library's vector index")
+            if problem is not None:
+                raise problem from exc
             raise LibraryError(
                 f"The vector index in {self.folder} cannot be opened: {exc}",
                 "Remove the library and index its files again.",
@@ -150,3 +156,17 @@ class VectorStore:
         close = getattr(self._client, "close", None)
         if close is not None:
             close()
+
+
+def _forget_failed_client(folder: Path) -> None:
+    """chromadb caches one client per folder for the whole process and keeps it even when it
+    failed to start (a full or read-only disk); drop it, so the next open once the disk is back
+    starts afresh instead of reusing the broken one."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+    except ImportError:
+        return
+    with SharedSystemClient._refcount_lock:
+        for cache in (SharedSystemClient._identifier_to_system,
+                      SharedSystemClient._identifier_to_refcount):  # fmt: skip
+            cache.pop(str(folder), None)

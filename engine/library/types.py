@@ -286,7 +286,8 @@ class IndexReport:
 
     @property
     def skipped_count(self) -> int:
-        return self.count(*SKIPPED_STATUSES)
+        """Files passed over (hidden, unsupported); unchanged files are counted apart."""
+        return self.count(*(SKIPPED_STATUSES - {UNCHANGED}))
 
     @property
     def removed(self) -> int:

@@ -13,8 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
-from engine.errors import ModelFileError
-from engine.gguf_info import GGUF_MAGIC, _Reader, _tensor_bytes
+from engine.gguf_info import TensorInfo, read_header
 from engine.gguf_split import local_parts
 
 _LAYER_NAME = re.compile(r"^blk\.(\d+)\.")
@@ -22,14 +21,6 @@ _LAYER_NAME = re.compile(r"^blk\.(\d+)\.")
 # ggml types that the x86 CPU backend re-packs into an interleaved copy (CPU_REPACK buffer)
 # when AVX2 is available: Q4_0=2, Q4_K=12, IQ4_NL=20, MXFP4=39.
 _REPACKED_TYPES = frozenset({2, 12, 20, 39})
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    name: str
-    ggml_type: int
-    dims: tuple[int, ...]
-    nbytes: int
 
 
 @dataclass(frozen=True)
@@ -55,39 +46,19 @@ class WeightLayout:
         return sum(self.layers) + self.output + self.token_embd
 
 
-def read_tensor_table(path: str | Path, stream: BinaryIO | None = None) -> list[TensorInfo]:
+def read_tensor_table(
+    path: str | Path, stream: BinaryIO | None = None, file_size: int | None = None
+) -> list[TensorInfo]:
     """Names, ggml types, shapes and sizes of every tensor in a GGUF file.
 
-    `stream`: read from this (e.g. a file on the Hub read over HTTP ranges) instead of `path`,
-    which then only names the file in messages; it is closed afterwards.
+    `stream`, `file_size`: read from this (e.g. a file on the Hub read over HTTP ranges), that
+    many bytes long, instead of `path`, which then only names the file in messages; it is
+    closed afterwards.
 
     Raises:
-        ModelFileError: the file is missing or not GGUF.
+        ModelFileError: the file is missing, not GGUF or damaged.
     """
-    path = Path(path)
-    if stream is None:
-        try:
-            stream = path.open("rb")
-        except OSError as exc:
-            raise ModelFileError(f"Cannot read {path}.") from exc
-    with stream:
-        if stream.read(4) != GGUF_MAGIC:
-            raise ModelFileError(f"{path.name} is not a GGUF model file.")
-        reader = _Reader(stream, path)
-        reader.scalar("<I")  # version
-        tensor_count = reader.scalar("<Q")
-        kv_count = reader.scalar("<Q")
-        for _ in range(kv_count):
-            reader.string()
-            reader.value(reader.scalar("<I"))
-        tensors = []
-        for _ in range(tensor_count):
-            name = reader.string()
-            dims = tuple(reader.scalar("<Q") for _ in range(reader.scalar("<I")))
-            ggml_type = reader.scalar("<I")
-            reader.scalar("<Q")  # offset
-            tensors.append(TensorInfo(name, ggml_type, dims, _tensor_bytes(ggml_type, list(dims))))
-    return tensors
+    return list(read_header(path, stream, file_size).tensors)
 
 
 def _repackable(tensor: TensorInfo) -> bool:

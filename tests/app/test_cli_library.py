@@ -13,22 +13,7 @@ from app.cli import main
 from tests.engine.library.corpus import write_encrypted_pdf, write_guide_pdf
 
 # Every test here loads a real model (the chat model or the embedding model).
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def shared_embedder(embedding_model_dir):
-    from engine.library.embed import Embedder
-
-    embedder = Embedder(embedding_model_dir)
-    embedder.load()
-    return embedder
-
-
-@pytest.fixture(autouse=True)
-def one_embedding_model(monkeypatch, shared_embedder):
-    """The commands open libraries with a new embedder each; share one loaded model instead."""
-    monkeypatch.setattr("engine.library.library.Embedder", lambda: shared_embedder)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_embedding_model")]
 
 
 @pytest.fixture
@@ -81,7 +66,8 @@ def test_library_list_show_and_remove(capsys, docs):
     run(capsys, "index", str(docs / "guide.pdf"), "--library", "two")
     code, out, _ = run(capsys, "library", "list")
     assert code == 0
-    assert "one: 1 files" in out and "1 not indexed" in out and "two: 1 files" in out
+    assert "one: 2 files: 1 indexed (" in out and ", 1 not indexed" in out
+    assert "two: 1 file: 1 indexed (" in out
 
     code, out, _ = run(capsys, "library", "show", "one", "--json")
     shown = json.loads(out)

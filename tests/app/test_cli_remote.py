@@ -26,15 +26,6 @@ def server(tmp_path_factory, default_model_path):
         yield running
 
 
-@pytest.fixture(scope="module")
-def shared_embedder(embedding_model_dir):
-    from engine.library.embed import Embedder
-
-    embedder = Embedder(embedding_model_dir)
-    embedder.load()
-    return embedder
-
-
 def run(capsys, *args):
     code = main(list(args))
     out, err = capsys.readouterr()

@@ -46,3 +46,41 @@ def test_lookup_prefers_longer_ngrams():
     lookup.extend([2, 3, 4, 0, 3, 8, 2, 3])
     assert lookup.draft(1) == [4]
     assert lookup.draft(0) == []
+
+
+FLAG = "🇫🇷"
+
+
+def test_a_cut_reply_drops_an_unfinished_character_and_half_a_flag():
+    raw = ("ok " + FLAG + FLAG).encode()
+    for size in range(len(raw) + 1):
+        stream = TextStream()
+        text = stream.feed(raw[:size]) + stream.flush(cut=True)
+        assert "\ufffd" not in text
+        indicators = sum("\U0001f1e6" <= c <= "\U0001f1ff" for c in text)
+        assert indicators % 2 == 0, (size, text)
+        assert ("ok " + FLAG + FLAG).startswith(text)
+
+
+def test_a_finished_reply_keeps_every_whole_character_and_drops_stray_bytes():
+    stream = TextStream()
+    text = stream.feed("a👨‍👩‍👧".encode()) + stream.feed(b"\xff") + stream.flush()
+    assert text == "a👨‍👩‍👧"
+    # U+FFFD the model wrote itself stays.
+    assert TextStream().feed("\ufffd!".encode()) + "" != ""
+
+
+def test_a_family_emoji_cut_after_a_joiner_is_dropped_whole():
+    stream = TextStream()
+    text = stream.feed("go 👨‍👩‍".encode()) + stream.flush(cut=True)
+    assert text == "go "
+
+
+def test_pieces_never_split_a_grapheme():
+    text = "x" + FLAG + "y👍🏽z" + "e\u0301"
+    raw = text.encode()
+    stream = TextStream()
+    pieces = [stream.feed(raw[i : i + 1]) for i in range(len(raw))] + [stream.flush()]
+    assert "".join(pieces) == text
+    assert sum(FLAG in piece for piece in pieces) == 1
+    assert sum("👍🏽" in piece for piece in pieces) == 1

@@ -231,10 +231,53 @@ def test_turns_too_long_for_one_summary_request_are_split(session):
     summarizer, counter = manager.summarizer, manager.counter
     turns = conversation(20)
     huge = {"role": "user", "content": "Long paste: " + "numbers 1 2 3 4 5 6 7 8 9. " * 300}
-    chunks = summarizer.chunks(100, [*turns, huge])
-    room = N_CTX - 100 - 64
+    system, chunks = summarizer.plan((SYSTEM,), [*turns, huge])
+    room = summarizer.room(system)
+    assert system == SYSTEM and 0 < room < N_CTX - 64
     assert len(chunks) > 1
     assert sum(len(chunk) for chunk in chunks) == len(turns) + 1, "every turn is summarized"
     for chunk in chunks:
         assert sum(counter.message(message) for message in chunk) <= room
     assert "of the middle left out" in chunks[-1][-1]["content"], "a paste longer than the window"
+
+
+class RecordingSession:
+    """The real session, noting the exact length of every prompt the model is asked to answer."""
+
+    def __init__(self, session):
+        self._session = session
+        self.calls: list[tuple[int, int]] = []  # (prompt tokens, max tokens)
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def chat(self, messages, sampling=None, cancel=None):
+        self.calls.append((len(self._session.prompt_tokens(messages)), sampling.max_tokens))
+        return self._session.chat(messages, sampling, cancel)
+
+
+def test_summarize_fits_a_turn_with_a_large_pinned_file_and_fits_its_own_requests(session):
+    """Before: the summary request carried the whole pinned block and overflowed the window."""
+    recording = RecordingSession(session)
+    manager = ContextManager(recording, ContextSettings(policy="summarize", summary_tokens=48))
+    pinned = Document("The quarterly report lists revenue, costs and plans in detail. " * 300,
+                      "report.txt")  # fmt: skip
+    request = TurnRequest(SYSTEM, "What does the report say?", conversation(4), pinned=[pinned])
+    plan = manager.plan(request, 64)
+    assert_survivors(plan, request)
+    assert plan.summary_written and plan.summary is not None
+    assert {change.kind for change in plan.changes} >= {"summarized", "truncated"}
+    assert recording.calls, "the model wrote a summary"
+    for prompt, max_tokens in recording.calls:
+        assert prompt + max_tokens <= N_CTX, "every helper call fits the window"
+
+
+def test_a_summary_request_that_cannot_fit_is_refused_in_words_naming_the_policy(session):
+    manager = ContextManager(session, ContextSettings(policy="summarize", summary_tokens=1000))
+    request = TurnRequest(SYSTEM, "And now?", conversation(16))
+    with pytest.raises(ContextFullError) as caught:
+        manager.plan(request, 64)
+    message = caught.value.message
+    assert "overflow policy 'summarize'" in message
+    assert "1,024" in message, "numbers are written with separators, as everywhere"
+    assert "sliding-window" in caught.value.hint

@@ -8,6 +8,7 @@ chat template like a real chat model. It answers nonsense, fast: filling 128K to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +51,26 @@ def write_tiny_model(
     split_max_tensors: int = 0,
     n_embd: int = N_EMBD,
     n_ff: int = N_FF,
+    template: str | None = CHATML_TEMPLATE,
+    special_tokens: tuple[str, ...] = SPECIAL_TOKENS,
+    bos: int = 0,
+    eos: int = 2,
+    add_bos: bool = False,
+    name: str = "tiny-llama-128k",
+    metadata: dict[str, Any] | None = None,
+    skip_tensors: tuple[str, ...] = (),
 ) -> Path:
     """Write the model to `path` (overwritten) and return the path.
 
     With `split_max_tensors`, write a split model instead (`<stem>-00001-of-0000N.gguf` beside
     `path`, as llama.cpp's gguf-split does) and return its first part. `n_embd` and `n_ff` widen
     it: 256 and 512 give rows that fill whole K-quant blocks.
+
+    `template` (None: no chat template), `special_tokens` (control tokens appended to the byte
+    vocabulary), `bos`/`eos` (indices into `special_tokens`) and `add_bos` give the tiny model
+    another chat format, so prompt tests can cover the common template families. `metadata`
+    replaces values (keeping their GGUF type; None removes the key) and `skip_tensors` leaves
+    tensors out, for files whose metadata contradicts their tensors.
     """
     import gguf
 
@@ -66,11 +81,11 @@ def write_tiny_model(
         if merged not in tokens:
             tokens.append(merged)
     first_special = len(tokens)
-    tokens.extend(SPECIAL_TOKENS)
-    types = [gguf.TokenType.NORMAL] * first_special + [gguf.TokenType.CONTROL] * len(SPECIAL_TOKENS)
+    tokens.extend(special_tokens)
+    types = [gguf.TokenType.NORMAL] * first_special + [gguf.TokenType.CONTROL] * len(special_tokens)
 
     writer = gguf.GGUFWriter(str(path), arch="llama", split_max_tensors=split_max_tensors)
-    writer.add_name("tiny-llama-128k")
+    writer.add_name(name)
     writer.add_context_length(CONTEXT_LENGTH)
     writer.add_embedding_length(n_embd)
     writer.add_block_count(N_LAYER)
@@ -85,13 +100,29 @@ def write_tiny_model(
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(list(MERGES))
-    writer.add_bos_token_id(first_special)
-    writer.add_eos_token_id(first_special + 2)
-    writer.add_add_bos_token(False)
-    writer.add_chat_template(CHATML_TEMPLATE)
+    writer.add_bos_token_id(first_special + bos)
+    writer.add_eos_token_id(first_special + eos)
+    writer.add_add_bos_token(add_bos)
+    if template is not None:
+        writer.add_chat_template(template)
+
+    for key, value in (metadata or {}).items():
+        if value is None:
+            writer.kv_data[0].pop(key, None)
+        else:
+            old = writer.kv_data[0][key]
+            writer.kv_data[0][key] = gguf.GGUFValue(value, old.type, old.sub_type)
 
     rng = np.random.default_rng(seed)
     head_dim = n_embd // N_HEAD
+
+    add_tensor = writer.add_tensor
+
+    def keep(name: str, data: np.ndarray) -> None:
+        if name not in skip_tensors:
+            add_tensor(name, data)
+
+    writer.add_tensor = keep  # type: ignore[method-assign, assignment]
 
     def weight(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.02).astype(np.float32)

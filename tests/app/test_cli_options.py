@@ -1,0 +1,42 @@
+"""Every numeric option is checked against the settings schema before anything loads: one line
+that names the option, exit status 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+
+BAD = [
+    (["chat", "--ctx", "-5", "hi"], "--ctx must be 0 (the model's trained length) or between 512 and 131,072."),
+    (["chat", "--ctx", "100", "hi"], "--ctx must be 0"),
+    (["chat", "--max-tokens", "0", "hi"], "--max-tokens must be between 1 and 32,768."),
+    (["chat", "--temperature", "-1", "hi"], "--temperature must be between 0 and 2."),
+    (["chat", "--temperature", "nan", "hi"], "--temperature must be a number"),
+    (["chat", "--seed", "x", "hi"], "--seed must be a whole number, not 'x'."),
+    (["chat", "--threads", "1.5", "hi"], "--threads must be a whole number"),
+    (["chat", "--threads", "9999", "hi"], "--threads must be between 0 and 256."),
+    (["chat", "--lookup", "65", "hi"], "--lookup must be 0 (off) or between 1 and 64."),
+    (["chat", "--gpu-layers", "-3", "hi"], "--gpu-layers must be 'auto' or a whole number"),
+    (["search", "x", "--k", "0"], "--k must be between 1 and 100."),
+    (["ask", "x", "--k", "50"], "--k must be between 1 and 20."),
+    (["ask", "x", "--max-tokens", "100000"], "--max-tokens must be between 1 and 32,768."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_out_of_range_options_are_refused_in_one_line(capsys, args, message):
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"hearth: {message}")
+    assert len(err.strip().splitlines()) == 1 and not out
+
+
+def test_good_values_pass_as_numbers():
+    from app.cli import build_parser
+    from app.cli_options import check_options
+
+    args = build_parser().parse_args(["chat", "--ctx", "0", "--temperature", "0.25", "hi"])
+    check_options(args)
+    assert args.ctx == 0 and args.temperature == 0.25 and args.max_tokens == 512
+    assert args.gpu_layers == "auto"

@@ -1,0 +1,54 @@
+"""File names with control characters show on one line, escaped, in every place the window shows
+a name: the documents panel, the sources under a reply, the page viewer and the notices."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from ui.documents_panel import DocumentsPanel
+from ui.notice_bar import NoticeBar
+from ui.page_viewer import PageViewer
+from ui.source_list import SourceList
+
+PATH = "/docs/two\nlines\x1b[2J\u202eevil.pdf"
+SHOWN = "two\\nlines\\x1b[2J\\u202eevil.pdf"
+
+
+def clean(text: str) -> bool:
+    return "\n" not in text and "\x1b" not in text and "\u202e" not in text
+
+
+def test_documents_panel(qtbot):
+    panel = DocumentsPanel()
+    qtbot.add_widget(panel)
+    panel.update_file({"path": PATH, "status": "indexed", "pages": 1, "chunks": 1})
+    item = panel.table.item(0, 0)
+    assert item.text() == SHOWN and clean(item.toolTip())
+    assert panel.paths() == [PATH], "the row still knows the real path"
+
+
+def test_sources_under_a_reply(qtbot):
+    sources = SourceList()
+    qtbot.add_widget(sources)
+    sources.set_sources([{"number": 1, "path": PATH, "page": 2, "excerpt": "x"}])
+    assert sources.button_for(1).text() == f"[1]  {SHOWN}  ·  page 2"
+
+
+def test_page_viewer_title(qtbot):
+    viewer = PageViewer()
+    qtbot.add_widget(viewer)
+    viewer.open_source(PATH, 1)
+    assert viewer.title.text() == SHOWN
+    assert viewer.title.textFormat() == Qt.TextFormat.PlainText
+    assert clean(viewer.windowTitle())
+
+
+def test_notices(qtbot):
+    bar = NoticeBar()
+    qtbot.add_widget(bar)
+    bar.show_message(f"Could not index {PATH}: damaged", "error")
+    bar.show_message("<b>bold.pdf</b> was indexed")
+    assert (
+        bar.label.text() == f"Could not index /docs/{SHOWN}: damaged\n<b>bold.pdf</b> was indexed"
+    )
+    assert bar.label.textFormat() == Qt.TextFormat.PlainText
