@@ -118,7 +118,9 @@ class ChatController(QObject):
             conversation = self.current.ensure(text)
             past = prompts.history(self.store, conversation.id)
             message = self.store.add_message(conversation.id, "user", text)
-        except ChatStoreError as exc:  # a full or read-only disk, a busy file: say so, keep the text
+        except (
+            ChatStoreError
+        ) as exc:  # a full or read-only disk, a busy file: say so, keep the text
             self.window.notice.show_message(str(exc), "error")
             self.window.composer.set_text(text)
             return

@@ -8,8 +8,8 @@ import signal
 import sys
 from typing import Any
 
-from app.cli_remote import add_remote_options, connect_remote, exit_status
 from app.cli_options import add_checked
+from app.cli_remote import add_remote_options, connect_remote, exit_status
 from app.paths import app_paths
 from engine.backends import detect_backend
 from engine.bundled import default_model_path

@@ -261,7 +261,7 @@ def print_table(results: Iterable[Any], stream: TextIO) -> None:
     """The results as an aligned text table: medians with their min-max range."""
     headings = ("model", "type", "backend", "load s", "prompt t/s", "gen t/s", "TTFT s",
                 "peak RAM", "est. RAM", "PPL", "KL", "top-1")  # fmt: skip
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for result in results:
         if result.error:
             rows.append((result.label, result.file_type, f"failed: {result.error}"))

@@ -327,11 +327,10 @@ def run_ask(args: argparse.Namespace) -> int:
     print()
     if result.evidence:
         print("\nEvidence:")
-        for item in result.evidence:
-            where = f", {item.where}" if item.where else ""
-            print(
-                f"[{item.source}] {Path(item.file).name}{where}: {' '.join(item.marked().split())}"
-            )
+        for evidence in result.evidence:
+            where = f", {evidence.where}" if evidence.where else ""
+            marked = " ".join(evidence.marked().split())
+            print(f"[{evidence.source}] {display_name(evidence.file)}{where}: {marked}")
     if result.sources:
         print("\nSources:")
         for source in result.sources:

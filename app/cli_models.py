@@ -168,7 +168,7 @@ def run_list(args: argparse.Namespace) -> int:
     paths = app_paths()
     entries = ModelCatalog(paths.models_file).entries()
     unfinished = DownloadStore(paths.models_dir, paths.downloads_dir).unfinished()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "path": str(entry.path),
             "source": "bundled"
@@ -184,7 +184,7 @@ def run_list(args: argparse.Namespace) -> int:
         }
         for entry in entries
     ]
-    pending = [
+    pending: list[dict[str, Any]] = [
         {"repo_id": model.repo_id, "file": model.name, "done_bytes": done, "size": model.size}
         for model, done in unfinished
     ]

@@ -48,6 +48,7 @@ def connect_remote(args: argparse.Namespace) -> Any:
     """
     from app.paths import app_paths
     from engine.remote import ConnectionStore, RemoteConnection, RemoteSession
+    from engine.remote.connections import DEFAULT_REPLY_TIMEOUT_S
 
     if getattr(args, "model", None):
         raise HearthError("Choose either --model (a local file) or --remote (a server), not both.")
@@ -58,7 +59,7 @@ def connect_remote(args: argparse.Namespace) -> Any:
         args.remote,
         model=args.remote_model or (saved.model if saved else ""),
         context_window=getattr(args, "ctx", 0) or (saved.context_window if saved else 0),
-        **({"timeout_s": saved.timeout_s} if saved else {}),
+        timeout_s=saved.timeout_s if saved else DEFAULT_REPLY_TIMEOUT_S,
     )
     api_key = (
         args.api_key

@@ -86,8 +86,9 @@ def _loadable(name: str) -> bool:
 def _bundled_folders() -> list[Path]:
     """Where a bundle keeps the libraries it ships (PyInstaller, PySide6's own Qt)."""
     folders = []
-    if getattr(sys, "_MEIPASS", None):
-        folders.append(Path(sys._MEIPASS))
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        folders.append(Path(bundle))
     try:
         import PySide6
 

@@ -29,13 +29,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from engine.bundled import default_model_path, gemma_model_path  # noqa: E402
 from engine.catalog import ModelCatalog  # noqa: E402
-from engine.memory.estimate import estimate_memory  # noqa: E402
 from engine.hub.connection import HubConnection  # noqa: E402
 from engine.hub.download import DownloadRequest, download_model  # noqa: E402
 from engine.hub.listing import list_models  # noqa: E402
 from engine.hub.progress import DownloadState  # noqa: E402
 from engine.hub.remote_gguf import read_remote_header  # noqa: E402
 from engine.hub.store import DownloadStore  # noqa: E402
+from engine.memory.estimate import estimate_memory  # noqa: E402
 from engine.session import LoadSettings, ModelSession  # noqa: E402
 from tests.engine.context.tiny_gguf import write_tiny_model  # noqa: E402
 from tests.hub_server import HubServer  # noqa: E402

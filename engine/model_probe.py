@@ -173,8 +173,8 @@ def _child(path: str, log_path: str, sender: Any, memory_limit: int, check_heade
     try:
         import llama_cpp
 
-        from engine.memory.allocation import LogCapture
         from engine.gguf_info import read_model_info
+        from engine.memory.allocation import LogCapture
         from engine.prompt_format import PromptFormat
         from engine.session import LoadSettings, _create_llama
 

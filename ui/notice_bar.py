@@ -23,9 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.accessibility import Announcer
-
 from engine.display import display_text
+from ui.accessibility import Announcer
 
 MAX_MESSAGES = 3
 MAX_ACTIONS = 3

@@ -7,7 +7,6 @@ It only asks for pages (`pageRequested`); rendering happens off the GUI thread e
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal

@@ -45,7 +45,6 @@ from engine.context.turn import (
 from engine.errors import GenerationError, HearthError
 from engine.stats import GenerationStats
 
-
 # Tokens the summary's own header adds to the system message.
 _SUMMARY_HEADER_TOKENS = 40
 
@@ -413,13 +412,13 @@ class ContextManager:
 
     def _larger_window(self, need: int) -> int:
         """A window this machine can hold that would fit `need` tokens; 0 if none."""
-        report = self.session.report
+        report = getattr(self.session, "report", None)  # a remote engine's window is its own
         if report is None:
             return 0
         try:
             from engine.context.fit import MachineMemory, largest_window
 
-            allocation = self.session.allocation
+            allocation = getattr(self.session, "allocation", None)
             memory = MachineMemory.probe(
                 freed_ram=allocation.ram if allocation else 0,
                 freed_vram=allocation.vram if allocation else 0,
@@ -454,7 +453,7 @@ class ContextManager:
         return kv_cache_bytes(info, n_tokens, report.type_k, report.type_v, window)
 
     def _kv_total(self) -> int:
-        allocation = self.session.allocation
+        allocation = getattr(self.session, "allocation", None)
         if allocation is not None and allocation.part("kv_cache"):
             return allocation.part("kv_cache")
         return self._kv_bytes(self.session.n_ctx)

@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, cast
 
-from engine.memory.weights import WeightLayout, layout_of, read_tensor_table
 from engine.errors import ModelFileError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.hub.connection import HubConnection, HubError
 from engine.hub.listing import RemoteFile, RemoteModel
+from engine.memory.weights import WeightLayout, layout_of, read_tensor_table
 
 FIRST_REQUEST = 1 << 20
 LARGEST_REQUEST = 16 << 20

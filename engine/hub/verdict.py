@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from engine.memory.estimate import MemoryEstimate, estimate_memory
 from engine.context.fit import (
     ESTIMATE_MARGIN,
     GB,
@@ -20,12 +19,13 @@ from engine.context.fit import (
     cache_type_problem,
     resolve_flash_attn,
 )
-from engine.memory.weights import WeightLayout
 from engine.errors import ModelFileError
 from engine.hub.connection import HubConnection, HubError
 from engine.hub.listing import RemoteModel, RepoListing
 from engine.hub.quants import UNQUANTIZED, quality_rank
 from engine.hub.remote_gguf import RemoteHeader, read_remote_header
+from engine.memory.estimate import MemoryEstimate, estimate_memory
+from engine.memory.weights import WeightLayout
 
 Placement = Literal["gpu", "partial", "ram", "none"]
 # A recommended file leaves this share of free memory unused, for the rest of the machine.

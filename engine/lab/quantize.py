@@ -25,10 +25,10 @@ from typing import Any
 from engine.backends import default_threads
 from engine.cancel import CancelToken
 from engine.catalog import ModelCatalog
-from engine.memory.weights import read_tensor_table
 from engine.errors import HearthError, ModelFileError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.lab.events import LabNotice, LabProgress, ProgressClock
+from engine.memory.weights import read_tensor_table
 
 log = logging.getLogger(__name__)
 

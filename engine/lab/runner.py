@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.cancel import CancelToken
-from engine.memory.allocation import AllocationReport
-from engine.memory.estimate import estimate_memory
 from engine.context.fit import window_choices
 from engine.errors import HearthError
 from engine.lab.evaluate import TokenEvaluator
@@ -36,6 +34,8 @@ from engine.lab.results import BenchResults, ModelResult, Spread
 from engine.lab.speed import filler_tokens, generation, prompt_tokens_per_s
 from engine.lab.task import TaskScore, score_task
 from engine.memory import probe_gpus
+from engine.memory.allocation import AllocationReport
+from engine.memory.estimate import estimate_memory
 from engine.session import LoadReport, LoadSettings, ModelSession
 
 log = logging.getLogger(__name__)

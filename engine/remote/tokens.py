@@ -174,8 +174,8 @@ class LocalTokenizer:
         import llama_cpp
 
         from engine.bundled import default_model_path
-        from engine.memory.allocation import capture_llama_log
         from engine.gguf_info import read_model_info
+        from engine.memory.allocation import capture_llama_log
         from engine.prompt_format import PromptFormat
 
         path = default_model_path()

@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from engine.memory.estimate import estimate_memory
 from engine.context.fit import ESTIMATE_MARGIN, MachineMemory
 from engine.gguf_info import read_model_info
 from engine.hub import listing
@@ -14,6 +13,7 @@ from engine.hub.connection import HubConnection, HubError, resolve_endpoint
 from engine.hub.quants import quality_rank, quant_from_name
 from engine.hub.remote_gguf import read_remote_header
 from engine.hub.verdict import assess_repo, judge, recommend
+from engine.memory.estimate import estimate_memory
 from tests.engine.hub.conftest import SMOL_FILE, SMOL_REPO, TOKEN
 
 GB = 10**9

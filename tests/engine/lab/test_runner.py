@@ -176,9 +176,9 @@ def test_vram_is_reported_only_where_there_is_a_gpu(tiny_f32_path):
 
 def test_backend_label_names_the_gpu_backend_and_offloaded_layers(tiny_f32_path):
     # No GPU here: the label is checked on the records a CUDA load produces.
-    from engine.memory.allocation import AllocationReport, Buffer
     from engine.gguf_info import read_model_info
     from engine.lab.runner import backend_label
+    from engine.memory.allocation import AllocationReport, Buffer
     from engine.session import LoadReport
 
     info = read_model_info(tiny_f32_path)
