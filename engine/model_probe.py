@@ -18,7 +18,6 @@ import json
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -28,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.display import display_text
 from engine.errors import HearthError, ModelFileError, ModelLoadError
+from engine.llama_load import llama_reason
 
 log = logging.getLogger(__name__)
 
@@ -66,45 +65,6 @@ class ProbeResult:
     def reason(self) -> str:
         """llama.cpp's own reason, from its log ("" when it gave none)."""
         return llama_reason(self.log)
-
-
-def llama_reason(text: str) -> str:
-    """The most specific reason llama.cpp or ggml logged for refusing a file, or "" (one line,
-    at most 300 characters: a damaged file's names can be anything)."""
-    reason = _first_reason(text)
-    return display_text(reason if len(reason) <= 300 else reason[:299] + "…")
-
-
-def _first_reason(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        assertion = re.search(r"GGML_ASSERT\((.+)\) failed", line)
-        if assertion:
-            return f"an internal check failed (GGML_ASSERT({assertion.group(1)}))"
-    for line in lines:
-        if "error loading model" in line:
-            reason = line.rsplit("error loading model", 1)[1].lstrip(": ")
-            reason = re.sub(r"^(error loading model \w+: )+", "", reason)
-            if reason:
-                return reason.rstrip(".")
-    for line in lines:
-        if "bad_alloc" in line or "failed to allocate" in line:
-            return "it asks for more memory than can be allocated"
-    if any("__cxa_throw" in line for line in lines):
-        # A C++ exception escaped llama.cpp's C interface: name it and where it came from.
-        thrown = next((m.group(1) for line in lines if (m := re.search(r"__throw_(\w+)", line))),
-                      "C++")  # fmt: skip
-        where = next((m.group(1) for line in lines
-                      if (m := re.search(r" in (llama_[\w:]+)", line))), "llama.cpp")  # fmt: skip
-        return f"an unexpected {thrown} error in {where}"
-    for line in lines:
-        if line.startswith(("print_info:", "llama_model_loader: -")) or " = " in line:
-            continue  # settings being listed, not complaints
-        if re.search(r"\b(error|invalid|failed)\b", line, re.IGNORECASE):
-            message = line.split(": ", 1)[1] if ": " in line else line
-            if "failed to load model" not in message:
-                return message.rstrip(".")
-    return ""
 
 
 def probe_model(path: str | Path, timeout_s: float = PROBE_TIMEOUT_S,
@@ -174,9 +134,9 @@ def _child(path: str, log_path: str, sender: Any, memory_limit: int, check_heade
         import llama_cpp
 
         from engine.gguf_info import read_model_info
+        from engine.llama_load import LoadSettings, create_llama
         from engine.memory.allocation import LogCapture
         from engine.prompt_format import PromptFormat
-        from engine.session import LoadSettings, _create_llama
 
         captured = LogCapture()
 
@@ -188,7 +148,7 @@ def _child(path: str, log_path: str, sender: Any, memory_limit: int, check_heade
         llama_cpp.llama_log_set(to_log, None)
         info = read_model_info(path, check=check_header)
         settings = LoadSettings(path, n_ctx=PROBE_WINDOW, n_threads=1, n_gpu_layers=0, n_batch=64)
-        llama = _create_llama(settings, captured, verbose=True)
+        llama = create_llama(settings, captured, verbose=True)
         tokens = llama.tokenize(b"Hello", add_bos=True, special=False)
         llama.eval(tokens[:8] or [llama.token_bos()])
         PromptFormat.for_model(llama, info).tokens([{"role": "user", "content": "Hello"}])

@@ -6,25 +6,23 @@ One `ModelSession` owns one `llama_cpp.Llama`. Every call on it must come from t
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
-import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from engine.backends import auto_gpu_layers, default_threads
 from engine.cancel import CancelToken
 from engine.errors import GenerationError, HearthError, ModelLoadError
 from engine.gguf_info import ModelInfo, read_model_info
+from engine.llama_load import KV_CACHE_TYPES, LoadSettings
+from engine.llama_load import create_llama as _create_llama
 from engine.lookup import PromptLookup
-from engine.memory.allocation import AllocationReport, LogCapture, capture_llama_log
+from engine.memory.allocation import AllocationReport, capture_llama_log
 from engine.memory.estimate import kv_cache_bytes
-from engine.model_probe import DEFAULT_GUARD, ModelGuard, llama_reason
+from engine.model_probe import DEFAULT_GUARD, ModelGuard
 from engine.prompt_format import PromptFormat
 from engine.settings_schema import CHAT_REQUEST_FIELDS, SettingError, validate_field
 from engine.stats import GenerationStats, StopReason
@@ -33,37 +31,6 @@ from engine.textstream import TextStream
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
-
-# llama.cpp ggml_type ids for the K/V cache types Hearth offers.
-KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
-
-
-@dataclass(frozen=True)
-class LoadSettings:
-    """How to load a model.
-
-    Args:
-        model_path: The GGUF file.
-        n_ctx: Context window in tokens; 0 means the model's trained length.
-        n_threads: CPU threads; 0 means one per physical core.
-        n_gpu_layers: Layers to offload, or "auto" to fit free VRAM (0 without a GPU).
-        flash_attn: Flash attention (needed for a quantized V cache).
-        type_k: K cache type: "f16", "q8_0" or "q4_0".
-        type_v: V cache type, as type_k.
-        n_batch: Prompt tokens evaluated per step; also how often a prefill can be cancelled.
-        swa_full: Keep sliding-window layers' KV cache full-size (llama.cpp's default), which
-            lets a later prompt reuse any cached prefix; False saves memory on such models.
-    """
-
-    model_path: str
-    n_ctx: int = 4096
-    n_threads: int = 0
-    n_gpu_layers: int | str = "auto"
-    flash_attn: bool = False
-    type_k: str = "f16"
-    type_v: str = "f16"
-    n_batch: int = 512
-    swa_full: bool = True
 
 
 @dataclass(frozen=True)
@@ -329,89 +296,6 @@ def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, lis
         ),
         notes,
     )
-
-
-class _UnusedChatFormatter:
-    """Stands in for llama-cpp-python's chat formatter while a model loads (see below)."""
-
-    def __init__(self, **_: Any) -> None:
-        pass
-
-    def to_chat_handler(self) -> Any:
-        def refuse(**_: Any) -> Any:
-            raise HearthError("Hearth writes prompts itself; llama-cpp-python's chat is unused.")
-
-        return refuse
-
-
-_chat_formatter_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _without_llama_cpp_chat_templates() -> Iterator[None]:
-    """Keep llama-cpp-python from compiling the file's chat templates during the load.
-
-    `Llama()` compiles every template in the file's metadata for its own chat API, outside the
-    limits Hearth puts on templates, and a template that does not compile fails the whole load.
-    Hearth renders templates itself (engine/chat_template.py), so the loader gets a stand-in.
-    """
-    from llama_cpp import llama_chat_format
-
-    with _chat_formatter_lock:
-        original = llama_chat_format.Jinja2ChatFormatter
-        llama_chat_format.Jinja2ChatFormatter = _UnusedChatFormatter  # type: ignore[misc, assignment]
-        try:
-            yield
-        finally:
-            llama_chat_format.Jinja2ChatFormatter = original  # type: ignore[misc]
-
-
-def _create_llama(
-    settings: LoadSettings, captured: LogCapture | None = None, verbose: bool = False
-) -> Any:
-    """A `llama_cpp.Llama` for `settings`; `captured` holds llama.cpp's log for its reasons.
-
-    `verbose` leaves stderr open during the load (llama-cpp-python silences it otherwise).
-
-    Raises:
-        ModelLoadError: llama.cpp refused, with its own reason where it logged one.
-    """
-    import llama_cpp
-
-    try:
-        with _without_llama_cpp_chat_templates():
-            return llama_cpp.Llama(
-                model_path=str(settings.model_path),
-                n_ctx=settings.n_ctx,
-                n_batch=settings.n_batch,
-                n_ubatch=settings.n_batch,
-                n_threads=int(settings.n_threads),
-                n_threads_batch=int(settings.n_threads),
-                n_gpu_layers=int(settings.n_gpu_layers),
-                flash_attn=settings.flash_attn,
-                type_k=KV_CACHE_TYPES[settings.type_k],
-                type_v=KV_CACHE_TYPES[settings.type_v],
-                swa_full=settings.swa_full,
-                verbose=verbose,
-            )
-    except (ValueError, RuntimeError, OSError) as exc:
-        name = Path(settings.model_path).name
-        reason = llama_reason(captured.text) if captured is not None else ""
-        if reason and not _is_memory_reason(reason):
-            raise ModelLoadError(
-                f"llama.cpp could not load {name}: {reason}.",
-                "The file may be damaged, or made for a newer version of llama.cpp.",
-            ) from exc
-        raise ModelLoadError(
-            f"llama.cpp could not load {name} with a {settings.n_ctx:,}-token window"
-            + (f": {reason}." if reason else "."),
-            "The model may need more memory than is free. Try a smaller context window or a "
-            "smaller model.",
-        ) from exc
-
-
-def _is_memory_reason(reason: str) -> bool:
-    return bool(re.search(r"memory|alloc|buffer", reason, re.IGNORECASE))
 
 
 class _Generation:

@@ -354,10 +354,10 @@ def _sha256(path: Path) -> str:
 def _gguf_summary(path: Path) -> dict[str, Any] | None:
     """The Hub's `gguf` field: architecture, context length, chat template (from the header)."""
     from engine.errors import ModelFileError
-    from engine.gguf_info import read_metadata
+    from engine.gguf_info import read_header
 
     try:
-        metadata, _, _ = read_metadata(path)
+        metadata = read_header(path).metadata
     except ModelFileError:
         return None
     arch = str(metadata.get("general.architecture", ""))

@@ -258,9 +258,8 @@ def request_body(info: RemoteInfo, messages: list[Message], sampling: Any) -> di
         "stream_options": {"include_usage": True},
         "temperature": max(0.0, float(sampling.temperature)),
         "top_p": float(sampling.top_p),
+        "max_tokens": int(sampling.max_tokens),  # always >= 1 (engine/settings_schema.py)
     }
-    if sampling.max_tokens > 0:
-        body["max_tokens"] = int(sampling.max_tokens)
     if sampling.seed >= 0:
         body["seed"] = int(sampling.seed)
     for ours, theirs in _EXTRA_SAMPLING.get(info.server, {}).items():

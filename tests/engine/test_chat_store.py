@@ -89,7 +89,7 @@ def test_delete_messages_from_drops_the_tail(store):
 def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path):
     path = tmp_path / "chats.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ChatStoreError, match="cannot be opened"):
+    with pytest.raises(ChatStoreError, match="cannot be used.*not a database"):
         ChatStore(path)
 
 

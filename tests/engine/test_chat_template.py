@@ -77,6 +77,7 @@ def tiny_with(tmp_path, template):
     return write_tiny_model(tmp_path / "tiny.gguf", template=template)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["does not compile", "raises", "escapes the sandbox"])
 def test_a_model_with_a_broken_template_loads_with_the_plain_format_and_says_so(tmp_path, name):
     session = ModelSession()
@@ -90,6 +91,7 @@ def test_a_model_with_a_broken_template_loads_with_the_plain_format_and_says_so(
         session.unload()
 
 
+@pytest.mark.slow
 def test_a_template_that_drops_the_system_message_gets_it_folded_in(tmp_path):
     dropping = (
         "{% for m in messages %}{% if m.role != 'system' %}<|im_start|>{{ m.role }}\n"

@@ -159,6 +159,7 @@ def test_a_refusal_by_llama_cpp_comes_with_its_own_reason(tmp_path):
     assert guard.probes == 1
 
 
+@pytest.mark.slow
 def test_a_new_file_is_probed_once_and_remembered(tmp_path):
     path = write_tiny_model(tmp_path / "fine.gguf")
     record = tmp_path / "checked.json"

@@ -124,6 +124,7 @@ def test_pinned_excerpts_summary_and_file_names_are_text(smollm2):
     assert control_tokens(smollm2, tokens) == control_tokens(smollm2, framing_only)
 
 
+@pytest.mark.slow
 def test_fallback_transcript_has_no_control_tokens(tmp_path):
     from tests.engine.context.tiny_gguf import write_tiny_model
 

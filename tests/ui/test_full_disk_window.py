@@ -3,9 +3,12 @@ no crash dialog; once space is back the same message goes through."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.engine.disks import fill, small_disk
 
 
+@pytest.mark.slow
 def test_a_message_sent_on_a_full_disk_is_kept_and_explained(harness, hearth_home, qtbot):
     with small_disk(hearth_home, 40) as disk:
         app = harness.start()
@@ -15,10 +18,10 @@ def test_a_message_sent_on_a_full_disk_is_kept_and_explained(harness, hearth_hom
         qtbot.wait_until(lambda: "is full" in window.notice.text(), timeout=10000)
         assert f"mounted at {disk}" in window.notice.text()
         assert window.composer.edit.toPlainText() == "Written on a full disk."
-        assert app.chats.current is None or not app.chats.store.messages(app.chats.current.id)
+        assert app.conversation is None or not app.store.messages(app.conversation.id)
         filler.unlink()
         app.send("Written on a full disk.")
         app.wait_reply()
-        stored = app.chats.store.messages(app.chats.current.id)
+        stored = app.store.messages(app.conversation.id)
         assert stored[0].content == "Written on a full disk." and len(stored) == 2
         harness.stop()

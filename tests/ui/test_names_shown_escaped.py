@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from engine.library.answer import Source
+from ui.documents_model import FILE, FileRow
 from ui.documents_panel import DocumentsPanel
 from ui.notice_bar import NoticeBar
 from ui.page_viewer import PageViewer
@@ -21,17 +23,19 @@ def clean(text: str) -> bool:
 def test_documents_panel(qtbot):
     panel = DocumentsPanel()
     qtbot.add_widget(panel)
-    panel.update_file({"path": PATH, "status": "indexed", "pages": 1, "chunks": 1})
-    item = panel.table.item(0, 0)
-    assert item.text() == SHOWN and clean(item.toolTip())
+    panel.update_file_row(FileRow(PATH, "indexed", pages=1, chunks=1))
+    cell = panel.model.index(0, FILE)
+    assert cell.data() == SHOWN and clean(cell.data(Qt.ItemDataRole.ToolTipRole))
     assert panel.paths() == [PATH], "the row still knows the real path"
 
 
 def test_sources_under_a_reply(qtbot):
     sources = SourceList()
     qtbot.add_widget(sources)
-    sources.set_sources([{"number": 1, "path": PATH, "page": 2, "excerpt": "x"}])
-    assert sources.button_for(1).text() == f"[1]  {SHOWN}  ·  page 2"
+    sources.set_sources([Source(1, PATH, 2, "x")])
+    button = sources.button_for(1)
+    assert button is not None and button.text() == f"[1]  {SHOWN}  ·  page 2"
+    assert clean(button.accessibleName())
 
 
 def test_page_viewer_title(qtbot):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 
 import psutil
+import pytest
 
 from tests.network_audit import LOG_ENV, SITE_DIR, attempts, audit_this_process
 from tests.ui.conftest import LIGHTHOUSE_PAGES, drop_files, write_pdf
 
 
+@pytest.mark.slow
 def test_the_window_stays_on_this_machine(harness, qtbot, tmp_path, monkeypatch):
     log = tmp_path / "network.log"
     monkeypatch.setenv(LOG_ENV, str(log))

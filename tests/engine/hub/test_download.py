@@ -166,6 +166,7 @@ def test_a_full_disk_while_writing_keeps_the_part_and_says_so(
     assert store.part_path(model, 0).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_split_model_parts_sit_together_and_load_from_the_first(connection, store, catalog):
     from engine.session import LoadSettings, ModelSession
 

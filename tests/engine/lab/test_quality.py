@@ -48,6 +48,7 @@ def direct_log_probs(path, chunks):
     return rows
 
 
+@pytest.mark.slow
 def test_perplexity_kl_and_top1_match_a_direct_computation(tiny_f32_path, tmp_path):
     other = write_tiny_model(tmp_path / "other.gguf", seed=1, n_embd=256, n_ff=512)
     settings = QualitySettings(n_ctx=64, max_chunks=3)

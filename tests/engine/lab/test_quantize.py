@@ -33,6 +33,7 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quant_type", ["Q8_0", "Q4_K_M"])
 def test_tiny_f32_model_quantizes_and_the_variant_runs(tiny_f32_path, tmp_path, quant_type):
     target = tmp_path / f"tiny-{quant_type}.gguf"

@@ -56,6 +56,7 @@ def split(events):
     return progress, notices, results
 
 
+@pytest.mark.slow
 def test_a_run_measures_every_model_and_setting_repeated_and_interleaved(
     tiny_f32_path, tiny_q8_path
 ):
@@ -97,6 +98,7 @@ def test_a_run_measures_every_model_and_setting_repeated_and_interleaved(
     assert progress[-1].eta_s is not None
 
 
+@pytest.mark.slow
 def test_lengths_beyond_the_window_and_impossible_cache_types_are_skipped_with_a_notice(
     tmp_path,
 ):
@@ -117,6 +119,7 @@ def test_lengths_beyond_the_window_and_impossible_cache_types_are_skipped_with_a
     assert any("200,000" in note for note in row.notes)
 
 
+@pytest.mark.slow
 def test_a_model_llama_cpp_cannot_load_gets_its_error_and_the_run_goes_on(tiny_f32_path, tmp_path):
     broken = tmp_path / "unknown-architecture.gguf"
     broken.write_bytes(tiny_f32_path.read_bytes().replace(b"llama", b"llamb"))
@@ -132,6 +135,7 @@ def test_a_model_llama_cpp_cannot_load_gets_its_error_and_the_run_goes_on(tiny_f
     assert progress[-1].fraction == pytest.approx(1.0, abs=0.01)
 
 
+@pytest.mark.slow
 def test_stopping_a_run_ends_it_with_what_was_measured(tiny_f32_path, tiny_q8_path):
     cancel = CancelToken()
     events = []
@@ -163,6 +167,7 @@ def test_a_plan_that_cannot_run_is_refused_before_loading(tiny_f32_path, changes
         prepare(replace(plan, **changes))
 
 
+@pytest.mark.slow
 def test_vram_is_reported_only_where_there_is_a_gpu(tiny_f32_path):
     results = split(run_all(run_bench(small_plan([tiny_f32_path], repeats=1, quality=False))))[2]
     (row,) = results.results
@@ -197,6 +202,7 @@ def test_backend_label_names_the_gpu_backend_and_offloaded_layers(tiny_f32_path)
     assert backend_label(loaded(0), cpu) == "CPU (8 threads)"
 
 
+@pytest.mark.slow
 def test_a_text_too_short_for_quality_leaves_the_speed_figures(tiny_f32_path, tmp_path):
     short = tmp_path / "short.txt"
     short.write_text("Just a few words.")

@@ -76,5 +76,6 @@ def test_request_sends_llama_cpp_parameters_only_to_servers_that_take_them():
     assert (body["temperature"], body["max_tokens"], body["seed"]) == (0.0, 64, 7)
     assert body["repeat_penalty"] == 1.2 and body["top_k"] == 40
     assert request_body(_info("vLLM"), messages, sampling)["repetition_penalty"] == 1.2
-    strict = request_body(_info("OpenAI-compatible"), messages, SamplingSettings(max_tokens=0))
-    assert not {"top_k", "min_p", "repeat_penalty", "max_tokens", "seed"} & set(strict)
+    strict = request_body(_info("OpenAI-compatible"), messages, SamplingSettings(seed=-1))
+    assert not {"top_k", "min_p", "repeat_penalty", "seed"} & set(strict)
+    assert strict["max_tokens"] == SamplingSettings().max_tokens
