@@ -85,7 +85,10 @@ class ReplyRun:
         self.job = model_thread.submit(self._work)
 
     def _put(self, item: object) -> None:
-        self._loop.call_soon_threadsafe(self._events.put_nowait, item)
+        try:
+            self._loop.call_soon_threadsafe(self._events.put_nowait, item)
+        except RuntimeError:  # the server stopped: nobody reads this reply any more
+            self.cancel()
 
     def _work(self, engine: LocalEngine, task: Task) -> None:
         """Runs on the model thread."""

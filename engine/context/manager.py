@@ -45,7 +45,6 @@ from engine.context.turn import (
 from engine.errors import GenerationError, HearthError
 from engine.stats import GenerationStats
 
-
 # Tokens the summary's own header adds to the system message.
 _SUMMARY_HEADER_TOKENS = 40
 

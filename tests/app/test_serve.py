@@ -48,7 +48,9 @@ def served(tmp_path_factory, model_thread, embedder):
     libraries = folder / "libraries"
     with Library.open(libraries, "manuals", embedder=embedder) as library:
         assert not library.index([guide]).failed
-    options = ServeOptions(api_key=KEY, sampling=SamplingSettings(temperature=0.0))
+    options = ServeOptions(
+        api_key=KEY, sampling=SamplingSettings(temperature=0.0, repeat_penalty=1.0)
+    )
     running = serve(model_thread, options, embedder, libraries)
     running.guide = guide
     yield running
@@ -110,24 +112,24 @@ def test_a_stop_string_ends_the_reply_before_it(client, served):
 
 
 def test_an_over_long_prompt_is_refused_in_words_or_fitted(client, served):
-    long = "Tell me about bicycles. " * 900  # about 5,000 tokens in a 2,048-token window
+    long = "Tell me about bicycles. " * 900  # about 4,500 tokens in a 2,048-token window
     with pytest.raises(openai.BadRequestError) as refused:
         client.chat.completions.create(
             model=served.model, messages=[{"role": "user", "content": long}], max_tokens=8,
-            extra_body={"hearth": {"overflow_policy": "stop"}}, stream=True)  # fmt: skip
+            stream=True)  # fmt: skip
     error = refused.value.body
     assert refused.value.status_code == 400 and error["code"] == "context_length_exceeded"
-    assert "2,048" in error["message"] or "window" in error["message"]
-    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"Turn {i}. " + "Bikes. " * 80}
-               for i in range(40)]  # fmt: skip
-    fitted = client.chat.completions.create(
-        model=served.model, messages=[*history, {"role": "user", "content": "Say yes."}],
-        max_tokens=4)  # fmt: skip
-    assert fitted.usage.prompt_tokens < 2048 and fitted.model_extra["hearth"]["context_notice"]
-    # The model thread is fine: the next request is answered.
-    assert client.chat.completions.create(
-        model=served.model, messages=[{"role": "user", "content": "Hi"}], max_tokens=2
-    ).choices
+    assert "2,048-token context window" in error["message"]
+    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"Turn {i}. " + "Bikes. " * 60}
+               for i in range(8)]  # fmt: skip
+    ask = {"model": served.model, "messages": [*history, {"role": "user", "content": "Say yes."}],
+           "max_tokens": 1800, "stop": [".", "\n"]}  # fmt: skip
+    with pytest.raises(openai.BadRequestError, match="context window"):
+        client.chat.completions.create(**ask, extra_body={"hearth": {"overflow_policy": "stop"}})
+    fitted = client.chat.completions.create(**ask)  # the default policy drops the oldest turns
+    assert fitted.usage.prompt_tokens < 600  # the eight turns alone are about 1,000 tokens
+    assert "dropped" in fitted.model_extra["hearth"]["context_notice"]
+    assert fitted.choices[0].finish_reason == "stop"
 
 
 def test_a_library_request_answers_from_the_documents_with_sources(client, served):
@@ -212,14 +214,16 @@ def test_eight_streaming_clients_at_once_are_all_answered_in_full(served):
 
 
 def test_requests_beyond_the_queue_limit_get_429_with_retry_after(served, model_thread):
-    tight = serve(model_thread, ServeOptions(api_key=KEY, queue_limit=0))
+    sampling = SamplingSettings(temperature=0.0, repeat_penalty=1.0)
+    tight = serve(model_thread, ServeOptions(api_key=KEY, queue_limit=0, sampling=sampling))
     try:
         headers = {"Authorization": f"Bearer {KEY}"}
         body = {"model": tight.model, "messages": [{"role": "user", "content": COUNT}],
-                "max_tokens": 200, "stream": True}  # fmt: skip
+                "max_tokens": 400, "stream": True}  # fmt: skip
         with httpx.stream("POST", tight.url + "/chat/completions", json=body, headers=headers,
                           timeout=60) as first:  # fmt: skip
-            next(first.iter_lines())
+            lines = first.iter_lines()  # kept: dropping it would close the connection
+            next(lines)
             refused = httpx.post(tight.url + "/chat/completions", json={**body, "stream": False},
                                  headers=headers)  # fmt: skip
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
