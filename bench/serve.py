@@ -41,10 +41,11 @@ KEY = "sk-hearth-bench"
 STARTUP_S = 180.0
 
 
-def start_server(model: Path, port: int, n_ctx: int, home: Path) -> subprocess.Popen[bytes]:
+def start_server(model: Path, port: int, n_ctx: int, threads: int,
+                 home: Path) -> subprocess.Popen[bytes]:  # fmt: skip
     """`hearth serve` in a child process; returns once /v1/models answers."""
     command = [sys.executable, "-m", "app", "serve", "--model", str(model), "--port", str(port),
-               "--api-key", KEY, "--ctx", str(n_ctx)]  # fmt: skip
+               "--api-key", KEY, "--ctx", str(n_ctx), "--threads", str(threads)]  # fmt: skip
     env = {**os.environ, "HEARTH_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     log = open(home / "serve.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -125,24 +126,28 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--concurrent-tokens", type=int, default=32)
     parser.add_argument("--ctx", type=int, default=2048)
+    parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: cores)")
     args = parser.parse_args()
     model = default_model_path()
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
         port = free_port()
-        server = start_server(model, port, args.ctx, home)
+        server = start_server(model, port, args.ctx, args.threads, home)
         try:
             base_url = f"http://127.0.0.1:{port}/v1"
             client = openai.OpenAI(base_url=base_url, api_key=KEY, max_retries=0, timeout=600)
             name = client.models.list().data[0].id
             session = ModelSession()
-            session.load(LoadSettings(model_path=str(model), n_ctx=args.ctx))
+            session.load(
+                LoadSettings(model_path=str(model), n_ctx=args.ctx, n_threads=args.threads)
+            )
             http_reply(client, name, 16)  # warm-ups
             local_reply(session, 16)
             over_http, in_process = [], []
             for _ in range(args.runs):  # alternating, so a busy moment hits both
                 over_http.append(http_reply(client, name, args.tokens))
                 in_process.append(local_reply(session, args.tokens))
+            session_threads = session.report.n_threads if session.report else 0
             session.unload()
             http_tps = statistics.median(r["generation_tokens_per_s"] for r in over_http)
             local_tps = statistics.median(s.generation_tokens_per_s for s in in_process)
@@ -151,6 +156,7 @@ def main() -> None:
                 "tokens": args.tokens,
                 "runs": args.runs,
                 "cpu_count": os.cpu_count(),
+                "threads": session_threads,
                 "http_generation_tokens_per_s": round(http_tps, 2),
                 "in_process_generation_tokens_per_s": round(local_tps, 2),
                 "ratio": round(http_tps / local_tps, 3) if local_tps else None,

@@ -117,7 +117,8 @@ async def start_reply(service: Service, body: ChatCompletionRequest,
                         history=tuple(history), sampling=sampling, library=library,
                         overflow_policy=policy, conversation=request_id)  # fmt: skip
     reply = _Reply(request_id, model, retrieved, StopScanner(stops), library)
-    run = ReplyRun(service.model_thread, question, retrieved.sources, request.is_disconnected)
+    run = ReplyRun(service.model_thread, question, retrieved.sources, request.is_disconnected,
+                   options.stream_interval_s)  # fmt: skip
     try:
         while True:  # up to the context plan: after it, only text and the stats follow
             event = await run.next()

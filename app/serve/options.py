@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 
 from engine.settings_schema import OPTIONS_BY_KEY
 
+# How often a reply's text is sent at most (seconds): 0 sends every token as it is written, as
+# OpenAI and llama.cpp's server do; a client that parses each chunk slowly can be given fewer.
+STREAM_INTERVAL_S = 0.0
+
 if TYPE_CHECKING:
     from engine.session import SamplingSettings
 
@@ -32,6 +36,8 @@ class ServeOptions:
         sources_k: Excerpts per question from a library, unless the request says.
         system_prompt: Instructions for a request that brings none ("" for none).
         libraries_dir: Where the document libraries are (requests with `hearth.library`).
+        stream_interval_s: Streamed text is sent at most this often (seconds), what the model
+            wrote in between in one chunk; the first piece goes at once. 0 sends every token.
     """
 
     api_key: str = ""
@@ -41,3 +47,4 @@ class ServeOptions:
     sources_k: int = OPTIONS_BY_KEY["chat.sources_k"].default
     system_prompt: str = ""
     libraries_dir: Path | None = None
+    stream_interval_s: float = STREAM_INTERVAL_S

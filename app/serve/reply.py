@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from app.jobs import JobCancelled
 from app.serve.errors import ApiError
+from app.throttle import Throttle
 from engine.chat.answer import Question, answer
 from engine.chat.engine import NoModelError
+from engine.chat.events import TextArrived
 from engine.errors import GenerationError, HearthError
 from engine.settings_schema import SettingError
 
@@ -71,16 +73,19 @@ class ReplyRun:
         question: What to answer.
         sources: Excerpts already retrieved for it (given to the model as the library's).
         is_disconnected: Awaitable check of the client's connection (Starlette's request's).
+        interval_s: Text written within this many seconds of the last piece sent is sent
+            together with the next one (the first piece goes at once); 0 sends every piece.
     """
 
     def __init__(self, model_thread: ModelThread, question: Question, sources: Sequence[Source],
-                 is_disconnected: Callable[[], Any]) -> None:  # fmt: skip
+                 is_disconnected: Callable[[], Any], interval_s: float = 0.0) -> None:  # fmt: skip
         self._loop = asyncio.get_running_loop()
         self._events: asyncio.Queue[object] = asyncio.Queue()
         self._question = question
         self._sources = tuple(sources)
         self._is_disconnected = is_disconnected
         self._checked_at = time.monotonic()
+        self._interval_s = interval_s
         self.ended = False
         self.job = model_thread.submit(self._work)
 
@@ -93,8 +98,13 @@ class ReplyRun:
     def _work(self, engine: LocalEngine, task: Task) -> None:
         """Runs on the model thread."""
         sources = self._sources
+        text = Throttle(self._put, self._interval_s, TextArrived.joined)
         try:
             for event in answer(engine, self._question, lambda *_: sources, task.cancel):
+                if isinstance(event, TextArrived):
+                    text(event)
+                    continue
+                text.flush()
                 self._put(event)
         except BaseException as exc:
             self._put(_Failed(exc))
