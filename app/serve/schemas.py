@@ -103,6 +103,8 @@ class ModelEntry(_Reply):
 
 
 class ModelList(_Reply):
+    """GET /v1/models: the loaded model (none while no model is loaded)."""
+
     object: Literal["list"] = "list"
     data: list[ModelEntry]
 
@@ -117,11 +119,15 @@ class Usage(_Reply):
 
 
 class AssistantMessage(_Reply):
+    """The reply's text, as the assistant's message."""
+
     role: Literal["assistant"] = "assistant"
     content: str
 
 
 class Choice(_Reply):
+    """The one choice of a whole reply; `finish_reason` is "stop" or "length"."""
+
     index: int = 0
     message: AssistantMessage
     finish_reason: str
@@ -141,11 +147,15 @@ class ChatCompletion(_Reply):
 
 
 class Delta(_Reply):
+    """What one streamed chunk adds: the role (first chunk) or text."""
+
     role: Literal["assistant"] | None = None
     content: str | None = None
 
 
 class ChunkChoice(_Reply):
+    """The one choice of a streamed chunk; the last has the finish reason."""
+
     index: int = 0
     delta: Delta
     finish_reason: str | None = None
@@ -173,11 +183,15 @@ class Embedding(_Reply):
 
 
 class EmbeddingUsage(_Reply):
+    """Word pieces the embedding model read."""
+
     prompt_tokens: int
     total_tokens: int
 
 
 class EmbeddingList(_Reply):
+    """POST /v1/embeddings' reply: one vector per text, in the request's order."""
+
     object: Literal["list"] = "list"
     data: list[Embedding]
     model: str
@@ -194,4 +208,6 @@ class ErrorDetail(_Reply):
 
 
 class ErrorBody(_Reply):
+    """Every HTTP error's body: `{"error": {...}}`."""
+
     error: ErrorDetail

@@ -120,6 +120,7 @@ class ApiServer:
 
     @property
     def running(self) -> bool:
+        """True while the server's thread (from `start`) runs."""
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout_s: float = GRACEFUL_S + 3) -> None:
