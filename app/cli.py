@@ -17,7 +17,13 @@ from engine.display import display_text
 from engine.errors import HearthError
 
 # Modules with a `register(subparsers)` function that adds their subcommands.
-COMMAND_MODULES = ("app.cli_engine", "app.cli_library", "app.cli_models", "app.cli_lab")
+COMMAND_MODULES = (
+    "app.cli_engine",
+    "app.cli_library",
+    "app.cli_models",
+    "app.cli_lab",
+    "app.cli_serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -124,6 +124,14 @@ def run_chat(args: argparse.Namespace) -> int:
     history = _read_history(args.history) if args.history else []
     pinned = [Document(_read_text(path), path) for path in args.pin]
     session = connect_remote(args) if args.remote else _load_local(args)
+    try:
+        return _chat(args, session, prompt, history, pinned)
+    finally:
+        session.unload()  # a remote session's connections close with it
+
+
+def _chat(args: argparse.Namespace, session: Any, prompt: str, history: list[dict[str, str]],
+          pinned: list[Document]) -> int:  # fmt: skip
     manager = ContextManager(session, ContextSettings(policy=args.overflow))
     request = TurnRequest(args.system, prompt, history, pinned)
     plan = manager.plan(request, args.max_tokens)

@@ -1,9 +1,9 @@
 """What can be set in Hearth: each option's type, default, bounds and description, in one table.
 
 The settings dialog is built from this table and every value read from disk is checked against it.
-The same table checks values that arrive with a request: the CLI's numeric options and the fields of
-a future API request name their schema key and are checked by `validate_fields`, so a value means
-the same and has the same range wherever it comes from. `REQUEST_OPTIONS` holds the few values a
+The same table checks values that arrive with a request: the CLI's numeric options and the fields
+of an API request (`hearth serve`) name their schema key and are checked by `validate_fields`, so a
+value means the same and has the same range wherever it comes from. `REQUEST_OPTIONS` holds the few values a
 request may carry that are not saved settings (or that a request may set to a special value, such
 as a context window of 0 for the model's trained length).
 """
@@ -300,6 +300,36 @@ OPTIONS: tuple[Option, ...] = (
         "Where models are searched and downloaded: empty uses HF_ENDPOINT or huggingface.co; "
         "a mirror's address works too.",
     ),
+    # The local API server (`hearth serve`, and the window's server when turned on)
+    Option(
+        "server.enabled",
+        "bool",
+        False,
+        "Local API server",
+        "Serve the loaded model to other programs through an OpenAI-compatible API.",
+        hidden=True,
+    ),
+    Option(
+        "server.host",
+        "str",
+        "127.0.0.1",
+        "Address",
+        "Where the server listens: 127.0.0.1 is this computer only; any other address needs "
+        "an API key.",
+        hidden=True,
+    ),
+    Option("server.port", "int", 8080, "Port", "The server's TCP port.", 1, 65535, hidden=True),
+    Option(
+        "server.queue_limit",
+        "int",
+        16,
+        "Queued requests",
+        "Requests that may wait for the model behind the one it is answering; more are "
+        "refused with HTTP 429 until one ends.",
+        0,
+        1024,
+        hidden=True,
+    ),
     # Appearance and layout
     Option(
         "appearance.theme",
@@ -330,6 +360,12 @@ REQUEST_OPTIONS: tuple[Option, ...] = (
         key="request.lookup_draft_tokens",
         default=0,
         special=((0, "off"),),
+        hidden=True,
+    ),
+    replace(
+        _SETTINGS_BY_KEY["server.port"],
+        key="request.port",
+        special=((0, "any free port"),),
         hidden=True,
     ),
     Option(
@@ -390,6 +426,7 @@ GROUP_TITLES = {
     "sampling": "Sampling",
     "chat": "Chat",
     "hub": "Model downloads",
+    "server": "Local API server",
     "appearance": "Appearance",
 }
 

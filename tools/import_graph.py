@@ -9,7 +9,8 @@ functions count as edges too (they are marked "lazy"); imports under `if TYPE_CH
 because they never run. Nodes are packages and top-level modules one level below each layer
 (`engine.session`, `engine.context`, `app.library`, `ui.gauges`...). The layer rules are those of
 the design map: ui imports neither app nor the heavy engine libraries; engine imports no Qt, app
-or ui; inside engine no two nodes import each other, directly or through others.
+or ui; the API server (app.serve) imports no Qt or ui; inside engine no two nodes import each
+other, directly or through others.
 """
 
 from __future__ import annotations
@@ -164,7 +165,9 @@ def violations(imports: list[Import]) -> list[Import]:
         top = item.target.split(".")[0]
         # The library process never draws, so its package imports no widgets.
         never_ui = item.source.startswith("app.library") and top == "ui"
-        if top in forbidden.get(layer, ()) or never_ui:
+        # The API server runs headless, in `hearth serve` as in the window.
+        never_qt = item.source.startswith(("app.serve", "app.cli_serve")) and top in (*QT, "ui")
+        if top in forbidden.get(layer, ()) or never_ui or never_qt:
             bad.append(item)
     return bad
 

@@ -28,13 +28,19 @@ def library_exists(root: Path, name: str) -> bool:
 
 
 class Libraries:
-    """Lazily opened libraries under `root` (app_paths().libraries_dir)."""
+    """Lazily opened libraries under `root` (app_paths().libraries_dir).
 
-    def __init__(self, root: Path) -> None:
+    Args:
+        root: The libraries folder.
+        embedder: The embedding model every library shares; the bundled one, loaded on first
+            use, when None.
+    """
+
+    def __init__(self, root: Path, embedder: Any = None) -> None:
         self.root = Path(root)
         self._lock = threading.Lock()
         self._open: dict[str, Any] = {}
-        self._embedder: Any = None  # one embedding model in memory for every library
+        self._embedder: Any = embedder  # one embedding model in memory for every library
 
     def exists(self, name: str) -> bool:
         """True once something was added to the library (checked without opening it)."""

@@ -418,7 +418,7 @@ class ContextManager:
         try:
             from engine.context.fit import MachineMemory, largest_window
 
-            allocation = getattr(self.session, "allocation", None)
+            allocation = getattr(self.session, "allocation", None)  # a remote engine has none
             memory = MachineMemory.probe(
                 freed_ram=allocation.ram if allocation else 0,
                 freed_vram=allocation.vram if allocation else 0,
@@ -453,7 +453,7 @@ class ContextManager:
         return kv_cache_bytes(info, n_tokens, report.type_k, report.type_v, window)
 
     def _kv_total(self) -> int:
-        allocation = getattr(self.session, "allocation", None)
+        allocation = getattr(self.session, "allocation", None)  # a remote engine has none
         if allocation is not None and allocation.part("kv_cache"):
             return allocation.part("kv_cache")
         return self._kv_bytes(self.session.n_ctx)

@@ -1,0 +1,142 @@
+"""`hearth serve` without a model: refusals at start, the key, the loopback rule, error shapes,
+stop strings and the queue's gate. A real server on 127.0.0.1 where one is needed."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from app.cli import main
+from app.model_thread import ModelThread
+from app.serve.auth import is_loopback, key_matches, new_key
+from app.serve.errors import ApiError
+from app.serve.gate import Gate
+from app.serve.options import ServeOptions
+from app.serve.stops import StopScanner
+from tests.serve_server import serve
+
+KEY = "sk-hearth-safety"
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> bool:
+    return err.count("\n") == 1 and err.startswith("hearth: ")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])
+def test_listening_beyond_this_computer_without_a_key_is_refused(capsys, host, monkeypatch):
+    monkeypatch.delenv("HEARTH_SERVE_API_KEY", raising=False)
+    code, out, err = run(capsys, "serve", "--host", host)
+    assert code == 2 and out == "" and one_line(err) and "needs an API key" in err
+
+
+def test_a_port_in_use_is_one_line_before_any_model_loads(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run(capsys, "serve", "--port", str(port))
+    assert code == 2 and one_line(err) and f"Port {port} on 127.0.0.1 is already in use" in err
+
+
+def test_a_bad_model_file_or_option_is_one_line(capsys, tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a model at all" * 10)
+    code, _, err = run(capsys, "serve", "--port", "0", "--model", str(bad))
+    assert code == 2 and one_line(err) and "broken.gguf" in err
+    code, _, err = run(capsys, "serve", "--port", "70000")
+    assert code == 2 and one_line(err) and "--port" in err
+
+
+@pytest.fixture
+def empty_server():
+    """A server whose model thread has no model loaded."""
+    thread = ModelThread()
+    running = serve(thread, ServeOptions(api_key=KEY))
+    yield running
+    running.stop()
+    thread.shutdown()
+
+
+def test_every_request_needs_the_key_and_errors_have_openai_shape(empty_server):
+    url = empty_server.url
+    for method, path in (("GET", "/models"), ("POST", "/chat/completions"),
+                         ("POST", "/embeddings"), ("GET", "/nowhere")):  # fmt: skip
+        response = httpx.request(method, url + path, headers={"Authorization": "Bearer nope"})
+        assert response.status_code == 401, path
+        assert response.json()["error"]["type"] == "authentication_error"
+        assert "access-control-allow-origin" not in response.headers
+    good = {"Authorization": f"Bearer {KEY}"}
+    assert httpx.get(url + "/models", headers=good).json() == {"object": "list", "data": []}
+    missing = httpx.get(url + "/nowhere", headers=good)
+    assert missing.status_code == 404 and missing.json()["error"]["message"]
+    bad_json = httpx.post(url + "/chat/completions", headers={**good, "Content-Type":
+                          "application/json"}, content=b"{nope")  # fmt: skip
+    assert (
+        bad_json.status_code == 400 and bad_json.json()["error"]["type"] == "invalid_request_error"
+    )
+    no_messages = httpx.post(url + "/chat/completions", headers=good, json={"model": "x"})
+    assert no_messages.status_code == 400 and no_messages.json()["error"]["param"] == "messages"
+    no_model = httpx.post(url + "/chat/completions", headers=good,
+                          json={"model": "x", "messages": [{"role": "user", "content": "Hi"}]})  # fmt: skip
+    assert (
+        no_model.status_code == 503 and "No model is loaded" in no_model.json()["error"]["message"]
+    )
+
+
+def test_without_a_key_only_requests_for_a_loopback_name_are_taken():
+    thread = ModelThread()
+    running = serve(thread, ServeOptions())
+    try:
+        assert httpx.get(running.url + "/models").status_code == 200
+        rebound = httpx.get(running.url + "/models", headers={"Host": "evil.example:80"})
+        assert rebound.status_code == 403
+    finally:
+        running.stop()
+        thread.shutdown()
+
+
+def test_keys_and_addresses():
+    assert key_matches("Bearer abc", "abc") and key_matches("bearer  abc ", "abc")
+    assert not key_matches("Bearer abd", "abc") and not key_matches(None, "abc")
+    assert not key_matches("Basic abc", "abc") and key_matches(None, "")
+    assert new_key() != new_key() and new_key().startswith("sk-hearth-")
+    assert all(map(is_loopback, ("127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.5")))
+    assert not any(map(is_loopback, ("0.0.0.0", "::", "10.0.0.1", "example.com")))
+
+
+@pytest.mark.parametrize(
+    ("pieces", "stops", "sent"),
+    [
+        (["1, 2, ", "3, 4"], ["3"], "1, 2, "),
+        (["Hel", "lo wor", "ld"], ["o w"], "Hell"),
+        (["ab", "c"], ["abd"], "abc"),  # a partial match that does not go on is sent after all
+        (["x<", "|end", "|>y"], ["<|end|>"], "x"),
+        (["plain"], [], "plain"),
+    ],
+)
+def test_stop_strings_cut_the_text_and_never_show_a_part_of_themselves(pieces, stops, sent):
+    scanner = StopScanner(stops)
+    released = [scanner.feed(piece) for piece in pieces]
+    text = "".join(released) + scanner.flush()
+    assert text == sent
+    for stop in stops:
+        assert all(stop[:2] not in part or stop[:2] in sent for part in released)
+
+
+def test_the_gate_admits_one_running_and_limit_waiting_then_says_when_to_retry():
+    gate = Gate(limit=1)
+    with gate.admit(), gate.admit():
+        with pytest.raises(ApiError) as full, gate.admit():
+            pass
+        assert full.value.status == 429 and int(full.value.headers["Retry-After"]) >= 1
+    assert gate.active == 0 and gate.served == 2
+    with gate.admit():
+        assert gate.active == 1
