@@ -23,6 +23,9 @@ def sources_to_stored(sources: Iterable[Source]) -> list[dict[str, Any]]:
             "page": source.page,
             "excerpt": source.excerpt,
             "score": source.score,
+            "location": source.location,
+            "char_start": source.char_start,
+            "char_end": source.char_end,
         }
         for source in sources
     ]
@@ -39,6 +42,9 @@ def sources_from_stored(rows: Sequence[Mapping[str, Any]]) -> tuple[Source, ...]
             page=int(row["page"]) if row.get("page") else None,
             excerpt=str(row.get("excerpt") or ""),
             score=float(row.get("score") or 0.0),
+            location=str(row["location"]) if row.get("location") else None,
+            char_start=int(row.get("char_start") or 0),
+            char_end=int(row.get("char_end") or 0),
         )
         for index, row in enumerate(rows, start=1)
     )

@@ -48,9 +48,10 @@ class PeakMemory:
         gpus = probe_gpus()
         if gpus:
             self.baseline_vram = self.peak_vram = sum(gpu.used for gpu in gpus)
-        if gpus or not self._kernel_peak:
-            self._thread = threading.Thread(target=self._sample, name="peak-memory", daemon=True)
-            self._thread.start()
+        # Sampled even with the kernel's peak: Linux updates VmHWM from per-thread counters that
+        # it syncs lazily, so a short peak can be missed or read low.
+        self._thread = threading.Thread(target=self._sample, name="peak-memory", daemon=True)
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,8 +72,7 @@ class PeakMemory:
             self._take_sample()
 
     def _take_sample(self) -> None:
-        if not self._kernel_peak:
-            self.peak_rss = max(self.peak_rss, self._process.memory_info().rss)
+        self.peak_rss = max(self.peak_rss, self._process.memory_info().rss)
         if self.peak_vram is not None:
             gpus = probe_gpus()
             if gpus:

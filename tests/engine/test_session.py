@@ -141,7 +141,7 @@ def test_greedy_output_is_identical_with_prompt_lookup(session):
 
 def test_prompt_longer_than_the_window_is_refused_clearly(session):
     huge = "word " * 3000
-    with pytest.raises(GenerationError, match="context window holds 2048"):
+    with pytest.raises(GenerationError, match="context window holds 2,048"):
         session.chat(ask(huge), GREEDY)
 
 
@@ -216,10 +216,10 @@ def test_failed_gpu_load_falls_back_to_cpu_and_says_why(default_model_path, monk
 
     real_create = session_module._create_llama
 
-    def create(settings):
+    def create(settings, *args, **kwargs):
         if settings.n_gpu_layers:
             raise ModelLoadError("out of device memory")
-        return real_create(settings)
+        return real_create(settings, *args, **kwargs)
 
     monkeypatch.setattr(session_module, "_create_llama", create)
     session = ModelSession()

@@ -120,16 +120,16 @@ def test_the_context_manager_fits_a_long_chat_into_the_remote_window(server):
 
 def test_the_summarize_policy_asks_the_remote_model_for_the_summary(server):
     session = RemoteSession()
-    session.connect(RemoteConnection(server.url, context_window=384))
+    session.connect(RemoteConnection(server.url, context_window=512))
     try:
         manager = ContextManager(session, ContextSettings(policy="summarize", summary_tokens=32))
         history = []
-        for turn in range(8):
+        for turn in range(12):
             history += [{"role": "user", "content": f"My cat number {turn} is called Tom{turn}."},
                         {"role": "assistant", "content": "What a lovely name for a cat. " * 4}]  # fmt: skip
         plan = manager.plan(TurnRequest("", "What are my cats called?", history), 48)
         assert plan.summary_written and plan.summary is not None and plan.summary.text
-        assert manager.summarizer.calls >= 1 and plan.prompt_tokens <= 384 - 48
+        assert manager.summarizer.calls >= 1 and plan.prompt_tokens <= 512 - 48
     finally:
         session.unload()
 
