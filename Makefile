@@ -37,7 +37,7 @@ build/testdata/usr/share/doc/gnuplot/gnuplot.pdf:
 testdata: $(REAL_PDF)
 
 test: setup testdata
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n auto --dist loadfile
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n auto --dist worksteal
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
