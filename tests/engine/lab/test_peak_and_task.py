@@ -24,8 +24,6 @@ def test_a_short_lived_allocation_shows_in_the_peak():
         seen = psutil.Process().memory_info().rss  # what the block raised it to, mid-block
         time.sleep(0.2)  # a peak that lasts longer than one sampling interval
         del block
-    after = psutil.Process().memory_info().rss
-    assert seen > after + 100 * MB, "the block was resident, then freed"
     assert peak.peak_rss >= seen * 0.99  # the kernel counts resident pages a little lazily
     assert peak.added_rss >= 0.99 * seen - peak.baseline_rss
 
