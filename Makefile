@@ -36,7 +36,10 @@ build/testdata/usr/share/doc/gnuplot/gnuplot.pdf:
 
 testdata: $(REAL_PDF)
 
+# Bytecode is compiled once first (as an install has it): with PYTHONDONTWRITEBYTECODE set, every
+# process a test starts would compile Hearth's modules again.
 test: setup testdata
+	$(BIN)/python -m compileall -q app engine ui > /dev/null
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n auto --dist worksteal
 
 lint: setup

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from app import conversation as prompts
-from app.conversation import CurrentConversation, title_from
+from app.conversation import CurrentConversation, store_write, title_from
 from app.model_worker import ModelClient
 from app.settings import Settings
 from engine.chat.events import ContextUsed, TextArrived
@@ -35,9 +35,14 @@ class Reply:
     request_id: int
     conversation_id: int
     message_id: int
+    # The question it answers: taken back into the message box if no reply text ever came.
+    question_id: int
+    question: str
     text: str = ""
     sources: tuple[Source, ...] = ()
     saved_at: float = field(default_factory=time.monotonic)
+    # Set once a save failed (a full disk), so the notice is shown once, not every second.
+    save_failed: bool = False
 
 
 class ChatController(QObject):
@@ -109,36 +114,39 @@ class ChatController(QObject):
     def on_send(self, text: str) -> None:
         if self.reply is not None:
             return
-        if self._editing_from is not None and self.current.conversation is not None:
-            self.store.delete_messages_from(self.current.conversation.id, self._editing_from)
-            self.window.chat.remove_from(self._editing_from)
-            self._editing_from = None
-            self.window.notice.dismiss()
         try:
+            if self._editing_from is not None and self.current.conversation is not None:
+                self.store.delete_messages_from(self.current.conversation.id, self._editing_from)
+                self.window.chat.remove_from(self._editing_from)
+                self._editing_from = None
+                self.window.notice.dismiss()
             conversation = self.current.ensure(text)
             past = prompts.history(self.store, conversation.id)
             message = self.store.add_message(conversation.id, "user", text)
-        except (
-            ChatStoreError
-        ) as exc:  # a full or read-only disk, a busy file: say so, keep the text
-            self.window.notice.show_message(str(exc), "error")
+        except ChatStoreError as exc:  # a full or read-only disk, a busy file: keep the text
+            self._explain(str(exc))
             self.window.composer.set_text(text)
             return
         self.window.chat.add_message(message.id, "user", text)
         if conversation.title == DEFAULT_TITLE:
-            self.current.rename(conversation.id, title_from(text))
-        self._ask(conversation, past, text)
+            self._write(self.current.rename, conversation.id, title_from(text))
+        self._ask(conversation, past, message.id, text)
 
-    def _ask(self, conversation: Conversation, past: Sequence[Message], text: str) -> None:
+    def _ask(self, conversation: Conversation, past: Sequence[Message], question_id: int,
+             text: str) -> None:  # fmt: skip
         question = prompts.question(self.store, self.settings.values(), conversation, text, past,
                                     self.library_for(conversation))  # fmt: skip
-        placeholder = self.store.add_message(conversation.id, "assistant", "")
+        try:
+            placeholder = self.store.add_message(conversation.id, "assistant", "")
+        except ChatStoreError as exc:  # the question is saved; Regenerate asks it again later
+            self._explain(str(exc))
+            return
         self.window.chat.add_message(placeholder.id, "assistant", "")
         self.window.chat.set_reply_streaming(placeholder.id, True)
-        if self.model.loaded_model is None:
+        if not self.model.has_model:
             self.window.chat.show_reply_status(placeholder.id, "Waiting for the model to load…")
         request_id = self.model.ask(question)
-        self.reply = Reply(request_id, conversation.id, placeholder.id)
+        self.reply = Reply(request_id, conversation.id, placeholder.id, question_id, text)
         self.window.composer.set_busy(True)
         self.window.chat.set_busy(True)
 
@@ -159,10 +167,11 @@ class ChatController(QObject):
         if not users:
             return
         question = users[-1]
-        self.store.delete_messages_from(conversation.id, message_id)
+        if not self._write(self.store.delete_messages_from, conversation.id, message_id):
+            return
         self.window.chat.remove_from(message_id)
         past = prompts.history(self.store, conversation.id, before=question.id)
-        self._ask(conversation, past, question.content)
+        self._ask(conversation, past, question.id, question.content)
 
     def on_edit(self, message_id: int) -> None:
         conversation = self.current.conversation
@@ -212,8 +221,13 @@ class ChatController(QObject):
         self.window.chat.show_reply_text(reply.message_id, reply.text)
         now = time.monotonic()
         if now - reply.saved_at >= SAVE_INTERVAL_S:
-            self.store.update_message(reply.message_id, reply.text)
             reply.saved_at = now
+            try:
+                self.store.update_message(reply.message_id, reply.text)
+            except ChatStoreError as exc:  # the reply keeps streaming; the final save retries
+                if not reply.save_failed:
+                    reply.save_failed = True
+                    self._explain(str(exc))
 
     def on_context_used(self, usage: ContextUsed) -> None:
         self.window.gauges.show_budget(usage.budget, usage.notice)
@@ -222,28 +236,65 @@ class ChatController(QObject):
         reply = self._mine(request_id)
         if reply is None:
             return
-        self.store.update_message(reply.message_id, reply.text, stats.to_dict(),
-                                  sources_to_stored(reply.sources))  # fmt: skip
+        if stats.stop_reason == "error" and not reply.text:  # cut before its first word
+            self.on_reply_failed(request_id, stats.error or "The reply broke off.")
+            return
+        self._write(self.store.update_message, reply.message_id, reply.text, stats.to_dict(),
+                    sources_to_stored(reply.sources))  # fmt: skip
         self.window.chat.show_reply_done(reply.message_id, reply.text, stats)
         self.window.gauges.reply_finished(stats)
+        if stats.stop_reason == "error":  # cut part-way (a remote server went away): text kept
+            self.window.notice.show_message(stats.error or "The reply broke off.", "error",
+                                            topic="reply")  # fmt: skip
+        else:  # an earlier reply's failure no longer holds
+            self.window.notice.withdraw("reply")
         self._end_reply(reply)
 
     def on_reply_failed(self, request_id: int, message: str) -> None:
         reply = self._mine(request_id)
         if reply is None:
             return
+        # The failure is the news; a store error on top of it goes to the log only.
         if reply.text:
             stats = GenerationStats.ended("error", message)
-            self.store.update_message(reply.message_id, reply.text, stats.to_dict(),
-                                      sources_to_stored(reply.sources))  # fmt: skip
+            self._write(self.store.update_message, reply.message_id, reply.text, stats.to_dict(),
+                        sources_to_stored(reply.sources), quiet=True)  # fmt: skip
             self.window.chat.show_reply_done(reply.message_id, reply.text, stats)
+            self.window.notice.show_message(message, "error", topic="reply")
         else:
-            self.store.delete_messages_from(reply.conversation_id, reply.message_id)
-            if self.current.is_(reply.conversation_id):
-                self.window.chat.remove_from(reply.message_id)
+            self._take_back(reply, message)
         self.window.gauges.reply_finished(None)
-        self.window.notice.show_message(message, "error")
         self._end_reply(reply)
+
+    def _take_back(self, reply: Reply, why: str) -> None:
+        """A question that got no reply at all leaves the chat (and the saved conversation) and
+        goes back into the message box: left in, it would go to the model with the next one."""
+        self._write(self.store.delete_messages_from, reply.conversation_id, reply.question_id,
+                    quiet=True)  # fmt: skip
+        if self.current.is_(reply.conversation_id):
+            self.window.chat.remove_from(reply.question_id)
+            self._restore_text(reply.question)
+            self.window.notice.show_message(
+                f"Not sent: {why} Your message is back in the message box.", "error",
+                topic="reply",
+            )  # fmt: skip
+            return
+        conversation = self.store.conversation(reply.conversation_id)
+        title = conversation.title if conversation is not None else "another chat"
+
+        def show() -> None:
+            self.current.open(reply.conversation_id)
+            self._restore_text(reply.question)
+
+        self.window.notice.show_message(
+            f"Your message in “{title}” was not sent: {why}", "error", topic="reply",
+            action="Show it", callback=show,
+        )  # fmt: skip
+
+    def _restore_text(self, text: str) -> None:
+        """Put `text` back in the message box, before anything typed there meanwhile."""
+        typed = self.window.composer.text().strip()
+        self.window.composer.set_text(f"{text}\n\n{typed}" if typed and typed != text else text)
 
     def _end_reply(self, reply: Reply) -> None:
         self.reply = None
@@ -254,4 +305,15 @@ class ChatController(QObject):
     def save_unfinished(self) -> None:
         """Write what the reply being written has so far (at exit)."""
         if self.reply is not None:
-            self.store.update_message(self.reply.message_id, self.reply.text)
+            self._write(self.store.update_message, self.reply.message_id, self.reply.text,
+                        quiet=True)  # fmt: skip
+
+    # Writing
+
+    def _write(self, write: Callable[..., object], *args: object, quiet: bool = False) -> bool:
+        """One chat-store write; with `quiet` a failure is only logged (another message is the
+        news). Returns whether it was written."""
+        return store_write(write, *args, explain=None if quiet else self._explain)
+
+    def _explain(self, message: str) -> None:
+        self.window.notice.show_message(message, "error")

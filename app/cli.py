@@ -16,17 +16,19 @@ from app.paths import app_paths
 from engine.display import display_text
 from engine.errors import HearthError
 
-# Modules with a `register(subparsers)` function that adds their subcommands.
-COMMAND_MODULES = (
-    "app.cli_engine",
-    "app.cli_library",
-    "app.cli_models",
-    "app.cli_lab",
-    "app.cli_serve",
-)
+# Modules with a `register(subparsers)` function, and the subcommands each adds: a command
+# imports only its own module (`hearth search` need not import the chat engine).
+COMMAND_MODULES = {
+    "app.cli_engine": ("info", "chat"),
+    "app.cli_library": ("index", "search", "ask", "library"),
+    "app.cli_models": ("models",),
+    "app.cli_lab": ("quantize", "bench"),
+    "app.cli_serve": ("serve",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `command` (a subcommand's name) only the module that owns it."""
     parser = argparse.ArgumentParser(
         prog="hearth", description="Private, local AI on your own files."
     )
@@ -36,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check that this installation works (model, documents, search) and exit",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    owners = [name for name, commands in COMMAND_MODULES.items() if command in commands]
+    for name in owners or COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.gui import main as gui_main
 
         return gui_main([], open_paths=args_list)
-    parser = build_parser()
+    parser = build_parser(next((a for a in args_list if not a.startswith("-")), None))
     args = parser.parse_args(args_list)
     if args.self_test:
         from app.self_test import run as self_test
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         return gui_main(args_list)
     try:
         # Details go to the log file; the terminal gets one line in words.
-        setup_logging(app_paths().log_file)
+        setup_logging(app_paths().ensure().log_file)
         check_options(args)
         return int(args.func(args) or 0)
     except HearthError as exc:

@@ -23,7 +23,9 @@ from engine.errors import HearthError
 from engine.memory import probe_memory
 from engine.model_probe import ModelGuard
 from engine.session import KV_CACHE_TYPES, LoadSettings, ModelSession, SamplingSettings
+from engine.settings_schema import ALL_OPTIONS
 from engine.stats import GenerationStats
+from engine.storage import size_text
 
 
 def register(subparsers: Any) -> None:
@@ -41,13 +43,18 @@ def register(subparsers: Any) -> None:
     add_checked(chat, "--threads", "model.threads", default=0,
                 help="CPU threads (0: physical cores)")  # fmt: skip
     chat.add_argument("--kv-type", choices=sorted(KV_CACHE_TYPES), default="f16")
-    chat.add_argument("--flash-attn", action="store_true")
+    chat.add_argument("--flash-attn", action=argparse.BooleanOptionalAction, default=True,
+                      help="flash attention where the backend has it (on)")  # fmt: skip
     chat.add_argument("--system", default="", help="a system prompt")
     add_checked(chat, "--max-tokens", "sampling.max_tokens", default=512)
     add_checked(chat, "--temperature", "sampling.temperature", default=0.7, metavar="T")
     add_checked(chat, "--seed", "sampling.seed", default=-1)
-    add_checked(chat, "--lookup", "request.lookup_draft_tokens", default=0,
-                help="prompt-lookup decoding with N drafted tokens (0: off)")  # fmt: skip
+    add_checked(chat, "--lookup", "request.lookup_draft_tokens",
+                default=ALL_OPTIONS["request.lookup_draft_tokens"].default,
+                help="prompt-lookup decoding with at most N drafted tokens (default %(default)s; 0: off)")  # fmt: skip
+    chat.add_argument("--draft-model", metavar="PATH", default="",
+                      help="a smaller model of the same vocabulary that drafts tokens ('auto': "
+                      "one beside the model or bundled)")  # fmt: skip
     chat.add_argument("--overflow", choices=POLICIES, default="sliding_window",
                       help="what to do when the conversation does not fit the window")  # fmt: skip
     chat.add_argument("--history", metavar="FILE",
@@ -88,19 +95,14 @@ def run_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    gib = 2**30
     where = ", ".join(backend.devices) if backend.devices else "CPU only"
     print(f"llama.cpp {backend.llama_cpp_version}: {where}; {backend.default_threads} threads")
     for note in backend.notes:
         print(f"  note: {note}")
-    print(
-        f"RAM {memory.ram_used / gib:.1f} / {memory.ram_total / gib:.1f} GiB"
-        + (
-            f", VRAM {memory.vram_used / gib:.1f} / {memory.vram_total / gib:.1f} GiB"
-            if memory.gpus
-            else ""
-        )  # fmt: skip
-    )
+    ram = f"RAM {size_text(memory.ram_used)} used of {size_text(memory.ram_total)}"
+    if memory.gpus:
+        ram += f", VRAM {size_text(memory.vram_used)} used of {size_text(memory.vram_total)}"
+    print(ram)
     print("Models:")
     for model in models:
         if model["problem"]:
@@ -108,8 +110,8 @@ def run_info(args: argparse.Namespace) -> int:
             continue
         print(
             f"  {display_text(model['name'])} ({display_text(model['architecture'])}, {model['parameter_count'] / 1e6:.0f}M "
-            f"params, {model['file_type']}, {model['context_length']} ctx, "
-            f"{model['file_size'] / 2**20:.0f} MB"
+            f"params, {model['file_type']}, {model['context_length']:,} ctx, "
+            f"{size_text(model['file_size'])}"
             f"{'' if model['has_chat_template'] else ', no chat template'})"
             f"{' [bundled]' if model['bundled'] else ''}"
         )
@@ -121,9 +123,12 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_chat(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():  # checked before a model is loaded for nothing
+        raise HearthError("The message is empty: there is nothing to answer.",
+                          "Give the message as an argument, or '-' to read it from stdin.")  # fmt: skip
     history = _read_history(args.history) if args.history else []
     pinned = [Document(_read_text(path), path) for path in args.pin]
-    session = connect_remote(args) if args.remote else _load_local(args)
+    session = connect_remote(args) if args.remote is not None else _load_local(args)
     try:
         return _chat(args, session, prompt, history, pinned)
     finally:
@@ -178,6 +183,7 @@ def _load_local(args: argparse.Namespace) -> ModelSession:
         flash_attn=args.flash_attn,
         type_k=args.kv_type,
         type_v=args.kv_type,
+        draft_model_path=getattr(args, "draft_model", ""),
     )
     # Refuse a window that does not fit this machine before llama.cpp tries to allocate it.
     settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)

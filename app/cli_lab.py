@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
                      help="prompt tokens before generation and time to first token (512)")  # fmt: skip
     run.add_argument("--kv-types", default="f16", metavar="LIST",
                      help=f"K/V cache types to compare, {LIST_HELP}: f16, q8_0, q4_0 (f16)")  # fmt: skip
-    run.add_argument("--flash-attn", default="off", choices=("off", "on", "both"),
+    run.add_argument("--flash-attn", default="on", choices=("off", "on", "both"),
                      help="flash attention (quantized V caches always use it)")  # fmt: skip
     run.add_argument("--chunk-tokens", default="512", metavar="N",
                      help="tokens per perplexity chunk (512, as llama-perplexity)")  # fmt: skip
@@ -112,6 +112,7 @@ def run_quantize(args: argparse.Namespace) -> int:
         default_target,
         quantize,
     )
+    from engine.storage import size_text
 
     quant_type = args.type.upper()
     if args.out:
@@ -125,6 +126,7 @@ def run_quantize(args: argparse.Namespace) -> int:
         target=str(target),
         allow_requantize=args.allow_requantize,
         n_threads=_count(args.threads, "--threads", minimum=0),
+        chosen_target=bool(args.out),
     )
     try:
         check_request(request)
@@ -150,7 +152,7 @@ def run_quantize(args: argparse.Namespace) -> int:
     else:
         print(
             f"{result.path}: {result.quant_type} from {result.source_type}, "
-            f"{result.file_size / 1e6:.0f} MB in {result.seconds:.1f} s (added to your models)"
+            f"{size_text(result.file_size)} in {result.seconds:.1f} s (added to your models)"
         )
     return 0
 
@@ -190,6 +192,12 @@ def run_bench_run(args: argparse.Namespace) -> int:
         n_threads=_count(args.threads, "--threads", minimum=0),
         n_gpu_layers=args.gpu_layers,
     )
+    save_to = None if args.no_save else Path(args.save).expanduser() if args.save else None
+    if save_to is not None:  # said now, not after the whole run
+        from engine.storage import check_writable, nearest_existing
+
+        check_writable(nearest_existing(save_to.parent), f"save the results as {save_to.name}",
+                       chosen=True)  # fmt: skip
     prepared = prepare(plan)
     printer = ProgressPrinter(sys.stderr)
     results: BenchResults | None = None
@@ -204,9 +212,11 @@ def run_bench_run(args: argparse.Namespace) -> int:
     printer.done()
     assert results is not None
     saved: tuple[Path, Path] | None = None
-    if not args.no_save:
-        saved = results.save(Path(args.save).expanduser() if args.save else _default_save())
-    _report(results, constraints, args.json, saved)
+    try:
+        if not args.no_save:
+            saved = results.save(save_to or _default_save())
+    finally:  # a save that fails (a disk filled during the run) still shows what was measured
+        _report(results, constraints, args.json, saved)
     return 130 if results.cancelled else 0
 
 
@@ -259,8 +269,10 @@ def data_config(result: Any) -> dict[str, Any]:
 
 def print_table(results: Iterable[Any], stream: TextIO) -> None:
     """The results as an aligned text table: medians with their min-max range."""
+    from engine.lab.results import TTFT_FORMAT
+
     headings = ("model", "type", "backend", "load s", "prompt t/s", "gen t/s", "TTFT s",
-                "peak RAM", "est. RAM", "PPL", "KL", "top-1")  # fmt: skip
+                "RAM used", "est. RAM", "PPL", "KL", "top-1")  # fmt: skip
     rows: list[tuple[Any, ...]] = []
     for result in results:
         if result.error:
@@ -274,8 +286,8 @@ def print_table(results: Iterable[Any], stream: TextIO) -> None:
                 _spread(result.load_s, "{:.2f}"),
                 _spread(result.prompt_speed, "{:.0f}"),
                 _spread(result.gen_tokens_per_s, "{:.1f}"),
-                _spread(result.ttft_s, "{:.3f}"),
-                _size(result.peak_ram_bytes.median if result.peak_ram_bytes else None),
+                _spread(result.ttft_s, TTFT_FORMAT),
+                _size(result.ram_used.median if result.ram_used else None),
                 _size(result.estimated_ram_bytes),
                 _value(result.perplexity, "{:.3f}"),
                 _value(result.kl_divergence, "{:.4f}"),
@@ -306,7 +318,9 @@ def _value(value: float | None, fmt: str) -> str:
 
 
 def _size(size: float | None) -> str:
-    return "-" if size is None else f"{size / 1e9:.2f} GB"
+    from engine.storage import size_text
+
+    return "-" if size is None else size_text(size)
 
 
 def _default_save() -> Path:

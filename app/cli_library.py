@@ -4,10 +4,12 @@ from a terminal. Progress goes to stderr, results to stdout, `--json` gives one 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -177,7 +179,7 @@ class ProgressPrinter:
     def __call__(self, event) -> None:
         if event.stage == "upgrade":
             if event.file_index == 0 or event.file_index == event.file_count:
-                print(f"{event.message}: {event.file_index}/{event.file_count} chunks",
+                print(f"{event.message}: {event.file_index:,}/{event.file_count:,} chunks",
                       file=self.stream, flush=True)  # fmt: skip
             return
         if event.stage == "page" and self.live:
@@ -194,9 +196,9 @@ class ProgressPrinter:
                     detail = f"{_count(event.page_count, 'page')}, {detail}"
                 if event.message:
                     detail += f"; {event.message}"
-            width = len(str(event.file_count))
+            width = len(f"{event.file_count:,}")
             print(
-                f"[{event.file_index:>{width}}/{event.file_count}] {event.status:<10} "
+                f"[{event.file_index:>{width},}/{event.file_count:,}] {event.status:<10} "
                 f"{display_path(event.file)}" + (f"  ({display_text(detail)})" if detail else ""),
                 file=self.stream,
                 flush=True,
@@ -207,7 +209,7 @@ class ProgressPrinter:
         overall = (event.file_index + fraction) / max(event.file_count, 1)
         bar = _bar(fraction, 20)
         name = display_name(event.file)[:40]
-        pages = f"page {event.page}/{event.page_count}" if event.page_count else ""
+        pages = f"page {event.page:,}/{event.page_count:,}" if event.page_count else ""
         line = (
             f"\r{name:<40} {bar} {fraction:4.0%} {pages:>16}  "
             f"overall {_bar(overall, 10)} {overall:4.0%}"
@@ -221,7 +223,7 @@ class ProgressPrinter:
 
 
 def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _bar(fraction: float, width: int) -> str:
@@ -231,13 +233,13 @@ def _bar(fraction: float, width: int) -> str:
 
 def print_summary(report, stream: TextIO) -> None:
     parts = [
-        f"{report.indexed} indexed",
-        f"{report.unchanged} unchanged",
-        f"{report.skipped_count} skipped",
-        f"{len(report.failed)} failed",
+        f"{report.indexed:,} indexed",
+        f"{report.unchanged:,} unchanged",
+        f"{report.skipped_count:,} skipped",
+        f"{len(report.failed):,} failed",
     ]
     if report.removed:
-        parts.append(f"{report.removed} removed")
+        parts.append(f"{report.removed:,} removed")
     print(
         f"Library '{report.library}': {', '.join(parts)}; {_count(report.pages, 'page')}, "
         f"{_count(report.chunks, 'chunk')} in {report.seconds:.1f} s"
@@ -252,7 +254,7 @@ def print_summary(report, stream: TextIO) -> None:
         print(f"  skipped: {display_path(outcome.path)}: {display_text(outcome.message or '')}",
               file=stream)  # fmt: skip
     if len(skipped) > 20:
-        print(f"  ... and {len(skipped) - 20} more skipped", file=stream)
+        print(f"  ... and {len(skipped) - 20:,} more skipped", file=stream)
 
 
 # --- search ----------------------------------------------------------------------------------------
@@ -261,6 +263,8 @@ def print_summary(report, stream: TextIO) -> None:
 def run_search(args: argparse.Namespace) -> int:
     with _open(args.library, create=False) as library:
         hits = library.search(args.query, k=args.k, files=args.file)
+        if library.search_note:
+            print(f"note: {library.search_note}", file=sys.stderr)
     if args.json:
         print(json.dumps([hit.to_dict() for hit in hits], indent=2))
         return 0
@@ -268,10 +272,10 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"No matches in the library '{args.library}'.")
         return 0
     for number, hit in enumerate(hits, start=1):
-        where = f"page {hit.page}" if hit.page else "no pages"
+        where = f", page {hit.page:,}" if hit.page else ""
         heading = f" - {hit.heading}" if hit.heading else ""
         heading = display_text(heading)
-        print(f"{number}. {display_name(hit.file)}, {where}{heading}  (score {hit.score:.4f})")
+        print(f"{number}. {display_name(hit.file)}{where}{heading}  (score {hit.score:.4f})")
         print(f"   {_excerpt(hit.text)}")
         print(f"   {display_path(hit.file)}")
     return 0
@@ -288,19 +292,30 @@ def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 def run_ask(args: argparse.Namespace) -> int:
     from engine.library.answer import AnswerResult, plan_answer, stream_answer
 
-    with _open(args.library, create=False) as library:
-        hits = library.search(args.question, k=args.k)
-    plan = plan_answer(args.question, hits)
-    session = None
-    if plan.found and args.remote:
-        session = connect_remote(args)
-    elif plan.found:
-        from engine.bundled import default_model_path
-        from engine.model_probe import ModelGuard
-        from engine.session import LoadSettings, ModelSession
+    if args.remote is not None:
+        from engine.remote.address import ServerAddress
 
-        session = ModelSession(ModelGuard(app_paths().checked_models_file))
-        session.load(LoadSettings(model_path=args.model or str(default_model_path())))
+        ServerAddress.parse(args.remote)  # a mistyped address is said before any search
+    # The local model loads on a thread while the library is searched: most of each is spent
+    # in C (llama.cpp reading the model; chromadb and the query), so the two overlap.
+    loading = None if args.remote is not None else _load_in_background(args.model)
+    try:
+        with _open(args.library, create=False) as library:
+            hits = library.search(args.question, k=args.k)
+            if library.search_note:
+                print(f"note: {library.search_note}", file=sys.stderr)
+        plan = plan_answer(args.question, hits)
+    except BaseException:
+        if loading is not None:
+            _discard(loading)
+        raise
+    session = None
+    if plan.found and args.remote is not None:
+        session = connect_remote(args)
+    elif loading is not None and plan.found:
+        session = loading.result()
+    elif loading is not None:
+        _discard(loading)
     from engine.session import SamplingSettings
 
     sampling = SamplingSettings(
@@ -348,6 +363,31 @@ def run_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_in_background(model: str | None) -> Future:
+    """Start loading the chat model (`model`, else the bundled one); `.result()` gives the
+    loaded `ModelSession` or raises what loading raised."""
+    from engine.bundled import default_model_path
+    from engine.model_probe import ModelGuard
+    from engine.session import LoadSettings, ModelSession
+
+    def load() -> ModelSession:
+        session = ModelSession(ModelGuard(app_paths().checked_models_file))
+        session.load(LoadSettings(model_path=model or str(default_model_path())))
+        return session
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="model-load")
+    loading = pool.submit(load)
+    pool.shutdown(wait=False)  # the load runs on; `with` would wait for it here
+    return loading
+
+
+def _discard(loading: Future) -> None:
+    """Unload a model that was loaded for nothing (no source found, or the search failed)."""
+    # Its failure does not matter now: the search's result or error does.
+    with contextlib.suppress(Exception):
+        loading.result().unload()
+
+
 # --- library ---------------------------------------------------------------------------------------
 
 
@@ -385,11 +425,11 @@ def run_library_show(args: argparse.Namespace) -> int:
 
 def _library_counts(info) -> str:
     """'3 files: 1 indexed (12 chunks), 1 pending, 1 not indexed': every file counted once."""
-    parts = [f"{info.files} indexed ({_count(info.chunks, 'chunk')})"]
+    parts = [f"{info.files:,} indexed ({_count(info.chunks, 'chunk')})"]
     if info.pending:
-        parts.append(f"{info.pending} pending")
+        parts.append(f"{info.pending:,} pending")
     if info.failed:
-        parts.append(f"{info.failed} not indexed")
+        parts.append(f"{info.failed:,} not indexed")
     total = info.files + info.pending + info.failed
     return f"{_count(total, 'file')}: {', '.join(parts)}"
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from app.paths import app_paths
 from engine.errors import HearthError
-from engine.settings_schema import KV_TYPES, OPTIONS_BY_KEY, SettingError
+from engine.settings_schema import KV_TYPES, OPTIONS_BY_KEY, read_settings_file
+from engine.storage import size_text
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +63,8 @@ def register(subparsers: Any) -> None:
 def run_search(args: argparse.Namespace) -> int:
     from engine.hub.listing import search
 
+    _given(args.query, "What to search for is missing: give a model name, e.g. "
+                       "`hearth models search qwen`.")  # fmt: skip
     results = search(_connection(), args.query, args.limit)
     if args.json:
         print(json.dumps({"query": args.query, "results": [vars(r) for r in results]}, indent=2))
@@ -90,12 +93,15 @@ def run_files(args: argparse.Namespace) -> int:
     from engine.hub.listing import list_models
     from engine.hub.verdict import assess_repo
 
+    _given(args.repo, _REPO_MISSING.format(example="hearth models files owner/name"))
     connection = _connection()
     listing = list_models(connection, args.repo)
     n_ctx = args.ctx or _setting("model.context_size")
     kv_type = args.kv_type or _setting("model.kv_type")
+    # Flash attention as a load takes it, so the numbers are the window's model picker's.
+    flash = True if _setting("model.flash_attention") else None
     assessment = assess_repo(connection, listing, MachineMemory.probe(), n_ctx, kv_type,
-                             read_all=args.all_headers)  # fmt: skip
+                             read_all=args.all_headers, flash_attn=flash)  # fmt: skip
     recommended = assessment.recommended
     if args.json:
         print(json.dumps(_assessment_dict(listing, assessment, n_ctx, kv_type), indent=2))
@@ -110,8 +116,8 @@ def run_files(args: argparse.Namespace) -> int:
         mark = "*" if model == recommended else " "
         parts = f" ({len(model.parts)} parts)" if len(model.parts) > 1 else ""
         missing = " [parts missing on the Hub]" if not model.complete else ""
-        print(f"{mark} {model.name:<{width}}  {model.quant or '?':<8} "
-              f"{model.size / 1e9:6.2f} GB{parts}  {verdict.text}{missing}")  # fmt: skip
+        print(f"{mark} {model.name:<{width}}  {model.quant or '–':<8} "
+              f"{size_text(model.size):>8}{parts}  {verdict.line}{missing}")  # fmt: skip
     if assessment.problem:
         print(f"note: {assessment.problem} Verdicts are estimated from file sizes alone.")
     if recommended is not None:
@@ -128,6 +134,9 @@ def run_pull(args: argparse.Namespace) -> int:
     from engine.hub.progress import DownloadControl, DownloadState
     from engine.hub.store import DownloadStore
 
+    _given(args.repo, _REPO_MISSING.format(example="hearth models pull owner/name Q4_K_M"))
+    _given(args.file, "The file to download is missing: give a GGUF file name or a quantization "
+                      f"type, e.g. `hearth models pull {args.repo.strip()} Q4_K_M`.")  # fmt: skip
     connection = _connection()
     listing = list_models(connection, args.repo)
     model = listing.find(args.file)
@@ -175,6 +184,8 @@ def run_list(args: argparse.Namespace) -> int:
             if entry.bundled
             else "downloaded"
             if entry.download
+            else "made"
+            if entry.made
             else "imported",
             "name": entry.info.name if entry.info else "",
             "file_type": entry.info.file_type if entry.info else "",
@@ -193,17 +204,19 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         origin = f" from {row['repo_id']}" if row["repo_id"] else ""
-        what = row["problem"] or f"{row['name']}, {row['file_type']}, {row['size'] / 1e9:.2f} GB"
+        what = row["problem"] or f"{row['name']}, {row['file_type']}, {size_text(row['size'])}"
         print(f"{row['path']}\n    {row['source']}{origin}: {what}")
     for item in pending:
-        print(f"unfinished: {item['repo_id']} {item['file']} ({item['done_bytes'] / 1e9:.2f} of "
-              f"{item['size'] / 1e9:.2f} GB; `hearth models pull` resumes it)")  # fmt: skip
+        print(f"unfinished: {item['repo_id']} {item['file']} ({size_text(item['done_bytes'])} of "
+              f"{size_text(item['size'])}; `hearth models pull` resumes it)")  # fmt: skip
     return 0
 
 
 def run_remove(args: argparse.Namespace) -> int:
     from engine.catalog import ModelCatalog
 
+    _given(args.path, "The model file to remove is missing: give its path as "
+                      "`hearth models list` shows it.")  # fmt: skip
     outcome = ModelCatalog(app_paths().models_file).remove(args.path)
     if args.json:
         print(json.dumps({"path": args.path, "outcome": outcome}))
@@ -234,6 +247,20 @@ def run_token(args: argparse.Namespace) -> int:
     return 0
 
 
+_REPO_MISSING = ("The repository is missing: give it as owner/name, e.g. `{example}` "
+                 "(`hearth models search` finds them).")  # fmt: skip
+
+
+def _given(value: str, missing: str) -> None:
+    """Refuse an empty (or blank) required argument in one line that says what is missing.
+
+    Raises:
+        HearthError: `missing` (the CLI prints it and exits with 2).
+    """
+    if not value.strip():
+        raise HearthError(missing)
+
+
 def _connection() -> Any:
     from engine.hub.connection import HubConnection, resolve_endpoint
     from engine.hub.token import load_token
@@ -242,13 +269,12 @@ def _connection() -> Any:
 
 
 def _setting(key: str) -> Any:
-    """One value from the settings file (the default when unset or invalid), without Qt."""
-    option = OPTIONS_BY_KEY[key]
+    """One value from the settings file, as the window reads it (the default when unset,
+    refused or unreadable), without Qt."""
     try:
-        data = json.loads(app_paths().settings_file.read_text(encoding="utf-8"))
-        return option.validate(data.get("values", data)[key])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, SettingError):
-        return option.default
+        return read_settings_file(app_paths().settings_file)[0][key]
+    except (OSError, ValueError):
+        return OPTIONS_BY_KEY[key].default
 
 
 def _positive(text: str) -> int:
@@ -291,10 +317,12 @@ def _assessment_dict(listing: Any, assessment: Any, n_ctx: int, kv_type: str) ->
                 "verdict": {
                     "placement": verdict.placement,
                     "text": verdict.text,
+                    "words": verdict.words,
                     "fits": verdict.fits,
                     "headroom": verdict.headroom,
                     "gpu_layers": verdict.gpu_layers,
                     "total_layers": verdict.total_layers,
+                    "estimate_bytes": verdict.estimate_bytes,
                     "needed_bytes": verdict.needed_bytes,
                     "free_bytes": verdict.free_bytes,
                     "from_header": verdict.from_header,
@@ -310,11 +338,11 @@ def _show_progress(progress: Any) -> None:
     """One line on stderr, rewritten in place on a terminal; state changes only otherwise."""
     from engine.hub.progress import DownloadState
 
-    done, total = progress.done_bytes / 1e6, progress.total_bytes / 1e6
-    speed = f", {progress.bytes_per_s / 1e6:.1f} MB/s" if progress.bytes_per_s else ""
+    done, total = size_text(progress.done_bytes), size_text(progress.total_bytes)
+    speed = f", {size_text(progress.bytes_per_s)}/s" if progress.bytes_per_s else ""
     left = f", {_duration(progress.seconds_left)} left" if progress.seconds_left else ""
     part = f" part {progress.part}/{progress.parts}" if progress.parts > 1 else ""
-    line = f"{progress.state.value}{part}: {done:,.1f} of {total:,.1f} MB{speed}{left}"
+    line = f"{progress.state.value}{part}: {done} of {total}{speed}{left}"
     if sys.stderr.isatty():
         print(f"\r{line:<78}", end="", file=sys.stderr, flush=True)
     elif progress.state != DownloadState.DOWNLOADING or _due():

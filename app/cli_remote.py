@@ -69,7 +69,7 @@ def connect_remote(args: argparse.Namespace) -> Any:
         )
     )
     session = RemoteSession()
-    session.connect(connection, api_key)
+    session.connect(connection, api_key, f"with --api-key or {API_KEY_VARIABLE}")
     return session
 
 

@@ -36,6 +36,9 @@ def register(subparsers: Any) -> None:
                        help=f"the key clients must send (else ${KEY_VARIABLE}); required "
                        "for any address but 127.0.0.1")  # fmt: skip
     serve.add_argument("--model", help="a GGUF file (default: the bundled model)")
+    serve.add_argument("--draft-model", metavar="PATH", default="",
+                       help="a smaller model of the same vocabulary that drafts tokens ('auto': "
+                       "one beside the model or bundled)")  # fmt: skip
     add_checked(serve, "--ctx", "request.context_size",
                 default=OPTIONS_BY_KEY["model.context_size"].default,
                 help="context window in tokens (0: trained)")  # fmt: skip
@@ -112,6 +115,7 @@ def load_model_thread(args: argparse.Namespace) -> Any:
         n_ctx=args.ctx,
         n_threads=args.threads,
         n_gpu_layers=args.gpu_layers,
+        draft_model_path=args.draft_model,
     )
     model_thread = ModelThread(
         LocalEngine(ModelSession(ModelGuard(app_paths().checked_models_file)))

@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app.api_server_controller import ServerController
 from app.background import run_in_background, wait_for_background
+from app.bench_controller import BenchController
 from app.chat_controller import ChatController
 from app.conversation import CurrentConversation
 from app.conversations_controller import ConversationsController
 from app.document_controller import DocumentController
+from app.hub_controller import HubController
 from app.index_worker import IndexClient
 from app.library.client import LibraryClient
 from app.library.protocol import DocumentText, RemoveLibrary, Search
@@ -24,9 +27,11 @@ from app.model_controller import ModelController
 from app.model_worker import ModelClient
 from app.page_renderer import PageRenderer
 from app.paths import AppPaths, styles_dir
+from app.remote_controller import RemoteController
 from app.settings import Settings
 from engine.chat_store import ChatStore
 from engine.errors import HearthError
+from engine.remote import ConnectionStore
 from ui.main_window import MainWindow
 from ui.settings_dialog import SettingsDialog
 from ui.theme import apply_theme
@@ -96,6 +101,11 @@ class AppController(QObject):
         self.chats = ChatController(window, self.current, self.store, self.model, settings,
                                     library_for=self.documents.library_for)  # fmt: skip
         self.models = ModelController(window, self.model, settings)
+        self.bench = BenchController(window, self.model, settings, paths)
+        self.hub = HubController(window, settings, lambda: self.model.loaded_model, paths, self)
+        self.remotes = RemoteController(window, self.model, self.models,
+                                        ConnectionStore(paths.remotes_file))  # fmt: skip
+        self.server = ServerController(window, self.model, settings)
         self.settings_dialog: SettingsDialog | None = None
         self._shut_down = False
         self._warm_up_scheduled = False
@@ -109,6 +119,9 @@ class AppController(QObject):
         self.chats.replyEnded.connect(lambda _id: self.conversations.refresh_list())
         self.model.loaded.connect(self._warm_up_documents_once)
         self.window.settingsRequested.connect(self.show_settings)
+        self.models.getModelsRequested.connect(self.hub.show)
+        self.hub.downloaded.connect(self.models.on_model_downloaded)
+        self.hub.loadRequested.connect(self.models.load)
         self.window.closing.connect(self.shutdown)
         self.settings.changed.connect(self.on_setting_changed)
         app = QApplication.instance()
@@ -134,11 +147,15 @@ class AppController(QObject):
             self.window.notice.show_message(problem, "error")
         self.conversations.restore()
         self.models.start()
+        self.server.start()
         self.window.focus_composer()
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.settings.values(), self.window)
+        self.server.attach(dialog)  # its key is saved before the settings restart the server
         dialog.applied.connect(self.apply_settings)
+        dialog.tokenEntered.connect(self.hub.save_token)
+        self.hub.token_stored(dialog.set_token_stored)
         self.settings_dialog = dialog
         dialog.open()
 
@@ -166,7 +183,14 @@ class AppController(QObject):
         except Exception:
             log.exception("Saving the window layout failed")
         self.chats.save_unfinished()
+        self.hub.shutdown()
+        # The model thread first: a benchmark running there stops without loading the chat
+        # model again (see ModelClient.run_aside).
+        # The API server's requests run on the model thread: stop taking them first.
+        self.server.shutdown()
+        self.remotes.shutdown()
         self.model.shutdown()
+        self.bench.shutdown()
         # Closing the library process answers every call the worker threads still wait on.
         self.libraries.close()
         self.index.shutdown()

@@ -7,15 +7,36 @@ conversation becomes the model's next prompt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.chat.answer import Question, WholeDocument
 from engine.chat.placement import DocumentsToPlace
-from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
+from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
 from engine.context.budget import Message
+
+log = logging.getLogger(__name__)
+
+
+def store_write(
+    write: Callable[..., object], *args: object, explain: Callable[[str], None] | None
+) -> bool:
+    """Run one chat-store write from a Qt slot, where an exception would reach the crash dialog.
+
+    A `ChatStoreError` (a full or read-only disk, a database another process holds) is logged
+    and, when `explain` is given, its message passed to it. Returns whether it was written.
+    """
+    try:
+        write(*args)
+    except ChatStoreError as exc:
+        log.warning("Chat not saved: %s", exc)
+        if explain is not None:
+            explain(str(exc))
+        return False
+    return True
 
 
 def title_from(text: str, words: int = 7) -> str:

@@ -3,12 +3,13 @@ export; the window's title follows the open one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from app.conversation import CurrentConversation, title_from
+from app.conversation import CurrentConversation, store_write, title_from
 from engine.atomic_io import write_text_atomic
 from engine.chat_export import conversation_markdown
 from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
@@ -39,7 +40,7 @@ class ConversationsController(QObject):
         sidebar = self.window.conversations
         sidebar.selected.connect(self.on_selected)
         sidebar.newRequested.connect(self.on_new)
-        sidebar.renameRequested.connect(self.current.rename)
+        sidebar.renameRequested.connect(self.on_rename)
         sidebar.deleteRequested.connect(self.on_delete)
         sidebar.exportRequested.connect(self.on_export)
         sidebar.searchChanged.connect(self.on_search)
@@ -77,10 +78,14 @@ class ConversationsController(QObject):
         self.current.open(None)
         self.window.focus_composer()
 
+    def on_rename(self, conversation_id: int, title: str) -> None:
+        self._write(self.current.rename, conversation_id, title)
+
     def on_delete(self, conversation_id: int) -> None:
-        self.deleting.emit(conversation_id)
         conversation = self.store.conversation(conversation_id)
-        self.store.delete(conversation_id)
+        self.deleting.emit(conversation_id)
+        if not self._write(self.store.delete, conversation_id):
+            return
         if self.current.is_(conversation_id):
             self.current.open(None)
         else:
@@ -92,8 +97,14 @@ class ConversationsController(QObject):
         )  # fmt: skip
 
     def _undelete(self, conversation_id: int) -> None:
-        self.store.undelete(conversation_id)
-        self.current.open(conversation_id)
+        if self._write(self.store.undelete, conversation_id):
+            self.current.open(conversation_id)
+
+    def _write(self, write: Callable[..., object], *args: object) -> bool:
+        return store_write(write, *args, explain=self._explain)
+
+    def _explain(self, message: str) -> None:
+        self.window.notice.show_message(message, "error")
 
     def on_search(self, text: str) -> None:
         self._search = text.strip()

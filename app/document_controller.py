@@ -18,7 +18,8 @@ from app.library.libraries import library_exists
 from app.model_worker import ModelClient
 from app.page_renderer import PageRenderer
 from app.settings import Settings
-from engine.chat_store import ChatStore, Conversation
+from engine.chat_store import ChatStore, ChatStoreError, Conversation
+from engine.library.formats import file_dialog_filter
 from ui.documents_model import FileRow
 from ui.main_window import MainWindow
 from ui.page_viewer import PageViewer
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
     from engine.page_render import RenderedPage
 
 log = logging.getLogger(__name__)
-
-DOCUMENT_FILTER = (
-    "Documents (*.pdf *.epub *.xps *.txt *.md *.markdown *.html *.htm *.docx);;All files (*)"
-)
 
 
 class DocumentController(QObject):
@@ -114,7 +111,7 @@ class DocumentController(QObject):
 
     def on_add_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
-            self.window, "Add documents", str(Path.home()), DOCUMENT_FILTER
+            self.window, "Add documents", str(Path.home()), file_dialog_filter()
         )
         if paths:
             self.add(paths)
@@ -144,11 +141,15 @@ class DocumentController(QObject):
     def on_placed(self, placement: Placement) -> None:
         """Remember a whole document with its conversation, and say which way it went."""
         path = placement.path
-        if placement.whole:
-            self.store.pin_document(placement.conversation_id, path, placement.text,
-                                    placement.tokens)  # fmt: skip
-        else:
-            self.store.unpin_document(placement.conversation_id, path)
+        try:
+            if placement.whole:
+                self.store.pin_document(placement.conversation_id, path, placement.text,
+                                        placement.tokens)  # fmt: skip
+            else:
+                self.store.unpin_document(placement.conversation_id, path)
+        except ChatStoreError as exc:  # a full or read-only disk: the file is still indexed
+            self.window.notice.show_message(str(exc), "error")
+            return
         if not self.current.is_(placement.conversation_id):
             return
         self.window.documents.set_placement(path, "whole" if placement.whole else "searched")
@@ -166,8 +167,12 @@ class DocumentController(QObject):
     def on_remove(self, paths: Sequence[str]) -> None:
         conversation = self.current.conversation
         if conversation is not None:
-            for path in paths:
-                self.store.unpin_document(conversation.id, path)
+            try:
+                for path in paths:
+                    self.store.unpin_document(conversation.id, path)
+            except ChatStoreError as exc:
+                self.window.notice.show_message(str(exc), "error")
+                return
             self.index.remove(conversation.library_name, paths)
 
     def on_reindex(self) -> None:

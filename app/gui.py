@@ -39,19 +39,25 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     from app import qt_compat
     from app.crash import CrashReporter
     from app.logs import setup_logging
-    from app.paths import app_paths, resources_dir, styles_dir
+    from app.paths import DataFolderError, app_paths, resources_dir, styles_dir
     from app.settings import Settings
     from ui.main_window import MainWindow
     from ui.theme import apply_theme
 
     qt_compat.apply()
-    paths = app_paths().ensure()
-    setup_logging(paths.log_file)
-    log = logging.getLogger("hearth")
     existing = QApplication.instance()
     app = (
         existing if isinstance(existing, QApplication) else QApplication(["hearth", *(argv or [])])
     )
+    try:
+        paths = app_paths().ensure()
+    except DataFolderError as exc:  # nowhere to keep chats, settings or logs: say so, and stop
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Hearth cannot start", str(exc))
+        return 2
+    setup_logging(paths.log_file)
+    log = logging.getLogger("hearth")
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     app.setDesktopFileName("hearth")
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
         reporter.uninstall()
 
 
-# What building and starting the controller imports: about 40 ms of imports that would otherwise
+# What building and starting the controller imports: imports that would otherwise
 # hold the GUI thread just after the window shows (bench/ui.py, stall_startup_background_ms).
 BACKEND_MODULES = (
     "app.controller",
@@ -106,6 +112,12 @@ BACKEND_MODULES = (
 def import_backend() -> None:
     for name in BACKEND_MODULES:
         importlib.import_module(name)
+    # PySide6 makes a Qt class's Python enums when it is first used from Python: QStyle's (11
+    # enums, ~570 members) took 20-40 ms of the GUI thread when the composer first polished
+    # its style. Made here, they are ready (plain Python classes: no Qt object is created).
+    from PySide6.QtWidgets import QStyle
+
+    QStyle.StateFlag  # noqa: B018
 
 
 def start_backend(window, settings, paths, on_started) -> None:

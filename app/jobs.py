@@ -193,12 +193,25 @@ class SerialQueue:
         self._idle = threading.Event()
         self._idle.set()
         self._closed = False
+        # Started by the first job: starting a thread waits for it to run, and a window that
+        # makes several queues as it opens would wait for each while other threads hold the GIL.
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        self._started = False
+
+    def _start_locked(self) -> None:
+        """Start the thread if it is not running yet (call with `_lock` held)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
 
     @property
     def thread(self) -> threading.Thread:
         return self._thread
+
+    @property
+    def closed(self) -> bool:
+        """True once `shutdown` was called: jobs still running are being cancelled."""
+        return self._closed
 
     def submit(
         self,
@@ -231,6 +244,7 @@ class SerialQueue:
                 self._waiting[latest] = job
             self._pending.add(job)
             self._idle.clear()
+            self._start_locked()
         self._jobs.put(job)
         return job
 
@@ -257,12 +271,17 @@ class SerialQueue:
             first = not self._closed
             self._closed = True
             pending = list(self._pending)
+            if first and last is not None:
+                self._start_locked()  # `last` runs on the queue's thread, even if it never ran
+            started = self._started
         for job in pending:
             job.cancel()
         if first:
             if last is not None:
                 self._jobs.put(_final_job(last))
             self._jobs.put(None)
+        if not started:
+            return True
         if threading.current_thread() is self._thread:
             return False
         self._thread.join(timeout_s)

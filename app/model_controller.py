@@ -6,12 +6,13 @@ window too large for this machine is refused before loading, with the CLI's prop
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from app.background import run_in_background
 from app.model_worker import ModelClient
@@ -30,8 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_KEYS = ("model.threads", "model.gpu_layers", "model.context_size", "model.kv_type",
-              "model.flash_attention")  # fmt: skip
-GB = 1e9
+              "model.flash_attention", "model.draft_model")  # fmt: skip
 _COUNT_HINT = "Double-click one to load it."
 
 
@@ -47,6 +47,7 @@ def load_settings_from(values: Mapping[str, Any], model_path: str) -> LoadSettin
         flash_attn=values["model.flash_attention"],
         type_k=values["model.kv_type"],
         type_v=values["model.kv_type"],
+        draft_model_path=values["model.draft_model"],
     )
 
 
@@ -56,34 +57,47 @@ def flash_attn_choice(values: Mapping[str, Any]) -> bool | None:
 
 
 def fit_words(report: FitReport, info: ModelInfo, n_ctx: int) -> tuple[str, str]:
-    """Whether a model fits, for the picker's cell, and the whole story for its tooltip."""
-    if report.fits and report.estimate is not None:
-        return f"yes, ~{report.estimate.total / GB:.1f} GB at {n_ctx:,} tokens", report.reason
+    """Whether a model fits, for the picker's cell, and the whole story for its tooltip. The
+    cell says it in the words and numbers of "Get models" and `hearth models files`
+    (`engine.hub.verdict`): the estimate, the need with its margin and the memory kept for the
+    rest of the system, and what is free."""
+    from engine.context.fit import needed_bytes
+    from engine.hub.verdict import DOES_NOT_FIT, placement_words, verdict_words
+
+    free = report.memory.ram_available + report.memory.vram_available
+    estimate = report.estimate
+    at = f"At {n_ctx:,} tokens, for RAM and VRAM together."
+    if report.fits and estimate is not None:
+        _, where = placement_words(estimate.n_gpu_layers, info.block_count + 1)
+        return verdict_words(where, estimate.total, needed_bytes(estimate), free), at
     detail = report.reason
     if report.proposals:
         detail += "\nTry: " + "; or ".join(p.description for p in report.proposals[:3]) + "."
-    if report.estimate is not None:
-        free = report.memory.ram_available + report.memory.vram_available
-        return f"no: needs ~{report.estimate.total / GB:.1f} GB, {free / GB:.1f} GB free", detail
+    if estimate is not None:
+        words = verdict_words(DOES_NOT_FIT, estimate.total, needed_bytes(estimate), free)
+        return words, f"{at}\n{detail}"
     if info.context_length and n_ctx > info.context_length:
         return f"window larger than trained ({info.context_length:,})", detail
-    return "no: " + report.reason, detail
+    return f"{DOES_NOT_FIT}: {report.reason}", detail
 
 
 def model_rows(values: Mapping[str, Any], loaded: LoadedModel | None) -> list[ModelRow]:
     """The picker's rows, each checked with the one fit check (reads GGUF headers and probes
     memory: call off the GUI thread). The loaded model's memory counts as free: loading another
     gives it back first."""
-    from engine.catalog import ModelCatalog
+    from engine.catalog import ModelCatalog, origin_words
     from engine.context.fit import MachineMemory
 
     memory = MachineMemory.probe(freed_ram=loaded.ram_bytes if loaded else 0,
                                  freed_vram=loaded.vram_bytes if loaded else 0)  # fmt: skip
     loaded_path = loaded.path if loaded else ""
     rows = []
-    for entry in ModelCatalog(app_paths().models_file).entries():
+    entries = ModelCatalog(app_paths().models_file).entries()
+    stems = Counter(entry.path.stem for entry in entries)
+    for entry in entries:
         row = ModelRow(str(entry.path), bundled=entry.bundled, problem=entry.problem,
-                       loaded=str(entry.path) == loaded_path)  # fmt: skip
+                       loaded=str(entry.path) == loaded_path, owned=entry.owned,
+                       origin=origin_words(entry, stems[entry.path.stem] > 1))  # fmt: skip
         if entry.info is not None:
             fits, detail = _fit(values, entry.info, memory)
             info = entry.info
@@ -107,6 +121,16 @@ def _fit(values: Mapping[str, Any], info: ModelInfo, memory: MachineMemory) -> t
 
 
 class ModelController(QObject):
+    """Signals: getModelsRequested() (the picker's "Get models" button); pickerCreated(
+    ModelPicker), once, when the picker is first shown.
+
+    `extra_rows` gives rows listed after the model files (the added servers); it is called off
+    the GUI thread.
+    """
+
+    getModelsRequested = Signal()
+    pickerCreated = Signal(object)
+
     def __init__(
         self,
         window: MainWindow,
@@ -122,11 +146,13 @@ class ModelController(QObject):
         self.loaded_name = ""
         self.loading_path = ""
         self.picker: ModelPicker | None = None
+        self.extra_rows: Callable[[], list[ModelRow]] = list
         self._applying_proposal = False
         model.loadStarted.connect(self.on_load_started)
         model.loaded.connect(self.on_loaded)
         model.loadFailed.connect(self.on_load_failed)
         model.unloaded.connect(self.on_unloaded)
+        model.setAside.connect(self.on_set_aside)
         window.modelsRequested.connect(self.show_picker)
         settings.changed.connect(self.on_setting_changed)
 
@@ -152,12 +178,21 @@ class ModelController(QObject):
         if self.picker is not None:
             self.picker.set_status(f"Loading {Path(path).name}…")
 
+    def _status_name(self, path: str) -> str:
+        """The file name people recognise (GGUF names are often training-run labels), with where
+        it came from when the picker lists another file of that name (a downloaded copy of the
+        bundled model, say)."""
+        stem = Path(path).stem
+        rows = self.picker.model.rows() if self.picker is not None else []
+        same = [row for row in rows if not row.remote and Path(row.path).stem == stem]
+        mine = next((row for row in same if row.path == path), None)
+        return mine.shown_name if mine is not None and len(same) > 1 else stem
+
     def on_loaded(self, loaded: LoadedModel) -> None:
         report = loaded.report
         model = report.model
         self.loaded_path = loaded.path
-        # The file name is what people recognise; GGUF names are often training-run labels.
-        self.loaded_name = Path(self.loaded_path).stem
+        self.loaded_name = self._status_name(loaded.path)
         detail = (
             f"{model.name} · {model.architecture} · {model.file_type}\n"
             f"Window: {report.n_ctx:,} tokens · loaded in {report.load_seconds:.1f} s"
@@ -165,6 +200,7 @@ class ModelController(QObject):
         )
         self.window.model_status.set_loaded(self.loaded_name, detail)
         self.window.gauges.show_model(loaded)
+        self.window.notice.withdraw("model")  # an earlier failure to load or connect is past
         for note in loaded.notes:
             self.window.notice.show_message(note)
         if self.settings.get("model.path") != self.loaded_path:
@@ -194,10 +230,10 @@ class ModelController(QObject):
             ]  # fmt: skip
             if not proposals:
                 text += f" {error.hint}"
-            self.window.notice.show_message(text, "error", actions=actions)
+            self.window.notice.show_message(text, "error", actions=actions, topic="model")
         else:
             text = f"Could not load {name}: {error}".strip() + kept
-            self.window.notice.show_message(text, "error")
+            self.window.notice.show_message(text, "error", topic="model")
         if self.picker is not None:
             self.picker.set_status(text)
 
@@ -222,6 +258,10 @@ class ModelController(QObject):
             self._applying_proposal = False
         self.load(self.loading_path)
 
+    def on_set_aside(self, _path: str) -> None:
+        # Loaded again with the same settings when the benchmark ends (ModelClient.run_aside).
+        self.window.model_status.set_paused(self.loaded_name, "paused for a benchmark")
+
     def on_unloaded(self) -> None:
         self.loaded_path = self.loaded_name = ""
         self.window.model_status.set_unloaded()
@@ -244,17 +284,25 @@ class ModelController(QObject):
             self.picker.loadRequested.connect(self.load)
             self.picker.unloadRequested.connect(self.model.unload)
             self.picker.importRequested.connect(self.import_model)
+            self.picker.getModelsRequested.connect(self.getModelsRequested)
+            self.picker.removeRequested.connect(self.remove_model)
+            # Closed with the window while a list is still being read: the result is dropped.
+            self.picker.destroyed.connect(self._forget_picker)
+            self.pickerCreated.emit(self.picker)
         self.picker.set_status("Reading the model files…")
         self.refresh_picker()
         self.picker.show()
         self.picker.raise_()
 
+    def _forget_picker(self, *_args: object) -> None:
+        self.picker = None
+
     def refresh_picker(self, select: str | None = None) -> None:
         """List the models again (off the GUI thread), then select `select` if given."""
-        values, loaded = self.settings.values(), self.model.loaded_model
+        values, loaded, extra = self.settings.values(), self.model.loaded_model, self.extra_rows
         run_in_background(
-            lambda: model_rows(values, loaded),
-            lambda rows: self._on_rows(rows, select),
+            lambda: model_rows(values, loaded) + extra(),
+            lambda rows: self._on_rows(rows, select, values["model.context_size"]),
             self._on_rows_failed,
         )
 
@@ -262,16 +310,17 @@ class ModelController(QObject):
         if self.picker is not None:
             self.picker.set_status(str(exc))
 
-    def _on_rows(self, rows: list[ModelRow], select: str | None = None) -> None:
+    def _on_rows(self, rows: list[ModelRow], select: str | None = None, n_ctx: int = 0) -> None:
         if self.picker is None:
             return
+        if n_ctx:
+            self.picker.set_window(n_ctx)
         self.picker.set_models(rows)
         if select:
             self.picker.select_path(select)
         status = self.picker.status.text()
-        if status.startswith("Reading") or status.endswith(_COUNT_HINT):  # keep the count current
-            count = f"{len(rows)} model{'' if len(rows) == 1 else 's'}"
-            self.picker.set_status(f"{count}. {_COUNT_HINT}")
+        if status.startswith("Reading"):  # the picker counts its rows itself, beside this
+            self.picker.set_status(_COUNT_HINT)
 
     def import_model(self, path: str, load: bool = False) -> None:
         def work() -> ModelInfo:
@@ -294,6 +343,41 @@ class ModelController(QObject):
 
         def failed(exc: Exception) -> None:
             self.window.notice.show_message(f"{exc}", "error")
+            if self.picker is not None:
+                self.picker.set_status(str(exc))
+
+        run_in_background(work, done, failed)
+
+    def on_model_downloaded(self, path: str) -> None:
+        """A download joined the catalog: list it, and offer to load it."""
+        self.window.notice.show_message(
+            f"Downloaded {Path(path).name}; it is in your models.", action="Load it",
+            callback=lambda: self.load(path),
+        )  # fmt: skip
+        if self.picker is not None:
+            self.refresh_picker(select=path)
+
+    def remove_model(self, path: str) -> None:
+        """Delete a model Hearth downloaded or made, or forget an imported one (its file stays)."""
+        name = Path(path).name
+        if path == self.loaded_path:
+            if self.picker is not None:
+                self.picker.set_status(f"{name} is loaded: unload it (or load another) first.")
+            return
+
+        def work() -> str:
+            from engine.catalog import ModelCatalog
+
+            return ModelCatalog(app_paths().models_file).remove(path)
+
+        def done(outcome: str) -> None:
+            text = (f"Deleted {name}." if outcome == "deleted"
+                    else f"Removed {name} from your models; the file was left where it is.")  # fmt: skip
+            if self.picker is not None:
+                self.picker.set_status(text)
+                self.refresh_picker()
+
+        def failed(exc: Exception) -> None:
             if self.picker is not None:
                 self.picker.set_status(str(exc))
 

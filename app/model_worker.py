@@ -22,10 +22,13 @@ from app.worker import SerialWorker
 from engine.chat.answer import Question, Retrieve, answer
 from engine.chat.events import ContextUsed, ReplyEnded, SourcesFound, TextArrived
 from engine.chat.placement import DocumentsToPlace, ReadText, place_documents
-from engine.errors import HearthError
+from engine.errors import HearthError, describe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.chat.engine import LoadedModel, LocalEngine
+    from engine.remote import RemoteConnection, RemoteInfo
     from engine.session import LoadSettings
 
 log = logging.getLogger(__name__)
@@ -36,11 +39,29 @@ class _Started:
     """The model thread took up the request (whatever was queued before it is done)."""
 
 
+@dataclass(frozen=True)
+class _SetAside:
+    """The chat model was unloaded so that work of its own (a benchmark) has the machine."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class _Restored:
+    """After work that set the chat model aside: it is back (`loaded`), or could not come back."""
+
+    loaded: LoadedModel | None
+    error: HearthError | None = None
+
+
 class ModelClient(QObject):
     """Signals (all on the GUI thread):
 
     loadStarted(path), loaded(LoadedModel), loadFailed(HearthError: a ContextFitError when the
     window does not fit this machine, with proposals), unloaded(),
+    connectStarted(RemoteConnection), connected(RemoteInfo), connectFailed(RemoteConnection,
+    HearthError): a remote model chosen instead of a local one (`unloaded` comes first when a
+    local model was freed for it),
     replyStarted(id), replySources(id, tuple[Source]), replyText(id, TextArrived),
     contextUsed(ContextUsed), replyFinished(id, GenerationStats), replyFailed(id, message),
     documentPlaced(Placement).
@@ -56,6 +77,9 @@ class ModelClient(QObject):
     loaded = Signal(object)
     loadFailed = Signal(object)
     unloaded = Signal()
+    connectStarted = Signal(object)
+    connected = Signal(object)
+    connectFailed = Signal(object, object)
     replyStarted = Signal(int)
     replySources = Signal(int, object)
     replyText = Signal(int, object)
@@ -63,6 +87,7 @@ class ModelClient(QObject):
     replyFinished = Signal(int, object)
     replyFailed = Signal(int, str)
     documentPlaced = Signal(object)
+    setAside = Signal(str)
 
     def __init__(
         self,
@@ -79,6 +104,15 @@ class ModelClient(QObject):
         self._ids = itertools.count(1)
         self._active: tuple[int, Job[Any]] | None = None
         self.loaded_model: LoadedModel | None = None
+        # What the engine last loaded, as asked: read and written on the model thread only.
+        self._loaded_as: tuple[LoadSettings, bool | None] | None = None
+        self.remote_info: RemoteInfo | None = None
+        self.remote_connection: RemoteConnection | None = None
+
+    @property
+    def has_model(self) -> bool:
+        """Whether a local model is loaded or a remote one connected."""
+        return self.loaded_model is not None or self.remote_info is not None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -89,16 +123,103 @@ class ModelClient(QObject):
         def work(task: Task) -> LoadedModel:
             task.emit(path)  # the load starts now, after whatever was queued before it
             loaded, _fit = self.model_thread.engine.load(settings, flash_attn=flash_attn)
+            self._loaded_as = (settings, flash_attn)
             return loaded
 
         self._worker.run(work, on_event=self.loadStarted.emit, on_done=self._on_loaded,
                          on_error=self._on_load_error)  # fmt: skip
 
+    def use_remote(
+        self,
+        connection: RemoteConnection,
+        api_key: Callable[[], str | None] = lambda: None,
+        key_where: str = "",
+    ) -> None:
+        """Answer with `connection`'s model, in turn after what is queued; the model answering
+        before stays if the server cannot be used.
+
+        Args:
+            api_key: Reads the server's key (from the keyring: on the model thread, not here).
+            key_where: Where the person gives the key, for the hint when it is refused.
+        """
+
+        def work(task: Task) -> RemoteInfo:
+            task.emit(connection)
+            return self.model_thread.engine.connect(connection, api_key(), key_where)
+
+        def done(info: RemoteInfo) -> None:
+            if self.loaded_model is not None:
+                self.loaded_model = None
+                self.unloaded.emit()
+            self.remote_info, self.remote_connection = info, connection
+            self.connected.emit(info)
+
+        def failed(exc: Exception) -> None:
+            if not isinstance(exc, HearthError):
+                exc = HearthError(describe(exc, "The server could not be used"))
+            self.connectFailed.emit(connection, exc)
+
+        self._worker.run(work, on_event=self.connectStarted.emit, on_done=done, on_error=failed)
+
     def unload(self) -> None:
         def work(_task: Task) -> None:
             self.model_thread.engine.unload()
+            self._loaded_as = None
 
         self._worker.run(work, on_done=self._on_unloaded)
+
+    def run_aside(
+        self,
+        work: Any,
+        *,
+        on_event: Any = None,
+        on_done: Any = None,
+        on_error: Any = None,
+    ) -> Job[Any]:
+        """Queue `work(task)` on the model thread with the chat model set aside.
+
+        The chat model is unloaded first (the work gets the machine's memory, and what it
+        measures is not shared with an idle chat model) and loaded again with the same settings
+        when the work ends, failed or was cancelled, before anything queued after it runs: a
+        question asked meanwhile waits and is then answered by the same model. Callbacks run on
+        the GUI thread, as for `SerialWorker.run`.
+        """
+        engine = self.model_thread.engine
+        queue = self.model_thread.queue
+
+        def job(task: Task) -> Any:
+            restore = self._loaded_as
+            if restore is not None:
+                engine.unload()
+                task.emit(_SetAside(str(restore[0].model_path)))
+            try:
+                return work(task)
+            finally:
+                if restore is not None and not queue.closed:
+                    task.emit(self._restore(restore))
+
+        def event(value: Any) -> None:
+            if isinstance(value, _SetAside):
+                self.setAside.emit(value.path)
+            elif isinstance(value, _Restored):
+                self._on_restored(value)
+            elif on_event is not None:
+                on_event(value)
+
+        return self._worker.run(job, on_event=event, on_done=on_done, on_error=on_error)
+
+    def _restore(self, restore: tuple[LoadSettings, bool | None]) -> _Restored:
+        settings, flash_attn = restore
+        try:
+            loaded, _fit = self.model_thread.engine.load(settings, flash_attn=flash_attn)
+        except HearthError as exc:
+            self._loaded_as = None
+            return _Restored(None, exc)
+        except Exception as exc:  # llama.cpp's own failure: the window still says so
+            log.exception("Loading the chat model again failed")
+            self._loaded_as = None
+            return _Restored(None, HearthError(f"The model could not be loaded again: {exc}"))
+        return _Restored(loaded)
 
     def ask(self, question: Question) -> int:
         """Queue a reply; returns its request id (carried by every reply signal)."""
@@ -145,15 +266,25 @@ class ModelClient(QObject):
 
     def _on_loaded(self, loaded: LoadedModel) -> None:
         self.loaded_model = loaded
+        self.remote_info = self.remote_connection = None
         self.loaded.emit(loaded)
 
     def _on_load_error(self, exc: Exception) -> None:
         if not isinstance(exc, HearthError):
-            exc = HearthError(f"The model could not be loaded: {exc}")
+            exc = HearthError(describe(exc, "The model could not be loaded"))
         self.loadFailed.emit(exc)
+
+    def _on_restored(self, restored: _Restored) -> None:
+        if restored.loaded is not None:
+            self._on_loaded(restored.loaded)
+            return
+        self.loaded_model = None
+        self.unloaded.emit()
+        self.loadFailed.emit(restored.error)
 
     def _on_unloaded(self, _result: None) -> None:
         self.loaded_model = None
+        self.remote_info = self.remote_connection = None
         self.unloaded.emit()
 
     def _on_reply_event(self, rid: int, event: Any) -> None:
@@ -171,8 +302,7 @@ class ModelClient(QObject):
 
     def _on_reply_error(self, rid: int, exc: Exception) -> None:
         self._end(rid)
-        message = str(exc) if isinstance(exc, HearthError) else f"The reply failed: {exc}"
-        self.replyFailed.emit(rid, message)
+        self.replyFailed.emit(rid, describe(exc, "The reply failed"))
 
     def _end(self, rid: int) -> None:
         if self._active is not None and self._active[0] == rid:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from app.jobs import Task
 from app.library.protocol import RenderPage
 from app.worker import SerialWorker
-from engine.errors import HearthError
+from engine.errors import describe
 
 if TYPE_CHECKING:
     from engine.page_render import RenderedPage
@@ -50,7 +50,7 @@ class PageRenderer(QObject):
         request = RenderPage(str(path), int(page), float(zoom), passage)
 
         def work(_task: Task) -> RenderedPage | None:
-            from engine.page_render import is_paged
+            from engine.library.formats import is_paged
 
             if not is_paged(Path(request.path)):
                 return None  # shown as text: the passage itself
@@ -68,7 +68,4 @@ class PageRenderer(QObject):
         self._worker.shutdown()
 
     def _on_error(self, exc: Exception) -> None:
-        if isinstance(exc, HearthError):
-            self.failed.emit(str(exc))
-        else:
-            self.failed.emit(f"The page could not be shown: {exc}")
+        self.failed.emit(describe(exc, "The page could not be shown"))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from engine.errors import HearthError
+
 APP_NAME = "Hearth"
 
 
@@ -63,9 +65,25 @@ class AppPaths:
         return self.log_dir / "hearth.log"
 
     def ensure(self) -> AppPaths:
+        """Create the folders where they are missing.
+
+        Raises:
+            DataFolderError: one cannot be created (a file in its place, no permission, a full
+                or read-only disk), in words naming the folder and HEARTH_HOME.
+        """
         for folder in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataFolderError(
+                    f"Hearth cannot keep its data in {folder}: {exc.strerror or exc}.",
+                    "Set HEARTH_HOME to a folder you can write to, or free space on that disk.",
+                ) from exc
         return self
+
+
+class DataFolderError(HearthError):
+    """Hearth's config, data, cache or log folder cannot be created."""
 
 
 def app_paths() -> AppPaths:

@@ -6,7 +6,6 @@ stops the app from opening.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,13 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.atomic_io import write_json_atomic
 from engine.errors import HearthError
-from engine.settings_schema import OPTIONS_BY_KEY, SCHEMA_VERSION, SettingError, defaults, migrate
+from engine.settings_schema import (
+    OPTIONS_BY_KEY,
+    SCHEMA_VERSION,
+    SettingError,
+    defaults,
+    read_settings_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,30 +93,17 @@ class Settings(QObject):
         write_json_atomic(self.path, {"version": SCHEMA_VERSION, "values": self._values})
 
     def _load(self) -> None:
-        if not self.path.exists():
-            return
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
+            self._values, self.problems = read_settings_file(self.path)
         except (OSError, ValueError) as exc:
+            log.warning("settings file unreadable: %s", exc)  # the parser's words, for the log
+            why = "cannot be read" if isinstance(exc, OSError) else "is damaged (not valid JSON)"
             backup = self.path.with_suffix(".json.bad")
             self.path.replace(backup)
-            self.problems.append(
-                f"The settings file could not be read ({exc}); defaults are used and the old file "
-                f"was kept as {backup.name}."
-            )
-            log.warning(self.problems[-1])
+            self.problems = [
+                f"The settings file {why}; defaults are used and the old file was kept as "
+                f"{backup.name}."
+            ]
             return
-        version = data.get("version", 1)
-        values = data.get("values", data) if version >= 2 else data
-        values = migrate({k: v for k, v in values.items() if k != "version"}, int(version))
-        for key, value in values.items():
-            option = OPTIONS_BY_KEY.get(key)
-            if option is None:
-                continue
-            try:
-                self._values[key] = option.validate(value)
-            except SettingError as exc:
-                self.problems.append(f"{exc} The default was restored.")
-                log.warning("settings: %s", self.problems[-1])
+        for problem in self.problems:
+            log.warning("settings: %s", problem)

@@ -6,13 +6,19 @@ Prints one JSON object:
 - "fill": on the tiny 128K test model, the time to fill 32K, 64K and 128K tokens (one growing
   prompt, each step reusing the cache of the one before) and the prefill tokens/s of each step.
 
+- "lean": compute buffers with logits reserved for every batch token (before) and for the
+  sampled token plus the longest draft (after), for SmolLM2 and Gemma 3 270M;
+- "flash_speed": prefill and decode tokens/s with flash attention off and on, interleaved.
+
     .venv/bin/python bench/context.py [--max-fill 131072] [--batch 2048] [--skip-memory]
+                                      [--skip-fill] [--lean-only] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -63,6 +69,89 @@ def memory_rows(path: Path, windows: tuple[int, ...], flash_f16: bool = False) -
             )
     session.unload()
     return rows
+
+
+def lean_rows(paths: list[Path], n_ctx: int = 4096) -> list[dict]:
+    """Compute buffers as llama.cpp allocates them, per model and flash attention setting, with
+    logits reserved for every batch token (llama.cpp's default, "before") and for the sampled
+    token plus the longest draft (Hearth's `max_outputs`, "after")."""
+    import engine.llama_load as llama_load
+
+    rows = []
+    current = llama_load.max_outputs
+    for path in paths:
+        for flash in (False, True):
+            sizes = {}
+            for label, outputs in (("before", lambda s: s.n_batch), ("after", current)):
+                llama_load.max_outputs = outputs  # type: ignore[assignment]
+                session = ModelSession()
+                try:
+                    session.load(LoadSettings(model_path=str(path), n_ctx=n_ctx, flash_attn=flash,
+                                              n_gpu_layers=0))  # fmt: skip
+                    assert session.allocation is not None
+                    sizes[label] = session.allocation.parts()
+                finally:
+                    session.unload()
+                    llama_load.max_outputs = current
+            estimate = estimate_memory(read_model_info(path), n_ctx, flash_attn=flash)
+            rows.append(
+                {
+                    "model": path.name,
+                    "n_ctx": n_ctx,
+                    "flash_attn": flash,
+                    "compute_before_mib": _mib1(sizes["before"]["compute"]),
+                    "compute_after_mib": _mib1(sizes["after"]["compute"]),
+                    "total_before_mib": _mib1(sum(sizes["before"].values())),
+                    "total_after_mib": _mib1(sum(sizes["after"].values())),
+                    "estimate_after_mib": _mib1(estimate.total),
+                    "estimate_ratio": round(estimate.total / sum(sizes["after"].values()), 4),
+                }
+            )
+    return rows
+
+
+def flash_speed(path: Path, rounds: int, n_ctx: int = 4096) -> dict:
+    """Prefill and decode tokens/s with flash attention off and on, interleaved, greedy, on one
+    prompt of about 1,000 tokens (the size of a question with five document excerpts)."""
+    sessions = {}
+    for flash in (False, True):
+        sessions[flash] = ModelSession()
+        sessions[flash].load(LoadSettings(model_path=str(path), n_ctx=n_ctx, flash_attn=flash,
+                                          n_gpu_layers=0))  # fmt: skip
+    sampling = SamplingSettings(temperature=0, max_tokens=96, repeat_penalty=1.0,
+                                lookup_draft_tokens=0)  # fmt: skip
+    excerpt = (
+        "The keeper climbs the tower at dusk, trims the wick, winds the clockwork that turns "
+        "the lens and writes the wind, the sea and every passing ship into the logbook. "
+    )
+    question = "Excerpts:\n\n" + excerpt * 30 + "\n\nQuestion: What does the keeper do at dusk?"
+    messages = [{"role": "user", "content": question}]
+    rates: dict[str, dict[bool, list[float]]] = {"prefill": {False: [], True: []},
+                                                 "decode": {False: [], True: []}}  # fmt: skip
+    prompt_tokens = 0
+    try:
+        for index in range(rounds):
+            for flash in (False, True) if index % 2 == 0 else (True, False):
+                sessions[flash].llama.reset()
+                for item in sessions[flash].chat(messages, sampling):
+                    if isinstance(item, GenerationStats):
+                        rates["prefill"][flash].append(item.prompt_tokens_per_s)
+                        rates["decode"][flash].append(item.generation_tokens_per_s)
+                        prompt_tokens = item.prompt_tokens
+    finally:
+        for session in sessions.values():
+            session.unload()
+    result: dict = {"model": path.name, "prompt_tokens": prompt_tokens}
+    for kind, by_flash in rates.items():
+        off, on = (statistics.median(by_flash[flash]) for flash in (False, True))
+        result[kind] = {
+            "tokens_per_s_off": round(off, 2),
+            "tokens_per_s_on": round(on, 2),
+            "on_over_off": round(on / off, 3),
+            "runs_off": [round(r, 1) for r in by_flash[False]],
+            "runs_on": [round(r, 1) for r in by_flash[True]],
+        }
+    return result
 
 
 def fill_rows(max_fill: int, n_batch: int) -> dict:
@@ -125,8 +214,22 @@ def main() -> int:
     parser.add_argument("--max-fill", type=int, default=131072)
     parser.add_argument("--batch", type=int, default=2048)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-fill", action="store_true")
+    parser.add_argument(
+        "--lean-only",
+        action="store_true",
+        help="only compute buffers before and after, and flash attention speed",
+    )
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     result: dict = {}
+    result["lean"] = lean_rows([default_model_path(), gemma_model_path()])
+    result["flash_speed"] = [
+        flash_speed(path, args.rounds) for path in (default_model_path(), gemma_model_path())
+    ]
+    if args.lean_only:
+        print(json.dumps(result, indent=2))
+        return 0
     if not args.skip_memory:
         rows = memory_rows(default_model_path(), (2048, 8192))
         rows += memory_rows(gemma_model_path(), (2048, 8192, 32768))
@@ -136,7 +239,8 @@ def main() -> int:
             "worst_ratio": max(ratios, key=lambda r: abs(r - 1)),
             "within_10_percent": all(abs(r - 1) <= 0.10 for r in ratios),
         }
-    result["fill"] = fill_rows(args.max_fill, args.batch)
+    if not args.skip_fill:
+        result["fill"] = fill_rows(args.max_fill, args.batch)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -2,19 +2,25 @@
 
 Prints one JSON object. Both loops run greedy on the same model, threads, context size and prompt,
 alternating, so machine noise hits both alike. Also measures time to first token across a growing
-five-turn chat (prefix reuse) and the speed-up of prompt-lookup decoding on a reply that quotes a
-long pasted text, for several draft lengths.
+five-turn chat (prefix reuse); prompt-lookup decoding, fixed-length and adaptive (the default),
+on a reply that quotes a long pasted text and on one that quotes nothing, all interleaved; and
+draft-model decoding (the bundled Q4_1 drafting for a Q8_0 variant of itself) against the same
+model alone.
 
-    .venv/bin/python bench/engine.py [--model PATH] [--tokens N] [--rounds N]
+    .venv/bin/python bench/engine.py [--model PATH] [--tokens N] [--rounds N] [--threads N]
+                                     [--only all|lookup|draft] [--draft-sizes 2,4,8]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,6 +30,7 @@ import llama_cpp  # noqa: E402
 from engine.backends import default_threads  # noqa: E402
 from engine.bundled import default_model_path  # noqa: E402
 from engine.session import LoadSettings, ModelSession, SamplingSettings  # noqa: E402
+from engine.settings_schema import LOOKUP_DRAFT_TOKENS  # noqa: E402
 from engine.stats import GenerationStats  # noqa: E402
 
 N_CTX = 4096
@@ -59,8 +66,8 @@ class RawLoop:
         cparams.n_ctx = n_ctx
         cparams.n_batch = cparams.n_ubatch = 512
         cparams.n_threads = cparams.n_threads_batch = threads
-        # The same attention kernels as the engine's default (flash attention off).
-        cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        # The same attention kernels as the engine's default (flash attention where supported).
+        cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
         self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
         self.sampler = llama_cpp.llama_sampler_chain_init(
@@ -146,52 +153,175 @@ def multi_turn_ttft(session: ModelSession) -> dict:
     }
 
 
-def lookup_speedup(session: ModelSession, draft_sizes: list[int], rounds: int) -> dict:
+def quote_messages() -> list[dict[str, str]]:
     text = PASSAGE * 2
-    messages = [
+    return [
         {"role": "user", "content": f"Here is a text:\n\n{text}\n\nRepeat the text word for word."}
     ]
-    rates: dict[int, list[float]] = {n: [] for n in [0, *draft_sizes]}
-    acceptance: dict[int, float] = {}
-    for _ in range(rounds):
-        for n in rates:
+
+
+def interleaved(session: ModelSession, runs: dict[str, tuple[list, SamplingSettings]],
+                rounds: int, fixed: frozenset[str] = frozenset()
+                ) -> dict[str, list[GenerationStats]]:  # fmt: skip
+    """Each named (messages, sampling) run `rounds` times, in turn, from an empty cache.
+
+    The order rotates every round, so a busy moment on the machine hits every variant alike.
+    Runs named in `fixed` draft with a fixed-length pacer (see `fixed_lookup`).
+    """
+    names = list(runs)
+    results: dict[str, list[GenerationStats]] = {name: [] for name in names}
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            messages, sampling = runs[name]
             session.llama.reset()
-            sampling = SamplingSettings(
-                temperature=0, max_tokens=160, repeat_penalty=1.0, lookup_draft_tokens=n
-            )
-            _, stats = collect(session.chat(messages, sampling))
-            rates[n].append(stats.generation_tokens_per_s)
-            if n:
-                acceptance[n] = stats.accepted_draft_tokens / max(stats.drafted_tokens, 1)
-    base = statistics.median(rates[0])
+            with fixed_lookup() if name in fixed else contextlib.nullcontext():
+                results[name].append(collect(session.chat(messages, sampling))[1])
+    return results
+
+
+def median_rate(stats: list[GenerationStats]) -> float:
+    return statistics.median(s.generation_tokens_per_s for s in stats)
+
+
+def lookup_speedup(session: ModelSession, draft_sizes: list[int], rounds: int) -> dict:
+    """Fixed-length prompt lookup (every step drafts) against plain decoding, by draft length,
+    and adaptive lookup (Hearth's default) on a quoting reply and on a plain one, side by side."""
+    greedy = {"temperature": 0, "max_tokens": 160, "repeat_penalty": 1.0}
+    quote = quote_messages()
+    plain = [{"role": "user", "content": STORY_PROMPT}]
+    off = SamplingSettings(**greedy, lookup_draft_tokens=0)
+    # Hearth's default (settings, CLI, server): adaptive, up to LOOKUP_DRAFT_TOKENS.
+    adaptive = SamplingSettings(**greedy, lookup_draft_tokens=LOOKUP_DRAFT_TOKENS)
+    runs: dict[str, tuple[list, SamplingSettings]] = {
+        "quote_off": (quote, off),
+        "quote_adaptive": (quote, adaptive),
+        "plain_off": (plain, off),
+        "plain_adaptive": (plain, adaptive),
+    }
+    for n in draft_sizes:
+        runs[f"quote_fixed_{n}"] = (quote, SamplingSettings(**greedy, lookup_draft_tokens=n))
+        runs[f"plain_fixed_{n}"] = (plain, SamplingSettings(**greedy, lookup_draft_tokens=n))
+    fixed = frozenset(name for name in runs if "_fixed_" in name)
+    results = interleaved(session, runs, rounds, fixed)
+    quote_base = median_rate(results["quote_off"])
+    plain_base = median_rate(results["plain_off"])
+
+    def acceptance(name: str) -> float:
+        last = results[name][-1]
+        return round(last.accepted_draft_tokens / max(last.drafted_tokens, 1), 3)
+
     by_size = {
         str(n): {
-            "tokens_per_s": round(statistics.median(rates[n]), 2),
-            "speedup": round(statistics.median(rates[n]) / base, 3),
-            "acceptance": round(acceptance[n], 3),
+            "tokens_per_s": round(median_rate(results[f"quote_fixed_{n}"]), 2),
+            "speedup": round(median_rate(results[f"quote_fixed_{n}"]) / quote_base, 3),
+            "acceptance": acceptance(f"quote_fixed_{n}"),
+            "plain_reply_ratio": round(median_rate(results[f"plain_fixed_{n}"]) / plain_base, 3),
         }
         for n in draft_sizes
     }
-    best = max(draft_sizes, key=lambda n: statistics.median(rates[n]))
-    # The cost side: a reply that quotes nothing, where most drafts are rejected.
-    plain = [{"role": "user", "content": STORY_PROMPT}]
-    plain_rates: dict[int, list[float]] = {0: [], best: []}
-    for _ in range(rounds):
-        for n in plain_rates:
-            session.llama.reset()
-            sampling = SamplingSettings(
-                temperature=0, max_tokens=160, repeat_penalty=1.0, lookup_draft_tokens=n
-            )
-            plain_rates[n].append(collect(session.chat(plain, sampling))[1].generation_tokens_per_s)
+    best = max(draft_sizes, key=lambda n: median_rate(results[f"quote_fixed_{n}"]))
     return {
-        "lookup_plain_reply_ratio": round(
-            statistics.median(plain_rates[best]) / statistics.median(plain_rates[0]), 3
+        "lookup_adaptive_quote_speedup": round(
+            median_rate(results["quote_adaptive"]) / quote_base, 3
         ),
+        "lookup_adaptive_plain_ratio": round(
+            median_rate(results["plain_adaptive"]) / plain_base, 3
+        ),
+        "lookup_adaptive_quote_acceptance": acceptance("quote_adaptive"),
+        "lookup_adaptive_plain_drafted": results["plain_adaptive"][-1].drafted_tokens,
         "lookup_speedup": by_size[str(best)]["speedup"],
+        "lookup_plain_reply_ratio": by_size[str(best)]["plain_reply_ratio"],
         "lookup_best_draft_tokens": best,
-        "lookup_baseline_tokens_per_s": round(base, 2),
+        "lookup_baseline_tokens_per_s": round(quote_base, 2),
+        "lookup_plain_baseline_tokens_per_s": round(plain_base, 2),
         "lookup_by_draft_tokens": by_size,
+        "lookup_runs": {
+            name: [round(s.generation_tokens_per_s, 2) for s in stats]
+            for name, stats in results.items()
+        },  # fmt: skip
     }
+
+
+@contextlib.contextmanager
+def fixed_lookup() -> Iterator[None]:
+    """Lookup runs named "fixed" draft their full length every step, as before adaptive pacing:
+    a pacer that never pauses and never changes its length."""
+    import engine.drafter as drafter_module
+    from engine.lookup import DraftPacer
+
+    class Fixed(DraftPacer):
+        def __init__(self, max_tokens: int, **_: object) -> None:
+            super().__init__(max_tokens, start_tokens=max_tokens)
+
+        def verified(self, drafted: int, accepted: int) -> None:
+            pass
+
+    original = drafter_module.DraftPacer
+
+    def pacer(max_tokens: int, **kwargs: object) -> DraftPacer:
+        # Only the lookup's pacer: the draft model's is the one made with its own `max_pause`.
+        model_pacer = "max_pause" in kwargs
+        return original(max_tokens, **kwargs) if model_pacer else Fixed(max_tokens)  # type: ignore[arg-type]
+
+    drafter_module.DraftPacer = pacer  # type: ignore[assignment, misc]
+    try:
+        yield
+    finally:
+        drafter_module.DraftPacer = original  # type: ignore[misc]
+
+
+def draft_model_speedup(target_path: Path, draft_path: Path, threads: int, rounds: int) -> dict:
+    """A model with a draft model against the same model alone, both greedy, lookup off,
+    on a plain reply (every draft comes from the draft model)."""
+    greedy = SamplingSettings(
+        temperature=0, max_tokens=128, repeat_penalty=1.0, lookup_draft_tokens=0
+    )
+    plain = [{"role": "user", "content": STORY_PROMPT}]
+    settings = LoadSettings(model_path=str(target_path), n_ctx=N_CTX, n_threads=threads,
+                            n_gpu_layers=0)  # fmt: skip
+    alone, with_draft = ModelSession(), ModelSession()
+    alone.load(settings)
+    with_draft.load(replace(settings, draft_model_path=str(draft_path)))
+    rates: dict[str, list[float]] = {"alone": [], "draft": []}
+    stats = None
+    try:
+        for round_index in range(rounds):
+            order = ("alone", "draft") if round_index % 2 == 0 else ("draft", "alone")
+            for which in order:
+                session = alone if which == "alone" else with_draft
+                session.llama.reset()
+                result = collect(session.chat(plain, greedy))[1]
+                rates[which].append(result.generation_tokens_per_s)
+                if which == "draft":
+                    stats = result
+    finally:
+        alone.unload()
+        with_draft.unload()
+    assert stats is not None
+    return {
+        "draft_model_speedup": round(
+            statistics.median(rates["draft"]) / statistics.median(rates["alone"]), 3
+        ),
+        "draft_model_acceptance": round(
+            stats.accepted_draft_tokens / max(stats.drafted_tokens, 1), 3
+        ),  # fmt: skip
+        "draft_model_target": target_path.name,
+        "draft_model_draft": draft_path.name,
+        "draft_model_runs": {k: [round(r, 2) for r in v] for k, v in rates.items()},
+    }
+
+
+def q8_variant(source: Path) -> Path:
+    """A Q8_0 copy of `source` under build/bench, made once with llama.cpp's quantizer."""
+    from engine.lab.quantize import QuantizeRequest, quantize
+
+    folder = Path(__file__).resolve().parent.parent / "build" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{source.stem}-Q8_0.gguf"
+    if not target.exists():
+        list(quantize(QuantizeRequest(str(source), "Q8_0", str(target), allow_requantize=True)))
+    return target
 
 
 def main() -> None:
@@ -199,23 +329,30 @@ def main() -> None:
     parser.add_argument("--model", default=str(default_model_path()))
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="0: one per physical core")
+    parser.add_argument("--only", choices=("all", "lookup", "draft"), default="all")
+    parser.add_argument("--draft-sizes", default="2,4,8",
+                        help="fixed prompt-lookup draft lengths to compare, comma-separated")  # fmt: skip
     args = parser.parse_args()
-    threads = default_threads()
-    session = ModelSession()
-    session.load(
-        LoadSettings(model_path=args.model, n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0)
-    )
-    raw = RawLoop(args.model, N_CTX, threads)
-    result = {
-        "model": Path(args.model).name,
-        "threads": threads,
-        "n_ctx": N_CTX,
-        **engine_vs_raw(session, raw, args.tokens, args.rounds),
-        **multi_turn_ttft(session),
-        **lookup_speedup(session, [2, 4, 8], args.rounds),
-    }
-    raw.close()
-    session.unload()
+    threads = args.threads or default_threads()
+    result: dict = {"model": Path(args.model).name, "threads": threads, "n_ctx": N_CTX}
+    if args.only in ("all", "lookup"):
+        session = ModelSession()
+        session.load(
+            LoadSettings(model_path=args.model, n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0)
+        )
+        if args.only == "all":
+            raw = RawLoop(args.model, N_CTX, threads)
+            result.update(engine_vs_raw(session, raw, args.tokens, args.rounds))
+            raw.close()
+            result.update(multi_turn_ttft(session))
+        sizes = [int(size) for size in args.draft_sizes.split(",")]
+        result.update(lookup_speedup(session, sizes, args.rounds))
+        session.unload()
+    if args.only in ("all", "draft"):
+        # The bundled Q4_1 drafts for a Q8_0 variant of the same model (one vocabulary).
+        source = Path(args.model)
+        result.update(draft_model_speedup(q8_variant(source), source, threads, args.rounds))
     print(json.dumps(result, indent=2))
 
 

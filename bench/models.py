@@ -127,9 +127,11 @@ def _download_vs_curl(connection, hub, model, work, repeat):
 def _fit(header, path, n_ctx):
     info = header.info
     n_ctx = min(n_ctx, info.context_length or n_ctx)
-    estimate = estimate_memory(info, n_ctx, n_gpu_layers=0, layout=header.layout)
+    settings = LoadSettings(model_path=path, n_ctx=n_ctx, n_gpu_layers=0)
+    estimate = estimate_memory(info, n_ctx, flash_attn=settings.flash_attn, n_gpu_layers=0,
+                               layout=header.layout)  # fmt: skip
     session = ModelSession()
-    session.load(LoadSettings(model_path=path, n_ctx=n_ctx, n_gpu_layers=0))
+    session.load(settings)
     actual = session.allocation
     session.unload()
     assert actual is not None

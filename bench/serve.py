@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 import openai  # noqa: E402
 
+from app.serve.options import ServeOptions  # noqa: E402
 from engine.bundled import default_model_path  # noqa: E402
-from engine.session import LoadSettings, ModelSession, SamplingSettings  # noqa: E402
+from engine.session import LoadSettings, ModelSession  # noqa: E402
 from engine.stats import GenerationStats  # noqa: E402
 from tests.remote_servers import free_port  # noqa: E402
 
@@ -87,7 +89,9 @@ def http_reply(client: openai.OpenAI, model: str, tokens: int) -> dict[str, floa
 
 
 def local_reply(session: ModelSession, tokens: int) -> GenerationStats:
-    sampling = SamplingSettings(temperature=0.0, max_tokens=tokens, repeat_penalty=1.0)
+    # The server's defaults (prompt lookup on), with what the HTTP request sets.
+    sampling = replace(ServeOptions().sampling, temperature=0.0, max_tokens=tokens,
+                       repeat_penalty=1.0)  # fmt: skip
     for item in session.chat([{"role": "user", "content": PROMPT}], sampling):
         if isinstance(item, GenerationStats):
             return item

@@ -10,11 +10,13 @@ Prints one JSON object. Goals: window shown < 2 s; no stall over 50 ms.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -86,6 +88,11 @@ class StallMeter:
         self._last = now
 
 
+def say(stage: str) -> None:
+    """One progress line on stderr: indexing a 300-page manual takes minutes on two cores."""
+    print(f"[{time.strftime('%H:%M:%S')}] {stage}", file=sys.stderr, flush=True)
+
+
 def stalls_in_app(pdf: Path, tokens: int) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
@@ -120,6 +127,7 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     started = time.perf_counter()
     built: list = []
     start_backend(window, settings, paths, built.append)  # as the app does after showing
+    say("loading the model")
     wait_until(lambda: bool(built), 60)
     controller = built[0]
     controller.index.warmedUp.connect(lambda: warmed.append(time.perf_counter()))
@@ -134,6 +142,7 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     window.composer._on_submit()
     wait_until(lambda: controller.chats.reply is None, 120)
 
+    say("streaming a reply")
     meter.start()
     window.composer.set_text("Write a long, detailed story about a lighthouse keeper.")
     window.composer._on_submit()
@@ -147,6 +156,7 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
         tokens_per_s=round(stats.get("generation_tokens_per_s", 0), 1),
     )
 
+    say(f"indexing {pdf.name}")
     meter.start()
     started = time.perf_counter()
     controller.documents.add([str(pdf)])
@@ -163,6 +173,7 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
         seconds=round(time.perf_counter() - started, 1),
     )
 
+    say("asking about it")
     meter.start()
     window.composer.set_text("How do I plot a function with gnuplot?")
     window.composer._on_submit()
@@ -184,8 +195,15 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args.pdf = args.pdf.resolve()  # the window lists files by absolute path
     if not args.pdf.is_file():
         parser.error(f"no PDF at {args.pdf}; pass --pdf with a 100+ page PDF")
+    # An installed Hearth has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE
+    # would compile every module on import, holding the GIL (and the window) while it does.
+    root = Path(__file__).resolve().parents[1]
+    for folder in (root / "app", root / "engine", root / "ui", sysconfig.get_paths()["purelib"]):
+        compileall.compile_dir(folder, quiet=2)  # a few packages ship Python 2 examples
+    say("timing start-ups")
     result = startup_seconds(args.runs)
     with tempfile.TemporaryDirectory() as home:
         os.environ["HEARTH_HOME"] = home

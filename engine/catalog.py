@@ -59,6 +59,12 @@ class CatalogEntry:
     info: ModelInfo | None  # None when the file can no longer be read
     problem: str = ""
     download: DownloadRecord | None = None  # set for models downloaded from the Hub
+    made: bool = False  # a variant Hearth made (`hearth quantize`, the Benchmark window)
+
+    @property
+    def owned(self) -> bool:
+        """Hearth downloaded or made the file: removing the model deletes it."""
+        return self.download is not None or self.made
 
 
 def bundled_model_paths() -> list[Path]:
@@ -90,6 +96,10 @@ class ModelCatalog:
     def imported_paths(self) -> list[Path]:
         return [Path(p) for p in self._read().get("imported", [])]
 
+    def made_paths(self) -> list[Path]:
+        """Variants Hearth made, oldest first."""
+        return [Path(p) for p in self._read().get("made", [])]
+
     def downloads(self) -> list[DownloadRecord]:
         """Models downloaded from the Hub, oldest first."""
         records = []
@@ -104,16 +114,34 @@ class ModelCatalog:
         result = []
         bundled = bundled_model_paths()
         downloads = {Path(record.path): record for record in self.downloads()}
+        made = self.made_paths()
         listed = [(p, True) for p in bundled] + [
-            (p, False) for p in self.imported_paths() if p not in bundled and p not in downloads
+            (p, False)
+            for p in self.imported_paths()
+            if p not in bundled and p not in downloads and p not in made
         ]
-        for path, is_bundled in listed + [(p, False) for p in downloads]:
+        for path, is_bundled in listed + [(p, False) for p in [*made, *downloads]]:
             record = downloads.get(path)
             try:
-                result.append(CatalogEntry(path, is_bundled, read_model_info(path), "", record))
+                info, problem = read_model_info(path), ""
             except ModelFileError as exc:
-                result.append(CatalogEntry(path, is_bundled, None, str(exc), record))
+                info, problem = None, str(exc)
+            result.append(CatalogEntry(path, is_bundled, info, problem, record, path in made))
         return result
+
+    def add_made(self, path: str | Path) -> ModelInfo:
+        """Remember a variant Hearth made (after checking that it reads as GGUF); removing it
+        from the catalog deletes its file.
+
+        Raises:
+            ModelFileError: the file is not a readable GGUF model.
+        """
+        path = Path(path).expanduser().resolve()
+        info = read_model_info(path)
+        data = self._read()
+        kept = [p for p in data.get("made", []) if p != str(path)]
+        self._write(data, made=[*kept, str(path)])
+        return info
 
     def add_download(self, record: DownloadRecord) -> ModelInfo:
         """Remember a model downloaded from the Hub (after checking that it reads as GGUF).
@@ -128,8 +156,8 @@ class ModelCatalog:
         return info
 
     def remove(self, path: str | Path) -> str:
-        """Take a model out of the catalog: "deleted" when Hearth downloaded it (its files are
-        deleted), "forgotten" for an imported file (left where it is).
+        """Take a model out of the catalog: "deleted" when Hearth downloaded or made it (its files
+        are deleted), "forgotten" for an imported file (left where it is).
 
         Raises:
             HearthError: a bundled model, or a path the catalog does not list.
@@ -145,6 +173,11 @@ class ModelCatalog:
                 kept = [d for d in data.get("downloaded", []) if d.get("path") != record.path]
                 self._write(data, downloaded=kept)
                 return "deleted"
+        if path in self.made_paths():
+            path.unlink(missing_ok=True)
+            data = self._read()
+            self._write(data, made=[p for p in data.get("made", []) if p != str(path)])
+            return "deleted"
         if path in self.imported_paths():
             self.forget(path)
             return "forgotten"
@@ -183,3 +216,20 @@ class ModelCatalog:
         data = {**data, **changes, "version": 1}
         data.setdefault("imported", [])
         write_json_atomic(self.models_file, data)
+
+
+def origin_words(entry: CatalogEntry, shared_name: bool) -> str:
+    """Where a model file came from, to show after its name: always for a bundled one ("bundled");
+    for others only when another file has the same name (a downloaded copy of the bundled model,
+    say): "from owner/repo", "made by Hearth" or "in FOLDER"."""
+    from engine.display import display_path
+
+    if entry.bundled:
+        return "bundled"
+    if not shared_name:
+        return ""
+    if entry.download is not None:
+        return f"from {entry.download.repo_id}"
+    if entry.made:
+        return "made by Hearth"
+    return f"in {display_path(entry.path.parent)}"

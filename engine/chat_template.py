@@ -246,11 +246,9 @@ class ChatTemplate:
             raise TemplateProblem(
                 f"the template took longer than {self.deadline_s:g} s to render"
             ) from exc
-        except jinja2.exceptions.SecurityError as exc:
-            raise TemplateProblem(f"the template tried to leave its sandbox ({exc})") from exc
         except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
                 AttributeError, RecursionError, MemoryError) as exc:  # fmt: skip
-            raise TemplateProblem(f"the template failed ({type(exc).__name__}: {exc})") from exc
+            raise TemplateProblem(_failure_words(exc)) from exc
         return "".join(pieces)
 
     def segments(self, messages: Sequence[Message]) -> list[Segment]:
@@ -379,3 +377,22 @@ def _generation_tag_extension() -> Any:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200].rstrip(".") if text else type(exc).__name__
+
+
+def _failure_words(exc: BaseException) -> str:
+    """Why a template failed, in words a person can read; Python's own words in brackets only
+    where they say something more (the name a template lacks), without a doubled full stop."""
+    import jinja2
+
+    detail = str(exc).strip().rstrip(".")
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return "the template tried to reach outside its sandbox, which Hearth does not allow"
+    if isinstance(exc, OverflowError) and "range" in detail.lower():
+        return "the template counts to an enormous number"
+    if isinstance(exc, RecursionError):
+        return "the template calls itself without end"
+    if isinstance(exc, MemoryError):
+        return "the template needs more memory than this computer has"
+    if isinstance(exc, jinja2.exceptions.UndefinedError):
+        return f"the template uses something the conversation does not have ({detail})"
+    return f"the template failed ({detail})" if detail else "the template failed"

@@ -43,6 +43,15 @@ def display_name(path: str | os.PathLike[str]) -> str:
     return display_text(os.path.basename(os.fspath(path).rstrip("/\\")) or os.fspath(path))
 
 
+def with_article(number: int, unit: str = "") -> str:
+    """'a 4,096', 'an 8,192', 'an 11,000', 'an 18-token': the article English gives a number
+    said aloud (eight, eleven and eighteen begin with a vowel sound)."""
+    written = f"{number:,}"
+    lead = written.split(",")[0]
+    article = "an" if lead.startswith("8") or lead in ("11", "18") else "a"
+    return f"{article} {written}{unit}"
+
+
 def _shown(char: str) -> str:
     if char.isprintable() or char in _KEPT_FORMAT or "\U000e0020" <= char <= "\U000e007f":
         return char

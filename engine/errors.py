@@ -20,6 +20,20 @@ class HearthError(Exception):
         return f"{self.message} {self.hint}".strip()
 
 
+def describe(exc: BaseException, failed: str = "Something went wrong") -> str:
+    """An error in one line for a person.
+
+    A `HearthError` is said in its own words (message and hint). Any other exception is a fault
+    in Hearth: said as `failed` ("The reply failed") with the exception's type and text, and a
+    pointer to the log, where the code that caught it has written the traceback.
+    """
+    if isinstance(exc, HearthError):
+        return " ".join(str(exc).split())
+    detail = " ".join(str(exc).split())
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return f"{failed} ({what}). Details are in the log file."
+
+
 class ModelFileError(HearthError):
     """A model file that is missing, unreadable, not GGUF or damaged."""
 

@@ -10,23 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import HearthError
+from engine.library.formats import is_paged
 
-# Formats PyMuPDF lays out as pages; other files are shown as text by the viewer.
-PAGED_SUFFIXES = {
-    ".pdf",
-    ".epub",
-    ".xps",
-    ".oxps",
-    ".cbz",
-    ".fb2",
-    ".mobi",
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".tif",
-    ".tiff",
-    ".bmp",
-}
 # A line read by OCR is highlighted when at least this share of its words is in the passage.
 OCR_LINE_OVERLAP = 0.6
 _WORDS_PER_PROBE = 6
@@ -64,10 +49,6 @@ class RenderedPage:
             "png": self.png,
             "highlights": self.highlights,
         }
-
-
-def is_paged(path: Path) -> bool:
-    return Path(path).suffix.lower() in PAGED_SUFFIXES
 
 
 def render_page(path: Path, page: int, zoom: float = 1.5, passage: str = "") -> RenderedPage:

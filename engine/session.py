@@ -6,7 +6,6 @@ One `ModelSession` owns one `llama_cpp.Llama`. Every call on it must come from t
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -15,16 +14,22 @@ from typing import Any
 
 from engine.backends import auto_gpu_layers, default_threads
 from engine.cancel import CancelToken
+from engine.draft_model import DraftModel, DraftModelRefused, auto_draft_path
+from engine.drafter import Drafter
 from engine.errors import GenerationError, HearthError, ModelLoadError
 from engine.gguf_info import ModelInfo, read_model_info
-from engine.llama_load import KV_CACHE_TYPES, LoadSettings
+from engine.llama_load import KV_CACHE_TYPES, LoadSettings, decode_batch
 from engine.llama_load import create_llama as _create_llama
-from engine.lookup import PromptLookup
 from engine.memory.allocation import AllocationReport, capture_llama_log
 from engine.memory.estimate import kv_cache_bytes
 from engine.model_probe import DEFAULT_GUARD, ModelGuard
 from engine.prompt_format import PromptFormat
-from engine.settings_schema import CHAT_REQUEST_FIELDS, SettingError, validate_field
+from engine.settings_schema import (
+    CHAT_REQUEST_FIELDS,
+    MAX_DRAFT_TOKENS,
+    SettingError,
+    validate_field,
+)
 from engine.stats import GenerationStats, StopReason
 from engine.textstream import TextStream
 
@@ -37,8 +42,9 @@ Message = dict[str, str]
 class SamplingSettings:
     """How to pick tokens. temperature <= 0 means greedy.
 
-    `lookup_draft_tokens` > 0 turns on prompt-lookup speculative decoding with that many drafted
-    tokens per step (off by default: see bench/engine.py for when it pays off on this machine).
+    `lookup_draft_tokens` > 0 turns on prompt-lookup speculative decoding with at most that many
+    drafted tokens per step; drafting adapts to how often guesses are right, so it is on by
+    default (see engine/lookup.py and bench/engine.py). 0 turns it off.
     """
 
     temperature: float = 0.7
@@ -70,7 +76,8 @@ class LoadReport:
     """What was actually loaded, for `hearth info`, the backend badge and the logs.
 
     `n_batch` and `swa_full` are the settings the KV cache was built with (see `LoadSettings`);
-    the context manager needs them to count the cache's bytes.
+    the context manager needs them to count the cache's bytes. `draft_model` is the file of the
+    draft model in use ("" when none).
     """
 
     model: ModelInfo
@@ -85,6 +92,7 @@ class LoadReport:
     notes: tuple[str, ...] = field(default=())
     n_batch: int = 512
     swa_full: bool = True
+    draft_model: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -106,6 +114,8 @@ class ModelSession:
         self.report: LoadReport | None = None
         # The buffers llama.cpp allocated for the loaded model (weights, KV cache, compute).
         self.allocation: AllocationReport | None = None
+        # A small model of the same vocabulary that drafts tokens for the loaded one, if any.
+        self._draft: DraftModel | None = None
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -150,8 +160,10 @@ class ModelSession:
                 settings = replace(settings, n_gpu_layers=0)
                 captured.clear()
                 llama = _create_llama(settings, captured)
+        draft = self._load_draft(settings, llama, notes)
         self.unload()
         self._llama = llama
+        self._draft = draft
         self.allocation = captured.allocation()
         self._format = PromptFormat.for_model(llama, info)
         notes.extend(self._format.notes)
@@ -168,21 +180,53 @@ class ModelSession:
             notes=tuple(notes),
             n_batch=settings.n_batch,
             swa_full=settings.swa_full,
+            draft_model=draft.path if draft is not None else "",
         )
         log.info("Loaded %s: %s", info.path, self.report.to_dict())
         return self.report
+
+    def _load_draft(self, settings: LoadSettings, target: Any,
+                    notes: list[str]) -> DraftModel | None:  # fmt: skip
+        """The draft model `settings` names, loaded beside `target`; None with a note if it
+        cannot draft for it (another vocabulary, a damaged file, too little memory)."""
+        path = settings.draft_model_path
+        if path == "auto":
+            path = auto_draft_path(read_model_info(settings.model_path))
+        if not path:
+            return None
+        draft_settings = replace(
+            settings, model_path=path, n_ctx=target.n_ctx(), type_k="f16", type_v="f16",
+            draft_model_path="",
+        )  # fmt: skip
+        try:
+            read_model_info(path)
+            self.guard.check(path)
+            llama = _create_llama(draft_settings)
+        except HearthError as exc:
+            notes.append(f"The draft model is not used: {exc.message}")
+            return None
+        try:
+            return DraftModel(llama, target, path)
+        except DraftModelRefused as exc:
+            llama.close()
+            notes.append(f"The draft model is not used: {exc.message}")
+            return None
 
     def unload(self) -> None:
         """Free the model and its KV cache now rather than whenever the garbage collector runs."""
         if self._llama is None:
             return
         llama, self._llama = self._llama, None
+        if self._draft is not None:
+            self._draft.close()
+            self._draft = None
         self._format = None
         self.report = None
         self.allocation = None
+        # close() frees the weights and the KV cache at once; no gc.collect(): a full collection
+        # holds the GIL long enough to stall the window when a model is switched.
         llama.close()
         del llama
-        gc.collect()
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -245,7 +289,7 @@ class ModelSession:
             )
         assert self._format is not None
         return _Generation(llama, prompt, sampling, cancel or CancelToken(), stop_strings,
-                           self._format.kind).run()  # fmt: skip
+                           self._format.kind, self._draft).run()  # fmt: skip
 
     def _require(self) -> Any:
         if self._llama is None:
@@ -309,6 +353,7 @@ class _Generation:
         cancel: CancelToken,
         stop_strings: tuple[str, ...],
         template: str,
+        draft_model: DraftModel | None = None,
     ) -> None:
         self.llama = llama
         self.prompt = prompt
@@ -319,6 +364,18 @@ class _Generation:
         self.generated = 0
         self.drafted = 0
         self.accepted = 0
+        self.draft_model = draft_model
+        drafter = Drafter(prompt, sampling.lookup_draft_tokens, draft_model)
+        self.drafter = drafter if drafter.active and not self.reproducible else None
+
+    @property
+    def reproducible(self) -> bool:
+        """A sampled request with a seed must give the same reply every time. llama.cpp's
+        logits differ in their last bits with the batch a token is evaluated in (its server's
+        docs say so of `cache_prompt`), which can change a sampled token: such a request reuses
+        no cached prefix and decodes without drafts, one token per batch. Greedy decoding takes
+        no seed and keeps both."""
+        return self.sampling.seed >= 0 and self.sampling.temperature > 0
 
     def run(self) -> Iterator[str | GenerationStats]:
         started = time.perf_counter()
@@ -372,6 +429,8 @@ class _Generation:
         llama = self.llama
         cached = 0
         limit = min(llama.n_tokens, len(self.prompt) - 1)  # at least one token must be evaluated
+        if self.reproducible:
+            limit = 0
         ids = llama.input_ids
         while cached < limit and ids[cached] == self.prompt[cached]:
             cached += 1
@@ -386,20 +445,22 @@ class _Generation:
             if self.cancel.cancelled:
                 return False
             self.llama.eval(tokens[start : start + step])
+        if self.draft_model is not None and not self.cancel.cancelled:
+            # The draft model reads the prompt now, so its first draft costs one token's decode.
+            self.draft_model.sync(self.prompt)
         return True
 
     def _sample_loop(self, sampler: Any) -> Iterator[tuple[str, bool]]:
         llama = self.llama
         vocab = llama._model.vocab
         n_ctx = llama.n_ctx()
-        lookup = PromptLookup() if self.sampling.lookup_draft_tokens > 0 else None
-        if lookup is not None:
-            lookup.extend(self.prompt)
+        drafter = self.drafter
         limit = self.sampling.max_tokens if self.sampling.max_tokens > 0 else n_ctx
         self._stop_reason: StopReason = "length"
         outputs = 1  # logits rows produced by the last decode
         drafts: list[int] = []
         while True:
+            accepted = 0
             for row in range(outputs):
                 token = sampler.sample(llama._ctx, row - outputs)
                 if self.cancel.cancelled:
@@ -413,10 +474,8 @@ class _Generation:
                 if self.text.stopped:
                     self._stop_reason = "stop"
                     return
-                if lookup is not None:
-                    lookup.extend((token,))
                 if row < len(drafts) and token == drafts[row]:
-                    self.accepted += 1
+                    accepted += 1
                     continue  # the draft was right: its K/V are already in the cache
                 # Keep the cache up to the last verified token; `token` is decoded next.
                 kept = llama.n_tokens - outputs + row + 1
@@ -424,25 +483,23 @@ class _Generation:
                     llama._ctx.kv_cache_seq_rm(-1, kept, -1)
                     llama.n_tokens = kept
                 break
+            self.accepted += accepted
+            if drafter is not None:
+                drafter.verified(drafts, accepted, token)
             if self.generated >= limit:
                 return
             room = n_ctx - llama.n_tokens - 1
             if room <= 0:
                 return
-            want = min(self.sampling.lookup_draft_tokens, room, limit - self.generated - 1)
-            drafts = lookup.draft(want) if lookup is not None else []
+            drafts = []
+            if drafter is not None:
+                # The context holds logits for at most 1 + MAX_DRAFT_TOKENS tokens of a batch.
+                budget = min(room, limit - self.generated - 1, MAX_DRAFT_TOKENS,
+                             llama.n_batch - 1)  # fmt: skip
+                drafts = drafter.draft(llama.input_ids[: llama.n_tokens], token, budget)
             self.drafted += len(drafts)
-            _decode(llama, [token, *drafts], all_logits=bool(drafts))
+            decode_batch(llama, [token, *drafts], all_logits=bool(drafts))
             outputs = 1 + len(drafts)
-
-
-def _decode(llama: Any, tokens: list[int], all_logits: bool) -> None:
-    """Append `tokens` to the cache in one batch; with all_logits every position can be sampled."""
-    n_past = llama.n_tokens
-    llama._batch.set_batch(batch=tokens, n_past=n_past, logits_all=all_logits)
-    llama._ctx.decode(llama._batch)
-    llama.input_ids[n_past : n_past + len(tokens)] = tokens
-    llama.n_tokens = n_past + len(tokens)
 
 
 def _make_sampler(llama: Any, sampling: SamplingSettings) -> Any:

@@ -10,8 +10,10 @@ as a context window of 0 for the model's trained length).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from engine.errors import HearthError
@@ -21,6 +23,12 @@ SCHEMA_VERSION = 2
 OVERFLOW_POLICIES = ("sliding_window", "summarize", "truncate_middle", "stop")
 KV_TYPES = ("f16", "q8_0", "q4_0")
 THEMES = ("system", "light", "dark")
+# Most tokens a prompt-lookup draft may have: adaptive drafting starts shorter and grows to this
+# only while the reply quotes its prompt (see engine/lookup.py).
+LOOKUP_DRAFT_TOKENS = 16
+# Most tokens one decode step may verify after the sampled one (prompt lookup or a draft model);
+# a loaded model reserves logits for 1 + this many tokens of a batch (engine/llama_load.py).
+MAX_DRAFT_TOKENS = 32
 
 
 class SettingError(HearthError, ValueError):
@@ -188,26 +196,42 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "model.flash_attention",
+        # On: where the backend has it (llama.cpp's "auto"), it prefilled 1.06-1.22x and decoded
+        # 1.03-1.13x faster with compute buffers 1.7-5x smaller (bench/context.py, 2-core CPU).
         "bool",
-        False,
+        True,
         "Flash attention",
-        "Faster attention; needed for quantized V cache.",
+        "Faster attention and smaller buffers where the backend has it; needed for a quantized "
+        "V cache.",
     ),
     Option(
         "model.lookup_decoding",
+        # On: adaptive lookup sped a quoting reply up 1.58x and left a plain one at 1.06x (it
+        # drafted nothing there) on 2 cores, bench/engine.py --only lookup --rounds 7; drafts are
+        # verified, so replies are unchanged.
         "bool",
-        False,
+        True,
         "Prompt-lookup decoding",
-        "Drafts tokens from the prompt; helps when answers quote documents.",
+        "Drafts tokens from the prompt; faster when answers quote documents, and it backs off "
+        "by itself when they do not.",
     ),
     Option(
         "model.lookup_draft_tokens",
         "int",
-        10,
+        LOOKUP_DRAFT_TOKENS,
         "Lookup draft tokens",
-        "Tokens drafted per step by prompt-lookup decoding.",
+        "Most tokens drafted per step by prompt-lookup decoding.",
         1,
-        64,
+        MAX_DRAFT_TOKENS,
+    ),
+    Option(
+        "model.draft_model",
+        "str",
+        "",
+        "Draft model",
+        "A smaller model of the same family (same vocabulary) that drafts tokens for the loaded "
+        "one; the reply stays the same. A GGUF file, 'auto' for the smallest one of the same "
+        "family beside the model or bundled with Hearth, or empty for none.",
     ),
     # Context
     Option(
@@ -305,9 +329,8 @@ OPTIONS: tuple[Option, ...] = (
         "server.enabled",
         "bool",
         False,
-        "Local API server",
+        "Serve the model",
         "Serve the loaded model to other programs through an OpenAI-compatible API.",
-        hidden=True,
     ),
     Option(
         "server.host",
@@ -316,9 +339,8 @@ OPTIONS: tuple[Option, ...] = (
         "Address",
         "Where the server listens: 127.0.0.1 is this computer only; any other address needs "
         "an API key.",
-        hidden=True,
     ),
-    Option("server.port", "int", 8080, "Port", "The server's TCP port.", 1, 65535, hidden=True),
+    Option("server.port", "int", 8080, "Port", "The server's TCP port.", 1, 65535),
     Option(
         "server.queue_limit",
         "int",
@@ -328,7 +350,6 @@ OPTIONS: tuple[Option, ...] = (
         "refused with HTTP 429 until one ends.",
         0,
         1024,
-        hidden=True,
     ),
     # Appearance and layout
     Option(
@@ -358,7 +379,7 @@ REQUEST_OPTIONS: tuple[Option, ...] = (
     replace(
         _SETTINGS_BY_KEY["model.lookup_draft_tokens"],
         key="request.lookup_draft_tokens",
-        default=0,
+        default=LOOKUP_DRAFT_TOKENS,
         special=((0, "off"),),
         hidden=True,
     ),
@@ -460,3 +481,39 @@ def migrate(values: dict[str, Any], version: int) -> dict[str, Any]:
             values = step(values)
         version += 1
     return values
+
+
+def read_settings_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The values a settings file holds, migrated to `SCHEMA_VERSION` and checked over the
+    defaults; the window and the CLI read the file through this one function.
+
+    Returns:
+        (every option's value: the stored one, else the default; one sentence per stored value
+        that was refused, whose default was used instead). Unknown keys are ignored.
+
+    Raises:
+        OSError: The file cannot be read (a missing file is not an error: all defaults).
+        ValueError: It is not a JSON object.
+    """
+    values = defaults()
+    if not path.exists():
+        return values, []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    version = data.get("version", 1)
+    stored = data.get("values", data) if version >= 2 else data
+    if not isinstance(stored, dict):
+        raise ValueError("no object of values")
+    problems = []
+    for key, value in migrate(
+        {k: v for k, v in stored.items() if k != "version"}, int(version)
+    ).items():
+        option = OPTIONS_BY_KEY.get(key)
+        if option is None:
+            continue
+        try:
+            values[key] = option.validate(value)
+        except SettingError as exc:
+            problems.append(f"{exc} The default was restored.")
+    return values, problems

@@ -13,6 +13,7 @@ import errno
 import os
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 from engine.errors import HearthError
@@ -50,7 +51,7 @@ class StorageError(HearthError, OSError):
 
 def disk_of(path: str | Path) -> str:
     """Where `path` lives, in words: 'the disk holding /home/ana (mounted at /home)'."""
-    folder = _existing(Path(path))
+    folder = nearest_existing(Path(path))
     mount = mount_point(folder)
     if mount == folder:
         return f"the disk mounted at {folder}"
@@ -59,15 +60,26 @@ def disk_of(path: str | Path) -> str:
 
 def mount_point(path: str | Path) -> Path:
     """The mount point of the file system that holds `path`."""
-    mount = _existing(Path(path))
+    mount = nearest_existing(Path(path))
     while not os.path.ismount(mount) and mount != mount.parent:
         mount = mount.parent
     return mount
 
 
+def size_text(num_bytes: float) -> str:
+    """A size in decimal units, as the Hub and disk tools print them: '950 B', '12.3 MB',
+    '1.4 GB'."""
+    value = float(num_bytes)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
 def free_bytes(path: str | Path) -> int:
     """Bytes free for this user on the disk that holds `path` (an existing parent is used)."""
-    return shutil.disk_usage(_existing(Path(path))).free
+    return shutil.disk_usage(nearest_existing(Path(path))).free
 
 
 def check_free_space(path: str | Path, needed: int, action: str) -> None:
@@ -81,13 +93,52 @@ def check_free_space(path: str | Path, needed: int, action: str) -> None:
         raise _full(path, action, free, needed)
 
 
+def check_writable(folder: str | Path, action: str, chosen: bool = False) -> None:
+    """Refuse `action` now when nothing can be written in `folder` (read-only, no permission,
+    a system folder such as /proc), rather than after the work it would save.
+
+    Args:
+        chosen: The person named the folder (an --out or --save path): the way out is another
+            folder, not moving Hearth's own data with HEARTH_HOME.
+
+    Raises:
+        StorageError: naming the folder and why, kind "read_only" (or "full"/"io").
+    """
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        problem = storage_problem(exc, folder, action)
+        if problem is not None and problem.kind != "read_only":
+            raise problem from exc
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            why = "you do not have permission to write there"
+        elif problem is not None:
+            why = f"it is read-only, on the disk mounted at {mount_point(folder)}"
+        elif exc.errno == errno.ENOTDIR:
+            why = "it is a file, not a folder"
+        else:  # /proc and the like: the kernel's own folders take no new files
+            why = "it does not take new files"
+        hint = (
+            "Choose another folder you can write to."
+            if chosen
+            else "Make the folder writable, or set HEARTH_HOME to a folder you can write to."
+        )
+        raise StorageError(
+            f"Could not {action}: {folder} cannot be written to ({why}).",
+            hint,
+            "read_only",
+            str(folder),
+        ) from exc
+
+
 def storage_problem(exc: BaseException, path: str | Path, action: str) -> StorageError | None:
     """The `StorageError` for `exc` raised while trying to `action` in `path`; None when `exc` is
     not about the disk (damage, a bug): the caller then reports it as it would have."""
     kind = _kind(exc, path)
     if kind is None:
         return None
-    folder = str(_existing(Path(path)))
+    folder = str(nearest_existing(Path(path)))
     disk = disk_of(path)
     if kind == "full":
         return _full(path, action, free_bytes(path))
@@ -139,14 +190,17 @@ def is_damage(exc: BaseException) -> bool:
 def _full(path: str | Path, action: str, free: int, needed: int = 0) -> StorageError:
     disk = disk_of(path)
     if needed:
-        state = f"has {free / MB:,.1f} MB free and this needs about {needed / MB:,.1f} MB"
+        message = (
+            f"Not enough free disk space to {action}: {disk} has {size_text(free)} free and "
+            f"this needs about {size_text(needed)}."
+        )
     else:
-        state = f"is full ({free / MB:,.1f} MB free)"
+        message = f"Could not {action}: {disk} is full ({size_text(free)} free)."
     return StorageError(
-        f"Could not {action}: {disk} {state}.",
+        message,
         "Free some space on that disk, then try again. Nothing was lost.",
         "full",
-        str(_existing(Path(path))),
+        str(nearest_existing(Path(path))),
     )
 
 
@@ -186,7 +240,7 @@ def _kind(exc: BaseException, path: str | Path) -> str | None:
 def _io_kind(path: str | Path) -> str:
     """SQLite reports a full or read-only disk as an I/O error when it cannot grow its side files
     (-wal, -shm): look at the disk to say which."""
-    folder = _existing(Path(path))
+    folder = nearest_existing(Path(path))
     try:
         if free_bytes(folder) < MB:
             return "full"
@@ -212,7 +266,8 @@ def _sqlite_code(exc: BaseException) -> int | None:
     return None if code is None else int(code) & 0xFF
 
 
-def _existing(path: Path) -> Path:
+def nearest_existing(path: Path) -> Path:
+    """`path`'s folder, or its nearest parent that exists (a folder is made on first use)."""
     path = path.absolute()
     while not path.exists() and path != path.parent:
         path = path.parent

@@ -16,6 +16,18 @@ from app import qt_compat  # noqa: E402
 # As every Qt entry point does before its first signal (see app/qt_compat.py).
 qt_compat.apply()
 
+# Session fixtures that hold a loaded embedding model. They are set up before any test's own
+# fixtures (so `fast_tests_load_no_model` below cannot catch them): a test that uses one is slow.
+REAL_MODEL_FIXTURES = frozenset(
+    {"embedder", "guide_library", "open_library", "shared_embedder", "one_embedding_model"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def hearth_home(tmp_path, monkeypatch):
@@ -86,7 +98,8 @@ class FakeApp:
 
     def start(self) -> FakeApp:
         self.controller.start()
-        self.qtbot.wait_until(lambda: self.window.model_status.state == "loaded", timeout=10000)
+        # A cold start imports llama.cpp and reads the GGUF header: seconds on a busy machine.
+        self.qtbot.wait_until(lambda: self.window.model_status.state == "loaded", timeout=60000)
         return self
 
     def send(self, text: str) -> None:

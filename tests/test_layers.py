@@ -1,5 +1,6 @@
 """The layers of the design map hold: engine imports no Qt, app or ui; ui imports no app and no
-heavy engine library; no two engine packages import each other (tools/import_graph.py)."""
+heavy engine library; no two engine packages import each other; no module is in an import-time
+cycle (tools/import_graph.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def test_imports_point_down_only_and_engine_packages_form_no_cycle():
     report = _import_graph().report(ROOT)
     assert report["violations"] == []
     assert report["engine_cycles"] == []
+    assert report["import_time_cycles"] == []
     assert not any(edge.startswith("ui") and "-> app" in edge for edge in report["package_edges"])
 
 
@@ -44,3 +46,34 @@ def test_the_check_sees_a_cycle_and_a_wrong_way_import(tmp_path):
     report = graph.report(tmp_path)
     assert report["engine_cycles"] == [["engine.context", "engine.session"]]
     assert report["violations"] == ["ui.theme:1 imports app.paths"]
+
+
+def test_the_check_sees_a_package_init_that_imports_its_own_modules(tmp_path):
+    """The shape that handed a library-process lane a half-initialized module: the package's
+    `__init__` imports a module that imports a sibling through the package."""
+    graph = _import_graph()
+    for folder, text in {
+        "engine/library/__init__.py": "from engine.library.library import Library\n",
+        "engine/library/library.py": "from engine.library.ocr import read\n",
+        "engine/library/ocr.py": "",
+    }.items():
+        path = tmp_path / folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert graph.report(tmp_path)["import_time_cycles"] == [
+        ["engine.library", "engine.library.library"]
+    ]
+    (tmp_path / "engine/library/__init__.py").write_text("")
+    assert graph.report(tmp_path)["import_time_cycles"] == []
+
+
+def test_lazy_package_exports_are_what_they_name():
+    """Every name a lazy package exports resolves, and none is hidden by a module's name."""
+    import importlib
+    import types
+
+    for name in ("engine.library", "engine.lab", "engine.remote"):
+        package = importlib.import_module(name)
+        for export in package.__all__:
+            value = getattr(package, export)
+            assert not isinstance(value, types.ModuleType), f"{name}.{export} is a module"

@@ -10,7 +10,10 @@ because they never run. Nodes are packages and top-level modules one level below
 (`engine.session`, `engine.context`, `app.library`, `ui.gauges`...). The layer rules are those of
 the design map: ui imports neither app nor the heavy engine libraries; engine imports no Qt, app
 or ui; the API server (app.serve) imports no Qt or ui; inside engine no two nodes import each
-other, directly or through others.
+other, directly or through others. And no module takes part in an import-time cycle (imports
+that run when a module is first imported, a package's `__init__` counted with every module in
+it): two threads importing such modules for the first time at once can be handed a
+half-initialized module.
 """
 
 from __future__ import annotations
@@ -156,6 +159,25 @@ def cycles(edges: dict[tuple[str, str], list[Import]], prefix: str = "engine") -
     return found
 
 
+def import_time_cycles(imports: list[Import]) -> list[list[str]]:
+    """Cycles among modules through the imports that run at import time.
+
+    Importing `a.b.c` first runs `a/__init__` and `a/b/__init__`, so an import of `a.b.c` is an
+    edge to each enclosing package as well as to the module: a package whose `__init__` imports
+    its own modules, which import each other through the package, forms a cycle.
+    """
+    edges: dict[tuple[str, str], list[Import]] = defaultdict(list)
+    for item in internal(imports):
+        if item.lazy:
+            continue
+        parts = item.target.split(".")
+        for end in range(2, len(parts) + 1):
+            target = ".".join(parts[:end])
+            if target != item.source:
+                edges[(item.source, target)].append(item)
+    return [c for layer in LAYERS for c in cycles(edges, prefix=layer)]
+
+
 def violations(imports: list[Import]) -> list[Import]:
     """Imports that point the wrong way between layers, or into heavy libraries from ui."""
     forbidden = {"engine": ("app", "ui", *QT), "ui": ("app", *HEAVY)}
@@ -183,6 +205,7 @@ def report(root: Path) -> dict:
         "layer_edges": dict(sorted(layer_edges.items())),
         "package_edges": {f"{a} -> {b}": len(items) for (a, b), items in sorted(edges.items())},
         "engine_cycles": cycles(edges),
+        "import_time_cycles": import_time_cycles(imports),
         "violations": [
             f"{i.source}:{i.line} imports {i.target}{' (lazy)' if i.lazy else ''}"
             for i in violations(imports)
@@ -222,10 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     for edge, count in result["package_edges"].items():
         print(f"  {edge}: {count}")
     print("\nCycles between engine packages:", result["engine_cycles"] or "none")
+    print("\nImport-time cycles between modules:", result["import_time_cycles"] or "none")
     print("\nImports against the layers:", "none" if not result["violations"] else "")
     for line in result["violations"]:
         print(f"  {line}")
-    return 1 if result["engine_cycles"] or result["violations"] else 0
+    failed = result["engine_cycles"] or result["import_time_cycles"] or result["violations"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.storage import size_text
+
 if TYPE_CHECKING:
     from engine.stats import GenerationStats
 
 
 def size(num_bytes: float) -> str:
-    """1536 -> '1.5 KB'; binary units, as file managers show memory."""
-    value = float(num_bytes)
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
+    """1500 -> '1.5 kB': decimal units, the same as the CLI, the Hub and disk tools print
+    (`engine.storage.size_text`), so one quantity reads the same everywhere."""
+    return size_text(num_bytes)
 
 
 def seconds(value: float) -> str:
@@ -59,7 +57,7 @@ def stats_line(stats: GenerationStats | None) -> str:
     elif reason == "length":
         parts.append("cut at max tokens")
     elif reason == "error":
-        parts.append("failed")
+        parts.append("cut off" if stats.generated_tokens else "failed")
     return " · ".join(parts)
 
 

@@ -30,12 +30,13 @@ from ui.notice_bar import NoticeBar
 
 class MainWindow(QMainWindow):
     """Signals: filesDropped(paths: tuple[str]), settingsRequested(), modelsRequested(),
-    exportRequested(), closing()."""
+    exportRequested(), benchRequested(), closing()."""
 
     filesDropped = Signal(object)
     settingsRequested = Signal()
     modelsRequested = Signal()
     exportRequested = Signal()
+    benchRequested = Signal()
     closing = Signal()
 
     def __init__(self) -> None:
@@ -63,6 +64,11 @@ class MainWindow(QMainWindow):
         self.export_button = QPushButton("Export")
         self.export_button.setToolTip("Save this chat as Markdown, with its sources")
         self.export_button.setAccessibleDescription(self.export_button.toolTip())
+        self.bench_button = QPushButton("Benchmark")
+        self.bench_button.setToolTip(
+            "Compare models and quantized variants: speed, memory, quality (Ctrl+Shift+B)"
+        )
+        self.bench_button.setAccessibleDescription(self.bench_button.toolTip())
         self.settings_button = QPushButton("Settings")
         self.settings_button.setToolTip("Model, context, sampling and appearance (Ctrl+,)")
         self.settings_button.setAccessibleDescription(self.settings_button.toolTip())
@@ -73,6 +79,7 @@ class MainWindow(QMainWindow):
             self.model_status,
             self.documents_button,
             self.export_button,
+            self.bench_button,
             self.settings_button,
         ):
             header.addWidget(widget)
@@ -115,11 +122,13 @@ class MainWindow(QMainWindow):
         self.documents_button.toggled.connect(self._on_documents_toggled)
         self.settings_button.clicked.connect(self.settingsRequested)
         self.export_button.clicked.connect(self.exportRequested)
+        self.bench_button.clicked.connect(self.benchRequested)
         self.model_status.clicked.connect(self.modelsRequested)
         QShortcut(QKeySequence("Ctrl+N"), self, self.conversations.newRequested.emit)
         QShortcut(QKeySequence("Ctrl+L"), self, self.focus_composer)
         QShortcut(QKeySequence("Ctrl+,"), self, self.settingsRequested.emit)
         QShortcut(QKeySequence("Ctrl+D"), self, self.documents_button.toggle)
+        QShortcut(QKeySequence("Ctrl+Shift+B"), self, self.benchRequested.emit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._on_escape)
 
     # Actions

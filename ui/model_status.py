@@ -32,14 +32,17 @@ class ModelStatus(QWidget):
         layout.addWidget(self.bar)
         self._started = 0.0
         self._name = ""
+        self._verb = "Loading"
         self._tick = QTimer(self, interval=200)
         self._tick.timeout.connect(self._on_tick)
         self.state = "none"
 
-    def set_loading(self, name: str) -> None:
+    def set_loading(self, name: str, verb: str = "Loading") -> None:
+        """Progress while `name` loads (or, with `verb` "Connecting to", while a server answers)."""
         self.state = "loading"
         self._name = name
-        self.button.setAccessibleName(f"Model: loading {name}")
+        self._verb = verb
+        self.button.setAccessibleName(f"Model: {verb.lower()} {name}")
         self._started = time.perf_counter()
         self.bar.setVisible(True)
         self._tick.start()
@@ -66,6 +69,14 @@ class ModelStatus(QWidget):
             self.button.setText("No model  ▾")
             self.button.setAccessibleName("Model: none loaded")
 
+    def set_paused(self, name: str, reason: str) -> None:
+        """The model is set aside for a while (`reason`: "benchmark running") and will be back."""
+        self.state = "paused"
+        self._tick.stop()
+        self.bar.setVisible(False)
+        self.button.setText(f"{name}: {reason}  ▾")
+        self.button.setAccessibleName(f"Model: {name}, {reason}")
+
     def set_unloaded(self) -> None:
         self.state = "none"
         self._tick.stop()
@@ -75,4 +86,4 @@ class ModelStatus(QWidget):
 
     def _on_tick(self) -> None:
         elapsed = time.perf_counter() - self._started
-        self.button.setText(f"Loading {self._name}… {elapsed:.1f} s")
+        self.button.setText(f"{self._verb} {self._name}… {elapsed:.1f} s")

@@ -1,7 +1,8 @@
 """A message strip above the composer: errors, confirmations and actions (Undo, Reload now).
 
 Messages that arrive close together are shown together (newest last, at most three), so a quick
-confirmation cannot hide the explanation of a failure that came a moment before it. The newest
+confirmation cannot hide the explanation of a failure that came a moment before it; the strip
+takes the newest message's colour, and an older error under it is marked "⚠". The newest
 message with actions shows them as buttons (at most three); every message is also read out by the
 screen reader, errors at once.
 """
@@ -28,7 +29,6 @@ from ui.accessibility import Announcer
 
 MAX_MESSAGES = 3
 MAX_ACTIONS = 3
-_SEVERITY = {"info": 0, "warning": 1, "error": 2}
 
 # A button under the message: its text, what it does, and optionally a tooltip saying more.
 Action = tuple[str, Callable[[], None]] | tuple[str, Callable[[], None], str]
@@ -40,6 +40,7 @@ class _Message:
     text: str
     level: str
     actions: tuple[Action, ...]
+    topic: str = ""
 
 
 class NoticeBar(QFrame):
@@ -92,14 +93,19 @@ class NoticeBar(QFrame):
         callback: Callable[[], None] | None = None,
         timeout_ms: int = 8000,
         actions: Sequence[Action] = (),
+        topic: str = "",
     ) -> None:
         """Show `text` below any message still showing; errors stay until dismissed, others
-        fade after `timeout_ms`. `action` and `callback` (or several `actions`) become buttons."""
+        fade after `timeout_ms`. `action` and `callback` (or several `actions`) become buttons.
+
+        A message with a `topic` ("model", "reply") replaces the earlier one on that topic: a
+        success then clears the failure it follows, instead of showing under it in red."""
         # Notices quote file names: one line each, control characters escaped.
         text = display_text(text)
         buttons = tuple(actions) or (((action, callback),) if action and callback else ())
-        message = _Message(next(self._keys), text, level, buttons[:MAX_ACTIONS])
-        self._messages = [m for m in self._messages if m.text != text][-(MAX_MESSAGES - 1) :]
+        message = _Message(next(self._keys), text, level, buttons[:MAX_ACTIONS], topic)
+        kept = [m for m in self._messages if m.text != text and not (topic and m.topic == topic)]
+        self._messages = kept[-(MAX_MESSAGES - 1) :]
         self._messages.append(message)
         if level != "error":
             QTimer.singleShot(timeout_ms, self, lambda: self._expire(message.key))
@@ -114,9 +120,14 @@ class NoticeBar(QFrame):
         if not self._messages:
             self.setVisible(False)
             return
-        self.label.setText("\n".join(m.text for m in self._messages))
+        # The bar takes the newest message's colour (a confirmation is never shown as an error);
+        # an earlier error still listed under another colour keeps a mark of its own.
+        level = self._messages[-1].level
+        self.label.setText("\n".join(
+            f"⚠ {m.text}" if m.level == "error" and level != "error" else m.text
+            for m in self._messages
+        ))  # fmt: skip
         self.setAccessibleDescription(self.label.text())
-        level = max((m.level for m in self._messages), key=lambda name: _SEVERITY.get(name, 0))
         self.setProperty("level", level)
         self.style().unpolish(self)
         self.style().polish(self)
@@ -137,6 +148,11 @@ class NoticeBar(QFrame):
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
+
+    def withdraw(self, topic: str) -> None:
+        """Take away the messages on `topic` (what they said no longer holds)."""
+        self._messages = [m for m in self._messages if m.topic != topic]
+        self._render()
 
     def dismiss(self) -> None:
         self._messages.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import MappingProxyType
 from typing import Any
 
@@ -13,16 +14,23 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.hub.connection import DEFAULT_ENDPOINT, endpoint_problem
 from engine.settings_schema import GROUP_TITLES, OPTIONS, Option, SettingError
+
+HUB_KEY = "hub.endpoint"
+# The footer note is about these groups' settings only.
+MODEL_GROUPS = ("model",)
 
 _CHOICE_LABELS = {
     "sliding_window": "Drop oldest turns",
@@ -64,7 +72,12 @@ def _editor(option: Option) -> QWidget:
         text = QPlainTextEdit()
         text.setMaximumHeight(110)
         return text
-    return QLineEdit()
+    line = QLineEdit()
+    if option.key == "model.draft_model":
+        line.setPlaceholderText("None: a GGUF file of the same family, or auto")
+    if option.key == HUB_KEY:
+        line.setPlaceholderText(f"{DEFAULT_ENDPOINT} (the default; HF_ENDPOINT when set)")
+    return line
 
 
 def _read(option: Option, editor: QWidget) -> Any:
@@ -99,11 +112,17 @@ def _write(option: Option, editor: QWidget, value: Any) -> None:
         editor.setText(str(value))
 
 
+TOKEN_UNSET = "None: needed only for gated models"
+TOKEN_STORED = "Stored in the system keyring; type a new one to replace it"
+
+
 class SettingsDialog(QDialog):
     """Shows `values`; on Save validates and emits `applied(changes)`, a read-only mapping of
-    each changed key to its new value."""
+    each changed key to its new value, and `tokenEntered(token)` when the Hub access token was
+    typed or forgotten ("" then). The token is never part of `values`: it lives in the keyring."""
 
     applied = Signal(object)
+    tokenEntered = Signal(str)
 
     def __init__(self, values: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,13 +131,16 @@ class SettingsDialog(QDialog):
         self._initial = dict(values)
         self.editors: dict[str, QWidget] = {}
         self.tabs = QTabWidget()
-        forms: dict[str, QFormLayout] = {}
+        self.forms: dict[str, QFormLayout] = {}
+        self.pages: dict[str, QWidget] = {}
+        forms = self.forms
         for option in OPTIONS:
             if option.hidden:
                 continue
             if option.group not in forms:
                 page = QWidget()
                 forms[option.group] = QFormLayout(page)
+                self.pages[option.group] = page
                 self.tabs.addTab(page, GROUP_TITLES.get(option.group, option.group.title()))
             editor = _editor(option)
             editor.setToolTip(option.description)
@@ -131,6 +153,33 @@ class SettingsDialog(QDialog):
             forms[option.group].addRow(label, editor)
             self.editors[option.key] = editor
             _write(option, editor, values.get(option.key, option.default))
+        self._forget_token = False
+        self.token = QLineEdit()
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText(TOKEN_UNSET)
+        self.token.setAccessibleName("Hub access token")
+        self.token.setAccessibleDescription(
+            "For gated models. Kept in the system keyring, never in the settings file."
+        )
+        self.token.setToolTip(self.token.accessibleDescription())
+        self.forget_token = QPushButton("Forget")
+        self.forget_token.setAccessibleName("Forget the access token")
+        self.forget_token.setAccessibleDescription("Delete the stored token when you save")
+        self.forget_token.setEnabled(False)
+        self.forget_token.clicked.connect(self._on_forget_token)
+        if "hub" in forms:
+            token_row = QHBoxLayout()
+            token_row.addWidget(self.token, 1)
+            token_row.addWidget(self.forget_token)
+            label = QLabel("Access token")
+            label.setToolTip(self.token.accessibleDescription())
+            label.setBuddy(self.token)
+            forms["hub"].addRow(label, token_row)
+        # Every tab's title in view, without scroll arrows.
+        bar = self.tabs.tabBar()
+        bar.ensurePolished()  # the style sheet's padding counts
+        titles = sum(bar.tabSizeHint(i).width() for i in range(bar.count()))
+        self.setMinimumWidth(max(680, titles + 48))
         self.note = QLabel("Model and memory changes apply when the model is next loaded.")
         self.note.setObjectName("Muted")
         self.error = QLabel()
@@ -153,6 +202,54 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self._hub_message = ""
+        self.tabs.currentChanged.connect(self._show_note)
+        self._show_note()
+        hub = self.editors.get(HUB_KEY)
+        if isinstance(hub, QLineEdit):  # said when the address is entered, not at search time
+            hub.editingFinished.connect(self._check_hub_address)
+
+    def _show_note(self, *_args: object) -> None:
+        """The note on when model changes apply, on the tabs of those settings only."""
+        pages = [self.pages[group] for group in MODEL_GROUPS if group in self.pages]
+        self.note.setVisible(self.tabs.currentWidget() in pages)
+
+    def _check_hub_address(self) -> str:
+        """Say at once when the Hub address is not a web address; returns the problem."""
+        editor = self.editors[HUB_KEY]
+        assert isinstance(editor, QLineEdit)
+        problem = endpoint_problem(editor.text())
+        shown = self.error.text()
+        fallback = (
+            "the address in HF_ENDPOINT" if os.environ.get("HF_ENDPOINT") else "huggingface.co"
+        )
+        message = f"{problem} Leave it empty to use {fallback}." if problem else ""
+        if problem or shown == self._hub_message:  # another field's message stays
+            self.error.setText(message)
+        self._hub_message = message
+        self.error.setVisible(bool(self.error.text()))
+        return problem
+
+    def set_token_stored(self, stored: bool) -> None:
+        """Say whether a token is in the keyring (the token itself is never shown)."""
+        if not self._forget_token:
+            self.token.setPlaceholderText(TOKEN_STORED if stored else TOKEN_UNSET)
+            self.forget_token.setEnabled(stored)
+
+    def _on_forget_token(self) -> None:
+        self._forget_token = True
+        self.token.clear()
+        self.token.setPlaceholderText("Deleted from the keyring when you save")
+        self.forget_token.setEnabled(False)
+
+    def add_rows(self, group: str, rows: list[tuple[str, QWidget]]) -> None:
+        """Add (label, field) rows under `group`'s options, for what the schema does not hold
+        (a key kept in the keyring, a live status); each label names its field."""
+        form = self.forms[group]
+        for text, widget in rows:
+            label = QLabel(text)
+            label.setBuddy(widget)
+            form.addRow(label, widget)
 
     def option(self, key: str) -> Option:
         return next(option for option in OPTIONS if option.key == key)
@@ -169,6 +266,10 @@ class SettingsDialog(QDialog):
 
     def _on_save(self) -> None:
         changed = {}
+        if HUB_KEY in self.editors and self._check_hub_address():
+            self.tabs.setCurrentWidget(self.pages[self.option(HUB_KEY).group])
+            self.editors[HUB_KEY].setFocus()
+            return  # nothing is saved while the address is wrong
         try:
             for key, value in self.values().items():
                 checked = self.option(key).validate(value)
@@ -179,4 +280,7 @@ class SettingsDialog(QDialog):
             self.error.setVisible(True)
             return
         self.applied.emit(MappingProxyType(changed))
+        token = self.token.text().strip()
+        if token or self._forget_token:
+            self.tokenEntered.emit(token)
         self.accept()

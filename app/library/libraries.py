@@ -16,15 +16,14 @@ if TYPE_CHECKING:
     from engine.library.answer import Source
     from engine.library.types import FileRecord
 
+from engine.library.types import MANIFEST_FILE
+
 log = logging.getLogger(__name__)
-# engine.library.library.MANIFEST_FILE, repeated so that checking for a library stays cheap:
-# importing the engine's library package loads numpy.
-MANIFEST_NAME = "library.sqlite3"
 
 
 def library_exists(root: Path, name: str) -> bool:
     """True once something was added to the library `name` under `root` (nothing is opened)."""
-    return (Path(root) / name / MANIFEST_NAME).is_file()
+    return (Path(root) / name / MANIFEST_FILE).is_file()
 
 
 class Libraries:

@@ -36,7 +36,6 @@ def serve(conn: Any, root: str, log_file: str | None) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars on a console nobody reads
     setup_logging(Path(log_file) if log_file else None)
     _lower_priority()
-    _import_document_stack()
     service = LibraryService(Libraries(Path(root)), conn)
     try:
         service.run()
@@ -124,15 +123,6 @@ class LibraryService:
             except Exception as exc:  # one bad request must not end the service
                 log.exception("Library request %s failed", route.name)
                 self.send(("error", request_id, f"{route.action} failed: {exc}"))
-
-
-def _import_document_stack() -> None:
-    """Import the document modules here, before the lanes start (~0.4 s): lanes that import them
-    for the first time at once can meet Python's import-deadlock fallback, which hands one of them
-    a half-initialized module ("cannot import name ... partially initialized module")."""
-    import engine.library.extract  # noqa: F401
-    import engine.library.library  # noqa: F401
-    import engine.library.watch  # noqa: F401
 
 
 def _lower_priority() -> None:

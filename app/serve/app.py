@@ -97,11 +97,25 @@ def _invalid(errors: Any) -> ApiError:
     message = first.get("msg", "The request is not valid.")
     if first.get("type") == "json_invalid":
         return ApiError(400, "The request body is not valid JSON.")
+    if first.get("type") == "extra_forbidden":
+        return ApiError(400, f"{param} is not a field this server knows.", param=param)
+    if not where:  # the body as a whole: absent, or not an object (e.g. sent as text/plain)
+        if first.get("type") == "missing":
+            return ApiError(400, "The request has no body: send a JSON object.")
+        return ApiError(
+            400, "The request body must be a JSON object, sent with Content-Type: application/json."
+        )
     return ApiError(400, f"{param}: {message}." if param else f"{message}.", param=param)
 
 
+# A 131,072-token window holds about half a megabyte of text: a body many times that can never
+# fit, and counting its tokens first would hold the one model for minutes (30 MB: 4 min).
+MAX_BODY_BYTES = 8_000_000
+
+
 class KeyCheck:
-    """ASGI middleware run before any route: the API key, or a loopback Host when there is none.
+    """ASGI middleware run before any route: the API key, or a loopback Host when there is none;
+    and a body larger than MAX_BODY_BYTES (by its Content-Length) is refused unread.
 
     Args:
         app: The application it guards.
@@ -116,7 +130,7 @@ class KeyCheck:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = {key.lower(): value.decode("latin-1") for key, value in scope["headers"]}
-            refusal = self._refusal(headers)
+            refusal = self._refusal(headers) or _too_large(headers)
             if refusal is not None:
                 await refusal.response()(scope, receive, send)
                 return
@@ -135,3 +149,12 @@ class KeyCheck:
             return ApiError(403, f"This server answers requests for 127.0.0.1 or localhost only, "
                             f"not '{host}'.", code="host_not_allowed")  # fmt: skip
         return None
+
+
+def _too_large(headers: dict[bytes, str]) -> ApiError | None:
+    length = headers.get(b"content-length", "")
+    if not length.isdigit() or int(length) <= MAX_BODY_BYTES:
+        return None
+    return ApiError(413, f"The request is {int(length) / 1e6:,.1f} MB: this server takes at most "
+                    f"{MAX_BODY_BYTES / 1e6:,.0f} MB, far more text than a 131,072-token window "
+                    "holds.", code="request_too_large")  # fmt: skip

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+import socket
+from typing import Any
 
 from engine.errors import HearthError
 
@@ -22,12 +24,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, api_key: str) -> None:
-    """Refuse to listen beyond this computer without a key.
+def resolve_host(host: str, port: int = 0) -> tuple[Any, ...]:
+    """getaddrinfo's first answer for a listening TCP socket on `host`:`port`.
 
     Raises:
-        HearthError: `host` is not a loopback address and `api_key` is empty.
+        HearthError: `host` names no address of this computer (or none at all).
     """
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise HearthError(f"'{host}' is not an address this computer has.",
+                          "Use 127.0.0.1, 0.0.0.0 or one of its addresses.") from exc  # fmt: skip
+
+
+def check_bind(host: str, api_key: str) -> None:
+    """Refuse an address that is not one, then listening beyond this computer without a key.
+
+    Raises:
+        HearthError: `host` is not an address, or not a loopback one and `api_key` is empty.
+    """
+    resolve_host(host)
     if not is_loopback(host) and not api_key:
         raise HearthError(
             f"Listening on {host} lets other computers use the model, so it needs an API key.",

@@ -98,9 +98,9 @@ async def start_reply(service: Service, body: ChatCompletionRequest,
             or library.
         ClientGone: The client went away while the request waited.
     """
-    model = service.check_model(body.model)
-    check_choices(body)
+    check_choices(body)  # the request's own faults first: they hold whatever the model
     system, history, text = split_messages(body.messages)
+    model = service.check_model(body.model)
     options = service.options
     sampling = sampling_for(body, options.sampling)
     stops = stops_for(body)

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 def _default_sampling() -> SamplingSettings:
     from engine.session import SamplingSettings
+    from engine.settings_schema import LOOKUP_DRAFT_TOKENS
 
-    return SamplingSettings()
+    # Prompt-lookup decoding is on, as in the window and `hearth chat` (see model.lookup_decoding).
+    return SamplingSettings(lookup_draft_tokens=LOOKUP_DRAFT_TOKENS)
 
 
 @dataclass(frozen=True)

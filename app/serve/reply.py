@@ -14,11 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.jobs import JobCancelled
+from app.model_thread import batched
 from app.serve.errors import ApiError
-from app.throttle import Throttle
 from engine.chat.answer import Question, answer
 from engine.chat.engine import NoModelError
-from engine.chat.events import TextArrived
 from engine.errors import GenerationError, HearthError
 from engine.settings_schema import SettingError
 
@@ -52,7 +51,14 @@ def api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, ContextFullError):
-        return ApiError(400, str(exc), param="messages", code="context_length_exceeded")
+        # The proposals speak of the window's choices; a client makes them in the request.
+        how = (
+            ' A request chooses its own overflow policy with "hearth": {"overflow_policy": '
+            '"sliding_window"} (or "summarize", "truncate_middle").'
+            if exc.another_policy_helps
+            else ""
+        )
+        return ApiError(400, str(exc) + how, param="messages", code="context_length_exceeded")
     if isinstance(exc, SettingError | GenerationError):
         return ApiError(400, str(exc))
     if isinstance(exc, NoModelError):
@@ -98,14 +104,9 @@ class ReplyRun:
     def _work(self, engine: LocalEngine, task: Task) -> None:
         """Runs on the model thread."""
         sources = self._sources
-        text = Throttle(self._put, self._interval_s, TextArrived.joined)
+        events = answer(engine, self._question, lambda *_: sources, task.cancel)
         try:
-            for event in answer(engine, self._question, lambda *_: sources, task.cancel):
-                if isinstance(event, TextArrived):
-                    text(event)
-                    continue
-                text.flush()
-                self._put(event)
+            batched(engine, events, self._put, self._interval_s)  # as the window's replies
         except BaseException as exc:
             self._put(_Failed(exc))
             raise

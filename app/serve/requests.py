@@ -72,6 +72,9 @@ def split_messages(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str
     if not turns or turns[-1]["role"] != "user":
         raise ApiError(400, "The last message must be the user's: it is the one to answer.",
                        param="messages")  # fmt: skip
+    if not turns[-1]["content"].strip():  # as `hearth chat` and the window refuse one
+        raise ApiError(400, "The last message is empty: there is nothing to answer.",
+                       param=f"messages[{len(messages) - 1}].content")  # fmt: skip
     return "\n\n".join(part for part in system if part), turns[:-1], turns[-1]["content"]
 
 
@@ -140,6 +143,10 @@ def sources_k_for(request: ChatCompletionRequest, options: ServeOptions) -> int:
 
 
 def check_choices(request: ChatCompletionRequest) -> None:
-    """Raises ApiError (400) when more than one choice is asked for: one model writes one."""
+    """Raises ApiError (400) when more than one choice is asked for (one model writes one), or
+    tools are offered (this server does not call them; ignoring them would mislead the client)."""
     if request.n is not None and request.n != 1:
         raise ApiError(400, "This server writes one choice per request (n = 1).", param="n")
+    if request.tools:
+        raise ApiError(400, "This server does not call tools: send the request without them.",
+                       param="tools")  # fmt: skip

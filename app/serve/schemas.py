@@ -40,7 +40,8 @@ class StreamOptions(_Request):
 
 
 class HearthOptions(_Request):
-    """Hearth's extra request fields.
+    """Hearth's extra request fields (a name it does not know is refused: a typo would
+    otherwise go unnoticed).
 
     Attributes:
         library: A document library to answer from ("" for none); the reply then carries the
@@ -49,6 +50,8 @@ class HearthOptions(_Request):
         overflow_policy: What to do when the conversation does not fit the window (the server's
             policy when None): "sliding_window", "summarize", "truncate_middle" or "stop".
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     library: str = ""
     sources_k: int | None = None
@@ -72,6 +75,7 @@ class ChatCompletionRequest(_Request):
     stop: str | list[str] | None = None
     seed: int | None = None
     n: int | None = None
+    tools: list[Any] | None = None
     hearth: HearthOptions | None = None
 
 

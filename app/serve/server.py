@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from app.serve.auth import resolve_host
 from engine.errors import HearthError
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,7 @@ def bind(host: str, port: int) -> socket.socket:
     Raises:
         HearthError: The address is not this computer's, the port is taken or privileged.
     """
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except (socket.gaierror, UnicodeError) as exc:
-        raise HearthError(f"'{host}' is not an address this computer has.",
-                          "Use 127.0.0.1, 0.0.0.0 or one of its addresses.") from exc  # fmt: skip
+    family, kind, proto, _, address = resolve_host(host, port)
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

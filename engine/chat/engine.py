@@ -1,8 +1,9 @@
-"""`ChatEngine`: what answering needs from a model, and `LocalEngine`, the one on this machine.
+"""`ChatEngine`: what answering needs from a model, and `LocalEngine`, the one the window uses.
 
-The window, a script and (next) the API server answer through the same `answer()` function; it
-only uses the methods below. A remote engine (llama.cpp's server, vLLM, Ollama elsewhere)
-implements them too, streams the same text pieces and ends with the same `GenerationStats`.
+The window, a script and the API server answer through the same `answer()` function; it only
+uses the methods below. `LocalEngine` runs a GGUF model on this machine, or, once `connect`ed,
+a model on an OpenAI-compatible server (`engine.remote.RemoteSession`): the same planning, the
+same text pieces and the same `GenerationStats`, whichever it is.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from engine.errors import HearthError
 from engine.stats import GenerationStats
 
 if TYPE_CHECKING:
+    from engine.chat_session import ChatSession
     from engine.context.fit import FitReport, MachineMemory
     from engine.context.manager import ContextManager
+    from engine.remote import RemoteConnection, RemoteInfo, RemoteSession
     from engine.session import LoadReport, LoadSettings, ModelSession, SamplingSettings
 
 
@@ -101,18 +104,32 @@ class LoadedModel:
 
 
 class LocalEngine:
-    """The llama.cpp session on this machine as a `ChatEngine`. Model thread only.
+    """The llama.cpp session on this machine, or a remote model, as a `ChatEngine`. Model thread
+    only.
+
+    Loading a local model closes a remote connection and connecting frees the local model, each
+    only once the new one works: one model answers at a time, and a failure keeps the old one.
 
     Args:
-        session: The session to use; a new one when None.
+        session: The local session to use; a new one when None.
+
+    Attributes:
+        session: The local llama.cpp session (its `report` is None while no local model is loaded).
+        remote: The connected remote session, or None.
     """
 
     def __init__(self, session: ModelSession | None = None) -> None:
         from engine.session import ModelSession
 
         self.session = session or ModelSession()
+        self.remote: RemoteSession | None = None
         self._manager: ContextManager | None = None
         self._conversation: object = None
+
+    @property
+    def chat_session(self) -> ChatSession:
+        """The session that answers now: the remote one when connected, else the local one."""
+        return self.remote if self.remote is not None else self.session
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -143,6 +160,7 @@ class LocalEngine:
             )
         settings, fit = prepare_load(settings, memory, flash_attn=flash_attn)
         report = self.session.load(settings)
+        self._disconnect()
         self._manager = None
         backend = detect_backend()
         allocation = self.session.allocation
@@ -157,19 +175,45 @@ class LocalEngine:
         return loaded, fit
 
     def unload(self) -> None:
-        """Free the model and its KV cache now."""
+        """Free the local model and its KV cache now, and close any remote connection."""
         self.session.unload()
+        self._disconnect()
         self._manager = None
+
+    def connect(self, connection: RemoteConnection, api_key: str | None = None,
+                key_where: str = "") -> RemoteInfo:  # fmt: skip
+        """Answer with `connection`'s model from now on; the local model is freed once it works.
+        `key_where`: where the person gives the key (see `RemoteClient`).
+
+        Raises:
+            RemoteError: The server cannot be used (down, wrong key, no such model, timeout);
+                whatever answered before still does.
+        """
+        from engine.remote import RemoteSession
+
+        remote = RemoteSession()
+        info = remote.connect(connection, api_key, key_where)
+        self.session.unload()
+        self._disconnect()
+        self.remote = remote
+        self._manager = None
+        return info
+
+    def _disconnect(self) -> None:
+        if self.remote is not None:
+            self.remote.unload()
+            self.remote = None
 
     # -- ChatEngine --------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
-        return self.session.loaded
+        return self.chat_session.loaded
 
     @property
     def n_ctx(self) -> int:
-        return self.session.n_ctx if self.session.loaded else 0
+        session = self.chat_session
+        return session.n_ctx if session.loaded else 0
 
     @property
     def budget(self) -> ContextBudget:
@@ -204,9 +248,10 @@ class LocalEngine:
     def _manager_for(self, policy: str) -> ContextManager:
         from engine.context.manager import ContextManager
 
-        if not self.session.loaded:
+        session = self.chat_session
+        if not session.loaded:
             raise NoModelError("No model is loaded.", "Pick one with the model button.")
-        if self._manager is None or self._manager.session is not self.session:
-            self._manager = ContextManager(self.session)
+        if self._manager is None or self._manager.session is not session:
+            self._manager = ContextManager(session)
         self._manager.set_policy(policy)
         return self._manager

@@ -72,11 +72,7 @@ def place_documents(
     """Decide, file by file in order, whole or retrieval; reading failures mean "search it"."""
     pinned = list(request.pinned)
     for path in request.paths:
-        try:
-            placement = _place(engine, request, path, pinned, read)
-        except Exception as exc:  # the indexer reports bad files; here it only means "search it"
-            log.info("Placing %s failed: %s", path, exc)
-            placement = Placement(request.conversation_id, path, unreadable=True)
+        placement = _place(engine, request, path, pinned, read)
         if placement.whole:
             pinned = [doc for doc in pinned if doc.path != path]
             pinned.append(WholeDocument(path, placement.text))
@@ -94,7 +90,12 @@ def _place(
     if not engine.ready:
         reason = "No model is loaded, so the document will be searched."
         return Placement(conversation, path, reason=reason)
-    text = read(Path(path), engine.n_ctx * CHARS_PER_TOKEN_LIMIT)
+    try:
+        text = read(Path(path), engine.n_ctx * CHARS_PER_TOKEN_LIMIT)
+    except Exception as exc:  # PyMuPDF and the other readers raise many types for a bad file
+        # The indexer reports what is wrong with the file; here it only means "search it".
+        log.info("Reading %s to place it failed: %s", path, exc)
+        return Placement(conversation, path, unreadable=True)
     if text is None:  # longer than any window could hold
         return Placement(conversation, path)
     if not text.strip():  # nothing to read: the indexer says why (scanned pages, empty file)

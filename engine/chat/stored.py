@@ -1,7 +1,8 @@
 """A reply's sources and stats as the chat store keeps them (JSON objects), and back.
 
 The stored shape predates the typed records and stays as it is, so chats written by any version
-open in any other: a source is {"number", "path", "page", "excerpt", "score"}.
+open in any other: a source is {"number", "path", "page", "excerpt", "score", "location",
+"char_start", "char_end"} (the last three added later; older rows lack them).
 """
 
 from __future__ import annotations

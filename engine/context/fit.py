@@ -65,13 +65,27 @@ class MachineMemory:
     def shortfall(self, estimate: MemoryEstimate) -> dict[str, int]:
         """Bytes missing per memory kind ("ram", "vram"); empty when the estimate fits."""
         missing = {}
-        ram_needed = int(estimate.ram * (1 + ESTIMATE_MARGIN)) + RAM_RESERVE_BYTES
-        if ram_needed > self.ram_available:
-            missing["ram"] = ram_needed - self.ram_available
-        vram_needed = int(estimate.vram * (1 + ESTIMATE_MARGIN))
-        if vram_needed > self.vram_available and estimate.vram:
-            missing["vram"] = vram_needed - self.vram_available
+        if ram_needed(estimate) > self.ram_available:
+            missing["ram"] = ram_needed(estimate) - self.ram_available
+        if vram_needed(estimate) > self.vram_available and estimate.vram:
+            missing["vram"] = vram_needed(estimate) - self.vram_available
         return missing
+
+
+def ram_needed(estimate: MemoryEstimate) -> int:
+    """RAM a load needs: the estimate with its margin, and the RAM kept for the rest of the
+    system (bytes)."""
+    return int(estimate.ram * (1 + ESTIMATE_MARGIN)) + RAM_RESERVE_BYTES
+
+
+def vram_needed(estimate: MemoryEstimate) -> int:
+    """GPU memory a load needs: the estimate with its margin (bytes)."""
+    return int(estimate.vram * (1 + ESTIMATE_MARGIN))
+
+
+def needed_bytes(estimate: MemoryEstimate) -> int:
+    """RAM plus VRAM a load needs, margin and reserve included: the need every verdict states."""
+    return ram_needed(estimate) + vram_needed(estimate)
 
 
 @dataclass(frozen=True)
@@ -324,14 +338,28 @@ def _shortfall_reason(
     )
     where = []
     if "ram" in missing:
-        where.append(f"{estimate.ram / GB:.2f} GB of RAM ({memory.ram_available / GB:.2f} GB free)")
+        # Say the whole need: the reserve for the rest of the system is why 0.3 GB may not fit
+        # in 1.3 GB free.
+        where.append(
+            f"{estimate.ram / GB:.2f} GB of RAM, {ram_needed(estimate) / GB:.2f} GB with the "
+            "margin and the "
+            f"{RAM_RESERVE_BYTES / GB:.2f} GB kept for the rest of the system "
+            f"({memory.ram_available / GB:.2f} GB free)"
+        )
+    if "vram" in missing and memory.vram_available == 0:
+        # No GPU (or a CPU-only build): "0.00 GB free" would read as a full GPU.
+        many = "s" if estimate.n_gpu_layers != 1 else ""
+        return (
+            f"The load asks for {estimate.n_gpu_layers:,} GPU layer{many}, but llama.cpp has no "
+            "GPU it can use on this computer."
+        )
     if "vram" in missing:
         where.append(
             f"{estimate.vram / GB:.2f} GB of GPU memory ({memory.vram_available / GB:.2f} GB free)"
         )
     return (
         f"A window of {estimate.n_ctx:,} tokens with "
-        f"{_cache_words((estimate.type_k, estimate.type_v))} needs about "
+        f"{cache_words((estimate.type_k, estimate.type_v))} needs about "
         f"{' and '.join(where)}: {parts}. That does not fit."
     )
 
@@ -365,7 +393,7 @@ def _proposals(
     caches = list(dict.fromkeys([requested, ("q8_0", "q8_0"), ("q4_0", "q4_0"), ("f16", "f16")]))
     for cache in caches[1:]:
         flash = " (flash attention on)" if cache[1] != "f16" else ""
-        offer(f"{_cache_words(cache)}{flash} to keep {limit:,} tokens", limit, cache, gpu_layers)
+        offer(f"{cache_words(cache)}{flash} to keep {limit:,} tokens", limit, cache, gpu_layers)
     for layers in range(gpu_layers - 1, -1, -1):
         before = len(proposals)
         offer(f"{layers} GPU layers instead of {gpu_layers}", limit, requested, layers)
@@ -376,12 +404,12 @@ def _proposals(
                                 settings.flash_attn or None, settings.swa_full)  # fmt: skip
         window = _round_down_choice(info, window)
         if MIN_PROPOSED_WINDOW <= window < limit:
-            with_cache = "" if cache == requested else f" with {_cache_words(cache)}"
+            with_cache = "" if cache == requested else f" with {cache_words(cache)}"
             offer(f"a window of {window:,} tokens{with_cache}", window, cache, gpu_layers)
     return tuple(proposals)
 
 
-def _cache_words(cache: tuple[str, str]) -> str:
+def cache_words(cache: tuple[str, str]) -> str:
     """ "an f16 K/V cache", "a q8_0 K/V cache", or both types when they differ."""
     name = cache[0] if cache[0] == cache[1] else f"{cache[0]}/{cache[1]}"
     return f"{'an' if name.startswith('f') else 'a'} {name} K/V cache"

@@ -42,6 +42,7 @@ from engine.context.turn import (
     TurnPlan,
     TurnRequest,
 )
+from engine.display import with_article
 from engine.errors import GenerationError, HearthError
 from engine.stats import GenerationStats
 
@@ -56,15 +57,18 @@ class ContextFullError(GenerationError):
         budget: What the turn would need, per part.
         proposals: What the person can do, in words.
         larger_window: A window this machine could load for the model (0 if none is larger).
+        another_policy_helps: Another overflow policy could fit the turn (not when the system
+            prompt and the message alone are too long).
     """
 
     def __init__(self, message: str, proposals: tuple[str, ...], budget: ContextBudget,
-                 larger_window: int = 0) -> None:  # fmt: skip
+                 larger_window: int = 0, another_policy_helps: bool = False) -> None:  # fmt: skip
         hint = "You can " + "; or ".join(proposals) + "." if proposals else ""
         super().__init__(message, hint)
         self.proposals = proposals
         self.budget = budget
         self.larger_window = larger_window
+        self.another_policy_helps = another_policy_helps
 
 
 @dataclass(frozen=True)
@@ -400,9 +404,10 @@ class ContextManager:
             )
             proposals += ["unpin some material or shorten the message", "ask for a shorter reply"]
         if larger:
-            proposals.append(f"load the model with a {larger:,}-token window, which fits this "
-                             "machine")  # fmt: skip
-        return ContextFullError(message, tuple(proposals), budget, larger)
+            proposals.append(f"load the model with {with_article(larger, '-token')} window, "
+                             "which fits this machine")  # fmt: skip
+        return ContextFullError(message, tuple(proposals), budget, larger,
+                                another_policy_helps=bool(summary_need) or stopped)  # fmt: skip
 
     def _floor(self, request: TurnRequest) -> int:
         """Tokens of the system prompt and the new message alone, as the template renders them."""

@@ -13,7 +13,9 @@ so within seconds. Downloads have their own retry policy (see `engine.hub.downlo
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import ssl
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -55,13 +57,33 @@ def resolve_endpoint(setting: str = "") -> str:
         HubError: the address is not an http(s) URL.
     """
     endpoint = (setting or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).strip().rstrip("/")
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise HubError(
-            f"'{endpoint}' is not a web address for the Hub.",
-            "Use one like https://huggingface.co (or a mirror's address).",
-        )
+    problem = endpoint_problem(endpoint)
+    if problem:
+        raise HubError(problem, ENDPOINT_HINT)
     return endpoint
+
+
+ENDPOINT_HINT = "Use one like https://huggingface.co (or a mirror's address)."
+
+
+def endpoint_problem(address: str) -> str:
+    """Why `address` cannot be the Hub's address, in one sentence; "" when it can. Empty is
+    fine: it means HF_ENDPOINT or huggingface.co."""
+    address = address.strip()
+    if not address:
+        return ""
+    start = f"'{address}' is not a web address for the Hub:"
+    try:
+        parts = urlsplit(address)
+        host = parts.hostname
+        parts.port  # noqa: B018 (a port that is not a number raises)
+    except ValueError:
+        return f"{start} it cannot be read as one."
+    if parts.scheme not in ("http", "https"):
+        return f"{start} it must start with https:// (or http://)."
+    if not host or any(c.isspace() for c in address):
+        return f"{start} the server's name is missing or has spaces in it."
+    return ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,22 @@ class HubConnection:
     @property
     def host(self) -> str:
         return urlsplit(self.endpoint).netloc
+
+    def unreachable_hint(self) -> str:
+        """What to check when the Hub cannot be reached: a server on this computer or the local
+        network is not "the internet"."""
+        import ipaddress
+
+        name = urlsplit(self.endpoint).hostname or ""
+        try:
+            local = name == "localhost" or ipaddress.ip_address(name).is_private
+        except ValueError:
+            local = name.endswith((".local", ".lan", ".home.arpa"))
+        if local:
+            return (
+                f"Check that the server at {self.host} is running, or the Hub address in Settings."
+            )
+        return "Check the internet connection, or the Hub address in Settings."
 
     def api(self) -> Any:
         """A `huggingface_hub.HfApi` for this Hub; call it inside `online()`."""
@@ -122,6 +160,7 @@ class HubConnection:
             headers=headers,
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
             follow_redirects=True,
+            verify=tls_context(),
         )
 
     def explain(self, exc: BaseException, what: str) -> HubError:
@@ -132,7 +171,7 @@ class HubConnection:
         if isinstance(exc, _Unreachable):
             return HubError(
                 f"Could not {what}: {self.host} cannot be reached ({exc}).",
-                "Check the internet connection, or the Hub address in Settings.",
+                self.unreachable_hint(),
             )
         if isinstance(exc, _ServerTrouble) or (
             isinstance(exc, hf.HfHubHTTPError) and _status(exc) >= 500
@@ -171,11 +210,20 @@ class HubConnection:
         ):
             return HubError(
                 f"Could not {what}: {self.host} cannot be reached ({reason(exc)}).",
-                "Check the internet connection, or the Hub address in Settings.",
+                self.unreachable_hint(),
             )
         if isinstance(exc, ValueError | KeyError | TypeError):
             return HubError(f"Could not {what}: the Hub's answer could not be read ({exc}).")
         return HubError(f"Could not {what}: {name}: {exc}")
+
+
+@functools.lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS settings (certifi's certificates), made once: loading the
+    certificates takes a few hundred milliseconds, which every new client would pay again."""
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 def _status(exc: BaseException) -> int:

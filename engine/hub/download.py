@@ -36,7 +36,9 @@ from engine.errors import HearthError
 from engine.hub.connection import HubConnection, HubError
 from engine.hub.listing import RemoteFile, RemoteModel
 from engine.hub.progress import DownloadControl, DownloadProgress, DownloadState
+from engine.hub.raw_http import Response, TransferError, open_get
 from engine.hub.store import DownloadStore
+from engine.storage import check_free_space, nearest_existing
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,6 @@ class DownloadRequest:
     license: str = ""
 
 
-def free_disk_bytes(path: Path) -> int:
-    """Free bytes on the disk holding `path` (its nearest existing folder)."""
-    return shutil.disk_usage(_nearest_existing(Path(path))).free
-
-
 def disk_margin(size: int) -> int:
     return max(DISK_MARGIN_MIN, int(size * DISK_MARGIN_SHARE))
 
@@ -96,6 +93,7 @@ def download_model(
     base = DownloadProgress(job_id, model.repo_id, model.name, DownloadState.CHECKING,
                             total_bytes=model.size, parts=len(model.parts))  # fmt: skip
     yield base
+    meter = _Meter(base, model)  # a failure says how far the download got
     try:
         if not model.complete:
             raise DownloadError(
@@ -107,16 +105,16 @@ def download_model(
             yield replace(base, state=DownloadState.DONE, done_bytes=model.size,
                           path=str(existing), message=f"Already downloaded: {existing}")  # fmt: skip
             return
-        yield from _fetch_all(connection, request, store, catalog, control, base)
+        yield from _fetch_all(connection, request, store, catalog, control, meter)
     except DownloadError as exc:
         if not exc.kept:
             store.discard(model)
-        yield replace(base, state=DownloadState.FAILED, message=str(exc))
+        yield meter.state(DownloadState.FAILED, str(exc))
     except HearthError as exc:
-        yield replace(base, state=DownloadState.FAILED, message=str(exc))
+        yield meter.state(DownloadState.FAILED, str(exc))
     except Exception as exc:  # a bug: keep the part, say so in one line, details in the log
         log.exception("Download of %s failed", model.name)
-        yield replace(base, state=DownloadState.FAILED, message=f"Unexpected error: {exc}")
+        yield meter.state(DownloadState.FAILED, f"Unexpected error: {exc}")
 
 
 def _check_before_start(
@@ -134,22 +132,10 @@ def _check_before_start(
         partial = store.part_path(model, index)
         have = partial.stat().st_size if record and partial.is_file() else 0
         remaining += max(0, part.size - have)
-    needed = remaining + disk_margin(model.size)
-    free = free_disk_bytes(store.cache_dir)
-    if free < needed:
-        raise DownloadError(
-            f"Not enough free disk space for {model.name}: it needs {needed / 1e9:.1f} GB "
-            f"(with a margin), {free / 1e9:.1f} GB is free.",
-            "Free some space, then download again.",
-        )
+    check_free_space(store.cache_dir, remaining + disk_margin(model.size), f"download {model.name}")
     if _device(store.models_dir) != _device(store.cache_dir):
-        free_models = free_disk_bytes(store.models_dir)
-        if free_models < model.size + disk_margin(model.size):
-            raise DownloadError(
-                f"Not enough free disk space in {store.models_dir} for {model.name} "
-                f"({model.size / 1e9:.1f} GB needed, {free_models / 1e9:.1f} GB free).",
-                "Free some space, then download again.",
-            )
+        check_free_space(store.models_dir, model.size + disk_margin(model.size),
+                         f"move {model.name} into {store.models_dir}")  # fmt: skip
     return None
 
 
@@ -159,7 +145,7 @@ def _fetch_all(
     store: DownloadStore,
     catalog: ModelCatalog,
     control: DownloadControl,
-    base: DownloadProgress,
+    meter: _Meter,
 ) -> Iterator[DownloadProgress]:
     model = request.model
     record = store.load_record(model)
@@ -167,7 +153,6 @@ def _fetch_all(
         store.discard(model)  # parts left by another revision of the same file
     etags: dict[str, str] = dict(record.get("etags", {}))
     store.save_record(model, etags)
-    meter = _Meter(base, model)
     with connection.http_client() as client:
         for index, part in enumerate(model.parts):
             if _placed(store, model, index):
@@ -368,26 +353,32 @@ class _PartTransfer:
         if start and etag:
             headers["If-Range"] = etag  # a changed file comes back whole (200), not spliced
         try:
-            with self.client.stream("GET", self.url, headers=headers) as response:
-                status = response.status_code
-                if status == 416 and start == self.file.size:
-                    return
-                if status >= 500 or status in (408, 429):
-                    raise _Retryable(f"the Hub answered HTTP {status}")
-                if status not in (200, 206):
-                    response.read()
-                    response.raise_for_status()
-                if status == 200 and start:
-                    self._restart()  # the server sent the whole file again
-                    start = 0
-                if status == 206 and not response.headers.get("content-range", "").startswith(
-                    f"bytes {start}-"
-                ):
-                    raise _Retryable("the Hub answered with the wrong part of the file")
-                self._remember_etag(response.headers.get("etag", ""))
-                yield from self._write(response, start)
-        except _Retryable:
-            raise
+            response = open_get(self.connection, self.client, self.url, headers)
+        except TransferError as exc:
+            problem = _transfer_problem(exc, self.connection.host)
+            if exc.connecting:  # offline: say so now, not after retries
+                raise DownloadError(
+                    f"The download of {self.model.name} stopped: {problem}.",
+                    f"{self.connection.unreachable_hint()} The part already downloaded is kept.",
+                ) from exc
+            raise _Retryable(problem) from exc
+        try:
+            status = response.status
+            if status == 416 and start == self.file.size:
+                return
+            if status >= 500 or status in (408, 429):
+                raise _Retryable(f"the Hub answered HTTP {status}")
+            if status not in (200, 206):
+                raise _refused(status, self.model.name)
+            if status == 200 and start:
+                self._restart()  # the server sent the whole file again
+                start = 0
+            if status == 206 and not response.header("content-range").startswith(f"bytes {start}-"):
+                raise _Retryable("the Hub answered with the wrong part of the file")
+            self._remember_etag(response.header("etag"))
+            yield from self._write(response, start)
+        except TransferError as exc:
+            raise _Retryable(_transfer_problem(exc, self.connection.host)) from exc
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DownloadError(
@@ -395,30 +386,24 @@ class _PartTransfer:
                     "Free some space, then resume: the part already downloaded is kept.",
                 ) from exc
             raise
-        except Exception as exc:
-            problem = _transport_problem(exc, self.connection.host)
-            if problem and _is_connect_error(exc):  # offline: say so now, not after retries
-                raise DownloadError(
-                    f"The download of {self.model.name} stopped: {problem}.",
-                    "Check the internet connection; the part already downloaded is kept.",
-                ) from exc
-            if problem:
-                raise _Retryable(problem) from exc
-            raise self.connection.explain(exc, f"download {self.model.name}") from exc
+        finally:
+            response.close()
 
-    def _write(self, response: Any, start: int) -> Iterator[int]:
+    def _write(self, response: Response, start: int) -> Iterator[int]:
         with self.path.open("r+b") as out:
             out.seek(start)
             out.truncate()
             sink = _Sink(out, self.hasher)
             written = start
             try:
-                for chunk in response.iter_raw(CHUNK):
-                    chunk = chunk[: self.file.size - written]
+                while written < self.file.size:
+                    chunk = response.read_some(min(CHUNK, self.file.size - written))
+                    if not chunk:
+                        break
                     sink.put(chunk)
                     written += len(chunk)
                     yield len(chunk)
-                    if self.control.stopping or written >= self.file.size:
+                    if self.control.stopping:
                         break
             finally:
                 sink.close()
@@ -472,27 +457,30 @@ class _Sink:
                 self._error = exc
 
 
-def _is_connect_error(exc: BaseException) -> bool:
-    import httpx
-
-    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-
-
-def _transport_problem(exc: BaseException, host: str) -> str:
-    """A dropped or refused connection in a few words; "" for anything else."""
-    import httpx
-
+def _transfer_problem(exc: TransferError, host: str) -> str:
+    """A dropped or refused connection in a few words."""
     from engine.hub.connection import CONNECT_TIMEOUT, READ_TIMEOUT, reason
 
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"{host} did not answer within {CONNECT_TIMEOUT:.0f} s"
-    if isinstance(exc, httpx.ConnectError):
-        return f"{host} cannot be reached ({reason(exc)})"
-    if isinstance(exc, httpx.TimeoutException):
+    timed_out = isinstance(exc.cause, TimeoutError) or "timeout" in type(exc.cause).__name__.lower()
+    if exc.connecting:
+        if timed_out:
+            return f"{host} did not answer within {CONNECT_TIMEOUT:.0f} s"
+        return f"{host} cannot be reached ({reason(exc.cause)})"
+    if timed_out:
         return f"no data came for {READ_TIMEOUT:.0f} s"
-    if isinstance(exc, httpx.TransportError):
-        return "the connection closed before the end of the file"
-    return ""
+    return "the connection closed before the end of the file"
+
+
+def _refused(status: int, name: str) -> HubError:
+    """The Hub said no to the file itself (not a passing trouble)."""
+    if status in (401, 403):
+        return HubError(
+            f"Could not download {name}: the Hub refused access (HTTP {status}).",
+            "Check the access token in Settings; a gated model needs its conditions accepted.",
+        )
+    if status == 404:
+        return HubError(f"Could not download {name}: the file is not on the Hub any more.")
+    return HubError(f"Could not download {name}: the Hub answered HTTP {status}.")
 
 
 def _checksum(file: RemoteFile) -> Any:
@@ -505,14 +493,7 @@ def _checksum(file: RemoteFile) -> Any:
 
 
 def _device(path: Path) -> int:
-    return _nearest_existing(path).stat().st_dev
-
-
-def _nearest_existing(path: Path) -> Path:
-    """`path`, or its nearest folder that exists (a download folder is made on first use)."""
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
+    return nearest_existing(path).stat().st_dev
 
 
 def _move(source: Path, target: Path) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from engine.catalog import ModelCatalog
+from engine.errors import HearthError
 from engine.hub.connection import HubConnection
 from engine.hub.download import DownloadRequest, download_model
 from engine.hub.progress import DownloadControl, DownloadProgress, DownloadState
@@ -25,20 +26,35 @@ class DownloadQueue:
     """A queue of downloads, run in the order they were added.
 
     Args:
-        connection, store, catalog: Passed to `download_model` for each job.
+        connection: The Hub, or a function that gives it when a job starts (on the queue's
+            thread, so that reading the token from the keyring never blocks the caller, and a
+            changed address or token applies to the next job). A `HearthError` it raises ends
+            that job as failed, with its message.
+        store, catalog: Passed to `download_model` for each job.
         listener: Called with every progress record, on the queue's thread; it must not block.
     """
 
     def __init__(
         self,
-        connection: HubConnection,
+        connection: HubConnection | Callable[[], HubConnection],
         store: DownloadStore,
         catalog: ModelCatalog,
         listener: Callable[[DownloadProgress], None],
     ) -> None:
-        self._run: Runner = lambda request, control, job_id: download_model(
-            connection, request, store, catalog, control, job_id
-        )
+        def run(
+            request: DownloadRequest, control: DownloadControl, job_id: str
+        ) -> Iterator[DownloadProgress]:
+            try:
+                hub = connection if isinstance(connection, HubConnection) else connection()
+            except HearthError as exc:
+                model = request.model
+                yield DownloadProgress(job_id, model.repo_id, model.name, DownloadState.FAILED,
+                                       total_bytes=model.size, parts=len(model.parts),
+                                       message=str(exc))  # fmt: skip
+                return
+            yield from download_model(hub, request, store, catalog, control, job_id)
+
+        self._run: Runner = run
         self._store = store
         self._listener = listener
         self._lock = threading.Condition()
@@ -51,18 +67,45 @@ class DownloadQueue:
         self._thread: threading.Thread | None = None
 
     def add(self, request: DownloadRequest) -> str:
-        """Queue a download; returns its job id. A model already queued keeps its job."""
+        """Queue a download; returns its job id. A model already queued keeps its job; a paused
+        or failed one is resumed."""
         with self._lock:
             for job_id, queued in self._requests.items():
                 latest = self._latest.get(job_id)
-                if queued.model == request.model and (latest is None or not latest.state.finished):
+                if queued.model != request.model:
+                    continue
+                if latest is None or not latest.state.finished:
+                    return job_id
+                if latest.state in (DownloadState.PAUSED, DownloadState.FAILED):
+                    stopped = job_id
+                    break
+            else:
+                stopped = ""
+        if stopped:
+            self.resume(stopped)
+            return stopped
+        with self._lock:
+            job_id = f"download-{next(self._ids)}"
+            self._requests[job_id] = request
+        self._report(self._queued(job_id))
+        self._start(job_id)
+        return job_id
+
+    def restore(self, request: DownloadRequest, done_bytes: int) -> str:
+        """List a download left unfinished by an earlier run as paused, without starting it
+        (nothing reaches the network until `resume`); returns its job id."""
+        with self._lock:
+            for job_id, queued in self._requests.items():
+                if queued.model == request.model:
                     return job_id
             job_id = f"download-{next(self._ids)}"
             self._requests[job_id] = request
-            self._waiting.append(job_id)
-            self._ensure_thread()
-            self._lock.notify_all()
-        self._report(self._queued(job_id))
+            model = request.model
+            progress = DownloadProgress(job_id, model.repo_id, model.name, DownloadState.PAUSED,
+                                        done_bytes=done_bytes, total_bytes=model.size,
+                                        parts=len(model.parts), resumed_from=done_bytes,
+                                        message="Paused; resume to continue where it stopped.")  # fmt: skip
+        self._report(progress)
         return job_id
 
     def pause(self, job_id: str) -> None:
@@ -83,10 +126,10 @@ class DownloadQueue:
             latest = self._latest.get(job_id)
             if latest is None or latest.state not in (DownloadState.PAUSED, DownloadState.FAILED):
                 return
-            self._waiting.append(job_id)
-            self._ensure_thread()
-            self._lock.notify_all()
-        self._report(self._queued(job_id))
+            queued = self._with_state(job_id, DownloadState.QUEUED)
+            self._latest[job_id] = queued  # a second resume now finds it queued
+        self._report(queued)
+        self._start(job_id)
 
     def cancel(self, job_id: str) -> None:
         """Stop a job and delete what it downloaded."""
@@ -128,6 +171,16 @@ class DownloadQueue:
 
     # -- the queue's thread -------------------------------------------------------------------
 
+    def _start(self, job_id: str) -> None:
+        # Called after the job's QUEUED record has reached the listener, so that the thread's
+        # records for it (which may be a failure at once) always come after it.
+        with self._lock:
+            if self._latest[job_id].state != DownloadState.QUEUED:
+                return  # cancelled or paused in between
+            self._waiting.append(job_id)
+            self._ensure_thread()
+            self._lock.notify_all()
+
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._closed = False
@@ -161,9 +214,6 @@ class DownloadQueue:
 
     def _queued(self, job_id: str) -> DownloadProgress:
         with self._lock:
-            latest = self._latest.get(job_id)
-            if latest is not None:
-                return self._with_state(job_id, DownloadState.QUEUED)
             model = self._requests[job_id].model
             return DownloadProgress(job_id, model.repo_id, model.name, DownloadState.QUEUED,
                                     total_bytes=model.size, parts=len(model.parts))  # fmt: skip

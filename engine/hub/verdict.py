@@ -13,11 +13,13 @@ from typing import Literal
 
 from engine.context.fit import (
     ESTIMATE_MARGIN,
-    GB,
     RAM_RESERVE_BYTES,
     MachineMemory,
     cache_type_problem,
+    needed_bytes,
+    ram_needed,
     resolve_flash_attn,
+    vram_needed,
 )
 from engine.errors import ModelFileError
 from engine.hub.connection import HubConnection, HubError
@@ -26,6 +28,7 @@ from engine.hub.quants import UNQUANTIZED, quality_rank
 from engine.hub.remote_gguf import RemoteHeader, read_remote_header
 from engine.memory.estimate import MemoryEstimate, estimate_memory
 from engine.memory.weights import WeightLayout
+from engine.storage import size_text
 
 Placement = Literal["gpu", "partial", "ram", "none"]
 # A recommended file leaves this share of free memory unused, for the rest of the machine.
@@ -33,6 +36,10 @@ HEADROOM = 0.15
 # Without a header: weights plus this share for the KV cache and compute buffers.
 SIZE_ONLY_OVERHEAD = 0.20
 _WORST_4BIT = quality_rank("Q4_0")
+DOES_NOT_FIT = "does not fit"
+SIZE_ONLY = "(estimated from its size)"
+# Notes about how a verdict was reached rather than what was asked: for the tooltip only.
+_QUIET_NOTES = ("weights scaled by size", "the header could not be read")
 
 
 @dataclass(frozen=True)
@@ -42,14 +49,15 @@ class FitVerdict:
     Attributes:
         placement: "gpu" (all layers), "partial" (some layers on the GPU), "ram" or "none".
         text: "fits fully on the GPU", "fits, 20 of 33 layers on the GPU", "fits in RAM" or
-            "does not fit: needs 12.4 GB, 7.9 GB free".
+            "does not fit" (`words` adds the numbers).
         gpu_layers, total_layers: As llama.cpp counts them (the output layer is one more).
-        needed_bytes: RAM plus VRAM the load needs, margins included.
+        needed_bytes: RAM plus VRAM the load needs, margins included (`needed_bytes`).
         free_bytes: RAM plus VRAM free now.
         from_header: False when the header could not be read and the size alone was used.
         headroom: Fits and leaves HEADROOM of the free memory unused.
         n_ctx, kv_type: The window and K/V cache type the verdict is for.
         notes: Anything that changed the request (window capped, cache type not usable).
+        estimate_bytes: The bare estimate, before the margin and the reserve.
     """
 
     placement: Placement
@@ -64,10 +72,50 @@ class FitVerdict:
     kv_type: str
     estimate: MemoryEstimate | None = None
     notes: tuple[str, ...] = ()
+    estimate_bytes: int = 0
 
     @property
     def fits(self) -> bool:
         return self.placement != "none"
+
+    @property
+    def words(self) -> str:
+        """The verdict with its numbers, as the picker, Get models and the CLI say it."""
+        return verdict_words(self.text, self.estimate_bytes, self.needed_bytes, self.free_bytes)
+
+    @property
+    def line(self) -> str:
+        """`words` and any `shown_notes`: one row of the window's files and of the CLI's."""
+        notes = self.shown_notes
+        return f"{self.words} · {notes}" if notes else self.words
+
+    @property
+    def shown_notes(self) -> str:
+        """The notes a person needs beside the verdict (the window capped, the cache type
+        changed), in one line; "" when the request was judged as asked."""
+        return "; ".join(n for n in self.notes if not n.startswith(_QUIET_NOTES))
+
+
+def need_words(estimate_bytes: int, needed: int, free: int) -> str:
+    """'needs ~300.0 MB (1.4 GB with room for the system), 12.3 GB free': the bare estimate, the
+    whole need and what is free, in decimal units."""
+    return (f"needs ~{size_text(estimate_bytes)} ({size_text(needed)} with room for the system), "
+            f"{size_text(free)} free")  # fmt: skip
+
+
+def verdict_words(verdict: str, estimate_bytes: int, needed: int, free: int) -> str:
+    """'fits in RAM, needs ~…' or 'does not fit: needs ~…' (see `need_words`)."""
+    joint = ": " if verdict.startswith("does not fit") else ", "
+    return verdict + joint + need_words(estimate_bytes, needed, free)
+
+
+def placement_words(gpu_layers: int, total_layers: int) -> tuple[Placement, str]:
+    """Where a model that fits runs, from the layers on the GPU: ("ram", "fits in RAM")..."""
+    if total_layers and gpu_layers >= total_layers:
+        return "gpu", "fits fully on the GPU"
+    if gpu_layers > 0:
+        return "partial", f"fits, {gpu_layers} of {total_layers} layers on the GPU"
+    return "ram", "fits in RAM"
 
 
 def judge(
@@ -76,12 +124,15 @@ def judge(
     memory: MachineMemory,
     n_ctx: int = 4096,
     kv_type: str = "f16",
+    flash_attn: bool | None = None,
 ) -> FitVerdict:
     """The verdict for `model` at a window of `n_ctx` tokens with a `kv_type` K/V cache.
 
     Args:
         header: The model's header (`read_remote_header`), or None to judge by size alone.
         memory: Free memory (`MachineMemory.probe()`); VRAM 0 means no usable GPU.
+        flash_attn: As the load would take it (True when the setting is on, None to follow the
+            cache type), so that the verdict's numbers are the model picker's.
     """
     if header is None:
         return _judge_by_size(model, memory, n_ctx, kv_type)
@@ -90,11 +141,11 @@ def judge(
     if info.context_length and n_ctx > info.context_length:
         notes.append(f"window capped at the model's trained {info.context_length:,} tokens")
         n_ctx = info.context_length
-    problem = cache_type_problem(info, kv_type, kv_type, None)
+    problem = cache_type_problem(info, kv_type, kv_type, flash_attn)
     if problem:
         notes.append(f"{problem} Judged with an f16 cache.")
         kv_type = "f16"
-    flash, _ = resolve_flash_attn(kv_type, None)
+    flash, _ = resolve_flash_attn(kv_type, flash_attn)
     total_layers = info.block_count + 1
 
     def estimate(layers: int) -> MemoryEstimate:
@@ -105,21 +156,13 @@ def judge(
     for layers in layers_tried:
         candidate = estimate(layers)
         if memory.fits(candidate):
-            placement: Placement = (
-                "gpu" if layers == total_layers else "partial" if layers else "ram"
-            )
-            text = {
-                "gpu": "fits fully on the GPU",
-                "partial": f"fits, {layers} of {total_layers} layers on the GPU",
-                "ram": "fits in RAM",
-            }[placement]
-            return FitVerdict(placement, text, layers, total_layers, _needed(candidate), free,
-                              True, _has_headroom(candidate, memory), n_ctx, kv_type, candidate,
-                              tuple(notes))  # fmt: skip
+            placement, text = placement_words(layers, total_layers)
+            return FitVerdict(placement, text, layers, total_layers, needed_bytes(candidate),
+                              free, True, _has_headroom(candidate, memory), n_ctx, kv_type,
+                              candidate, tuple(notes), candidate.total)  # fmt: skip
     best = estimate(total_layers if memory.vram_available else 0)
-    needed = _needed(best)
-    return FitVerdict("none", _does_not_fit(needed, free), 0, total_layers, needed, free, True,
-                      False, n_ctx, kv_type, best, tuple(notes))  # fmt: skip
+    return FitVerdict("none", DOES_NOT_FIT, 0, total_layers, needed_bytes(best), free, True,
+                      False, n_ctx, kv_type, best, tuple(notes), best.total)  # fmt: skip
 
 
 def recommend(judged: list[tuple[RemoteModel, FitVerdict]]) -> RemoteModel | None:
@@ -140,41 +183,32 @@ def recommend(judged: list[tuple[RemoteModel, FitVerdict]]) -> RemoteModel | Non
     return min(pool, key=lambda mv: (quality_rank(mv[0].quant), -mv[0].size))[0]
 
 
-def _needed(estimate: MemoryEstimate) -> int:
-    return int(estimate.total * (1 + ESTIMATE_MARGIN)) + RAM_RESERVE_BYTES
-
-
 def _has_headroom(estimate: MemoryEstimate, memory: MachineMemory) -> bool:
-    ram = int(estimate.ram * (1 + ESTIMATE_MARGIN)) + RAM_RESERVE_BYTES
-    vram = int(estimate.vram * (1 + ESTIMATE_MARGIN))
-    return ram <= memory.ram_available * (1 - HEADROOM) and vram <= memory.vram_available * (
-        1 - HEADROOM
-    )
-
-
-def _does_not_fit(needed: int, free: int) -> str:
-    return f"does not fit: needs {needed / GB:.1f} GB, {free / GB:.1f} GB free"
+    return ram_needed(estimate) <= memory.ram_available * (1 - HEADROOM) and vram_needed(
+        estimate
+    ) <= memory.vram_available * (1 - HEADROOM)
 
 
 def _judge_by_size(
     model: RemoteModel, memory: MachineMemory, n_ctx: int, kv_type: str
 ) -> FitVerdict:
-    needed = int(model.size * (1 + SIZE_ONLY_OVERHEAD) * (1 + ESTIMATE_MARGIN))
+    bare = int(model.size * (1 + SIZE_ONLY_OVERHEAD))
+    loaded = int(bare * (1 + ESTIMATE_MARGIN))  # where the model goes; the reserve stays in RAM
+    needed = loaded + RAM_RESERVE_BYTES
     free = memory.ram_available + memory.vram_available
     note = ("the header could not be read: estimated from the file size alone",)
-    if memory.vram_available and needed <= memory.vram_available:
+    if memory.vram_available and loaded <= memory.vram_available:
         placement: Placement = "gpu"
         text = "fits fully on the GPU"
-    elif needed + RAM_RESERVE_BYTES <= memory.ram_available:
+    elif needed <= memory.ram_available:
         placement, text = "ram", "fits in RAM"
     else:
-        return FitVerdict("none", _does_not_fit(needed + RAM_RESERVE_BYTES, free), 0, 0,
-                          needed + RAM_RESERVE_BYTES, free, False, False, n_ctx, kv_type,
-                          None, note)  # fmt: skip
+        return FitVerdict("none", DOES_NOT_FIT, 0, 0, needed, free, False, False, n_ctx,
+                          kv_type, None, note, bare)  # fmt: skip
     limit = memory.vram_available if placement == "gpu" else memory.ram_available
-    headroom = needed + (0 if placement == "gpu" else RAM_RESERVE_BYTES) <= limit * (1 - HEADROOM)
-    return FitVerdict(placement, f"{text} (estimated from its size)", 0, 0, needed, free, False,
-                      headroom, n_ctx, kv_type, None, note)  # fmt: skip
+    headroom = (loaded if placement == "gpu" else needed) <= limit * (1 - HEADROOM)
+    return FitVerdict(placement, f"{text} {SIZE_ONLY}", 0, 0, needed, free, False, headroom,
+                      n_ctx, kv_type, None, note, bare)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -186,6 +220,7 @@ class RepoAssessment:
         recommended: See `recommend`; None when nothing fits with headroom.
         header: The header that was read (its bytes and time), None when none could be.
         problem: Why no header could be read, in one line ("" when one was).
+        headers: Every header read, by model (for `judge_listing` at another window).
     """
 
     repo_id: str
@@ -193,6 +228,7 @@ class RepoAssessment:
     recommended: RemoteModel | None
     header: RemoteHeader | None
     problem: str = ""
+    headers: tuple[tuple[RemoteModel, RemoteHeader], ...] = ()
 
 
 def assess_repo(
@@ -202,6 +238,7 @@ def assess_repo(
     n_ctx: int = 4096,
     kv_type: str = "f16",
     read_all: bool = False,
+    flash_attn: bool | None = None,
 ) -> RepoAssessment:
     """Judge every model of `listing` on this machine.
 
@@ -222,16 +259,38 @@ def assess_repo(
             if read_all:
                 raise
             problem = f"The header of {model.name} could not be read ({exc.message})."
+    return judge_listing(listing, headers, memory, n_ctx, kv_type, problem, flash_attn)
+
+
+def judge_listing(
+    listing: RepoListing,
+    headers: dict[RemoteModel, RemoteHeader],
+    memory: MachineMemory,
+    n_ctx: int = 4096,
+    kv_type: str = "f16",
+    problem: str = "",
+    flash_attn: bool | None = None,
+) -> RepoAssessment:
+    """Judge every model of `listing` from headers already read (no network): a model without
+    a header of its own is judged from the first header scaled by size, or by size alone when
+    `headers` is empty. Judging again at another window or cache type costs no request.
+
+    Args:
+        headers: Headers read so far (`read_remote_header`), by model.
+        problem: Why a header could not be read, kept in the assessment.
+    """
     reference = next(iter(headers.values()), None)
     rows = []
     for model in listing.models:
         header = headers.get(model) or (scaled_header(reference, model) if reference else None)
-        verdict = judge(model, header, memory, n_ctx, kv_type)
+        verdict = judge(model, header, memory, n_ctx, kv_type, flash_attn)
         if model not in headers and header is not None:
             verdict = replace(verdict, notes=(*verdict.notes, "weights scaled by size from "
                                               f"{reference.info.path if reference else ''}"))  # fmt: skip
         rows.append((model, verdict))
-    return RepoAssessment(listing.repo_id, tuple(rows), recommend(rows), reference, problem)
+    return RepoAssessment(
+        listing.repo_id, tuple(rows), recommend(rows), reference, problem, tuple(headers.items())
+    )
 
 
 def scaled_header(reference: RemoteHeader, model: RemoteModel) -> RemoteHeader:

@@ -15,28 +15,66 @@ Modules, from the bottom up (plain dataclasses and generators, no Qt):
 - `decide`: the speed/quality Pareto front and a recommendation under a constraint.
 """
 
-from engine.lab.decide import (
-    Constraint,
-    Recommendation,
-    pareto_front,
-    parse_constraint,
-    quality_metric,
-    recommend,
-)
-from engine.lab.events import LabCancelled, LabNotice, LabProgress
-from engine.lab.plan import BenchPlan, PreparedPlan, RunConfig, prepare, sample_text_path
-from engine.lab.quality import QualitySettings
-from engine.lab.quantize import (
-    QUANT_TYPES,
-    QuantizeRequest,
-    QuantizeResult,
-    check_request,
-    default_target,
-    quantize,
-)
-from engine.lab.results import COLUMNS, BenchResults, ModelResult, Spread, load_results
-from engine.lab.runner import run_bench
-from engine.lab.task import TaskItem, TaskQuestion, load_questions, prepare_task
+from typing import TYPE_CHECKING
+
+from engine.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from engine.lab.decide import (
+        Constraint,
+        Recommendation,
+        pareto_front,
+        parse_constraint,
+        quality_metric,
+        recommend,
+    )
+    from engine.lab.events import LabCancelled, LabNotice, LabProgress
+    from engine.lab.plan import BenchPlan, PreparedPlan, RunConfig, prepare, sample_text_path
+    from engine.lab.quality import QualitySettings
+    from engine.lab.quantize import (
+        QUANT_TYPES,
+        QuantizeRequest,
+        QuantizeResult,
+        check_request,
+        default_target,
+    )
+    from engine.lab.results import COLUMNS, BenchResults, ModelResult, Spread, load_results
+    from engine.lab.runner import run_bench
+    from engine.lab.task import TaskItem, TaskQuestion, load_questions, prepare_task
+
+_EXPORTS = {
+    "Constraint": "decide",
+    "Recommendation": "decide",
+    "pareto_front": "decide",
+    "parse_constraint": "decide",
+    "quality_metric": "decide",
+    "recommend": "decide",
+    "LabCancelled": "events",
+    "LabNotice": "events",
+    "LabProgress": "events",
+    "BenchPlan": "plan",
+    "PreparedPlan": "plan",
+    "RunConfig": "plan",
+    "prepare": "plan",
+    "sample_text_path": "plan",
+    "QualitySettings": "quality",
+    "QUANT_TYPES": "quantize",
+    "QuantizeRequest": "quantize",
+    "QuantizeResult": "quantize",
+    "check_request": "quantize",
+    "default_target": "quantize",
+    "COLUMNS": "results",
+    "BenchResults": "results",
+    "ModelResult": "results",
+    "Spread": "results",
+    "load_results": "results",
+    "run_bench": "runner",
+    "TaskItem": "task",
+    "TaskQuestion": "task",
+    "load_questions": "task",
+    "prepare_task": "task",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "COLUMNS",
@@ -66,7 +104,6 @@ __all__ = [
     "prepare",
     "prepare_task",
     "quality_metric",
-    "quantize",
     "recommend",
     "run_bench",
     "sample_text_path",

@@ -1,9 +1,10 @@
 """From measurements to a choice: the speed/quality Pareto front and a recommendation in words.
 
-Quality is judged by the strongest figure every candidate has: KL divergence from the reference
-(lower is better), else perplexity (lower is better), else the task score (higher is better).
-Speed is generation tokens/s (median). A variant is on the Pareto front when no other one is at
-least as fast and at least as good, and better in one of the two.
+The front judges quality by the strongest figure every candidate has: KL divergence from the
+reference (lower is better), else perplexity (lower is better), else the task score (higher is
+better). Speed is generation tokens/s (median). A variant is on the Pareto front when no other
+one is at least as fast and at least as good, and better in one of the two. The recommendation
+ranks on figures measured alike for every model (see `recommend`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from engine.errors import HearthError
 from engine.lab.results import ModelResult
+from engine.storage import size_text
 
 GB = 1e9
 GIB = 2**30
@@ -21,10 +24,11 @@ GIB = 2**30
 
 @dataclass(frozen=True)
 class Constraint:
-    """A limit a variant must meet, e.g. generation >= 20 tokens/s or peak RAM <= 8 GB.
+    """A limit a variant must meet, e.g. generation >= 20 tokens/s or RAM used <= 8 GB.
 
     Attributes:
-        metric: "gen_tokens_per_s", "prompt_tokens_per_s", "ttft_s", "peak_ram_bytes",
+        metric: "gen_tokens_per_s", "prompt_tokens_per_s", "ttft_s", "model_ram_bytes" (the
+            model's own memory, see `ModelResult.ram_used`),
             "peak_vram_bytes", "file_size", "perplexity", "kl_divergence", "top1_agreement" or
             "task_score".
         at_least: True for a lower bound, False for an upper bound.
@@ -48,6 +52,14 @@ _UNITS = {"gb": GB, "g": GB, "gib": GIB, "mb": 1e6, "m": 1e6, "mib": 2**20, "tb"
 _LOWER = r"(?:at least|min(?:imum)?|over|above|more than|>=?|≥)"
 _UPPER = r"(?:at most|max(?:imum)?|under|below|less than|within|<=?|≤)"
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
+# Words a constraint may hold besides its bound and number: what to limit and its unit. Anything
+# else is refused, so that "under 1 GB fast" is not read as "under 1 GB" with "fast" dropped.
+_KNOWN_WORDS = re.compile(
+    r"tok(?:en)?s?\s*/\s*s(?:ec(?:ond)?)?|t/s|tok(?:en)?s?\s+(?:per|a)\s+second|top[- ]?1"
+    r"|\b(?:time|to|first|token|prompt|prefill|generation|gen|speed|ttft|ms|s|sec|seconds"
+    r"|ram|vram|gpu|memory|mem|peak|used|file|disk|size|kl|kld|divergence|perplexity|ppl|top"
+    r"|agreement|task|score|of|the|" + "|".join(_UNITS) + r")\b"
+)
 CONSTRAINT_EXAMPLES = (
     '"at least 20 tokens/s", "under 8 GB", "under 6 GB VRAM", "TTFT under 500 ms", '
     '"KL under 0.05", "top-1 at least 90%"'
@@ -75,6 +87,13 @@ def parse_constraint(text: str) -> Constraint:
     at_least = re.fullmatch(_LOWER, bound.group(0)) is not None
     value = float(number.group(1).replace(",", "."))
     after = clean[bound.end() + number.end() :].strip()
+    rest = " ".join((clean[: bound.start()], clean[bound.end() : bound.end() + number.start()],
+                     after.removeprefix("%")))  # fmt: skip
+    unknown = re.findall(r"[^\s,;:!?]+", _KNOWN_WORDS.sub(" ", rest))
+    if unknown:
+        words = ", ".join(f"'{word}'" for word in unknown)
+        raise HearthError(f"Hearth does not understand {words} in the constraint '{text.strip()}'.",
+                          f"Write it like {CONSTRAINT_EXAMPLES}.")  # fmt: skip
     unit = re.match(r"([a-z]+)", after)
     unit_word = unit.group(1) if unit else ""
     percent = after.startswith("%")
@@ -92,7 +111,7 @@ def parse_constraint(text: str) -> Constraint:
         elif "file" in clean or "disk" in clean or "size" in clean:
             metric = "file_size"
         else:
-            metric = "peak_ram_bytes"
+            metric = "model_ram_bytes"
     elif re.search(r"\bkl\b|kld|divergence", clean):
         metric = "kl_divergence"
     elif "perplexity" in clean or re.search(r"\bppl\b", clean):
@@ -114,7 +133,8 @@ def metric_value(result: ModelResult, metric: str) -> float | None:
     if metric == "prompt_tokens_per_s":
         spread = result.prompt_speed
         return spread.median if spread else None
-    value = getattr(result, metric)
+    # The model's own memory; the process peak only in results saved before it was measured.
+    value: Any = result.ram_used if metric == "model_ram_bytes" else getattr(result, metric)
     if value is None:
         return None
     return float(value.median) if hasattr(value, "median") else float(value)
@@ -129,9 +149,9 @@ def quality_metric(results: Sequence[ModelResult]) -> str | None:
 
 
 def _loss(metric: str) -> Callable[[ModelResult], float]:
-    """Quality loss to minimise for `metric` (task score is better when higher)."""
-    sign = -1.0 if metric == "task_score" else 1.0
-    return lambda result: sign * float(getattr(result, metric))
+    """What to minimise for `metric` (task score and speed are better when higher)."""
+    sign = -1.0 if metric in ("task_score", "gen_tokens_per_s") else 1.0
+    return lambda result: sign * (metric_value(result, metric) or 0.0)
 
 
 def pareto_front(results: Sequence[ModelResult], metric: str | None = None) -> list[ModelResult]:
@@ -169,10 +189,12 @@ class Recommendation:
     """The variant to use under the constraints, the best one, and why, in words.
 
     Attributes:
-        choice: The best-quality variant that meets every constraint; None when none does.
-        best: The best-quality variant measured, whatever its cost.
+        choice: The variant to use; None when none meets the constraints or nothing
+            comparable was measured.
+        best: The best variant measured on `metric`, whatever its cost.
         text: The recommendation as a person reads it.
-        metric: The quality figure compared.
+        metric: What the choice rests on: "perplexity" or "task_score" (then speed), or
+            "gen_tokens_per_s" alone; None when nothing comparable was measured.
     """
 
     choice: ModelResult | None
@@ -181,23 +203,56 @@ class Recommendation:
     metric: str | None
 
 
+# Figures measured the same way for every model, in the order they decide. KL divergence and
+# top-1 agreement are not among them: they are measured against the reference, which scores a
+# perfect 0 and 100% against itself and would always win.
+RANKING_METRICS = ("perplexity", "task_score", "gen_tokens_per_s")
+_BEST_WORDS = {
+    "perplexity": "the lowest perplexity",
+    "task_score": "the highest task score",
+    "gen_tokens_per_s": "the fastest generation",
+}
+
+
+def ranking_metric(results: Sequence[ModelResult]) -> str | None:
+    """The first of `RANKING_METRICS` every one of `results` has; None when none is shared."""
+    for metric in RANKING_METRICS:
+        if results and all(metric_value(r, metric) is not None for r in results):
+            return metric
+    return None
+
+
 def recommend(
     results: Sequence[ModelResult], constraints: Sequence[Constraint] = ()
 ) -> Recommendation:
-    """Pick the best-quality variant that meets all constraints and say what it costs.
+    """Pick the variant to use under `constraints` and say what it gives and costs.
 
-    Ties in quality go to the faster variant. Without a quality figure the fastest qualifying
-    variant is chosen.
+    Quality is perplexity (else the task score), measured alike for every model. Variants whose
+    quality is the best one's within the measurement error count as equally good, and the
+    fastest of them (then the smallest in memory) is chosen. Without a quality figure, the
+    fastest is chosen and the text says so. With fewer than two models measured alike, nothing
+    is chosen: there is nothing to compare.
     """
     usable = [r for r in results if not r.error]
     if not usable:
         return Recommendation(None, None, "Nothing was measured successfully.", None)
-    metric = quality_metric(usable)
+    if len(usable) == 1:
+        text = (f"Only {usable[0].label} was measured: there is nothing to compare it with, "
+                "so there is no recommendation.")  # fmt: skip
+        return Recommendation(None, None, text, None)
+    metric = ranking_metric(usable)
+    if metric is None:
+        text = (
+            "Nothing comparable was measured: no figure (perplexity, task score or generation "
+            "speed) was measured for every model, so there is no recommendation. "
+            "A stopped run or a text too short for one chunk leaves figures out."
+        )
+        return Recommendation(None, None, text, None)
 
-    def rank(result: ModelResult) -> tuple[float, float]:
-        quality = _loss(metric)(result) if metric else 0.0
+    def rank(result: ModelResult) -> tuple[float, float, float]:
         speed = metric_value(result, "gen_tokens_per_s") or 0.0
-        return quality, -speed
+        memory = metric_value(result, "model_ram_bytes") or 0.0
+        return _loss(metric)(result), -speed, memory
 
     best = min(usable, key=rank)
     allowed = [r for r in usable if all(c.holds(r) for c in constraints)]
@@ -208,14 +263,31 @@ def recommend(
         if closest is not None:
             text += f" The closest is {closest.label}: {_figures(closest)}."
         return Recommendation(None, best, text, metric)
-    choice = min(allowed, key=rank)
+    top = min(allowed, key=rank)
+    choice = min((r for r in allowed if _as_good(r, top, metric)), key=lambda r: rank(r)[1:])
     opening = f"Under {limits}, use {choice.label}" if constraints else f"Use {choice.label}"
     text = f"{opening}: {_figures(choice)}."
+    best_words = _BEST_WORDS[metric]
+    if metric == "gen_tokens_per_s":
+        text += " Chosen on speed alone: no quality figure was measured for every model."
     if choice is best:
-        text += " It is also the best variant measured."
+        text += f" It has {best_words} measured."
     else:
-        text += f" Against {best.label}, the best measured, {_costs(choice, best, metric)}."
+        if choice is not top:
+            text += (f" Its {metric.replace('_', ' ')} is as good as {top.label}'s within the "
+                     "measurement error, and it is faster.")  # fmt: skip
+        text += f" Against {best.label}, with {best_words} measured, {_compare(choice, best)}."
     return Recommendation(choice, best, text, metric)
+
+
+def _as_good(result: ModelResult, top: ModelResult, metric: str) -> bool:
+    """`result`'s quality equals `top`'s within their measurement errors (perplexity's known)."""
+    if metric == "gen_tokens_per_s":
+        return result is top
+    if metric != "perplexity" or result.perplexity_error is None or top.perplexity_error is None:
+        return _loss(metric)(result) == _loss(metric)(top)
+    margin = (result.perplexity_error**2 + top.perplexity_error**2) ** 0.5
+    return _loss(metric)(result) - _loss(metric)(top) <= margin
 
 
 def _closest(
@@ -241,10 +313,10 @@ def _figures(result: ModelResult) -> str:
     parts = []
     if result.gen_tokens_per_s is not None:
         parts.append(f"{result.gen_tokens_per_s.median:.1f} tokens/s")
-    if result.peak_ram_bytes is not None:
-        parts.append(f"{result.peak_ram_bytes.median / GB:.2f} GB peak RAM")
+    if result.ram_used is not None:
+        parts.append(f"{size_text(result.ram_used.median)} RAM used")
     if result.peak_vram_bytes is not None and result.peak_vram_bytes.median:
-        parts.append(f"{result.peak_vram_bytes.median / GB:.2f} GB VRAM")
+        parts.append(f"{size_text(result.peak_vram_bytes.median)} VRAM")
     if result.kl_divergence is not None and not result.is_reference:
         parts.append(f"KL divergence {result.kl_divergence:.4f}")
     if result.perplexity is not None:
@@ -255,34 +327,45 @@ def _figures(result: ModelResult) -> str:
     return ", ".join(parts)
 
 
-def _costs(choice: ModelResult, best: ModelResult, metric: str | None) -> str:
-    """What `choice` gives and costs compared with `best`, in words."""
-    gains = []
+def _compare(choice: ModelResult, best: ModelResult) -> str:
+    """What `choice` gives and what it costs against `best`, in words: "it is 2.10x as fast,
+    ...; it costs perplexity 10.00 -> 10.30 (+3.0%)". A figure better than `best`'s is a gain."""
+    gains: list[str] = []
+    costs: list[str] = []
     choice_speed = metric_value(choice, "gen_tokens_per_s")
     best_speed = metric_value(best, "gen_tokens_per_s")
     if choice_speed and best_speed:
-        gains.append(f"it is {choice_speed / best_speed:.2f}x as fast")
-    choice_ram = metric_value(choice, "peak_ram_bytes")
-    best_ram = metric_value(best, "peak_ram_bytes")
+        ratio = choice_speed / best_speed
+        if ratio >= 1:
+            gains.append(f"it is {ratio:.2f}x as fast")
+        else:
+            costs.append(f"speed ({ratio:.2f}x the speed)")
+    choice_ram = metric_value(choice, "model_ram_bytes")
+    best_ram = metric_value(best, "model_ram_bytes")
     if choice_ram is not None and best_ram is not None:
         saved = best_ram - choice_ram
-        word = "less" if saved >= 0 else "more"
-        gains.append(f"uses {abs(saved) / GB:.2f} GB {word} memory")
+        if saved >= 0:
+            gains.append(f"uses {size_text(saved)} less memory")
+        else:
+            costs.append(f"{size_text(-saved)} more memory")
     if choice.file_size and best.file_size:
-        gains.append(f"its file is {choice.file_size / best.file_size:.0%} of the size")
-    costs = []
+        share = choice.file_size / best.file_size
+        if share <= 1:
+            gains.append(f"its file is {share:.0%} of the size")
+        else:
+            costs.append(f"a file {share:.2f}x the size")
     if choice.perplexity is not None and best.perplexity is not None:
         change = (choice.perplexity / best.perplexity - 1) * 100
-        costs.append(
-            f"perplexity {best.perplexity:.2f} -> {choice.perplexity:.2f} ({change:+.1f}%)"
-        )
-    if metric == "kl_divergence" and choice.kl_divergence is not None:
+        figure = f"perplexity {best.perplexity:.2f} -> {choice.perplexity:.2f} ({change:+.1f}%)"
+        (gains if choice.perplexity <= best.perplexity else costs).append(figure)
+    if choice.task_score is not None and best.task_score is not None:
+        figure = f"task score {best.task_score:.0%} -> {choice.task_score:.0%}"
+        (gains if choice.task_score >= best.task_score else costs).append(figure)
+    if choice.kl_divergence is not None and not choice.is_reference:
         costs.append(f"a KL divergence of {choice.kl_divergence:.4f} from the reference")
     if choice.top1_agreement is not None and not choice.is_reference:
-        costs.append(f"the same top token {choice.top1_agreement:.1%} of the time")
-    if choice.task_score is not None and best.task_score is not None:
-        costs.append(f"task score {best.task_score:.0%} -> {choice.task_score:.0%}")
-    text = ", ".join(gains) or "it measures about the same"
+        costs.append(f"a top-1 agreement of {choice.top1_agreement:.1%}")
+    text = ", ".join(gains)
     if costs:
-        text += "; it costs " + ", ".join(costs)
-    return text
+        text += ("; it costs " if text else "it costs ") + ", ".join(costs)
+    return text or "it measures about the same"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.context.fit import cache_type_problem, check_fit
+from engine.display import with_article
 from engine.errors import HearthError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.lab.files import read_text_file
@@ -35,7 +36,7 @@ class RunConfig:
 
     type_k: str = "f16"
     type_v: str = "f16"
-    flash_attn: bool = False
+    flash_attn: bool = True  # as the app runs models
 
     @property
     def label(self) -> str:
@@ -210,12 +211,23 @@ def prepare(plan: BenchPlan) -> PreparedPlan:
         ModelFileError: a model is missing, not GGUF or damaged.
     """
     plan.validate()
-    paths = list(dict.fromkeys(str(Path(p)) for p in plan.models))
+    # One file named twice (or by two paths) is measured once, and the person is told so.
+    notes: list[str] = []
+    by_file: dict[Path, str] = {}
+    for given in plan.models:
+        key = Path(given).resolve()
+        if key not in by_file:
+            by_file[key] = str(Path(given))
+            continue
+        note = f"{Path(given).name} was given more than once; it is measured once."
+        if note not in notes:
+            notes.append(note)
+    paths = list(by_file.values())
     infos = {path: read_model_info(path) for path in paths}
     reference = None
     if plan.quality:
         if plan.reference is not None:
-            reference = str(Path(plan.reference))
+            reference = by_file.get(Path(plan.reference).resolve(), str(Path(plan.reference)))
             if reference not in infos:
                 infos[reference] = read_model_info(reference)
                 paths.insert(0, reference)
@@ -223,7 +235,6 @@ def prepare(plan: BenchPlan) -> PreparedPlan:
             reference = max(paths, key=lambda p: bits_per_weight(infos[p]))
     # The text also gives the speed prompts their tokens, so it is read in every case.
     text, text_name = read_text(plan.text_path)
-    notes: list[str] = []
     models = []
     for path in paths:
         model = _plan_model(plan, path, infos[path], path == reference)
@@ -262,7 +273,8 @@ def _plan_model(plan: BenchPlan, path: str, info: ModelInfo, is_reference: bool)
         if not configs or all(_fits(plan, info, n_ctx, config) for config in configs):
             break
         if not lengths:
-            notes.append(f"does not fit this machine's memory even with a {n_ctx:,}-token window")
+            notes.append("does not fit this machine's memory even with "
+                         f"{with_article(n_ctx, '-token')} window")  # fmt: skip
             configs = []
             break
         dropped = lengths.pop()

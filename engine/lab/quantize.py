@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import re
 import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -29,6 +28,7 @@ from engine.errors import HearthError, ModelFileError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.lab.events import LabNotice, LabProgress, ProgressClock
 from engine.memory.weights import read_tensor_table
+from engine.storage import check_free_space, check_writable, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ class QuantizeRequest:
         target: Where the variant goes; must not exist yet.
         allow_requantize: Accept a source that is already quantized below Q8_0.
         n_threads: Quantizer threads; 0 means one per physical core.
+        chosen_target: The person named `target` (not Hearth's models folder): a folder that
+            cannot be written to is then met with "choose another folder".
     """
 
     source: str
@@ -88,6 +90,7 @@ class QuantizeRequest:
     target: str
     allow_requantize: bool = False
     n_threads: int = 0
+    chosen_target: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,15 @@ def check_request(request: QuantizeRequest) -> QuantizeCheck:
     target = Path(request.target)
     if target.resolve() == Path(request.source).resolve():
         raise HearthError("The variant cannot replace the model it is made from.")
+    if target.is_dir():
+        raise HearthError(f"{target} is a folder.", "Give a file name ending in .gguf.")
     if target.exists():
         raise HearthError(f"{target} already exists.", "Choose another name, or remove it first.")
+    if target.suffix.lower() != ".gguf":
+        raise HearthError(
+            f"The variant's name {target.name} does not end in .gguf.",
+            "Name it NAME.gguf: Hearth and llama.cpp know model files by that ending.",
+        )
     if source_type == request.quant_type:
         raise HearthError(f"{Path(request.source).name} is already {source_type}.")
     warnings = []
@@ -193,15 +203,14 @@ def check_request(request: QuantizeRequest) -> QuantizeCheck:
             )
     folder = target.parent
     if not folder.is_dir():
-        raise HearthError(f"The folder {folder} does not exist.")
+        raise HearthError(f"{folder} is a file, not a folder." if folder.exists()
+                          else f"The folder {folder} does not exist.")  # fmt: skip
+    check_writable(folder, f"make the {request.quant_type} variant in {folder}",
+                   chosen=request.chosen_target)  # fmt: skip
     estimated = estimate_output_bytes(request.source, request.quant_type)
-    free = shutil.disk_usage(folder).free
-    if free < estimated + DISK_MARGIN_BYTES:
-        raise HearthError(
-            f"Not enough free disk space in {folder} for the {request.quant_type} variant: about "
-            f"{_gb(estimated + DISK_MARGIN_BYTES)} needed, {_gb(free)} free.",
-            "Free some space, or choose another folder.",
-        )
+    check_free_space(folder, estimated + DISK_MARGIN_BYTES,
+                     f"make the {request.quant_type} variant in {folder}")  # fmt: skip
+    free = free_bytes(folder)
     return QuantizeCheck(info, tuple(warnings), estimated, free, requantize)
 
 
@@ -288,7 +297,7 @@ def quantize(
         if not finished:
             temporary.unlink(missing_ok=True)
     if catalog is not None:
-        catalog.import_model(target)
+        catalog.add_made(target)
     clock.advance(clock.total_weight)
     yield clock.progress(f"{request.quant_type}: done", request.source)
     yield QuantizeResult(
@@ -342,12 +351,8 @@ def _stop(process: Any, conn: Any) -> None:
 
 def _failure_hint(folder: Path) -> str:
     try:
-        if shutil.disk_usage(folder).free < DISK_MARGIN_BYTES:
+        if free_bytes(folder) < DISK_MARGIN_BYTES:
             return "The disk is full; free some space and try again."
     except OSError:
         pass
     return "Details are in the log file."
-
-
-def _gb(size: int) -> str:
-    return f"{size / 1e9:.1f} GB" if size >= 1e8 else f"{size / 1e6:.0f} MB"

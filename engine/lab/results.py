@@ -66,8 +66,11 @@ class ModelResult:
         backend: Where it ran: "CPU" or the GPU backend and device, with offloaded layers.
         n_ctx: The window loaded for speed and quality.
         prompt_tokens_per_s: Prefill speed per prompt length in tokens.
-        peak_ram_bytes: Highest resident memory of the process while loading and measuring speed.
-        model_ram_bytes: How much the model raised it (peak minus the level before loading).
+        peak_ram_bytes: Highest resident memory of the whole process while loading and measuring
+            speed: it includes whatever else the process holds (a window's Qt, an app's chat).
+        model_ram_bytes: The model's own memory: how far loading and running it raised resident
+            memory above the level before loading. The same whichever process runs it, so this is
+            the figure tables, plots and constraints use (see `ram_used`).
         estimated_ram_bytes, estimated_vram_bytes: The engine's estimate for this load.
         allocated_ram_bytes, allocated_vram_bytes: What llama.cpp reported allocating.
         memory_by_context: Estimated RAM+VRAM in bytes per window size, for a memory plot.
@@ -116,6 +119,12 @@ class ModelResult:
         if self.config == RunConfig():
             return self.name
         return f"{self.name} [{self.config.label}]"
+
+    @property
+    def ram_used(self) -> Spread | None:
+        """The model's own memory (`model_ram_bytes`); the process peak only for results saved
+        before that was measured, which have nothing else."""
+        return self.model_ram_bytes if self.model_ram_bytes is not None else self.peak_ram_bytes
 
     @property
     def prompt_speed(self) -> Spread | None:
@@ -221,6 +230,9 @@ class ModelResult:
         return row
 
 
+# Time to first token as every table shows it: seconds, to the millisecond.
+TTFT_FORMAT = "{:.3f}"
+
 _SPREAD_FIELDS = ("load_s", "prompt_tokens_per_s", "gen_tokens_per_s", "ttft_s",
                   "peak_ram_bytes", "model_ram_bytes", "peak_vram_bytes")  # fmt: skip
 
@@ -234,7 +246,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("prompt_tokens_per_s", "Prompt", "tokens/s"),
     ("gen_tokens_per_s", "Generation", "tokens/s"),
     ("ttft_s", "TTFT", "s"),
-    ("peak_ram_bytes", "Peak RAM", "bytes"),
+    ("model_ram_bytes", "RAM used", "bytes"),
+    ("peak_ram_bytes", "Process peak RAM", "bytes"),
     ("estimated_ram_bytes", "Estimated RAM", "bytes"),
     ("allocated_ram_bytes", "llama.cpp buffers", "bytes"),
     ("peak_vram_bytes", "Peak VRAM", "bytes"),
@@ -324,22 +337,29 @@ def load_results(path: str | Path) -> BenchResults:
     text = read_text_file(path, "a benchmark result file")
     try:
         if path.suffix.lower() == ".csv":
-            return _from_csv(text)
-        data = json.loads(text)
-        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-            raise ValueError("no results list")
-        return BenchResults.from_dict(data)
-    except (ValueError, KeyError, TypeError) as exc:
+            results = _from_csv(text)
+        else:
+            data = json.loads(text)
+            if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+                raise ValueError("no results list")
+            results = BenchResults.from_dict(data)
+        if not results.results:
+            raise ValueError("no rows")  # Hearth never saves a run without a model in it
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # The parser's own words ("Expecting value: line 1 column 1") help no one reading this.
         raise HearthError(
-            f"{path.name} is not a benchmark result file Hearth can read ({exc})."
+            f"{path.name} is not a benchmark result file Hearth can read.",
+            "Open a .json or .csv file saved by a Hearth benchmark.",
         ) from exc
+    return results
 
 
 def _from_csv(text: str) -> BenchResults:
     results = []
-    for row in csv.DictReader(io.StringIO(text)):
-        if "model" not in row or "file_type" not in row:
-            raise ValueError("missing the model columns")
+    reader = csv.DictReader(io.StringIO(text))
+    if not {"model", "file_type"} <= set(reader.fieldnames or ()):
+        raise ValueError("missing the model columns")  # checked before any row: "a,b" has none
+    for row in reader:
         cache = (row.get("kv_cache") or "f16").split("/")
         config = RunConfig(cache[0], cache[-1], row.get("flash_attn") == "True")
         spreads = {name: _get_spread(row, name) for name in _SPREAD_FIELDS}

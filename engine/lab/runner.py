@@ -142,6 +142,7 @@ class _Run:
             flash_attn=config.flash_attn,
             type_k=config.type_k,
             type_v=config.type_v,
+            all_logits=True,  # perplexity and KL divergence read every position's logits
         )
         speed_steps = [s for s in steps if s.kind in ("load", "prompt", "generate")]
         with PeakMemory() as peak:
@@ -297,11 +298,13 @@ def _describe(model: PlannedModel, config: RunConfig, row: _Row) -> ModelResult:
     estimate = None
     if report is not None:
         estimate = estimate_memory(info, report.n_ctx, config.type_k, config.type_v,
-                                   report.flash_attn, report.n_gpu_layers)  # fmt: skip
+                                   report.flash_attn, report.n_gpu_layers,
+                                   n_outputs=report.n_batch)  # fmt: skip
     by_context = {}
     for window in window_choices(info):
         total = estimate_memory(info, window, config.type_k, config.type_v, config.flash_attn,
-                                report.n_gpu_layers if report else 0).total  # fmt: skip
+                                report.n_gpu_layers if report else 0,
+                                n_outputs=report.n_batch if report else 512).total  # fmt: skip
         by_context[window] = total
     return ModelResult(
         model=model.path,

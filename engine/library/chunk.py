@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from engine.library.extract import PageText
+from engine.library.document import PageText
 from engine.library.types import Chunk
 
 # all-MiniLM-L6-v2 reads 256 word pieces including its two special tokens.

@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.library.extract import is_supported
+from engine.library.formats import is_supported
 from engine.library.types import (
     BROKEN_LINK,
     HIDDEN,

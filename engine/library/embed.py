@@ -1,7 +1,8 @@
 """Sentence embeddings with the bundled all-MiniLM-L6-v2, loaded on first use.
 
-torch and sentence-transformers are imported only when the first text is embedded, so the app
-starts without paying for them. Two settings make it several times faster than plain
+Queries run in NumPy (engine/library/bert_numpy.py); torch and sentence-transformers are
+imported only when the first batch of document text is embedded, so neither the app nor a
+search pays for them. Two settings make batches several times faster than plain
 sentence-transformers on a CPU (bench/library.py measures both in one run):
 - bfloat16 on CPUs that multiply it natively (AVX512-BF16 or AMX), float32 elsewhere; the vectors
   keep a cosine >= 0.9999 to the float32 ones and the rankings on the question sets are the same;
@@ -11,6 +12,7 @@ sentence-transformers on a CPU (bench/library.py measures both in one run):
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -19,6 +21,9 @@ from typing import Any
 import numpy as np
 
 from engine.errors import HearthError
+from engine.library.bert_numpy import BertNumpy
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
@@ -83,6 +88,8 @@ class Embedder:
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._query_lock = threading.Lock()
+        self._numpy: BertNumpy | bool | None = None  # None: not tried yet; False: not usable
         self.resolved_precision: str | None = None
 
     @property
@@ -154,21 +161,38 @@ class Embedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`, shape (len(texts), 384), float32, unit length.
 
-        Safe to call from several threads: calls take turns one batch at a time, so a search
-        waits for at most one indexing batch, never for a whole file.
+        Up to `SMALL_INPUT` texts (a query) run in NumPy (`bert_numpy`), so that a search
+        neither imports torch nor waits for an indexing batch; more run through
+        sentence-transformers in batches. The two agree to a cosine >= 0.9999.
+
+        Safe to call from several threads: batches take turns one at a time, so indexing
+        never holds a search back by more than one batch.
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) <= SMALL_INPUT:
+            runtime = self._query_runtime()
+            if runtime is not None:
+                return _unit_length(runtime.embed(texts))
         self.load()
         parts = []
         for start in range(0, len(texts), self.batch_size):
             with self._lock:
                 parts.append(self._encode(texts[start : start + self.batch_size]))
-        vectors = np.concatenate(parts)
-        # Normalise in float32: bf16 output rounded to unit length is not quite unit length.
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (vectors / norms).astype(np.float32, copy=False)
+        return _unit_length(np.concatenate(parts))
+
+    def _query_runtime(self) -> BertNumpy | None:
+        """The NumPy runtime for short inputs, or None where the model is not one it computes
+        (or it failed to load, which is logged: the torch model then serves queries too)."""
+        with self._query_lock:
+            if self._numpy is None:
+                self._numpy = False
+                if BertNumpy.supports(self.model_dir):
+                    try:
+                        self._numpy = BertNumpy(self.model_dir)
+                    except (OSError, ValueError, KeyError) as exc:
+                        log.warning("The NumPy embedding runtime could not load: %s", exc)
+            return self._numpy if isinstance(self._numpy, BertNumpy) else None
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -192,3 +216,10 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+def _unit_length(vectors: np.ndarray) -> np.ndarray:
+    # Normalise in float32: bf16 output rounded to unit length is not quite unit length.
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32, copy=False)

@@ -16,7 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.library.document import Extraction, PageText
-from engine.library.paged import PAGED_SUFFIXES, open_paged
+from engine.library.formats import (
+    CSV_SUFFIXES,
+    HTML_SUFFIXES,
+    ODT_SUFFIXES,
+    PAGED_SUFFIXES,
+    PPTX_SUFFIXES,
+    TEXT_SUFFIXES,
+    XLSX_SUFFIXES,
+)
+from engine.library.paged import open_paged
 from engine.library.types import (
     BROKEN_LINK,
     EMPTY,
@@ -26,30 +35,8 @@ from engine.library.types import (
     FileProblem,
 )
 
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".rst", ".log"})
-HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
-DOCX_SUFFIXES = frozenset({".docx", ".docm"})
-ODT_SUFFIXES = frozenset({".odt"})
-PPTX_SUFFIXES = frozenset({".pptx"})
-XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
-CSV_SUFFIXES = frozenset({".csv", ".tsv"})
-SUPPORTED_SUFFIXES = (
-    PAGED_SUFFIXES
-    | TEXT_SUFFIXES
-    | HTML_SUFFIXES
-    | DOCX_SUFFIXES
-    | ODT_SUFFIXES
-    | PPTX_SUFFIXES
-    | XLSX_SUFFIXES
-    | CSV_SUFFIXES
-)
-
 # Text files are read in blocks of about this many characters, cut at a line break.
 TEXT_BLOCK_CHARS = 200_000
-
-
-def is_supported(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def open_document(path: Path, use_ocr: bool = True) -> Extraction:
@@ -306,7 +293,12 @@ def _html_text(path: Path) -> PageText:
 
 
 def document_text(path: Path, max_chars: int) -> str | None:
-    """The file's text, pages joined; None when it is longer than `max_chars` (or unreadable)."""
+    """The file's text, pages joined; None when it is longer than `max_chars`.
+
+    Raises:
+        FileProblem, or the reader's own error (PyMuPDF raises several types), for a file that
+        cannot be read.
+    """
     parts: list[str] = []
     size = 0
     for page in open_document(path).pages():

@@ -13,14 +13,16 @@ import logging
 import stat
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.cancel import CancelToken
 from engine.library import ocr
 from engine.library.chunk import Chunker
+from engine.library.document import PageText
 from engine.library.embed import Embedder
 from engine.library.extract import Extraction, open_document
-from engine.library.manifest import Manifest
+from engine.library.manifest import ChunkWriter, Manifest
 from engine.library.paged import BLANK, OUTLINES_PAGE, SCANNED_PAGE, UNREADABLE_PAGE
 from engine.library.store import VectorStore
 from engine.library.types import (
@@ -39,6 +41,7 @@ from engine.library.types import (
     Chunk,
     FileOutcome,
     FileProblem,
+    FileRecord,
     IndexProgress,
 )
 from engine.storage import check_free_space, storage_problem
@@ -128,6 +131,48 @@ def content_hash(path: Path, cancel: CancelToken | None = None) -> str:
     return digest.hexdigest()
 
 
+def _same_file(record: FileRecord | None, size: int, mtime: float) -> bool:
+    """Indexed before with this size and modification time: no need to read it again."""
+    return (
+        record is not None
+        and record.status == INDEXED
+        and record.size == size
+        and record.mtime == mtime
+    )
+
+
+@dataclass
+class _PageTally:
+    """What the pages of one file held: how many, how many without text and why, OCR'd."""
+
+    pages: int = 0
+    without_text: int = 0
+    ocr_pages: int = 0
+    blank: dict[str, int] = field(default_factory=dict)
+
+    def add(self, page: PageText) -> None:
+        self.pages += 1
+        self.ocr_pages += page.ocr
+        if not page.text.strip():
+            self.without_text += 1
+            reason = page.blank or BLANK
+            self.blank[reason] = self.blank.get(reason, 0) + 1
+
+    def check(self, extraction: Extraction, chunks: int) -> None:
+        """Raise the FileProblem for a file whose pages could not be read or held no text."""
+        lost = self.blank.get(UNREADABLE_PAGE, 0)
+        if lost and lost == self.pages:
+            raise FileProblem(DAMAGED, "damaged file, its pages cannot be read")
+        if extraction.repaired and lost:
+            raise FileProblem(
+                DAMAGED,
+                f"damaged or cut short: {lost} of {self.pages} pages cannot be read",
+                "Download or copy the file again.",
+            )
+        if chunks == 0:
+            raise no_text_problem(extraction.kind, self.blank)
+
+
 class FileIndexer:
     """Indexes single files into one library's manifest and vector store."""
 
@@ -154,40 +199,15 @@ class FileIndexer:
 
         Raises:
             Cancelled: The token was set; the file is left pending, with no chunks.
+            StorageError: The disk is full or read-only; the file is left pending.
         """
         started = time.perf_counter()
         key = str(path)
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            self.forget(key)
-            return FileOutcome(key, VANISHED, "the file vanished before it could be indexed")
-        except OSError as exc:
-            return self._fail(key, FileProblem(UNREADABLE, f"cannot read this file ({exc})"))
-        if not stat.S_ISREG(info.st_mode):
-            # A pipe or device: opening it to hash it could wait forever.
-            return FileOutcome(key, NOT_REGULAR, "skipped: not a regular file")
-        record = self.manifest.file(key)
-        if (
-            record is not None
-            and record.status == INDEXED
-            and record.size == info.st_size
-            and record.mtime == info.st_mtime
-        ):
-            return FileOutcome(key, UNCHANGED, pages=record.pages or 0, chunks=record.chunks)
-        try:
-            digest = content_hash(path, cancel)
-        except FileNotFoundError:
-            self.forget(key)
-            return FileOutcome(key, VANISHED, "the file vanished before it could be indexed")
-        except OSError as exc:
-            problem = FileProblem(UNREADABLE, f"cannot read this file ({exc.strerror or exc})")
-            return self._fail(key, problem)
-        if record is not None and record.status == INDEXED and record.content_hash == digest:
-            self.manifest.touch(key, info.st_mtime)
-            return FileOutcome(key, UNCHANGED, pages=record.pages or 0, chunks=record.chunks)
-        stamp = (digest, info.st_size, info.st_mtime)
-        check_free_space(self.manifest.path, space_needed(info.st_size), f"index {path.name}")
+        checked = self._changed_stamp(path, cancel)
+        if isinstance(checked, FileOutcome):
+            return checked
+        stamp = checked
+        check_free_space(self.manifest.path, space_needed(stamp[1]), f"index {path.name}")
         try:
             extraction = open_document(path)
         except FileProblem as problem:
@@ -195,52 +215,12 @@ class FileIndexer:
         file_id = self.manifest.begin_file(key, *stamp)
         self.store.delete_file(file_id)
         writer = self.manifest.write_file_chunks(file_id)
-        pages = pages_without_text = 0
-        blank: dict[str, int] = {}
-        ocr_pages = 0
         try:
-            batch: list[Chunk] = []
-            for page in extraction.pages():
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled
-                pages += 1
-                ocr_pages += page.ocr
-                if not page.text.strip():
-                    pages_without_text += 1
-                    reason = page.blank or BLANK
-                    blank[reason] = blank.get(reason, 0) + 1
-                for chunk in self.chunker.chunk_page(page, writer.count + len(batch)):
-                    batch.append(chunk)
-                    if len(batch) >= EMBED_BATCH:
-                        self._store(file_id, writer, batch)
-                        batch = []
-                if progress is not None:
-                    progress(
-                        IndexProgress(
-                            "page",
-                            key,
-                            position[0],
-                            position[1],
-                            page=page.page or pages,
-                            page_count=extraction.page_count or 0,
-                            chunks=writer.count + len(batch),
-                        )
-                    )
-            self._store(file_id, writer, batch)
-            lost = blank.get(UNREADABLE_PAGE, 0)
-            if lost and lost == pages:
-                raise FileProblem(DAMAGED, "damaged file, its pages cannot be read")
-            if extraction.repaired and lost:
-                raise FileProblem(
-                    DAMAGED,
-                    f"damaged or cut short: {lost} of {pages} pages cannot be read",
-                    "Download or copy the file again.",
-                )
-            if writer.count == 0:
-                raise no_text_problem(extraction.kind, blank)
-            note = file_note(extraction, pages, pages_without_text, blank, ocr_pages)
-            page_total = pages if extraction.paged else None
-            writer.finish(page_total, note, ocr_pages)
+            tally = self._index_pages(extraction, file_id, writer, key, position, progress, cancel)
+            tally.check(extraction, writer.count)
+            note = file_note(extraction, tally.pages, tally.without_text, tally.blank,
+                             tally.ocr_pages)  # fmt: skip
+            writer.finish(tally.pages if extraction.paged else None, note, tally.ocr_pages)
         except Cancelled:
             self._undo(file_id, writer)
             self.manifest.set_outcome(key, PENDING)
@@ -259,26 +239,89 @@ class FileIndexer:
             self._undo(file_id, writer)
             failure = FileProblem(FAILED, f"indexing failed: {exc}")
             return self._fail(key, failure, stamp, started)
-        message = note
         return FileOutcome(
             key,
             INDEXED,
-            message,
-            pages=pages if extraction.paged else 0,
+            note,
+            pages=tally.pages if extraction.paged else 0,
             chunks=writer.count,
-            pages_without_text=pages_without_text if extraction.paged else 0,
+            pages_without_text=tally.without_text if extraction.paged else 0,
             seconds=time.perf_counter() - started,
-            ocr_pages=ocr_pages,
+            ocr_pages=tally.ocr_pages,
         )
 
-    def _store(self, file_id: int, writer, batch: list[Chunk]) -> None:
+    def _changed_stamp(
+        self, path: Path, cancel: CancelToken | None
+    ) -> tuple[str, int, float] | FileOutcome:
+        """(content hash, size, mtime) of a file that needs indexing, or the outcome that says
+        why it does not (unchanged, vanished, unreadable, not a regular file)."""
+        key = str(path)
+        try:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                # A pipe or device: opening it to hash it could wait forever.
+                return FileOutcome(key, NOT_REGULAR, "skipped: not a regular file")
+            record = self.manifest.file(key)
+            if _same_file(record, info.st_size, info.st_mtime):
+                assert record is not None
+                return FileOutcome(key, UNCHANGED, pages=record.pages or 0, chunks=record.chunks)
+            digest = content_hash(path, cancel)
+        except FileNotFoundError:
+            self.forget(key)
+            return FileOutcome(key, VANISHED, "the file vanished before it could be indexed")
+        except OSError as exc:
+            problem = FileProblem(UNREADABLE, f"cannot read this file ({exc.strerror or exc})")
+            return self._fail(key, problem)
+        if record is not None and record.status == INDEXED and record.content_hash == digest:
+            self.manifest.touch(key, info.st_mtime)
+            return FileOutcome(key, UNCHANGED, pages=record.pages or 0, chunks=record.chunks)
+        return digest, info.st_size, info.st_mtime
+
+    def _index_pages(
+        self,
+        extraction: Extraction,
+        file_id: int,
+        writer: ChunkWriter,
+        key: str,
+        position: tuple[int, int],
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> _PageTally:
+        """Chunk, embed and store every page, reporting progress after each; counts the pages."""
+        tally = _PageTally()
+        batch: list[Chunk] = []
+        for page in extraction.pages():
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled
+            tally.add(page)
+            for chunk in self.chunker.chunk_page(page, writer.count + len(batch)):
+                batch.append(chunk)
+                if len(batch) >= EMBED_BATCH:
+                    self._store(file_id, writer, batch)
+                    batch = []
+            if progress is not None:
+                progress(
+                    IndexProgress(
+                        "page",
+                        key,
+                        position[0],
+                        position[1],
+                        page=page.page or tally.pages,
+                        page_count=extraction.page_count or 0,
+                        chunks=writer.count + len(batch),
+                    )
+                )
+        self._store(file_id, writer, batch)
+        return tally
+
+    def _store(self, file_id: int, writer: ChunkWriter, batch: list[Chunk]) -> None:
         if not batch:
             return
         vectors = self.embedder.embed([embedding_text(chunk) for chunk in batch])
         self.store.add(file_id, [chunk.ordinal for chunk in batch], vectors)
         writer.add(batch)
 
-    def _undo(self, file_id: int, writer) -> None:
+    def _undo(self, file_id: int, writer: ChunkWriter) -> None:
         writer.abort()
         self.store.delete_file(file_id)
 

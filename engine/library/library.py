@@ -21,20 +21,19 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cancel import CancelToken
-from engine.library.chunk import Chunker
-from engine.library.discover import discover
 from engine.library.embed import Embedder
-from engine.library.indexer import Cancelled, FileIndexer, ProgressCallback
 from engine.library.lock import IndexLock
 from engine.library.manifest import Manifest
 from engine.library.retrieve import hybrid_search
-from engine.library.store import VectorStore
+from engine.library.store import UnwritableVectorStore, VectorStore
 from engine.library.types import (
     CANCELLED,
     INDEXED,
     INDEXING,
+    MANIFEST_FILE,
     PENDING,
     REMOVED,
     UNREADABLE,
@@ -47,10 +46,13 @@ from engine.library.types import (
 )
 from engine.storage import StorageError, storage_problem
 
+if TYPE_CHECKING:  # indexing's modules load when a library indexes, not for a search
+    from engine.library.chunk import Chunker
+    from engine.library.indexer import FileIndexer, ProgressCallback
+
 log = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "default"
-MANIFEST_FILE = "library.sqlite3"
 VECTORS_DIR = "vectors"
 LOCK_FILE = "index.lock"
 
@@ -111,13 +113,22 @@ class Library:
             self.manifest = Manifest(self.folder / MANIFEST_FILE, read_only=True)
         if self.manifest.needs_upgrade and not self.manifest.read_only:
             self._upgrade(progress)
-        self.store = VectorStore(self.folder / VECTORS_DIR, _collection_name(name))
+        self.store: VectorStore
+        try:
+            self.store = VectorStore(self.folder / VECTORS_DIR, _collection_name(name))
+        except StorageError as problem:
+            if problem.kind not in ("full", "read_only"):
+                raise
+            # chromadb cannot open its index without writing to it: search by words alone.
+            log.warning("Library %s searched by words only: %s", name, problem)
+            self._write_problem = self._write_problem or problem
+            self.store = UnwritableVectorStore(problem)
         self._check_embedding_model()
         self._index_lock = threading.Lock()
         self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword")
         self._chunker: Chunker | None = None
         # A crash may have left a half-indexed file; clean it now if nobody else is indexing.
-        if not self.manifest.read_only:
+        if self._write_problem is None:
             try:
                 with IndexLock(self.folder / LOCK_FILE, required=False) as held:
                     if held:
@@ -184,6 +195,8 @@ class Library:
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
+            from engine.library.chunk import Chunker
+
             self._chunker = Chunker(self.embedder.tokenizer)
         return self._chunker
 
@@ -237,6 +250,9 @@ class Library:
         """The work of `index`; returns how many files it went through."""
         with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
             self._recover()
+            from engine.library.discover import discover
+            from engine.library.indexer import Cancelled, FileIndexer
+
             found = discover([Path(p) for p in paths])
             report.skipped.extend(found.skipped)
             indexer = FileIndexer(self.manifest, self.store, self.embedder, self.chunker)
@@ -276,6 +292,8 @@ class Library:
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> IndexReport:
         """Index the files a stopped or killed run left pending."""
+        if self._write_problem is not None:
+            raise self._write_problem
         with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
             self._recover()
         return self.index(self.pending_files(), progress, cancel)
@@ -362,6 +380,18 @@ class Library:
             embedder_languages=getattr(self.embedder, "languages", None),
         )
 
+    @property
+    def search_note(self) -> str:
+        """What a person should know about this library's searches: "" normally; on a full or
+        read-only disk, that they match words only."""
+        if not isinstance(self.store, UnwritableVectorStore):
+            return ""
+        return (
+            "The library's meaning index cannot be opened while its disk is "
+            f"{'full' if self.store.problem.kind == 'full' else 'read-only'}, so searches "
+            "match words only."
+        )
+
     def neighbours(self, hit: Hit, radius: int = 1) -> list[str]:
         """Texts of the chunks around a hit, in reading order, the hit itself included."""
         around = self.manifest.neighbours(hit.file_id, hit.ordinal, radius)
@@ -377,6 +407,8 @@ class Library:
     def remove_file(self, path: str | Path) -> bool:
         """Remove one file (its chunks and vectors). Returns False if it was not in the library."""
         key = os.path.abspath(os.path.expanduser(str(path)))
+        if self._write_problem is not None:
+            raise self._write_problem
         with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
             file_id = self.manifest.remove(key)
             if file_id is None:

@@ -15,14 +15,12 @@ from typing import Any
 
 from engine.library import ocr
 from engine.library.document import Extraction, PageText, locate_headings
+from engine.library.formats import IMAGE_SUFFIXES
 from engine.library.pdftext import clean_page_text
 from engine.library.types import DAMAGED, ENCRYPTED, FileProblem
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
-DOCUMENT_SUFFIXES = frozenset({".pdf", ".epub", ".xps", ".oxps"})
-PAGED_SUFFIXES = DOCUMENT_SUFFIXES | IMAGE_SUFFIXES
 
 # Why a page gave no text layer (PageText.blank).
 BLANK = "blank"  # nothing on it

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.library.types import LibraryError
-from engine.storage import disk_state_problem
+from engine.storage import StorageError, disk_state_problem
 
 # chromadb's opt-out must be set before it is imported anywhere.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -94,16 +94,6 @@ class VectorStore:
                 metadatas=[{"file_id": file_id} for _ in part],
             )
 
-    def add_many(self, ids: list[tuple[int, int]], vectors: np.ndarray) -> None:
-        """Store vectors of several files at once (bulk loads and benchmarks, where no GUI waits)."""
-        for start in range(0, len(ids), self._max_batch):
-            part = ids[start : start + self._max_batch]
-            self._collection.upsert(
-                ids=[vector_id(f, o) for f, o in part],
-                embeddings=vectors[start : start + len(part)],
-                metadatas=[{"file_id": f} for f, _ in part],
-            )
-
     def delete_file(self, file_id: int) -> None:
         self._collection.delete(where={"file_id": file_id})
 
@@ -156,6 +146,43 @@ class VectorStore:
         close = getattr(self._client, "close", None)
         if close is not None:
             close()
+
+
+class UnwritableVectorStore(VectorStore):
+    """Stands in for a `VectorStore` that cannot be opened because its disk is full or
+    read-only (chromadb writes to its database on every open): searches then go by words
+    alone, and anything that would change the library raises `problem`.
+
+    Args:
+        problem: Why the vector index cannot be opened, in words.
+    """
+
+    def __init__(self, problem: StorageError) -> None:  # no chromadb client to start
+        self.problem = problem
+
+    def count(self) -> int:
+        return 0
+
+    def query(
+        self, vector: np.ndarray, limit: int, file_ids: list[int] | None = None
+    ) -> list[tuple[int, int, float]]:
+        """No nearest chunks: the keyword half of the search stands alone."""
+        return []
+
+    def vectors(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        return {}
+
+    def add(self, file_id: int, ordinals: list[int], vectors: np.ndarray) -> None:
+        raise self.problem
+
+    def delete_file(self, file_id: int) -> None:
+        raise self.problem
+
+    def file_ids(self) -> set[int]:
+        raise self.problem
+
+    def close(self) -> None:
+        pass
 
 
 def _forget_failed_client(folder: Path) -> None:

@@ -11,6 +11,9 @@ from typing import Any
 
 from engine.errors import HearthError
 
+# The manifest that marks a folder as a library (SQLite: files, chunks, keyword index).
+MANIFEST_FILE = "library.sqlite3"
+
 # Per-file outcomes. None of them aborts a batch; each is reported for its file.
 INDEXED = "indexed"
 UNCHANGED = "unchanged"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine.library.discover import is_hidden
-from engine.library.extract import is_supported
+from engine.library.formats import is_supported
 from engine.library.indexer import ProgressCallback
 from engine.library.priority import lower_thread_priority
 from engine.library.types import REMOVED, FileOutcome, IndexReport

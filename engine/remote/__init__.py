@@ -7,20 +7,50 @@
   the streamed reply.
 """
 
-from engine.remote.address import ServerAddress
-from engine.remote.connections import ConnectionStore, RemoteConnection, remote_label
-from engine.remote.errors import (
-    RemoteAddressError,
-    RemoteAuthError,
-    RemoteError,
-    RemoteModelError,
-    RemoteProtocolError,
-    RemoteReplyError,
-    RemoteRequestError,
-    RemoteTimeoutError,
-    RemoteUnavailableError,
-)
-from engine.remote.session import RemoteInfo, RemoteSession, available_models
+from typing import TYPE_CHECKING
+
+from engine.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from engine.remote.address import ServerAddress
+    from engine.remote.connections import (
+        ConnectionStore,
+        RemoteConnection,
+        RemoteInfo,
+        remote_label,
+    )
+    from engine.remote.errors import (
+        RemoteAddressError,
+        RemoteAuthError,
+        RemoteError,
+        RemoteModelError,
+        RemoteProtocolError,
+        RemoteReplyError,
+        RemoteRequestError,
+        RemoteTimeoutError,
+        RemoteUnavailableError,
+    )
+    from engine.remote.session import RemoteSession, available_models
+
+_EXPORTS = {
+    "ServerAddress": "address",
+    "ConnectionStore": "connections",
+    "RemoteConnection": "connections",
+    "remote_label": "connections",
+    "RemoteAddressError": "errors",
+    "RemoteAuthError": "errors",
+    "RemoteError": "errors",
+    "RemoteModelError": "errors",
+    "RemoteProtocolError": "errors",
+    "RemoteReplyError": "errors",
+    "RemoteRequestError": "errors",
+    "RemoteTimeoutError": "errors",
+    "RemoteUnavailableError": "errors",
+    "RemoteInfo": "connections",
+    "RemoteSession": "session",
+    "available_models": "session",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "ConnectionStore",

@@ -16,10 +16,12 @@ from typing import Any
 from engine.atomic_io import write_json_atomic
 from engine.remote.address import ServerAddress
 from engine.remote.errors import RemoteAddressError
-from engine.remote.http import DEFAULT_REPLY_TIMEOUT_S
 from engine.secrets import delete_secret, get_secret, set_secret
 
 log = logging.getLogger(__name__)
+
+# Seconds a reply may take to start: a long prompt may take the server minutes to read.
+DEFAULT_REPLY_TIMEOUT_S = 300.0
 
 WHAT = "the API key"
 
@@ -193,3 +195,51 @@ class ConnectionStore:
     def _write(self, connections: list[RemoteConnection]) -> None:
         write_json_atomic(self.path, {"version": 1,
                                       "connections": [c.to_dict() for c in connections]})  # fmt: skip
+
+
+# Where the window came from when the server does not report it.
+WINDOW_SET_HERE = "the connection's setting (the server does not say)"
+WINDOW_ASSUMED = "an assumption: the server does not say"
+
+
+@dataclass(frozen=True)
+class RemoteInfo:
+    """What `connect` found, for `hearth chat --json`, the backend badge and the context bar.
+
+    Attributes:
+        url: The server's address (normalized).
+        host: "host:port" as shown to people.
+        model: The model in use.
+        models: Every model the server offers.
+        server: "llama.cpp", "vLLM", "llama-cpp-python", "Hearth" or "OpenAI-compatible".
+        n_ctx: The context window in tokens.
+        n_ctx_source: Where `n_ctx` came from, in words.
+        token_counts_exact: Whether prompts are counted with the model's own tokenizer and
+            template; False means the context bar shows an estimate.
+        tokenizer: Where token counts come from, in words.
+        connect_seconds: How long connecting and probing took.
+    """
+
+    url: str
+    host: str
+    model: str
+    models: tuple[str, ...]
+    server: str
+    n_ctx: int
+    n_ctx_source: str
+    token_counts_exact: bool
+    tokenizer: str
+    connect_seconds: float
+
+    @property
+    def window_assumed(self) -> bool:
+        """Whether `n_ctx` is a guess: the server does not say and the connection sets none."""
+        return self.n_ctx_source == WINDOW_ASSUMED
+
+    @property
+    def label(self) -> str:
+        """The backend badge's text, "Remote: host · model"."""
+        return remote_label(self.host, self.model)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "label": self.label}

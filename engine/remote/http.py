@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 
 from engine.remote.address import ServerAddress
+from engine.remote.connections import DEFAULT_REPLY_TIMEOUT_S
 from engine.remote.errors import (
     RemoteAuthError,
     RemoteError,
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
 PROBE_TIMEOUT_S = 15.0
 WRITE_TIMEOUT_S = 30.0
-DEFAULT_REPLY_TIMEOUT_S = 300.0
 
 Base = Literal["api", "root"]
 
@@ -46,12 +46,17 @@ class RemoteClient:
         address: The server.
         api_key: Sent as "Authorization: Bearer <key>"; None sends no header.
         reply_timeout_s: Longest wait for the next bytes of a reply (its first token included).
+        key_where: Where the person gives or changes the key in the program using this client
+            ("with --api-key", "in the server's entry ..."), for the hint when the server
+            refuses; "" for a hint that names no place.
     """
 
     def __init__(self, address: ServerAddress, api_key: str | None = None,
-                 reply_timeout_s: float = DEFAULT_REPLY_TIMEOUT_S) -> None:  # fmt: skip
+                 reply_timeout_s: float = DEFAULT_REPLY_TIMEOUT_S,
+                 key_where: str = "") -> None:  # fmt: skip
         self.address = address
         self.has_key = bool(api_key)
+        self.key_where = key_where
         self.reply_timeout_s = reply_timeout_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
@@ -192,14 +197,15 @@ class RemoteClient:
         reason = server_reason(response)
         said = f": {reason}" if reason else ""
         if status in (401, 403):
+            where = f" {self.key_where}" if self.key_where else ""
             if self.has_key:
                 return RemoteAuthError(
                     f"The server at {host} refused the API key (HTTP {status}).",
-                    "Check the key for this server.",
+                    f"Check the key for this server{f'; change it{where}' if where else ''}.",
                 )
             return RemoteAuthError(
                 f"The server at {host} needs an API key (HTTP {status}).",
-                "Give the server's key with the connection (--api-key on the command line).",
+                f"Give the server's key{where}.",
             )
         path = response.request.url.path
         if status == 404 and "model" in reason.lower():

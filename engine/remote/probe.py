@@ -35,6 +35,7 @@ class ServerModels:
     ids: tuple[str, ...]
     entries: dict[str, dict[str, Any]]
     kind: str
+    listed: bool = True  # False: the server has no /v1/models at all (HTTP 404 or 405)
 
     def choose(self, wanted: str, host: str) -> str:
         """The model to use: `wanted` if the server has it, else the only one there is.
@@ -43,6 +44,13 @@ class ServerModels:
             RemoteModelError: `wanted` is not offered, or several are and none was named.
         """
         if not self.ids:
+            if not wanted and not self.listed:
+                raise RemoteModelError(
+                    f"The server at {host} has no /v1/models (HTTP 404): it is probably not an "
+                    "OpenAI-compatible API.",
+                    "Check the address and port of the llama-server, vLLM, Ollama or other "
+                    "OpenAI-compatible server to use.",
+                )
             if not wanted:
                 raise RemoteModelError(
                     f"The server at {host} lists no models.", "Name the model to use."
@@ -73,7 +81,7 @@ def list_models(client: RemoteClient) -> ServerModels:
     except RemoteError as exc:
         if exc.status not in (404, 405):
             raise
-        return ServerModels((), {}, "OpenAI-compatible")
+        return ServerModels((), {}, "OpenAI-compatible", listed=False)
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise RemoteProtocolError(

@@ -20,12 +20,17 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.cancel import CancelToken
 from engine.errors import GenerationError, HearthError
-from engine.remote.connections import DEFAULT_CONTEXT_WINDOW, RemoteConnection, remote_label
+from engine.remote.connections import (
+    DEFAULT_CONTEXT_WINDOW,
+    WINDOW_ASSUMED,
+    WINDOW_SET_HERE,
+    RemoteConnection,
+    RemoteInfo,
+)
 from engine.remote.http import RemoteClient
 from engine.remote.probe import context_window, list_models
 from engine.remote.stream import RemoteGeneration
@@ -45,51 +50,14 @@ _EXTRA_SAMPLING = {
 }
 
 
-@dataclass(frozen=True)
-class RemoteInfo:
-    """What `connect` found, for `hearth chat --json`, the backend badge and the context bar.
-
-    Attributes:
-        url: The server's address (normalized).
-        host: "host:port" as shown to people.
-        model: The model in use.
-        models: Every model the server offers.
-        server: "llama.cpp", "vLLM", "llama-cpp-python", "Hearth" or "OpenAI-compatible".
-        n_ctx: The context window in tokens.
-        n_ctx_source: Where `n_ctx` came from, in words.
-        token_counts_exact: Whether prompts are counted with the model's own tokenizer and
-            template; False means the context bar shows an estimate.
-        tokenizer: Where token counts come from, in words.
-        connect_seconds: How long connecting and probing took.
-    """
-
-    url: str
-    host: str
-    model: str
-    models: tuple[str, ...]
-    server: str
-    n_ctx: int
-    n_ctx_source: str
-    token_counts_exact: bool
-    tokenizer: str
-    connect_seconds: float
-
-    @property
-    def label(self) -> str:
-        """The backend badge's text, "Remote: host · model"."""
-        return remote_label(self.host, self.model)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "label": self.label}
-
-
-def available_models(connection: RemoteConnection, api_key: str | None = None) -> tuple[str, ...]:
+def available_models(connection: RemoteConnection, api_key: str | None = None,
+                     key_where: str = "") -> tuple[str, ...]:  # fmt: skip
     """The models a server offers, in its order ("Add a server" lists them to choose from).
 
     Raises:
         RemoteError: as `RemoteSession.connect`; () when the server does not list its models.
     """
-    client = RemoteClient(connection.address, api_key, connection.timeout_s)
+    client = RemoteClient(connection.address, api_key, connection.timeout_s, key_where)
     try:
         return list_models(client).ids
     finally:
@@ -108,10 +76,13 @@ class RemoteSession:
 
     # -- connecting ----------------------------------------------------------------------------
 
-    def connect(self, connection: RemoteConnection, api_key: str | None = None) -> RemoteInfo:
+    def connect(self, connection: RemoteConnection, api_key: str | None = None,
+                key_where: str = "") -> RemoteInfo:  # fmt: skip
         """Reach the server, choose the model, learn its window and how to count its tokens.
 
-        The previous connection, if any, is closed only once the new one works.
+        The previous connection, if any, is closed only once the new one works. `key_where`
+        says where the person gives the key, for the hint when the server refuses (here and
+        in every later request); see `RemoteClient`.
 
         Raises:
             RemoteUnavailableError: nothing answers at the address.
@@ -122,14 +93,15 @@ class RemoteSession:
         """
         started = time.perf_counter()
         address = connection.address
-        client = RemoteClient(address, api_key, connection.timeout_s)
+        client = RemoteClient(address, api_key, connection.timeout_s, key_where)
         try:
             models = list_models(client)
             model = models.choose(connection.model, address.host)
             window, source = context_window(client, models, model)
-            if not window:
-                window = connection.context_window or DEFAULT_CONTEXT_WINDOW
-                source = "the connection's setting (the server does not say)"
+            if not window and connection.context_window:
+                window, source = connection.context_window, WINDOW_SET_HERE
+            elif not window:
+                window, source = DEFAULT_CONTEXT_WINDOW, WINDOW_ASSUMED
             tokenizer = probe_tokenizer(client, model)
         except BaseException:
             client.close()

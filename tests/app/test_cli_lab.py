@@ -11,7 +11,11 @@ import time
 
 import pytest
 
+from engine.storage import size_text
 from tests.engine.context.tiny_gguf import write_tiny_model
+
+# Each test runs `hearth quantize` or `hearth bench` in a process: llama.cpp on real models.
+pytestmark = pytest.mark.slow
 
 FAST_BENCH = ("--prompt-lengths", "64,128", "--gen-tokens", "8", "--ttft-prompt", "32",
               "--repeats", "2", "--chunk-tokens", "64", "--chunks", "2", "--threads", "1",
@@ -67,9 +71,38 @@ def test_bad_quantize_input_ends_with_one_line(tiny_model, gemma_model_path, tmp
         hearth("quantize", tiny_model, "--type", "Q8_0", "--out", taken)
     )
     assert taken.read_bytes() == b"mine"
+    assert "is a folder" in one_line_error(
+        hearth("quantize", tiny_model, "--type", "Q8_0", "--out", tmp_path)
+    )
+    assert "does not end in .gguf" in one_line_error(
+        hearth("quantize", tiny_model, "--type", "Q8_0", "--out", tmp_path / "x.txt")
+    )
+    assert not (tmp_path / "x.txt").exists()
     assert "whole number" in one_line_error(
         hearth("quantize", tiny_model, "--type", "Q8_0", "--threads", "many")
     )
+
+
+def test_an_output_named_where_nothing_can_be_written_says_to_choose_another_folder(tiny_model):
+    """The person named the path: the way out is another folder (not HEARTH_HOME), and a
+    kernel folder is not said to be missing ("No such file or directory")."""
+    for folder in ("/sys", "/proc"):
+        for args in (("quantize", tiny_model, "--type", "Q8_0", "--out", f"{folder}/x.gguf"),
+                     ("bench", "run", tiny_model, "--save", f"{folder}/r.json")):  # fmt: skip
+            line = one_line_error(hearth(*args))
+            assert f"{folder} cannot be written to" in line, line
+            assert "Choose another folder you can write to." in line, line
+            assert "HEARTH_HOME" not in line and "No such file" not in line, line
+    line = one_line_error(hearth("quantize", tiny_model, "--type", "Q8_0", "--out",
+                                 f"{tiny_model}/x.gguf"))  # fmt: skip
+    assert "is a file, not a folder" in line, line
+
+
+def test_quantize_states_the_size_as_every_other_place_does(tiny_model, tmp_path):
+    out = tmp_path / "tiny-Q8_0.gguf"
+    result = hearth("quantize", tiny_model, "--type", "Q8_0", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert f"Q8_0 from F32, {size_text(out.stat().st_size)} in " in result.stdout
 
 
 def test_ctrl_c_stops_a_quantization_and_leaves_nothing(gemma_model_path, tmp_path):
@@ -129,7 +162,23 @@ def test_bench_run_json_has_every_figure_per_model_and_saves_json_and_csv(tiny_m
         shown = hearth("bench", "show", saved)
         assert shown.returncode == 0, shown.stderr
         assert "tiny-Q8_0.gguf" in shown.stdout and "tiny-f32.gguf" in shown.stdout
-        assert "Use tiny-f32.gguf" in shown.stdout
+        assert "Use tiny-" in shown.stdout
+        # The model's own memory, in the sizes every other place uses; TTFT in seconds.
+        heading, *rows = shown.stdout.splitlines()[:3]
+        assert "RAM used" in heading and "TTFT s" in heading and "peak RAM" not in heading
+        ram = size_text(report["results"][0]["model_ram_bytes"])
+        assert ram in rows[0] and f"{report['results'][0]['ttft_s']:.3f}" in rows[0]
+    half = hearth("bench", "show", save, "--constraint", "under 1 GB fast")
+    assert "does not understand 'fast'" in one_line_error(half)
+
+
+def test_bench_run_says_once_when_a_model_is_given_twice(tiny_model, tmp_path):
+    result = hearth("bench", "run", tiny_model, tiny_model, "--no-speed", "--chunk-tokens", "64",
+                    "--chunks", "1", "--threads", "1", "--gpu-layers", "0", "--no-save")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("given more than once") == 1, result.stderr
+    assert result.stdout.count("tiny-f32.gguf") >= 1
+    assert "Only tiny-f32.gguf was measured" in result.stdout
 
 
 def test_bad_bench_input_ends_with_one_line(tiny_model, tmp_path):
@@ -144,6 +193,15 @@ def test_bad_bench_input_ends_with_one_line(tiny_model, tmp_path):
     junk = tmp_path / "junk.json"
     junk.write_text("[1, 2]")
     assert "not a benchmark result file" in one_line_error(hearth("bench", "show", junk))
+    # Not results at all: refused in words, not "Nothing was measured" with success.
+    two_columns = tmp_path / "ta-c.csv"
+    two_columns.write_text("a,b")
+    notes = tmp_path / "ta-notes.txt"
+    notes.write_text("shopping: eggs")
+    for path in (two_columns, notes):
+        line = one_line_error(hearth("bench", "show", path))
+        assert f"{path.name} is not a benchmark result file" in line
+        assert "Expecting" not in line and "line 1" not in line
     assert "with --questions" in one_line_error(
         hearth("bench", "run", tiny_model, "--library", "manuals")
     )

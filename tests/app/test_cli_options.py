@@ -16,7 +16,7 @@ BAD = [
     (["chat", "--seed", "x", "hi"], "--seed must be a whole number, not 'x'."),
     (["chat", "--threads", "1.5", "hi"], "--threads must be a whole number"),
     (["chat", "--threads", "9999", "hi"], "--threads must be between 0 and 256."),
-    (["chat", "--lookup", "65", "hi"], "--lookup must be 0 (off) or between 1 and 64."),
+    (["chat", "--lookup", "33", "hi"], "--lookup must be 0 (off) or between 1 and 32."),
     (["chat", "--gpu-layers", "-3", "hi"], "--gpu-layers must be 'auto' or a whole number"),
     (["search", "x", "--k", "0"], "--k must be between 1 and 100."),
     (["ask", "x", "--k", "50"], "--k must be between 1 and 20."),
@@ -40,3 +40,43 @@ def test_good_values_pass_as_numbers():
     check_options(args)
     assert args.ctx == 0 and args.temperature == 0.25 and args.max_tokens == 512
     assert args.gpu_layers == "auto"
+
+
+@pytest.mark.parametrize("args", [["chat", ""], ["chat", "  \n "]])
+def test_an_empty_message_is_refused_before_a_model_loads(capsys, args):
+    assert main(args) == 2
+    _out, err = capsys.readouterr()
+    assert err == (
+        "hearth: The message is empty: there is nothing to answer. Give the message as an "
+        "argument, or '-' to read it from stdin.\n"
+    )
+
+
+@pytest.mark.parametrize("args", [["library", "list"], ["chat", "hi"], ["search", "x"]])
+def test_a_data_folder_that_cannot_be_made_is_one_line(capsys, monkeypatch, tmp_path, args):
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder")
+    monkeypatch.setenv("HEARTH_HOME", str(in_the_way))
+    assert main(args) == 2
+    _out, err = capsys.readouterr()
+    assert err == (
+        f"hearth: Hearth cannot keep its data in {in_the_way}/config: Not a directory. Set "
+        "HEARTH_HOME to a folder you can write to, or free space on that disk.\n"
+    )
+
+
+def test_each_command_is_built_from_the_module_that_owns_it():
+    import argparse
+
+    from app.cli import COMMAND_MODULES, build_parser
+
+    def commands(parser: argparse.ArgumentParser) -> set[str]:
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return set(sub.choices)
+
+    everything = commands(build_parser())
+    assert everything == {c for owned in COMMAND_MODULES.values() for c in owned}
+    for owned in COMMAND_MODULES.values():
+        for command in owned:
+            assert commands(build_parser(command)) == set(owned)
+    assert commands(build_parser("not-a-command")) == everything

@@ -52,7 +52,7 @@ def test_the_key_comes_from_the_environment_or_the_keyring(capsys, server, monke
 
     args = ("chat", "--remote", server.url, "--max-tokens", "4", "Hi")
     code, _, err = run(capsys, *args)
-    assert code == 2 and "needs an API key" in err
+    assert code == 2 and "needs an API key" in err and "--api-key or HEARTH_API_KEY" in err
 
     monkeypatch.setenv("HEARTH_API_KEY", KEY)
     assert run(capsys, *args)[0] == 0
@@ -92,6 +92,13 @@ def test_a_server_that_cannot_be_used_ends_with_one_line_and_exit_2(capsys, serv
     code, out, err = run(capsys, "chat", "--remote", server.url, *extra, "Hi")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("hearth: ") and words in err
+
+
+@pytest.mark.parametrize("command", ["chat", "ask"])
+def test_an_empty_server_address_is_refused_not_answered_locally(capsys, command):
+    code, out, err = run(capsys, command, "--remote", " ", "Hi")
+    assert code == 2 and out == ""
+    assert err == "hearth: No server address was given. Example: http://192.168.1.20:8080\n"
 
 
 def test_ask_on_a_server_that_is_down_ends_with_one_line(capsys, tmp_path, monkeypatch,

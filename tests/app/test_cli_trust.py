@@ -116,3 +116,22 @@ def test_no_library_progress_bars_on_stderr_with_json(tmp_path):
         json.loads(result.stdout)
         assert "Loading weights" not in result.stderr and "it/s" not in result.stderr
         assert "\r" not in result.stderr
+
+
+def test_library_counts_have_thousands_separators():
+    """Before: "default: 65 files: 25 indexed (4950 chunks)" and "1484 chunks in 64.6 s"."""
+    import io
+
+    from app.cli_library import _library_counts, print_summary
+    from engine.library.library import LibraryInfo
+    from engine.library.types import FileOutcome, IndexReport
+
+    info = LibraryInfo("big", "/tmp/big", files=1_200, chunks=4_950, pending=1_001, failed=0)
+    assert _library_counts(info) == "2,201 files: 1,200 indexed (4,950 chunks), 1,001 pending"
+    report = IndexReport("big")
+    report.outcomes = [FileOutcome(f"/d/{i}.txt", "indexed", chunks=2, pages=3)
+                       for i in range(1_500)]  # fmt: skip
+    stream = io.StringIO()
+    print_summary(report, stream)
+    assert "1,500 indexed" in stream.getvalue()
+    assert "4,500 pages, 3,000 chunks" in stream.getvalue()

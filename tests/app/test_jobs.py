@@ -159,3 +159,20 @@ def test_the_throttle_sends_a_slow_stream_as_it_comes():
         clock.now += 0.5
     throttle.flush()
     assert sent == [0, 1, 2, 3, 4]
+
+
+def test_the_thread_starts_with_the_first_job_and_an_unused_queue_stops_at_once():
+    def named(name: str) -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == name]
+
+    unused = SerialQueue("never-used")
+    assert named("never-used") == []  # making a queue does not wait for a thread to start
+    assert unused.shutdown(5)
+    used = SerialQueue("used-once")
+    assert named("used-once") == []
+    assert used.submit(lambda _task: threading.current_thread().name).result(5) == "used-once"
+    assert used.shutdown(5) and named("used-once") == []
+    ran = []
+    last_only = SerialQueue("last-only")
+    assert last_only.shutdown(5, last=lambda: ran.append(threading.current_thread().name))
+    assert ran == ["last-only"]  # `last` still runs on the queue's own thread

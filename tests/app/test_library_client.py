@@ -217,10 +217,3 @@ def test_the_process_ends_when_the_app_is_killed(tmp_path):
             assert gone and not alive
         finally:
             app.kill()
-
-
-def test_the_window_knows_the_engine_manifest_name():
-    from app.library.libraries import MANIFEST_NAME
-    from engine.library.library import MANIFEST_FILE
-
-    assert MANIFEST_NAME == MANIFEST_FILE

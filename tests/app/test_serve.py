@@ -120,12 +120,14 @@ def test_an_over_long_prompt_is_refused_in_words_or_fitted(client, served):
     error = refused.value.body
     assert refused.value.status_code == 400 and error["code"] == "context_length_exceeded"
     assert "2,048-token context window" in error["message"]
+    assert "overflow_policy" not in error["message"]  # no policy shortens the message itself
     history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"Turn {i}. " + "Bikes. " * 60}
                for i in range(8)]  # fmt: skip
     ask = {"model": served.model, "messages": [*history, {"role": "user", "content": "Say yes."}],
            "max_tokens": 1800, "stop": [".", "\n"]}  # fmt: skip
-    with pytest.raises(openai.BadRequestError, match="context window"):
+    with pytest.raises(openai.BadRequestError, match="context window") as stopped:
         client.chat.completions.create(**ask, extra_body={"hearth": {"overflow_policy": "stop"}})
+    assert '"hearth": {"overflow_policy": "sliding_window"}' in stopped.value.body["message"]
     fitted = client.chat.completions.create(**ask)  # the default policy drops the oldest turns
     assert fitted.usage.prompt_tokens < 600  # the eight turns alone are about 1,000 tokens
     assert "dropped" in fitted.model_extra["hearth"]["context_notice"]

@@ -4,6 +4,7 @@ stop strings and the queue's gate. A real server on 127.0.0.1 where one is neede
 from __future__ import annotations
 
 import socket
+import time
 
 import httpx
 import pytest
@@ -35,6 +36,14 @@ def test_listening_beyond_this_computer_without_a_key_is_refused(capsys, host, m
     monkeypatch.delenv("HEARTH_SERVE_API_KEY", raising=False)
     code, out, err = run(capsys, "serve", "--host", host)
     assert code == 2 and out == "" and one_line(err) and "needs an API key" in err
+
+
+@pytest.mark.parametrize("key", [[], ["--api-key", "k"]], ids=["without a key", "with a key"])
+def test_a_host_that_is_no_address_says_so_first(capsys, key, monkeypatch):
+    monkeypatch.delenv("HEARTH_SERVE_API_KEY", raising=False)
+    code, out, err = run(capsys, "serve", "--host", "not a host", *key)
+    assert code == 2 and out == "" and one_line(err)
+    assert "'not a host' is not an address this computer has." in err
 
 
 def test_a_port_in_use_is_one_line_before_any_model_loads(capsys):
@@ -82,8 +91,29 @@ def test_every_request_needs_the_key_and_errors_have_openai_shape(empty_server):
     assert (
         bad_json.status_code == 400 and bad_json.json()["error"]["type"] == "invalid_request_error"
     )
+    bad_json_words = bad_json.json()["error"]["message"]
+    assert bad_json_words == "The request body is not valid JSON."
+    no_body = httpx.post(url + "/chat/completions", headers=good)
+    assert no_body.json()["error"]["message"] == "The request has no body: send a JSON object."
+    as_text = httpx.post(url + "/chat/completions", headers={**good, "Content-Type": "text/plain"},
+                         content=b'{"model": "x", "messages": []}')  # fmt: skip
+    assert as_text.status_code == 400 and "Content-Type: application/json" in as_text.text
+    hi = [{"role": "user", "content": "Hi"}]
+    for extra, words in (
+        ({"messages": [{"role": "user", "content": None}]}, "The last message is empty"),
+        ({"messages": hi, "hearth": {"bogus": 1}}, "hearth.bogus is not a field"),
+        ({"messages": hi, "tools": [{"type": "function"}]}, "does not call tools"),
+    ):
+        refused = httpx.post(url + "/chat/completions", headers=good, json={"model": "x", **extra})
+        assert refused.status_code == 400 and words in refused.json()["error"]["message"], extra
     no_messages = httpx.post(url + "/chat/completions", headers=good, json={"model": "x"})
     assert no_messages.status_code == 400 and no_messages.json()["error"]["param"] == "messages"
+    # A body far beyond any window is refused unread, at once (counting its tokens took minutes).
+    huge = {"model": "x", "messages": [{"role": "user", "content": "word " * 2_000_000}]}
+    started = time.monotonic()
+    too_large = httpx.post(url + "/chat/completions", headers=good, json=huge, timeout=30)
+    assert too_large.status_code == 413 and time.monotonic() - started < 5
+    assert too_large.json()["error"]["message"].startswith("The request is 10.0 MB")
     no_model = httpx.post(url + "/chat/completions", headers=good,
                           json={"model": "x", "messages": [{"role": "user", "content": "Hi"}]})  # fmt: skip
     assert (

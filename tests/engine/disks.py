@@ -32,7 +32,17 @@ def small_disk(folder: Path, megabytes: int) -> Iterator[Path]:
 
 def read_only(folder: Path, on: bool = True) -> None:
     """Remount the small disk at `folder` read-only (or writable again)."""
-    assert _mount("-o", f"remount,{'ro' if on else 'rw'}", str(folder))
+    import gc
+    import time
+
+    # A remount to read-only fails while a file is open for writing: chromadb's clients let go
+    # of theirs when collected, so collect and wait a little before giving up.
+    for _ in range(20):
+        if _mount("-o", f"remount,{'ro' if on else 'rw'}", str(folder)):
+            return
+        gc.collect()
+        time.sleep(0.25)
+    raise AssertionError(f"could not remount {folder} {'read-only' if on else 'writable'}")
 
 
 def fill(folder: Path, leave_bytes: int = 0) -> Path:

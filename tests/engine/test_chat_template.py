@@ -106,3 +106,20 @@ def test_a_template_that_drops_the_system_message_gets_it_folded_in(tmp_path):
         assert "<|im_start|>user\nBe brief.\n\nhi<|im_end|>" in session._format.render(messages)
     finally:
         session.unload()
+
+
+@pytest.mark.parametrize(("template", "words"), [
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}",
+     "the template tried to reach outside its sandbox, which Hearth does not allow"),
+    ("{% for i in range(10**9) %}{{ i }}{% endfor %}", "the template counts to an enormous number"),
+    ("{% macro f(n) %}{{ f(n+1) }}{% endmacro %}{{ f(0) }}",
+     "the template calls itself without end"),
+    ("{{ foo.bar }}", "the template uses something the conversation does not have ('foo' is "
+                      "undefined)"),
+])  # fmt: skip
+def test_a_failing_template_is_explained_in_plain_words(template, words):
+    """Before: "(OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE
+    (100000).)" and "(access to attribute '__class__' of 'str' object is unsafe.)"."""
+    with pytest.raises(TemplateProblem) as caught:
+        ChatTemplate(template, deadline_s=2.0).trial()
+    assert caught.value.message == words

@@ -147,6 +147,37 @@ def test_a_read_only_data_folder_is_named_and_nothing_is_damaged(tmp_path, embed
         assert index(root, "notes", docs, embedder).indexed == 2
 
 
+@pytest.mark.parametrize("state", ["read_only", "full"])
+def test_a_library_on_a_read_only_or_full_disk_is_still_searched_and_shown(
+    tmp_path, embedder, state
+):
+    """chromadb writes to its database whenever it opens one: before, `hearth search` and
+    `hearth library show` stopped with "Could not open the library's vector index"."""
+    with small_disk(tmp_path / "disk", 12) as disk:
+        root = disk / "libraries"
+        docs = write_docs(tmp_path / "docs", 2, 2_000, "lighthouse")
+        index(root, "notes", docs, embedder)
+        filler = fill(disk) if state == "full" else read_only(disk)
+        try:
+            with Library.open(root, "notes", embedder, create=False) as library:
+                assert len(library.files()) == 2 and library.info().chunks > 0
+                hits = library.search("lighthouse number 1", k=2)
+                assert hits and "lighthouse" in hits[0].text
+                word = "full" if state == "full" else "read-only"
+                assert f"disk is {word}, so searches match words only" in library.search_note
+                with pytest.raises(StorageError) as caught:
+                    library.remove_file(next(iter(library.files())).path)
+                assert caught.value.kind == state and "damaged" not in str(caught.value)
+        finally:
+            if filler is not None:
+                filler.unlink()
+            else:
+                read_only(disk, False)
+        with Library.open(root, "notes", embedder, create=False) as library:
+            assert library.search_note == "" and len(library.search("lighthouse", k=2)) == 2
+            assert library.remove_file(next(iter(library.files())).path)
+
+
 # --- what a real disk cannot be made to do on cue -----------------------------------------------
 
 
@@ -203,3 +234,26 @@ def test_a_failed_atomic_write_names_the_disk_and_keeps_the_old_file(tmp_path, m
         write_json_atomic(target, {"version": 2})
     assert '"version": 1' in target.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["models.json"], "no temporary file is left"
+
+
+def test_an_output_on_a_read_only_disk_is_refused_before_any_work(tmp_path, capsys):
+    """A variant or benchmark results aimed at a folder nothing can be written to: one line
+    naming the folder, exit 2, before quantizing or measuring (not an unexpected error after)."""
+    from app.cli import main
+    from tests.engine.context.tiny_gguf import write_tiny_model
+
+    source = write_tiny_model(tmp_path / "tiny.gguf")
+    with small_disk(tmp_path / "disk", 2) as disk:
+        read_only(disk)
+        try:
+            for args in (
+                ["quantize", str(source), "--type", "Q8_0", "--out", str(disk / "v.gguf")],
+                ["bench", "run", str(source), "--save", str(disk / "out" / "r.json")],
+            ):
+                code = main(args)
+                err = capsys.readouterr().err
+                assert code == 2 and err.count("\n") == 1, err
+                assert f"{disk} cannot be written to" in err and "unexpected" not in err
+            assert list(disk.iterdir()) == []
+        finally:
+            read_only(disk, False)

@@ -38,3 +38,15 @@ def test_bytes_that_are_not_text_show_as_hex():
 def test_paths_and_names():
     assert display_path("/tmp/a\nb/c.txt") == "/tmp/a\\nb/c.txt"
     assert display_name("/tmp/a\nb/c\x1b.txt") == "c\\x1b.txt"
+
+
+def test_numbers_take_the_article_they_are_said_with():
+    from engine.display import with_article
+
+    assert with_article(4096, "-token") == "a 4,096-token"
+    assert with_article(8192) == "an 8,192"
+    assert with_article(11_000) == "an 11,000"
+    assert with_article(18_432) == "an 18,432"
+    assert with_article(80_000) == "an 80,000"
+    assert with_article(110_000) == "a 110,000"
+    assert with_article(1_800) == "a 1,800"

@@ -92,3 +92,22 @@ def test_written_gguf_with_128k_context(tmp_path):
     assert info.head_count_kv == 2 and info.key_length == 16
     assert info.parameter_count == 32 * 64
     assert info.file_type == "F16"
+
+
+def test_an_unchanged_file_is_parsed_once_and_a_rewritten_one_again(tmp_path, monkeypatch):
+    import engine.gguf_info as gguf_info
+    from tests.engine.context.tiny_gguf import write_tiny_model
+
+    path = tmp_path / "m.gguf"
+    write_tiny_model(path, template="first {{ messages }}")
+    parsed = []
+    real = gguf_info.read_header
+    monkeypatch.setattr(gguf_info, "read_header", lambda *a: parsed.append(a) or real(*a))
+    first = read_model_info(path)
+    assert read_model_info(path) == first and len(parsed) == 1
+    write_tiny_model(path, template="second {{ messages }}")  # same size class, new content
+    again = read_model_info(path)
+    assert len(parsed) == 2 and again.chat_template == "second {{ messages }}"
+    path.unlink()
+    with pytest.raises(ModelFileError):
+        read_model_info(path)  # a file gone is said, not answered from the cache

@@ -228,3 +228,30 @@ def test_a_file_that_crashes_llama_cpp_only_when_it_tokenizes_is_caught_before_u
         ModelSession(ModelGuard()).load(LoadSettings(str(path), n_ctx=256))
     assert "llama.cpp crashed while opening spm.gguf (SIGABRT)" in caught.value.message
     assert "out_of_range error in llama_vocab::byte_to_token" in caught.value.message
+
+
+def test_a_pipe_named_like_a_model_is_refused_at_once_not_waited_on(tmp_path, hearth_home):
+    """Reading a pipe blocks until something writes to it: the CLI (and the window's shared
+    background thread, which imports models) would wait forever."""
+    pipe = tmp_path / "model.gguf"
+    os.mkfifo(pipe)
+    result = hearth("chat", "--model", str(pipe), "hi", home=hearth_home)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "hearth: model.gguf is not a model file: it is a pipe or a device, not a file on a "
+        "disk. Choose a .gguf file."
+    )
+    from engine.catalog import ModelCatalog
+
+    with pytest.raises(ModelFileError, match="it is a pipe or a device"):
+        ModelCatalog(tmp_path / "models.json").import_model(pipe)
+
+
+def test_a_cut_file_says_how_much_is_missing_in_decimal_units(tmp_path):
+    """Before: "0.0 MB of model weights are missing" (a small file; MB meant 2**20 bytes)."""
+    whole = write_tiny_model(tmp_path / "whole.gguf").read_bytes()
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(whole[: len(whole) - 20_000])
+    with pytest.raises(ModelFileError) as caught:
+        read_model_info(cut)
+    assert "cut.gguf is incomplete: 20.0 kB of model weights are missing." in caught.value.message

@@ -7,6 +7,7 @@ import pytest
 from engine.cancel import CancelToken
 from engine.errors import GenerationError, ModelFileError
 from engine.session import LoadSettings, ModelSession, SamplingSettings
+from engine.settings_schema import LOOKUP_DRAFT_TOKENS
 from engine.stats import GenerationStats
 
 # Every test here loads a real model.
@@ -108,6 +109,24 @@ def test_same_prompt_twice_is_served_from_cache(session):
     assert again.cached_tokens == again.prompt_tokens - 1
 
 
+def test_the_same_seed_gives_the_same_reply_whatever_the_cache_holds(session):
+    """llama.cpp's logits differ in their last bits with the batch a token was evaluated in, so
+    a reused prompt prefix would change a sampled reply: a seeded request is evaluated whole."""
+    seeded = SamplingSettings(temperature=1.0, max_tokens=15, seed=42)
+    question = ask("Invent a name for a dog.")
+    replies, cached = [], []
+    for before in ("Name three colours.", None, "Count to five."):
+        if before:
+            run(session.chat(ask(before), GREEDY))
+        pieces, stats = run(session.chat(question, seeded))
+        replies.append("".join(pieces))
+        cached.append(stats.cached_tokens)
+    assert replies[0] == replies[1] == replies[2], replies
+    assert cached == [0, 0, 0]
+    _, unseeded = run(session.chat(question, GREEDY))
+    assert unseeded.cached_tokens > 0, "requests without a seed still reuse the cache"
+
+
 def test_emoji_and_cjk_stream_as_whole_characters(session):
     text = "🎉 你好世界 🚀"
     tokens = session.tokenize(text)
@@ -127,15 +146,18 @@ def test_greedy_output_is_identical_with_prompt_lookup(session):
         "lamp, and wrote the weather in a leather logbook that his grandfather had started."
     )
     messages = ask(f"Here is a text:\n{passage}\n\nRepeat the text word for word.")
-    plain = SamplingSettings(temperature=0, max_tokens=48, repeat_penalty=1.0)
+    plain = SamplingSettings(
+        temperature=0, max_tokens=48, repeat_penalty=1.0, lookup_draft_tokens=0
+    )
     with_lookup = SamplingSettings(
-        temperature=0, max_tokens=48, repeat_penalty=1.0, lookup_draft_tokens=8
+        temperature=0, max_tokens=48, repeat_penalty=1.0, lookup_draft_tokens=LOOKUP_DRAFT_TOKENS
     )
     base_pieces, base = run(session.chat(messages, plain))
     session.llama.reset()  # the same starting cache for both runs
     drafted_pieces, drafted = run(session.chat(messages, with_lookup))
     assert "".join(drafted_pieces) == "".join(base_pieces)
     assert drafted.generated_tokens == base.generated_tokens
+    assert base.drafted_tokens == 0
     assert drafted.drafted_tokens > 0 and drafted.accepted_draft_tokens > 0
 
 
@@ -187,7 +209,13 @@ def test_unknown_cache_type_is_explained(default_model_path):
 def test_quantized_v_cache_turns_on_flash_attention(default_model_path):
     session = ModelSession()
     report = session.load(
-        LoadSettings(model_path=str(default_model_path), n_ctx=512, type_k="q8_0", type_v="q8_0")
+        LoadSettings(
+            model_path=str(default_model_path),
+            n_ctx=512,
+            type_k="q8_0",
+            type_v="q8_0",
+            flash_attn=False,
+        )  # turned off by the person: the V cache turns it on
     )
     try:
         assert report.flash_attn

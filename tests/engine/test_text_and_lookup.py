@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine.lookup import PromptLookup
+from engine.drafter import Drafter
+from engine.lookup import DraftPacer, PromptLookup
 from engine.textstream import TextStream
 
 
@@ -48,39 +49,94 @@ def test_lookup_prefers_longer_ngrams():
     assert lookup.draft(0) == []
 
 
-FLAG = "🇫🇷"
+def test_lookup_with_a_minimum_ngram_ignores_single_token_matches():
+    lookup = PromptLookup(max_ngram=3, min_ngram=2)
+    lookup.extend([5, 6, 7, 1, 9, 6])
+    assert lookup.draft(2) == []  # only "6" matched before
+    lookup.extend([7])
+    assert lookup.draft(2) == [1, 9]
 
 
-def test_a_cut_reply_drops_an_unfinished_character_and_half_a_flag():
-    raw = ("ok " + FLAG + FLAG).encode()
-    for size in range(len(raw) + 1):
-        stream = TextStream()
-        text = stream.feed(raw[:size]) + stream.flush(cut=True)
-        assert "\ufffd" not in text
-        indicators = sum("\U0001f1e6" <= c <= "\U0001f1ff" for c in text)
-        assert indicators % 2 == 0, (size, text)
-        assert ("ok " + FLAG + FLAG).startswith(text)
+def test_pacer_grows_on_accepted_drafts_and_shrinks_to_what_was_accepted():
+    pacer = DraftPacer(max_tokens=16, start_tokens=4)
+    assert pacer.want() == 4
+    pacer.verified(4, 4)
+    pacer.verified(8, 8)
+    assert pacer.want() == 16
+    pacer.verified(16, 16)
+    assert pacer.want() == 16, "never beyond the maximum"
+    pacer.verified(16, 2)
+    assert pacer.want() == 3
 
 
-def test_a_finished_reply_keeps_every_whole_character_and_drops_stray_bytes():
-    stream = TextStream()
-    text = stream.feed("a👨‍👩‍👧".encode()) + stream.feed(b"\xff") + stream.flush()
-    assert text == "a👨‍👩‍👧"
-    # U+FFFD the model wrote itself stays.
-    assert TextStream().feed("\ufffd!".encode()) + "" != ""
+def test_pacer_pauses_longer_after_each_miss_so_plain_replies_decode_plainly():
+    pacer = DraftPacer(max_tokens=16, start_tokens=8, max_pause=64)
+    paused_steps = []
+    for _ in range(6):
+        assert pacer.want() > 0
+        pacer.verified(pacer.want(), 0)
+        steps = 0
+        while pacer.want() == 0:
+            pacer.observe(None, 1)  # no guess: the lookup found nothing to quote
+            steps += 1
+        paused_steps.append(steps)
+    assert paused_steps == [1, 2, 4, 8, 16, 32]
+    assert pacer.length == 1
 
 
-def test_a_family_emoji_cut_after_a_joiner_is_dropped_whole():
-    stream = TextStream()
-    text = stream.feed("go 👨‍👩‍".encode()) + stream.flush(cut=True)
-    assert text == "go "
+def test_pacer_resumes_as_soon_as_the_lookup_would_have_guessed_right():
+    pacer = DraftPacer(max_tokens=16, start_tokens=8, max_pause=64, resume_after=2)
+    for _ in range(6):
+        pacer.verified(pacer.want() or 1, 0)
+        while pacer.want() == 0:
+            pacer.observe(None, 1)
+    pacer.verified(1, 0)
+    assert pacer.pause == 64
+    pacer.observe(7, 8)  # a wrong guess keeps the pause
+    pacer.observe(7, 7)
+    assert pacer.want() == 0
+    pacer.observe(3, 3)  # two right guesses in a row: the reply quotes again
+    assert pacer.want() == 1
 
 
-def test_pieces_never_split_a_grapheme():
-    text = "x" + FLAG + "y👍🏽z" + "e\u0301"
-    raw = text.encode()
-    stream = TextStream()
-    pieces = [stream.feed(raw[i : i + 1]) for i in range(len(raw))] + [stream.flush()]
-    assert "".join(pieces) == text
-    assert sum(FLAG in piece for piece in pieces) == 1
-    assert sum("👍🏽" in piece for piece in pieces) == 1
+def test_drafter_follows_a_quote_backs_off_after_misses_and_comes_back():
+    quote = list(range(100, 140))
+    drafter = Drafter(prompt=[1, 2, *quote, 3], lookup_tokens=16, model=None)
+    # The reply starts quoting. Drafting starts paused: as the session does, each token is
+    # verified, then the next step's draft asked for; once the lookup has guessed two tokens
+    # right in a row, drafts appear and grow while they are right.
+    reply: list[int] = []
+    drafts: list[int] = []
+    while not drafts:
+        reply.append(quote[len(reply)])
+        drafter.verified([], 0, reply[-1])
+        drafts = drafter.draft(reply, reply[-1], budget=64)
+    assert len(reply) <= 4, "drafting follows a quote within a few tokens"
+    assert drafts == quote[len(reply) : len(reply) + 4]
+    lengths = [len(drafts)]
+    reply += drafts + [quote[len(reply) + len(drafts)]]
+    drafter.verified(drafts, len(drafts), reply[-1])
+    while len(reply) < 30:
+        drafts = drafter.draft(reply, reply[-1], budget=64)
+        assert drafts == quote[len(reply) : len(reply) + len(drafts)]
+        lengths.append(len(drafts))
+        reply += drafts + [quote[len(reply) + len(drafts)]]
+        drafter.verified(drafts, len(drafts), reply[-1])
+    assert lengths[:3] == [4, 8, 16]
+    # Now it writes something else: one miss, then plain steps until guesses come right again.
+    drafts = drafter.draft(reply, reply[-1], budget=64)
+    drafter.verified(drafts, 0, 999)
+    assert drafter.draft(reply, 999, budget=64) == []
+
+
+def test_a_reply_that_never_quotes_never_pays_for_a_draft():
+    prompt = [1, 2, 3, 4, 5, 6, 7, 8] * 4
+    drafter = Drafter(prompt=prompt, lookup_tokens=16, model=None)
+    history = list(prompt)
+    # After "1 2" the lookup guesses what followed "1 2" last time, and the reply writes a new
+    # token each time: guesses, but never two right in a row.
+    for fresh in range(100, 140):
+        for token in (1, 2, fresh):
+            drafter.verified([], 0, token)
+            history.append(token)
+            assert drafter.draft(history, token, budget=64) == []

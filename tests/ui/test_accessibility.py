@@ -34,10 +34,76 @@ def test_no_control_in_any_window_is_left_without_a_name(fake_app, qtbot):
     window.modelsRequested.emit()
     picker = fake_app.controller.models.picker
     qtbot.wait_until(lambda: picker.model.rowCount() >= 2, timeout=20000)
+    get_models = _filled_get_models(fake_app, picker)
+    picker.add_server_button.click()
+    add_server = fake_app.controller.remotes.dialog
     viewer = PageViewer(window)
     box = crash_box("RuntimeError: boom", "Traceback...", "/tmp/hearth.log", window)
-    for root in (window, fake_app.controller.settings_dialog, picker, viewer, box):
+    settings = fake_app.controller.settings_dialog
+    tabs = settings.tabs
+    tabs.setCurrentIndex(
+        next(i for i in range(tabs.count()) if tabs.tabText(i) == "Local API server")
+    )
+    assert "server.api_key" in [w.objectName() for w in controls(settings)]  # the key field
+    for root in (window, settings, picker, get_models, add_server, viewer, box):
         assert [_describe(w) for w in unnamed_controls(root)] == [], root.windowTitle()
+
+
+def test_no_control_of_the_benchmark_window_is_left_without_a_name(fake_app, qtbot, tmp_path):
+    from tests.ui.test_bench_window import made_up_results, open_bench
+
+    window = open_bench(fake_app, qtbot)
+    fake_app.controller.bench.open_results(str(made_up_results().save(tmp_path / "r.json")[0]))
+    qtbot.wait_until(lambda: window.results.model.rowCount() == 4, timeout=10000)
+    window.show_error("Something to read.")
+    for page in range(window.pages.count()):  # each page's controls are shown in turn
+        window.pages.setCurrentIndex(page)
+        for figure in range(window.results.plots.count()):
+            window.results.plots.setCurrentIndex(figure)
+            unnamed = [_describe(w) for w in unnamed_controls(window)]
+            assert unnamed == [], window.pages.tabText(page)
+    # Tab reaches the page's controls: the models, the variant types, Run.
+    window.pages.setCurrentIndex(0)
+    window.setup.models.item(0).setCheckState(Qt.CheckState.Checked)
+    reached = _tab_cycle(window, start=window.setup.models)
+    for expected in (window.setup.reference, window.setup.type_boxes["Q4_K_M"],
+                     window.setup.repeats, window.setup.run_button):  # fmt: skip
+        assert expected in reached, _describe(expected)
+
+
+def _filled_get_models(fake_app, picker):
+    """The "Get models" window with results, files and a download in every state of its
+    buttons (no network: the rows are given as the controller would give them)."""
+    from engine.hub.progress import DownloadProgress, DownloadState
+    from ui.hub_tables import FileRow, RepoRow
+
+    picker.get_button.click()
+    hub = fake_app.controller.hub
+    view = hub.view
+    view.set_results([RepoRow("owner/model-GGUF", "owner", 1200, 30, "2025-01-15", "mit", True)])
+    view.set_files(
+        "owner/model-GGUF",
+        [
+            FileRow(
+                "m-Q4_K_M.gguf",
+                "m-Q4_K_M.gguf",
+                "Q4_K_M",
+                10**9,
+                verdict="fits in RAM",
+                recommended=True,
+            )
+        ],
+    )
+    for state in (DownloadState.DOWNLOADING, DownloadState.PAUSED, DownloadState.FAILED,
+                  DownloadState.DONE):  # fmt: skip
+        view.downloads.show_progress(
+            DownloadProgress(
+                f"job-{state.value}", "owner/model-GGUF", "m-Q4_K_M.gguf", state, path="/m.gguf",
+                message="The download of m-Q4_K_M.gguf stopped: HTTP 503." if state ==
+                DownloadState.FAILED else "",
+            )
+        )  # fmt: skip
+    return hub.dialog
 
 
 def test_the_walk_finds_a_control_without_a_name(qtbot):

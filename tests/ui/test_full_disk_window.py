@@ -25,3 +25,28 @@ def test_a_message_sent_on_a_full_disk_is_kept_and_explained(harness, hearth_hom
         stored = app.store.messages(app.conversation.id)
         assert stored[0].content == "Written on a full disk." and len(stored) == 2
         harness.stop()
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_while_a_reply_streams_ends_the_reply_in_words(harness, hearth_home,
+                                                                          qtbot):  # fmt: skip
+    with small_disk(hearth_home, 40) as disk:
+        app = harness.start()
+        window = app.window
+        app.controller.settings.update({"sampling.max_tokens": 200, "sampling.temperature": 0.8})
+        app.send("Tell me a long story about a lighthouse keeper and the sea.")
+        qtbot.wait_until(lambda: bool(app.chats.reply and app.chats.reply.text), timeout=30000)
+        filler = fill(disk)
+        app.wait_reply()
+        # The final save met the full disk: said in words, the reply stays on screen, the
+        # composer is free again (a store error out of the slot used to leave it busy).
+        assert "is full" in window.notice.text()
+        assert not window.composer.is_busy()
+        assert window.chat.messages()[-1].text()
+        filler.unlink()
+        app.send("And now a short one.")
+        app.wait_reply()
+        stored = app.stored_messages()
+        assert [m.content for m in stored if m.role == "user"][-1] == "And now a short one."
+        assert stored[-1].role == "assistant" and stored[-1].content
+        harness.stop()

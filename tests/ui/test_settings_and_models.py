@@ -80,7 +80,8 @@ def test_the_picker_lists_models_and_loads_another(harness, qtbot, gemma_model_p
     cells = [row.cells() for row in picker.model.rows()]
     assert any(c[0].startswith("● ") and "(bundled)" in c[0] for c in cells)
     assert cells[0][2] == "Q4_1"
-    assert cells[0][5].startswith("yes")
+    assert cells[0][5].startswith("fits in RAM, needs ~"), cells[0][5]
+    assert "with room for the system" in cells[0][5]
     assert picker.count.text() == f"{len(cells)} models."
     picker.select_path(str(gemma_model_path))
     picker.load_button.click()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel
 
 from engine.context.budget import ContextBudget
 from engine.library.answer import Source
@@ -88,3 +89,75 @@ def test_context_gauge_shows_parts_and_notice(qtbot):
     assert "System prompt: 100" in gauge.toolTip()  # the system prompt and pinned material
     assert "Conversation: 1,000" in gauge.toolTip()  # kept history and the new message
     assert "Free: 1,584" in gauge.toolTip()
+
+
+def test_a_notice_on_a_topic_replaces_the_earlier_one_and_the_bar_takes_the_newest_colour(qtbot):
+    from ui.notice_bar import NoticeBar
+
+    bar = NoticeBar()
+    qtbot.add_widget(bar)
+    bar.show_message("Nothing answers at http://127.0.0.1:8791.", "error", topic="model")
+    bar.show_message("Could not save the chat.", "error")
+    bar.show_message("Added 127.0.0.1:8792.", topic="model")  # the failure it follows is past
+    assert bar.label.text() == "⚠ Could not save the chat.\nAdded 127.0.0.1:8792."
+    assert bar.property("level") == "info"  # a confirmation is never shown in red
+    bar.withdraw("model")
+    assert bar.label.text() == "Could not save the chat." and bar.property("level") == "error"
+
+
+def _remote_info(n_ctx_source: str):
+    from engine.remote import RemoteInfo
+
+    return RemoteInfo(url="http://127.0.0.1:8791", host="127.0.0.1:8791",
+                      model="/models/SmolLM2-135M-Instruct.Q4_1.gguf", models=(),
+                      server="llama-cpp-python", n_ctx=4096, n_ctx_source=n_ctx_source,
+                      token_counts_exact=False, tokenizer="estimated here",
+                      connect_seconds=0.1)  # fmt: skip
+
+
+def test_the_gauge_bar_keeps_its_panels_in_place_and_ends_long_text_in_an_ellipsis(qtbot, tmp_path):
+    import os
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.paths import styles_dir
+    from engine.remote.connections import WINDOW_ASSUMED
+    from engine.stats import GenerationStats
+    from ui.gauges.gauge_bar import GaugeBar
+    from ui.theme import apply_theme
+
+    screens = Path(os.environ.get("HEARTH_SCREENS_DIR") or tmp_path)
+    apply_theme(QApplication.instance(), "light", styles_dir())  # as the window: bold values
+    bar = GaugeBar()
+    qtbot.add_widget(bar)
+    bar.resize(1280, 44)  # as wide as the window
+    bar.show()
+    bar.show_remote(_remote_info(WINDOW_ASSUMED))
+    QApplication.processEvents()
+    places = [bar.context.x(), bar.memory.x()]
+    stats = GenerationStats(prompt_tokens=1800, cached_tokens=0, generated_tokens=24, ttft_s=4.9,
+                            prompt_tokens_per_s=367.0, generation_tokens_per_s=12.0,
+                            stop_reason="length", counts_estimated=True)  # fmt: skip
+    bar.reply_started()
+    bar.reply_finished(stats)
+    QApplication.processEvents()
+    assert [bar.context.x(), bar.memory.x()] == places  # the speed text moves nothing
+    badge = bar.backend
+    assert badge.text() == "Remote: 127.0.0.1:8791 · SmolLM2-135M-Instruct.Q4_1.gguf"
+    shown = QLabel.text(badge)
+    assert shown == badge.text() or shown.endswith("…")
+    # The context bar says the window is only assumed.
+    assert bar.context.value.text().endswith("/ 4.1K?")
+    assert "assumed" in bar.context.toolTip()
+    assert QLabel.text(bar.speed.detail) == "first token 4.9 s · prompt 367 tok/s"  # all of it
+    bar.grab().save(str(screens / "gauges-wide.png"))
+    bar.resize(640, 44)
+    QApplication.processEvents()
+    bar.grab().save(str(screens / "gauges-narrow.png"))
+    assert QLabel.text(badge).endswith("…") and badge.geometry().right() <= bar.width()
+    for value in (bar.speed.value, bar.context.value):  # the numbers stay whole
+        assert value.width() >= value.sizeHint().width()
+    detail = bar.speed.detail  # cut short (or left out) where it does not fit, never clipped
+    assert QLabel.text(detail) in ("", "…") or QLabel.text(detail).endswith("…")
+    assert detail.toolTip() == "first token 4.9 s · prompt 367 tok/s"

@@ -5,6 +5,7 @@ Exact numbers are in the tooltip; a line under the bar says when a policy droppe
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, QSize
@@ -30,7 +31,7 @@ class ContextBar(QWidget):
         super().__init__(parent)
         self.parts: dict[str, int] = {}
         self.total = 0
-        self.setMinimumSize(QSize(120, 10))
+        self.setMinimumSize(QSize(40, 10))  # a narrow window keeps the numbers beside it whole
         self.setMaximumHeight(10)
 
     def set_usage(self, parts: dict[str, int], total: int) -> None:
@@ -75,11 +76,25 @@ class ContextGauge(Gauge):
         super().__init__("Context", parent)
         self.bar = ContextBar(self)
         self.row.insertWidget(0, self.bar, 1)
-        stretch = self.row.itemAt(self.row.count() - 1)
-        if stretch is not None:
-            self.row.removeItem(stretch)  # the bar takes the space
+        self.detail.setVisible(False)  # shown with a notice only: the bar takes the space
         self.budget: ContextBudget | None = None
         self.notice = ""
+        # Where token counts come from when they are not the model's own ("" when exact).
+        self.estimate_source = ""
+        # Why the window's size is only assumed ("" when the model or server gave it).
+        self.window_assumed = ""
+
+    def set_window_assumed(self, why: str) -> None:
+        """Mark the window's size as a guess (`why` says so in words); "": it is known."""
+        self.window_assumed = why
+        if self.budget is not None:
+            self.show_budget(self.budget, self.notice)
+
+    def set_estimated(self, source: str) -> None:
+        """Mark the counts as an estimate made on this computer (`source` says how); "": exact."""
+        self.estimate_source = source
+        if self.budget is not None:
+            self.show_budget(self.budget, self.notice)
 
     def show_budget(self, budget: ContextBudget, notice: str = "") -> None:
         """How the window is used (`budget`), and what was left out to fit (`notice`)."""
@@ -88,9 +103,14 @@ class ContextGauge(Gauge):
         parts = segments(budget)
         used = sum(parts.values())
         self.bar.set_usage(parts, total)
-        self.value.setText(f"{count(used)} / {count(total)}" if total else "–")
+        about = "≈ " if self.estimate_source else ""
+        guess = "?" if self.window_assumed else ""
+        self.value.setText(f"{about}{count(used)} / {count(total)}{guess}" if total else "–")
         self.detail.setText(f"⚠ {notice}" if notice else "")
+        self.detail.setVisible(bool(notice))
         lines = [f"<b>Context window: {total:,} tokens</b>"]
+        if self.window_assumed:
+            lines.append(f"<i>{html.escape(self.window_assumed)}</i>")
         for key, label, colour in PARTS:
             lines.append(f"<span style='color:{colour}'>■</span> {label}: {parts.get(key, 0):,}")
         lines.append(f"□ Free: {max(0, total - used):,}")
@@ -109,7 +129,13 @@ class ContextGauge(Gauge):
                 f"KV cache in use: {budget.kv_bytes_in_use / 2**20:.1f} MB "
                 f"of {budget.kv_bytes_total / 2**20:.1f} MB",
             ]
+        if self.estimate_source:
+            lines.append(f"<br><i>Estimated counts: {self.estimate_source}</i>")
         if notice:
             lines.append(f"<br><b>{notice}</b>")
         self.setToolTip("<br>".join(lines))
-        self.setAccessibleDescription(f"{used:,} of {total:,} tokens used. {notice}".strip())
+        about = "About " if self.estimate_source else ""
+        assumed = f" (assumed: {self.window_assumed})" if self.window_assumed else ""
+        self.setAccessibleDescription(
+            f"{about}{used:,} of {total:,}{assumed} tokens used. {notice}".strip()
+        )

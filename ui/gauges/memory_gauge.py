@@ -17,9 +17,16 @@ class MemoryGauge(Gauge):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Memory", parent)
         self.model_bytes = 0
+        self.remote_host = ""
 
     def set_model_size(self, num_bytes: int) -> None:
         self.model_bytes = num_bytes
+        self.remote_host = ""
+
+    def set_remote(self, host: str) -> None:
+        """The model runs on `host`: what this gauge shows is this computer's alone."""
+        self.model_bytes = 0
+        self.remote_host = host
 
     def show_snapshot(self, snapshot: MemorySnapshot) -> None:
         """What Hearth uses (window, model and document indexer), RAM and VRAM left."""
@@ -42,4 +49,6 @@ class MemoryGauge(Gauge):
             tip.append(f"{gpu.name}: {size(gpu.used)} of {size(gpu.total)} VRAM")
         if self.model_bytes:
             tip.append(f"Model file: {size(self.model_bytes)}")
+        if self.remote_host:
+            tip.append(f"The model runs on {self.remote_host}; its memory is not counted here.")
         self.setToolTip("\n".join(tip))

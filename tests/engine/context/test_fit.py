@@ -45,7 +45,9 @@ def test_largest_windows_per_cache_type_on_this_machine(tiny_model_path):
 
 def test_too_little_memory_is_refused_before_loading_with_proposals_that_fit(gemma_model_path):
     memory = MachineMemory(ram_available=int(2.2 * GB))
-    settings = LoadSettings(model_path=str(gemma_model_path), n_ctx=32768, n_gpu_layers=0)
+    # Without flash attention: its larger compute buffer is what does not fit in 2.2 GB.
+    settings = LoadSettings(model_path=str(gemma_model_path), n_ctx=32768, n_gpu_layers=0,
+                            flash_attn=False)  # fmt: skip
     report = check_fit(settings, memory)
     assert not report.fits
     assert "32,768 tokens" in report.reason and "GB of RAM" in report.reason
@@ -69,6 +71,17 @@ def test_fewer_gpu_layers_are_proposed_when_vram_is_short(gemma_model_path):
     assert any(p.n_gpu_layers < 19 and p.n_ctx == 32768 for p in report.proposals)
 
 
+@pytest.mark.parametrize(("layers", "words"), [(1, "1 GPU layer,"), (12, "12 GPU layers,")])
+def test_gpu_layers_without_a_gpu_say_there_is_none(default_model_path, layers, words):
+    settings = LoadSettings(model_path=str(default_model_path), n_ctx=2048, n_gpu_layers=layers)
+    report = check_fit(settings, MachineMemory(ram_available=8 * GB, vram_available=0))
+    assert not report.fits
+    assert report.reason == (
+        f"The load asks for {words} but llama.cpp has no GPU it can use on this computer."
+    )
+    assert [p.n_gpu_layers for p in report.proposals][:1] == [0]
+
+
 def test_window_beyond_the_trained_length_is_refused(default_model_path):
     settings = LoadSettings(model_path=str(default_model_path), n_ctx=131072)
     report = check_fit(settings, MachineMemory(ram_available=16 * GB))
@@ -89,7 +102,7 @@ def test_quantized_cache_on_narrow_heads_is_refused_with_a_reason(tiny_model_pat
 def test_quantized_v_cache_turns_flash_attention_on_or_refuses(default_model_path):
     memory = MachineMemory(ram_available=16 * GB)
     settings = LoadSettings(model_path=str(default_model_path), n_ctx=1024, type_k="q4_0",
-                            type_v="q4_0")  # fmt: skip
+                            type_v="q4_0", flash_attn=False)  # fmt: skip
     with pytest.raises(ContextFitError, match="needs flash attention"):
         prepare_load(settings, memory, flash_attn=False)
     ready, report = prepare_load(settings, memory)

@@ -115,12 +115,13 @@ def test_a_server_that_stays_down_fails_with_one_line_and_keeps_the_part(
     hub.faults.cut_after = 5 << 20
     cut = run(connection, model, store, catalog)[-1]
     assert cut.state == DownloadState.FAILED and "connection closed" in cut.message
+    assert cut.done_bytes == 5 << 20, "a failure says how far the download got"
     monkeypatch.setattr(download_module, "RETRIES", 1)
     hub.faults.fail_next(5, 503, "/cdn/")
     final = run(connection, model, store, catalog)[-1]
     assert final.state == DownloadState.FAILED
     assert "HTTP 503" in final.message and "\n" not in final.message
-    assert store.part_path(model, 0).stat().st_size == 5 << 20
+    assert store.part_path(model, 0).stat().st_size == 5 << 20 == final.done_bytes
     assert not catalog.downloads()
 
 
@@ -137,10 +138,10 @@ def test_connection_refused_fails_within_seconds(unused_port, connection, store,
 
 def test_too_little_disk_space_stops_before_any_byte(hub, connection, store, catalog, monkeypatch):
     model = smol(connection)
-    monkeypatch.setattr(download_module, "free_disk_bytes", lambda path: model.size)
+    monkeypatch.setattr("engine.storage.free_bytes", lambda path: model.size)
     final = run(connection, model, store, catalog)[-1]
     assert final.state == DownloadState.FAILED
-    assert final.message.startswith("Not enough free disk space for SmolLM2")
+    assert final.message.startswith("Not enough free disk space to download SmolLM2")
     assert not hub.requests("/cdn/") and not store.part_path(model, 0).exists()
 
 
@@ -199,3 +200,34 @@ def test_the_downloaded_model_answers(connection, store, catalog):
     stats = pieces[-1]
     assert isinstance(stats, GenerationStats) and stats.generated_tokens > 0
     assert "".join(p for p in pieces if isinstance(p, str)).strip()
+
+
+def test_through_a_proxy_the_download_goes_through_httpx(hub, connection, store, catalog,
+                                                           monkeypatch):  # fmt: skip
+    from engine.hub import raw_http
+
+    # No proxy can be run here; say one is configured, so that the httpx path is taken (httpx
+    # itself reads the real, empty proxy settings and connects directly).
+    monkeypatch.setattr(raw_http, "_proxy_for", lambda url: "http://proxy.invalid:3128")
+    opened = []
+    real = raw_http._HttpxResponse.__init__
+
+    def spy(self, *args, **kwargs):
+        opened.append(args[1])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(raw_http._HttpxResponse, "__init__", spy)
+    model = smol(connection)
+    hub.faults.cut_after = model.size // 3
+    events = run(connection, model, store, catalog)
+    assert events[-1].state == DownloadState.DONE, events[-1].message
+    assert len(opened) == 2, "the first request was cut and resumed"
+    assert sha256(store.final_path(model, 0)) == model.first.sha256
+
+
+def test_a_refused_file_says_why_in_one_line(hub, connection, store, catalog):
+    model = smol(connection)
+    hub.faults.fail_next(1, 403, prefix="/cdn/")
+    final = run(connection, model, store, catalog)[-1]
+    assert final.state == DownloadState.FAILED
+    assert "refused access (HTTP 403)" in final.message and "\n" not in final.message

@@ -6,14 +6,15 @@ import time
 
 import pytest
 
-from engine.context.fit import ESTIMATE_MARGIN, MachineMemory
+from engine.context.fit import ESTIMATE_MARGIN, RAM_RESERVE_BYTES, MachineMemory
 from engine.gguf_info import read_model_info
 from engine.hub import listing
-from engine.hub.connection import HubConnection, HubError, resolve_endpoint
+from engine.hub.connection import HubConnection, HubError, endpoint_problem, resolve_endpoint
 from engine.hub.quants import quality_rank, quant_from_name
 from engine.hub.remote_gguf import read_remote_header
 from engine.hub.verdict import assess_repo, judge, recommend
 from engine.memory.estimate import estimate_memory
+from engine.storage import size_text
 from tests.engine.hub.conftest import SMOL_FILE, SMOL_REPO, TOKEN
 
 GB = 10**9
@@ -99,8 +100,12 @@ def test_verdicts_name_where_the_model_runs(connection, tiny_header):
     assert judged.text == "fits fully on the GPU" and judged.gpu_layers == 3 == judged.total_layers
     assert judge(model, header, MachineMemory(64 * GB), 4096).text == "fits in RAM"
     small = judge(model, header, MachineMemory(200 * 2**20), 131072)
-    assert small.text.startswith("does not fit: needs ") and small.text.endswith(" GB free")
-    assert not small.fits and small.from_header
+    assert small.text == "does not fit" and not small.fits and small.from_header
+    assert small.words == (
+        f"does not fit: needs ~{size_text(small.estimate_bytes)} "
+        f"({size_text(small.needed_bytes)} with room for the system), 209.7 MB free"
+    )
+    assert small.needed_bytes == int(small.estimate_bytes * 1.1) + RAM_RESERVE_BYTES
 
 
 def test_a_gpu_too_small_for_all_layers_gets_as_many_as_fit(connection):
@@ -122,6 +127,9 @@ def test_window_beyond_the_trained_length_is_capped_with_a_note(connection, tiny
     smol = listing.list_models(connection, SMOL_REPO).models[0]
     verdict = judge(smol, read_remote_header(connection, smol), MachineMemory(64 * GB), 32768)
     assert verdict.n_ctx == 8192 and "trained 8,192" in verdict.notes[0]
+    assert verdict.line.endswith(" · window capped at the model's trained 8,192 tokens")
+    assert "capped" not in judge(smol, read_remote_header(connection, smol),
+                                 MachineMemory(64 * GB), 4096).line  # fmt: skip
 
 
 def test_recommendation_is_the_best_quantization_that_fits_with_headroom(connection):
@@ -156,6 +164,8 @@ def test_unreadable_header_falls_back_to_the_size_and_says_so(connection):
     verdict = assessed.rows[0][1]
     assert verdict.text == "fits in RAM (estimated from its size)" and not verdict.from_header
     assert "file size alone" in verdict.notes[0]
+    assert verdict.line == verdict.words, "how it was judged is said once, under the files"
+    assert verdict.words.startswith("fits in RAM (estimated from its size), needs ~")
 
 
 def test_gated_model_needs_a_token(hub):
@@ -193,6 +203,21 @@ def test_offline_is_one_clear_line_within_seconds(unused_port):
         assert time.monotonic() - started < 5
         assert "cannot be reached (Connection refused)" in str(caught.value)
         assert "\n" not in str(caught.value)
+        # A server on this computer is not "the internet".
+        assert caught.value.hint == (
+            f"Check that the server at 127.0.0.1:{unused_port} is running, or the Hub address "
+            "in Settings."
+        )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "local"),
+    [("http://localhost:8080", True), ("http://192.168.1.20", True), ("http://nas.local", True),
+     ("https://huggingface.co", False), ("https://hf-mirror.com", False), ("http://8.8.8.8", False)],
+)  # fmt: skip
+def test_what_to_check_depends_on_where_the_hub_is(endpoint, local):
+    hint = HubConnection(endpoint).unreachable_hint()
+    assert ("is running" in hint) is local and ("internet" in hint) is not local
 
 
 def test_hub_address_comes_from_the_setting_then_hf_endpoint(monkeypatch):
@@ -201,4 +226,17 @@ def test_hub_address_comes_from_the_setting_then_hf_endpoint(monkeypatch):
     assert resolve_endpoint("https://mirror.example/") == "https://mirror.example"
     with pytest.raises(HubError, match="not a web address"):
         resolve_endpoint("ftp://x")
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [("", ""), ("https://huggingface.co", ""), ("http://127.0.0.1:8080/", ""),
+     ("huggingface.co", "must start with https://"), ("ftp://x", "must start with https://"),
+     ("https://", "server's name is missing"), ("https://my mirror", "has spaces"),
+     ("http://[::1", "cannot be read"), ("http://host:port", "cannot be read")],
+)  # fmt: skip
+def test_a_hub_address_is_checked_as_a_web_address(address, problem):
+    found = endpoint_problem(address)
+    assert (problem in found) if problem else found == ""
+    assert found.startswith(f"'{address}' is not a web address for the Hub") or not problem
     assert SMOL_FILE.endswith(".gguf")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 
 import pytest
 
@@ -60,6 +61,69 @@ def test_queue_runs_jobs_in_order_with_pause_resume_and_cancel(hub, connection, 
     done = next(e for e in recorder.events if e.job_id == first and e.state == DownloadState.DONE)
     assert done.resumed_from > 5e6
     assert {r.file for r in catalog.downloads()} == {smol.name, "tiny-Q8_0.gguf"}
+
+
+def test_an_unfinished_download_is_listed_paused_and_resumes_when_asked(
+    hub, connection, store, catalog
+):
+    smol = listing.list_models(connection, SMOL_REPO).models[0]
+    partial = store.part_path(smol, 0)
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(hub.repos[SMOL_REPO].files[smol.name].source.read_bytes()[: 4 << 20])
+    store.save_record(smol, {})
+    hub.log.clear()
+    recorder = Recorder()
+    asked = []
+
+    def hub_now():  # read when the job starts, on the queue's thread
+        asked.append(threading.current_thread().name)
+        return connection
+
+    queue = DownloadQueue(hub_now, store, catalog, recorder)
+    try:
+        [(model, done)] = store.unfinished()
+        job = queue.restore(DownloadRequest(model), done)
+        assert queue.restore(DownloadRequest(model), done) == job
+        assert [(e.state, e.done_bytes) for e in recorder.events] == [
+            (DownloadState.PAUSED, 4 << 20)
+        ]
+        assert hub.requests() == [] and asked == [], "nothing is sent until resumed"
+        assert queue.add(DownloadRequest(smol)) == job, "downloading it again resumes the job"
+        assert queue.wait(60)
+    finally:
+        queue.close()
+    assert asked == ["hub-downloads"]
+    assert queue.jobs()[-1].state == DownloadState.DONE
+    assert hub.requests("/cdn/")[0]["range"] == f"bytes={4 << 20}-"
+
+
+def test_a_hub_address_that_is_refused_fails_the_job_not_the_queue(store, catalog, connection):
+    smol = listing.list_models(connection, SMOL_REPO).models[0]
+    recorder = Recorder()
+
+    def bad_address():
+        raise HubError("'ftp://x' is not a web address for the Hub.")
+
+    def slow_listener(progress):
+        if progress.state == DownloadState.QUEUED:
+            time.sleep(0.3)  # the job must not start (and fail) before its QUEUED record is out
+        recorder(progress)
+
+    queue = DownloadQueue(bad_address, store, catalog, slow_listener)
+    try:
+        job = queue.add(DownloadRequest(smol))
+        recorder.wait_for(lambda e: e.state == DownloadState.FAILED)
+        assert [e.state for e in recorder.events] == [DownloadState.QUEUED, DownloadState.FAILED]
+        assert "not a web address" in recorder.events[-1].message
+        queue.resume(job)  # tried again: queued, then failed again, in that order
+        recorder.wait_for(lambda e: len(recorder.events) == 4)
+        assert [e.state for e in recorder.events[2:]] == [
+            DownloadState.QUEUED,
+            DownloadState.FAILED,
+        ]
+        assert queue.jobs()[-1].state == DownloadState.FAILED
+    finally:
+        queue.close()
 
 
 def test_cancelling_the_running_job_deletes_its_part(hub, connection, store, catalog):

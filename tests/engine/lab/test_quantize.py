@@ -14,7 +14,7 @@ from engine.cancel import CancelToken
 from engine.catalog import ModelCatalog
 from engine.errors import HearthError, ModelFileError
 from engine.gguf_info import read_model_info
-from engine.lab import LabNotice, LabProgress, QuantizeRequest, QuantizeResult, quantize
+from engine.lab import LabNotice, LabProgress, QuantizeRequest, QuantizeResult
 from engine.lab.evaluate import TokenEvaluator
 from engine.lab.quality import QualitySettings, measure_quality
 from engine.lab.quantize import (
@@ -22,6 +22,7 @@ from engine.lab.quantize import (
     check_request,
     default_target,
     estimate_output_bytes,
+    quantize,
 )
 from engine.session import LoadSettings, ModelSession
 from tests.engine.lab.conftest import THREADS, finish, run_all
@@ -148,7 +149,10 @@ def test_too_little_disk_space_is_refused_with_the_sizes(tiny_f32_path, tmp_path
         return type(usage)(usage.total, usage.total - 1000, 1000)
 
     monkeypatch.setattr(shutil, "disk_usage", nearly_full)
-    with pytest.raises(HearthError, match=r"Not enough free disk space.*needed.*free"):
+    with pytest.raises(
+        HearthError,
+        match=r"Not enough free disk space to make the Q8_0 variant.* 1\.0 kB free .*needs about",
+    ):
         run_all(quantize(QuantizeRequest(str(tiny_f32_path), "Q8_0", str(tmp_path / "o.gguf"))))
     assert list(tmp_path.iterdir()) == []
 
@@ -210,6 +214,13 @@ def test_a_finished_variant_joins_the_catalog(tiny_f32_path, tmp_path):
     run_all(quantize(QuantizeRequest(str(tiny_f32_path), "Q4_0", str(target)), catalog=catalog))
     entry = next(e for e in catalog.entries() if e.path == target.resolve())
     assert entry.info is not None and entry.info.file_type == "Q4_0" and not entry.bundled
+    assert entry.made and entry.owned, "Hearth made it: removing it deletes it"
+    imported = tmp_path / "mine.gguf"
+    imported.write_bytes(target.read_bytes())
+    catalog.import_model(imported)
+    assert catalog.remove(target) == "deleted" and not target.exists()
+    assert catalog.remove(imported) == "forgotten" and imported.exists()
+    assert [e.path for e in catalog.entries() if not e.bundled] == []
 
 
 def test_default_target_names_the_type_once():

@@ -66,6 +66,11 @@ def test_every_table_column_is_in_a_row(measured):
         ("results.json", "{not json"),
         ("results.json", '{"something": "else"}'),
         ("results.csv", "a,b\n1,2\n"),
+        ("results.csv", "a,b"),
+        ("results.csv", "model,file_type\n"),
+        ("results.json", '{"version": 1, "results": []}'),
+        ("results.json", '{"results": [{"model": "m", "spread": 5}]}'),
+        ("notes.txt", "hello"),
         ("results.json", None),
     ],
 )
@@ -73,8 +78,12 @@ def test_files_that_are_not_results_are_refused_in_words(tmp_path, name, content
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
-    with pytest.raises(HearthError):
+    with pytest.raises(HearthError) as error:
         load_results(path)
+    # Plain words: no parser's line-and-column talk.
+    assert "line 1" not in str(error.value) and "Expecting" not in str(error.value)
+    if content is not None:
+        assert f"{name} is not a benchmark result file" in str(error.value)
 
 
 def test_a_row_label_names_its_setting_only_when_not_the_default():
@@ -85,3 +94,18 @@ def test_a_row_label_names_its_setting_only_when_not_the_default():
     assert Spread.of([]) is None
     assert Spread.of([3.0, 1.0, 2.0]) == Spread(2.0, 1.0, 3.0, (3.0, 1.0, 2.0))
     assert BenchResults((row,)).rows()[0]["kv_cache"] == "f16"
+
+
+def test_results_saved_before_the_model_s_own_memory_fall_back_to_the_process_peak(
+    measured, tmp_path
+):
+    data = measured.to_dict()
+    entry = data["results"][0]
+    # Both figures are saved: the process peak and the model's own memory within it.
+    assert entry["peak_ram_bytes"] >= entry["model_ram_bytes"] > 0
+    assert measured.results[0].ram_used is measured.results[0].model_ram_bytes
+    del entry["model_ram_bytes"], entry["spread"]["model_ram_bytes"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    (row,) = load_results(old).results
+    assert row.model_ram_bytes is None and row.ram_used == row.peak_ram_bytes

@@ -18,9 +18,9 @@ from engine.lab import (
     QuantizeRequest,
     RunConfig,
     prepare,
-    quantize,
     run_bench,
 )
+from engine.lab.quantize import quantize
 from engine.memory import probe_gpus
 from tests.engine.lab.conftest import THREADS, run_all
 
@@ -214,3 +214,61 @@ def test_a_text_too_short_for_quality_leaves_the_speed_figures(tiny_f32_path, tm
     assert len(row.gen_tokens_per_s.samples) == 2
     assert any("quality not measured" in n.message and "at least 64" in n.message for n in notices)
     assert any("quality not measured" in note for note in row.notes)
+
+
+def test_a_model_given_twice_is_measured_once_and_said_once(tiny_f32_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tiny_f32_path.parent)
+    same = (str(tiny_f32_path), tiny_f32_path.name, str(tiny_f32_path))  # also by another path
+    prepared = prepare(small_plan(same, reference=tiny_f32_path.name))
+    assert [m.path for m in prepared.models] == [str(tiny_f32_path)]
+    assert prepared.reference == str(tiny_f32_path)
+    said = [n for n in prepared.notes if "more than once" in n]
+    assert said == ["tiny-f32.gguf was given more than once; it is measured once."]
+
+
+def measure_alone_and_beside_ballast(model_path: str) -> None:
+    """Run in a fresh process by the test below: one run, then one beside 300 MB of resident
+    ballast (what a window's process holds besides the model); prints the figures as JSON."""
+    import json
+
+    import psutil
+
+    plan = small_plan([Path(model_path)], quality=False, repeats=1, prompt_lengths=(32,))
+
+    def measure() -> dict:
+        (row,) = split(run_all(run_bench(plan)))[2].results
+        assert not row.error, row.error
+        assert row.ram_used is row.model_ram_bytes
+        return {"peak": row.peak_ram_bytes.median, "own": row.model_ram_bytes.median,
+                "estimate": row.estimated_ram_bytes}  # fmt: skip
+
+    alone = measure()
+    before = psutil.Process().memory_info().rss
+    ballast = b"\1" * 300_000_000
+    assert psutil.Process().memory_info().rss - before > 250e6
+    held = measure()
+    del ballast
+    print(json.dumps({"alone": alone, "held": held}))
+
+
+@pytest.mark.slow
+def test_the_model_s_own_memory_is_the_same_whatever_else_the_process_holds(default_model_path):
+    """A window's process holds Qt and more before a run; a terminal's holds little. The process
+    peak differs by that much, the model's own memory (what tables, plots and constraints use)
+    does not, and it is close to the engine's estimate. Measured in a fresh process: one that
+    ran other tests keeps freed memory that a load reuses without raising its resident size."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("from tests.engine.lab.test_runner import measure_alone_and_beside_ballast as m; "
+            f"m({str(default_model_path)!r})")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[3])  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    alone, held = figures["alone"], figures["held"]
+    assert held["peak"] - alone["peak"] > 250e6
+    assert held["own"] == pytest.approx(alone["own"], rel=0.2)
+    for row in (alone, held):
+        assert 0.6 < row["own"] / row["estimate"] < 1.35

@@ -50,6 +50,7 @@ def test_damaged_and_fake_pdfs_are_reported(tmp_path, guide_pdf):
         assert caught.value.status == DAMAGED
 
 
+@pytest.mark.slow  # the pages go through OCR, a real recognition model
 def test_image_only_pages_give_empty_text(tmp_path):
     pages = list(open_document(write_image_only_pdf(tmp_path / "scan.pdf")).pages())
     assert [p.page for p in pages] == [1, 2]

@@ -10,7 +10,11 @@ from engine.library.types import INDEXED
 from engine.page_render import render_page
 from tests.engine.library.formats import write_scanned_pdf, write_text_png
 
-pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr-onnxruntime not installed")
+# OCR runs real recognition models (rapidocr's ONNX networks).
+pytestmark = [
+    pytest.mark.skipif(not ocr.available(), reason="rapidocr-onnxruntime not installed"),
+    pytest.mark.slow,
+]
 
 SCANNED_LINES = ["Replace the anode rod", "every three years"]
 

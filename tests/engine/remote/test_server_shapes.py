@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from engine.remote.connections import RemoteInfo
 from engine.remote.http import reason_in
 from engine.remote.probe import ServerModels, window_in_entry, window_in_props
-from engine.remote.session import RemoteInfo, request_body
+from engine.remote.session import request_body
 from engine.session import SamplingSettings
 
 
@@ -41,11 +42,13 @@ def test_choosing_a_model():
     one = ServerModels(("a",), {}, "llama.cpp")
     several = ServerModels(("a", "b"), {}, "vLLM")
     unlisted = ServerModels((), {}, "OpenAI-compatible")
+    no_list = ServerModels((), {}, "OpenAI-compatible", listed=False)
     assert one.choose("", "h") == "a" and several.choose("b", "h") == "b"
     assert unlisted.choose("x", "h") == "x"
     for models, wanted, words in [(several, "", "offers 2 models: 'a', 'b'"),
                                   (one, "z", "has no model 'z'; it offers 'a'"),
-                                  (unlisted, "", "lists no models")]:  # fmt: skip
+                                  (unlisted, "", "lists no models"),
+                                  (no_list, "", "probably not an OpenAI-compatible API")]:  # fmt: skip
         with pytest.raises(Exception) as caught:
             models.choose(wanted, "h:1")
         assert words in str(caught.value)

@@ -1,0 +1,1 @@
+"""The Benchmark window and its parts (see window.py)."""
