@@ -20,7 +20,7 @@ def test_callbacks_run_on_the_gui_thread_in_order(qtbot):
 
     worker.run(work, on_event=lambda e: seen.append((e, threading.current_thread() is gui)),
                on_done=lambda r: seen.append((r, threading.current_thread() is gui)))  # fmt: skip
-    qtbot.wait_until(lambda: len(seen) == 2, timeout=5000)
+    qtbot.wait_until(lambda: len(seen) == 2, timeout=20000)
     assert seen == [("event", True), ("result", True)]
     assert worker.shutdown(5)
 

@@ -57,7 +57,7 @@ def test_drop_a_pdf_ask_about_it_and_open_the_cited_page(app_window, qtbot, ligh
     assert viewer.page == 2 and viewer.page_count == 3
     # Pages are read in the library process, and the memory gauge counts it as part of the app.
     assert controller.libraries.running_pids()
-    qtbot.wait_until(lambda: "document indexer" in window.gauges.memory.toolTip(), timeout=5000)
+    qtbot.wait_until(lambda: "document indexer" in window.gauges.memory.toolTip(), timeout=30000)
     assert "page 2 of 3" in viewer.page_label.text()
     assert viewer.page_view.highlights, "the cited passage is highlighted"
     viewer.next_button.click()

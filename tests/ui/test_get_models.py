@@ -367,18 +367,18 @@ def test_the_hub_address_and_the_token_in_settings(fake_app, qtbot, keyring_in_m
     dialog.editors["hub.endpoint"].setText("http://127.0.0.1:9")
     dialog.token.setText("hf_secret_value")
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
-    qtbot.wait_until(lambda: load_token() == "hf_secret_value", timeout=5000)
+    qtbot.wait_until(lambda: load_token() == "hf_secret_value", timeout=20000)
     assert fake_app.controller.settings.get("hub.endpoint") == "http://127.0.0.1:9"
     assert "hf_secret_value" not in app_paths().settings_file.read_text()
     assert any(TOKEN_NAME in key for key in json.dumps(list(keyring_in_memory.passwords)).split())
 
     fake_app.window.settingsRequested.emit()
     dialog = fake_app.controller.settings_dialog
-    qtbot.wait_until(lambda: dialog.forget_token.isEnabled(), timeout=5000)
+    qtbot.wait_until(lambda: dialog.forget_token.isEnabled(), timeout=20000)
     assert dialog.token.text() == "" and "Stored" in dialog.token.placeholderText()
     dialog.forget_token.click()
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
-    qtbot.wait_until(lambda: load_token() == "", timeout=5000)
+    qtbot.wait_until(lambda: load_token() == "", timeout=20000)
 
 
 @pytest.mark.slow
@@ -396,7 +396,7 @@ def test_a_download_joins_the_catalog_and_loads(harness, hub, qtbot, tmp_path):
     for again in (False, True):
         if again:
             app.controller.hub.choose_repo(SMOL_REPO)
-            qtbot.wait_until(lambda: view.files.rowCount() == 0, timeout=5000)
+            qtbot.wait_until(lambda: view.files.rowCount() == 0, timeout=20000)
         qtbot.wait_until(lambda: any(r.downloaded for r in view.files.rows()), timeout=10000)
         (mine,) = [r for r in view.files.rows() if r.name == SMOL_FILE]
         assert mine.cells()[-1].startswith("in your models · ")
@@ -441,7 +441,7 @@ def test_pictures_of_the_view(fake_app, hub, qtbot, tmp_path):
     choose(qtbot, view, TINY_REPO)
     view.select_file("tiny-F16.gguf")
     view.download_button.click()  # waits its turn
-    qtbot.wait_until(lambda: row_of(view).progress.state == DownloadState.QUEUED, timeout=5000)
+    qtbot.wait_until(lambda: row_of(view).progress.state == DownloadState.QUEUED, timeout=20000)
     qtbot.wait_until(lambda: row_of(view).progress is not None and
                      list(view.downloads.rows.values())[1].progress.seconds_left is not None,
                      timeout=15000)  # fmt: skip

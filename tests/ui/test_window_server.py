@@ -90,7 +90,7 @@ def test_the_window_serves_its_model_to_the_openai_client_and_the_switch_stops_i
         assert not isinstance(reply, Exception), reply
         assert reply.choices[0].message.content.strip() and reply.usage.completion_tokens <= 8
         assert app.stored_messages()[-1].content.strip()  # the window's reply is whole too
-        qtbot.wait_until(lambda: "1 request served" in server.panel.status.text(), timeout=5000)
+        qtbot.wait_until(lambda: "1 request served" in server.panel.status.text(), timeout=30000)
 
         # A key set in Settings is required from then on; it lives in the keyring.
         dialog = _settings(app)
