@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app.after_paint import after_next_paint
 from app.api_server_controller import ServerController
 from app.background import run_in_background, wait_for_background
 from app.bench_controller import BenchController
@@ -146,7 +147,9 @@ class AppController(QObject):
         for problem in self.settings.problems:
             self.window.notice.show_message(problem, "error")
         self.conversations.restore()
-        self.models.start()
+        # A first load reads the model's header in Python: after the window has painted the
+        # chats just restored, not while it does (see app.after_paint).
+        after_next_paint(self.window, self.models.start)
         self.server.start()
         self.window.focus_composer()
 

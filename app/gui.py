@@ -6,7 +6,6 @@ window shows; the engine, the workers and llama.cpp come after (the model loads 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -45,6 +44,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     from ui.theme import apply_theme
 
     qt_compat.apply()
+    prefer_gui_thread()
     existing = QApplication.instance()
     app = (
         existing if isinstance(existing, QApplication) else QApplication(["hearth", *(argv or [])])
@@ -80,8 +80,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
         if open_paths:
             controller.documents.on_dropped([str(Path(p).resolve()) for p in open_paths])
 
-    # Let the window paint once before the rest of the app is built.
-    QTimer.singleShot(0, lambda: start_backend(window, settings, paths, on_started))
+    start_backend(window, settings, paths, on_started)
     if os.environ.get("HEARTH_EXIT_WHEN_SHOWN"):
         # Used by bench/ui.py: report when the window is up, then quit.
         QTimer.singleShot(0, lambda: (print(f"shown {shown:.3f}", flush=True), window.close()))
@@ -97,6 +96,13 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
         reporter.uninstall()
 
 
+# How long a thread running Python holds the GIL while another waits for it (Python's default is
+# 5 ms). Every Qt virtual call on a widget made in Python takes the GIL, and one paint or layout
+# makes hundreds: with a worker running Python (imports, a model header being read) each waited
+# up to 5 ms, and start-up stalled the window 40-75 ms; at 1 ms the worst was 27-34 ms
+# (bench/ui.py --startup-only). Worker threads that run llama.cpp release the GIL anyway.
+GUI_SWITCH_INTERVAL_S = 0.001
+
 # What building and starting the controller imports: imports that would otherwise
 # hold the GUI thread just after the window shows (bench/ui.py, stall_startup_background_ms).
 BACKEND_MODULES = (
@@ -106,12 +112,26 @@ BACKEND_MODULES = (
     "engine.memory",
     "engine.gguf_info",
     "engine.bundled",
+    # What a first model load imports: llama.cpp's bindings (and numpy with them), the chat
+    # template's sandbox, the fit check. Imported here, while the window is idle, the load
+    # that follows the build runs beside a window busy showing the chats.
+    "llama_cpp",
+    "jinja2.sandbox",
+    "gguf.constants",
+    "engine.context.fit",
 )
 
 
+def prefer_gui_thread() -> None:
+    """Hand the GIL to the GUI thread sooner when a worker thread runs Python (see
+    GUI_SWITCH_INTERVAL_S). Process-wide: call it once, in the window's process only."""
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
+
+
 def import_backend() -> None:
-    for name in BACKEND_MODULES:
-        importlib.import_module(name)
+    from app.startup_imports import import_ahead
+
+    import_ahead(BACKEND_MODULES)
     # PySide6 makes a Qt class's Python enums when it is first used from Python: QStyle's (11
     # enums, ~570 members) took 20-40 ms of the GUI thread when the composer first polished
     # its style. Made here, they are ready (plain Python classes: no Qt object is created).
@@ -121,8 +141,10 @@ def import_backend() -> None:
 
 
 def start_backend(window, settings, paths, on_started) -> None:
-    """Import the controller's modules on a worker thread, then build and start the controller
-    on the GUI thread (where Qt objects must be made) and hand it to `on_started`."""
+    """Once `window` has painted for the first time, import the controller's modules on a worker
+    thread, then build and start the controller on the GUI thread (where Qt objects must be
+    made) and hand it to `on_started`."""
+    from app.after_paint import after_next_paint
     from app.background import run_in_background
 
     def build(_imported=None) -> None:
@@ -133,7 +155,7 @@ def start_backend(window, settings, paths, on_started) -> None:
         on_started(controller)
 
     # Should an import fail, building on the GUI thread raises it there, for the crash dialog.
-    run_in_background(import_backend, build, lambda _error: build())
+    after_next_paint(window, lambda: run_in_background(import_backend, build, lambda _e: build()))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ stall (timer jitter) while a reply streams, while a 100+ page PDF is indexed, an
 about that PDF is searched and answered.
 
     .venv/bin/python bench/ui.py [--pdf PATH] [--runs 3] [--tokens 256]
+    .venv/bin/python bench/ui.py --startup-only [--runs 5]   # start-up stalls, fresh processes
 
 Prints one JSON object. Goals: window shown < 2 s; no stall over 50 ms.
 """
@@ -76,8 +77,11 @@ class StallMeter:
     def stop(self) -> dict:
         self.timer.stop()
         stalls = sorted(max(0.0, gap - TICK_MS / 1000) for gap in self.gaps)
+        worst = max(range(len(self.gaps)), key=self.gaps.__getitem__, default=0)
         return {
             "max_stall_ms": round(stalls[-1] * 1000, 1) if stalls else 0.0,
+            # When the longest stall ended, in seconds from start(): where to look first.
+            "max_stall_at_s": round(sum(self.gaps[: worst + 1]), 3),
             "p99_stall_ms": round(stalls[int(len(stalls) * 0.99)] * 1000, 1) if stalls else 0.0,
             "ticks": len(stalls),
         }
@@ -93,27 +97,36 @@ def say(stage: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {stage}", file=sys.stderr, flush=True)
 
 
-def stalls_in_app(pdf: Path, tokens: int) -> dict:
+def wait_until(condition, timeout_s: float) -> None:
+    """Run the Qt event loop until `condition()` is true."""
     from PySide6.QtCore import QEventLoop, QTimer
+
+    deadline = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not finish in time")
+        loop = QEventLoop()
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+
+
+def start_app(tokens: int) -> tuple:
+    """The window shown and its backend started, as `hearth` does, with a stall meter running
+    from the moment the window shows until the document stack is imported in the background.
+
+    Returns (app, window, controller, meter, startup), `startup` being the start-up stall figures."""
     from PySide6.QtWidgets import QApplication
 
     from app import qt_compat
 
     qt_compat.apply()
+    from app.gui import prefer_gui_thread, start_backend
+
+    prefer_gui_thread()
     app = QApplication.instance() or QApplication(["bench"])
-    from app.gui import start_backend
     from app.paths import app_paths
     from app.settings import Settings
     from ui.main_window import MainWindow
-
-    def wait_until(condition, timeout_s: float) -> None:
-        deadline = time.perf_counter() + timeout_s
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise TimeoutError("the app did not finish in time")
-            loop = QEventLoop()
-            QTimer.singleShot(20, loop.quit)
-            loop.exec()
 
     paths = app_paths().ensure()
     settings = Settings(paths.settings_file)
@@ -121,7 +134,6 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     window = MainWindow()
     window.show()
     meter = StallMeter()
-    result: dict = {}
     warmed: list[float] = []
     meter.start()
     started = time.perf_counter()
@@ -134,8 +146,36 @@ def stalls_in_app(pdf: Path, tokens: int) -> dict:
     wait_until(lambda: window.model_status.state == "loaded", 60)
     # The app imports the document stack once, in the background, after the model loads.
     wait_until(lambda: bool(warmed), 120)
-    result["startup_background"] = dict(meter.stop(),
-                                         seconds=round(warmed[0] - started, 1))  # fmt: skip
+    startup = dict(meter.stop(), seconds=round(warmed[0] - started, 1))
+    return app, window, controller, meter, startup
+
+
+def startup_stalls_fresh(runs: int) -> dict:
+    """Start the app `runs` times, each in a fresh process (cold imports, as a person's start),
+    and report the longest start-up stall of each."""
+    stalls = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as home:
+            env = dict(os.environ, HEARTH_HOME=home)
+            out = subprocess.run([sys.executable, __file__, "--startup-once"], env=env,
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+            once = json.loads(out)
+            stalls.append([once["max_stall_ms"], once["max_stall_at_s"]])
+    return {"stall_startup_background_ms": max(ms for ms, _at in stalls),
+            "startup_runs_ms_at_s": stalls}  # fmt: skip
+
+
+def startup_once() -> dict:
+    app, window, controller, _meter, startup = start_app(tokens=64)
+    window.close()
+    controller.shutdown()
+    app.processEvents()
+    return startup
+
+
+def stalls_in_app(pdf: Path, tokens: int) -> dict:
+    app, window, controller, meter, startup = start_app(tokens)
+    result: dict = {"startup_background": startup}
 
     # A first short reply warms up the model, so the streaming number is about streaming.
     window.composer.set_text("Hello!")
@@ -192,17 +232,27 @@ def main() -> int:
     parser.add_argument("--pdf", type=Path, default=DEFAULT_PDF, help="a PDF of 100+ pages")
     parser.add_argument("--runs", type=int, default=3, help="start-ups to time")
     parser.add_argument("--tokens", type=int, default=256, help="reply length while streaming")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="only the start-up stall, over --runs fresh processes")  # fmt: skip
+    parser.add_argument("--startup-once", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.startup_once:
+        print(json.dumps(startup_once()))
+        return 0
     args.pdf = args.pdf.resolve()  # the window lists files by absolute path
-    if not args.pdf.is_file():
+    if not args.pdf.is_file() and not args.startup_only:
         parser.error(f"no PDF at {args.pdf}; pass --pdf with a 100+ page PDF")
     # An installed Hearth has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE
     # would compile every module on import, holding the GIL (and the window) while it does.
     root = Path(__file__).resolve().parents[1]
     for folder in (root / "app", root / "engine", root / "ui", sysconfig.get_paths()["purelib"]):
         compileall.compile_dir(folder, quiet=2)  # a few packages ship Python 2 examples
+    if args.startup_only:
+        say(f"timing {args.runs} start-ups")
+        print(json.dumps(startup_stalls_fresh(args.runs), indent=2))
+        return 0
     say("timing start-ups")
     result = startup_seconds(args.runs)
     with tempfile.TemporaryDirectory() as home:
@@ -213,12 +263,11 @@ def main() -> int:
     result["stall_asking_ms"] = stalls["asking"]["max_stall_ms"]
     result["stall_startup_background_ms"] = stalls["startup_background"]["max_stall_ms"]
     result["details"] = stalls
+    stall_keys = ("stall_startup_background_ms", "stall_streaming_ms", "stall_indexing_ms",
+                  "stall_asking_ms")  # fmt: skip
     result["goals"] = {
         "window_shown_under_2s": result["window_shown_s"] < 2.0,
-        "no_stall_over_50ms": max(
-            result["stall_streaming_ms"], result["stall_indexing_ms"], result["stall_asking_ms"]
-        )
-        <= 50,
+        "no_stall_over_50ms": max(result[key] for key in stall_keys) <= 50,
     }
     print(json.dumps(result, indent=2))
     return 0

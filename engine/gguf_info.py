@@ -53,6 +53,8 @@ _UINT32 = 4
 # Arrays longer than this (token lists) are kept as their length only.
 _MAX_KEPT_ARRAY = 4096
 _U64 = struct.Struct("<Q")
+# How much of a long string array is read at a time (see _Reader.distinct_strings).
+_STRING_BLOCK_BYTES = 1 << 20
 
 _LAYER = re.compile(r"^blk\.(\d+)\.")
 # llama.cpp architectures without attention heads (llm_arch_is_recurrent).
@@ -179,6 +181,8 @@ class _Reader:
         """Read `count` strings and say how many differ, as bytes (as llama.cpp compares
         tokens): `string()` inlined, with the same checks, as a vocabulary and its merges are
         some 100,000 strings each (4-7x faster on the bundled models)."""
+        if self._stream.seekable():
+            return self._distinct_strings_in_blocks(count)
         read, unpack, size = self._stream.read, _U64.unpack, self._size
         position = self.position
         seen: set[bytes] = set()
@@ -195,6 +199,40 @@ class _Reader:
             position += 8 + len(data)
             seen.add(data)
         self.position = position
+        return len(seen)
+
+    def _distinct_strings_in_blocks(self, count: int) -> int:
+        """`distinct_strings` over blocks read whole (one read per 1 MiB, not two per string),
+        then the stream put back where the strings end: ~2x less Python holding the GIL."""
+        unpack_from, size = _U64.unpack_from, self._size
+        block_start = self.position  # where `block` begins in the file
+        block, at = b"", 0
+        seen: set[bytes] = set()
+
+        def refill(need: int) -> None:
+            nonlocal block, block_start, at
+            block_start += at
+            kept = block[at:]
+            wanted = max(_STRING_BLOCK_BYTES, need) - len(kept)
+            block = kept + self._stream.read(max(0, min(wanted, size - block_start - len(kept))))
+            at = 0
+            if len(block) < need:
+                raise self._cut_short()
+
+        for _ in range(count):
+            if at + 8 > len(block):
+                refill(8)
+            (length,) = unpack_from(block, at)
+            if length > MAX_STRING_BYTES:
+                raise damaged(self._path, f"it holds a text of {length:,} bytes")
+            end = at + 8 + length
+            if end > len(block):
+                refill(8 + length)
+                end = 8 + length
+            seen.add(block[at + 8 : end])
+            at = end
+        self.position = block_start + at
+        self._stream.seek(self.position)
         return len(seen)
 
     def scalar(self, fmt: str) -> Any:
@@ -271,6 +309,10 @@ def read_header(
 ) -> GGUFHeader:
     """The header, metadata and tensor table of a GGUF file, each part checked as it is read.
 
+    A file on disk that has not changed since it was last read (same size, mtime and inode) is
+    not read again: a load asks for its header several times (fit check, memory estimate,
+    session), and parsing one is ~0.1 s of Python that holds the GIL against the window.
+
     Args:
         path: The file; with `stream`, only the name used in messages.
         stream: Read from this (e.g. a file on the Hub read over HTTP ranges) instead of `path`;
@@ -280,7 +322,23 @@ def read_header(
     Raises:
         ModelFileError: missing, unreadable, not GGUF, damaged, or shorter than its tensor table.
     """
-    path = Path(path)
+    if stream is None:
+        try:
+            found = Path(path).stat()
+        except OSError:
+            pass  # read below, which says why in words
+        else:
+            if stat.S_ISREG(found.st_mode):
+                return _cached_header(str(path), found.st_size, found.st_mtime_ns, found.st_ino)
+    return _read_header(Path(path), stream, file_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_header(path: str, _size: int, _mtime_ns: int, _inode: int) -> GGUFHeader:
+    return _read_header(Path(path), None, None)
+
+
+def _read_header(path: Path, stream: BinaryIO | None, file_size: int | None) -> GGUFHeader:
     if stream is None:
         try:
             status = path.stat()

@@ -135,7 +135,7 @@ class _Child:
 
     @classmethod
     def start(cls, root: Path, log_file: Path | None) -> _Child:
-        from app.library.service import serve
+        from app.library.service import lower_priority, serve
 
         # "spawn" everywhere: a forked copy of a Qt process with live threads is not safe.
         context = multiprocessing.get_context("spawn")
@@ -155,6 +155,7 @@ class _Child:
             ) from exc
         finally:
             child_end.close()  # the child has its own copy; ours would hide its exit from us
+        lower_priority(process.pid)  # before it imports anything, not once it has
         log.info("Document library process started (pid %s)", process.pid)
         return cls(process, parent_end)
 

@@ -217,3 +217,20 @@ def test_the_process_ends_when_the_app_is_killed(tmp_path):
             assert gone and not alive
         finally:
             app.kill()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux's nice and affinity")
+def test_the_process_runs_low_from_its_start_and_leaves_the_windows_core(tmp_path):
+    """Lowered by the parent as soon as it is spawned, so its own start-up imports yield too;
+    lowering itself again in `serve` changes nothing."""
+    from app.library.service import INDEXER_NICE
+
+    process = LibraryClient(tmp_path, tmp_path / "library.log")
+    try:
+        child = psutil.Process(process.call(ProcessId()))
+        assert child.nice() == max(psutil.Process().nice(), INDEXER_NICE)
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) >= 2:
+            assert child.cpu_affinity() == cores[1:]
+    finally:
+        process.close()

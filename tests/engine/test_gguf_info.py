@@ -111,3 +111,80 @@ def test_an_unchanged_file_is_parsed_once_and_a_rewritten_one_again(tmp_path, mo
     path.unlink()
     with pytest.raises(ModelFileError):
         read_model_info(path)  # a file gone is said, not answered from the cache
+
+
+def test_a_header_is_read_once_for_the_model_info_and_the_tensor_table(tmp_path, monkeypatch):
+    import engine.gguf_info as gguf_info
+    from engine.memory.weights import read_tensor_table
+    from tests.engine.context.tiny_gguf import write_tiny_model
+
+    path = tmp_path / "m.gguf"
+    write_tiny_model(path)
+    parsed = []
+    real = gguf_info._read_header
+    monkeypatch.setattr(gguf_info, "_read_header", lambda *a: parsed.append(a) or real(*a))
+    info = read_model_info(path)
+    tensors = read_tensor_table(path)
+    assert len(parsed) == 1
+    assert info.block_count and [t.name for t in tensors]
+
+
+class _Unseekable:
+    """A file read front to back only, as a header read over HTTP ranges is."""
+
+    def __init__(self, path):
+        self._file = open(path, "rb")  # noqa: SIM115 (closed by the reader)
+
+    def read(self, size=-1):
+        return self._file.read(size)
+
+    def tell(self):
+        return self._file.tell()
+
+    def seekable(self):
+        return False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self._file.close()
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1000, 1 << 20])
+def test_vocabularies_read_in_blocks_match_a_front_to_back_read(tmp_path, monkeypatch,
+                                                                block_bytes):  # fmt: skip
+    """Strings that straddle block ends, long ones, empty ones and duplicates are read and
+    counted as a plain front-to-back read counts them."""
+    import gguf
+
+    import engine.gguf_info as gguf_info
+
+    monkeypatch.setattr(gguf_info, "_STRING_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(gguf_info, "_MAX_KEPT_ARRAY", 100)  # counted, not kept, as a real one
+    tokens = [f"tok{i}" * (i % 7) for i in range(3000)] + ["x" * 300, "dup", "dup", "é€😀"]
+    path = tmp_path / "vocab.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_token_list(tokens)
+    writer.add_array("tokenizer.ggml.merges", [f"a{i} b{i}" for i in range(2500)])
+    writer.add_tensor("token_embd.weight", np.zeros((len(tokens), 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+    blocks = gguf_info._read_header(path, None, None)
+    plain = gguf_info._read_header(path, _Unseekable(path), path.stat().st_size)
+    vocabulary = blocks.metadata["tokenizer.ggml.tokens"]
+    # "dup" twice, and the empty string (every i divisible by 7) many times, count once each.
+    assert vocabulary.length == len(tokens) and vocabulary.distinct == len(set(tokens)) == 2575
+    assert blocks == plain
+    assert blocks.tensors[0].offset == plain.tensors[0].offset
+
+
+def test_a_vocabulary_cut_short_is_refused_when_read_in_blocks(tmp_path, default_model_path):
+    data = default_model_path.read_bytes()[:1_000_000]  # ends inside the vocabulary
+    path = tmp_path / "cut.gguf"
+    path.write_bytes(data)
+    with pytest.raises(ModelFileError, match="cut short|damaged|incomplete"):
+        read_model_info(path)
