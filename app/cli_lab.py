@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from app.paths import app_paths
 from engine.cancel import CancelToken
+from engine.display import duration_text
 from engine.errors import HearthError
 
 LIST_HELP = "comma-separated"
@@ -419,7 +420,7 @@ class ProgressPrinter:
         self._last_tenth = -1
 
     def progress(self, event: Any) -> None:
-        eta = f"{_duration(event.eta_s)} left" if event.eta_s is not None else ""
+        eta = f"{duration_text(event.eta_s)} left" if event.eta_s is not None else ""
         if self.live:
             now = time.monotonic()
             if now - self._last_draw < 0.1 and event.fraction < 1.0:
@@ -448,11 +449,3 @@ class ProgressPrinter:
         if self.live:
             self.stream.write("\r\033[K")
             self.stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

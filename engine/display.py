@@ -52,6 +52,15 @@ def with_article(number: int, unit: str = "") -> str:
     return f"{article} {written}{unit}"
 
 
+def duration_text(seconds: float) -> str:
+    """Seconds as a person reads a time left: "40 s", "3 min", "1.2 h"."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _shown(char: str) -> str:
     if char.isprintable() or char in _KEPT_FORMAT or "\U000e0020" <= char <= "\U000e007f":
         return char

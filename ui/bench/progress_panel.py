@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.display import duration_text
 from ui.elided_label import ElidedLabel
 from ui.format import seconds
 
@@ -24,15 +25,6 @@ if TYPE_CHECKING:
 
 BAR_STEPS = 1000
 TICK_MS = 1000  # the elapsed time shown moves on this often while a step runs
-
-
-def duration(value: float) -> str:
-    """Seconds as a person reads a time left: "40 s", "3 min", "1.2 h"."""
-    if value < 60:
-        return f"{value:.0f} s"
-    if value < 3600:
-        return f"{value / 60:.0f} min"
-    return f"{value / 3600:.1f} h"
 
 
 class ProgressPanel(QWidget):
@@ -123,7 +115,7 @@ class ProgressPanel(QWidget):
         since = now - self._last_at
         parts = [f"{seconds(progress.elapsed_s + since)} elapsed"]
         if progress.eta_s is not None and progress.fraction < 1:
-            parts.append(f"about {duration(max(0.0, progress.eta_s - since))} left")
+            parts.append(f"about {duration_text(max(0.0, progress.eta_s - since))} left")
         self.time.setText(" · ".join(parts))
 
     def _tick_current(self) -> None:
