@@ -5,6 +5,7 @@ all down cleanly on close."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
     from engine.chat.engine import LocalEngine
 
 log = logging.getLogger(__name__)
+
+# The longest the first model load waits for the window's paint (app.after_paint falls back
+# sooner; this bounds the wait should the event loop be held up).
+PAINT_WAIT_S = 1.0
 
 # Delay between the first model load and importing the document stack in the background.
 WARM_UP_DELAY_MS = 1500
@@ -147,9 +152,13 @@ class AppController(QObject):
         for problem in self.settings.problems:
             self.window.notice.show_message(problem, "error")
         self.conversations.restore()
-        # A first load reads the model's header in Python: after the window has painted the
-        # chats just restored, not while it does (see app.after_paint).
-        after_next_paint(self.window, self.models.start)
+        # A first load reads the model's header in Python: the model thread waits until the
+        # window has painted the chats just restored (see app.after_paint). The load is queued
+        # now all the same, so a question asked meanwhile waits behind it.
+        painted = threading.Event()
+        self.model.submit(lambda _engine, _task: painted.wait(PAINT_WAIT_S))
+        after_next_paint(self.window, painted.set)
+        self.models.start()
         self.server.start()
         self.window.focus_composer()
 

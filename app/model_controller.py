@@ -157,10 +157,7 @@ class ModelController(QObject):
         settings.changed.connect(self.on_setting_changed)
 
     def start(self) -> None:
-        """Load the last used model, or the bundled default; nothing when a load was already
-        asked for (a model file opened with Hearth, say)."""
-        if self.loading_path:
-            return
+        """Load the last used model, or the bundled default."""
         path = self.settings.get("model.path")
         if not path or not Path(path).is_file():
             from engine.bundled import default_model_path

@@ -1,5 +1,5 @@
-"""Start-up work waits for the window's paint instead of running beside it, the imports made
-ahead pause the garbage collector, and a model asked for early is the one that loads."""
+"""Start-up work waits for the window's paint instead of running beside it, and the imports
+made ahead pause the garbage collector."""
 
 from __future__ import annotations
 
@@ -68,28 +68,38 @@ def test_imports_made_ahead_freeze_what_exists_and_leave_the_collector_running()
         gc.unfreeze()  # the rest of the suite collects as usual
 
 
-def test_a_model_asked_for_before_the_first_load_starts_is_the_one_loaded(qtbot, tmp_path):
+def test_the_first_load_waits_for_the_paint_and_a_question_waits_for_the_load(qtbot):
+    from PySide6.QtCore import QEvent, QObject
+
     from tests.conftest import FakeApp
-    from tests.engine.context.tiny_gguf import write_tiny_model
     from tests.fakes import FakeEngine, FakeLibraryClient
 
-    chosen = tmp_path / "chosen.gguf"
-    write_tiny_model(chosen)
-    engine = FakeEngine(ready=False)
-    loads: list[str] = []
-    real_load = engine.load
-    engine.load = lambda settings, *a, **k: (
-        loads.append(settings.model_path)
-        or real_load(  # type: ignore[method-assign]
-            settings, *a, **k
-        )
-    )
+    class PaintCounter(QObject):
+        paints = 0
+
+        def eventFilter(self, _watched, event) -> bool:  # noqa: N802 (Qt's name)
+            if event.type() in (QEvent.Type.Paint, QEvent.Type.UpdateRequest):
+                self.paints += 1
+            return False
+
+    engine = FakeEngine(ready=False, reply="Here.")
     app = FakeApp(qtbot, engine, FakeLibraryClient())
+    counter = PaintCounter()
+    app.window.installEventFilter(counter)
+    painted_before_load: list[int] = []
+    real_load = engine.load
+
+    def load(*args, **kwargs):
+        painted_before_load.append(counter.paints)
+        return real_load(*args, **kwargs)
+
+    engine.load = load  # type: ignore[method-assign]
     try:
-        app.controller.start()  # the default model's load waits for the window's paint
-        app.controller.models.load(str(chosen))  # a model file opened with Hearth, say
-        qtbot.wait_until(lambda: app.window.model_status.state == "loaded", timeout=60000)
-        qtbot.wait(500)  # past the paint and its fallback
-        assert [str(p) for p in loads] == [str(chosen)]
+        counter.paints = 0
+        app.controller.start()
+        app.send("Are you there?")  # before the model has loaded
+        app.wait_reply()
+        assert painted_before_load and painted_before_load[0] >= 1
+        assert app.stored_messages()[-1].content.strip() == "Here."
     finally:
         app.stop()
