@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from collections.abc import Iterable
@@ -16,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.interrupts import interruptible
 from app.paths import app_paths
-from engine.cancel import CancelToken
 from engine.display import duration_text
 from engine.errors import HearthError
 
@@ -386,25 +385,6 @@ def _task(questions: str | None, library: str | None) -> tuple[Any, ...]:
 
 
 # --- terminal ------------------------------------------------------------------------------------
-
-
-class interruptible:
-    """Ctrl+C sets a cancel token (the job stops cleanly); a second Ctrl+C stops at once."""
-
-    def __enter__(self) -> CancelToken:
-        self.cancel = CancelToken()
-
-        def on_interrupt(*_: Any) -> None:
-            if self.cancel.cancelled:
-                raise KeyboardInterrupt
-            self.cancel.cancel()
-            print("\nstopping...", file=sys.stderr)
-
-        self.previous = signal.signal(signal.SIGINT, on_interrupt)
-        return self.cancel
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self.previous)
 
 
 class ProgressPrinter:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from app.cli_options import add_checked
 from app.cli_remote import add_remote_options, connect_remote, exit_status
+from app.interrupts import interruptible
 from app.paths import app_paths
 from engine.cancel import CancelToken
 from engine.display import display_name, display_path, display_text
@@ -100,34 +101,25 @@ def _open(name: str, create: bool, progress=None):
 
 
 def run_index(args: argparse.Namespace) -> int:
-    cancel = CancelToken()
-
-    def on_interrupt(*_: Any) -> None:
-        # First Ctrl+C: stop after rolling back the current file. Second: stop at once.
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-        print("\nstopping...", file=sys.stderr)
-
     if args.watch:
         return run_watch(args)
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        with _open(args.library, create=True, progress=ProgressPrinter(sys.stderr)) as library:
-            printer = ProgressPrinter(sys.stderr)
-            if args.paths:
-                report = library.index(args.paths, progress=printer, cancel=cancel)
-            else:
-                pending = library.pending_files()
-                if not pending:
-                    raise HearthError(
-                        "Name the files or folders to index.",
-                        "Example: hearth index ~/Documents/manuals",
-                    )
-                print(f"resuming {len(pending)} pending files", file=sys.stderr)
-                report = library.resume(progress=printer, cancel=cancel)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    # First Ctrl+C: stop after rolling back the current file. Second: stop at once.
+    with (
+        interruptible() as cancel,
+        _open(args.library, create=True, progress=ProgressPrinter(sys.stderr)) as library,
+    ):
+        printer = ProgressPrinter(sys.stderr)
+        if args.paths:
+            report = library.index(args.paths, progress=printer, cancel=cancel)
+        else:
+            pending = library.pending_files()
+            if not pending:
+                raise HearthError(
+                    "Name the files or folders to index.",
+                    "Example: hearth index ~/Documents/manuals",
+                )
+            print(f"resuming {len(pending)} pending files", file=sys.stderr)
+            report = library.resume(progress=printer, cancel=cancel)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
