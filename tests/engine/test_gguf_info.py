@@ -101,8 +101,8 @@ def test_an_unchanged_file_is_parsed_once_and_a_rewritten_one_again(tmp_path, mo
     path = tmp_path / "m.gguf"
     write_tiny_model(path, template="first {{ messages }}")
     parsed = []
-    real = gguf_info.read_header
-    monkeypatch.setattr(gguf_info, "read_header", lambda *a: parsed.append(a) or real(*a))
+    real = gguf_info._read_header
+    monkeypatch.setattr(gguf_info, "_read_header", lambda *a: parsed.append(a) or real(*a))
     first = read_model_info(path)
     assert read_model_info(path) == first and len(parsed) == 1
     write_tiny_model(path, template="second {{ messages }}")  # same size class, new content
