@@ -6,6 +6,7 @@ window shows; the engine, the workers and llama.cpp come after (the model loads 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -146,6 +147,8 @@ def start_backend(window, settings, paths, on_started) -> None:
     made) and hand it to `on_started`."""
     from app.after_paint import after_next_paint
     from app.background import run_in_background
+    from engine.bundled import first_model_path
+    from engine.errors import ModelFileError
 
     def build(_imported=None) -> None:
         from app.controller import AppController
@@ -154,6 +157,9 @@ def start_backend(window, settings, paths, on_started) -> None:
         controller.start()
         on_started(controller)
 
+    # The model's load starts once the backend is built: say so from the first paint.
+    with contextlib.suppress(ModelFileError):  # no model at all: the load says why
+        window.model_status.set_loading(Path(first_model_path(settings.get("model.path"))).stem)
     # Should an import fail, building on the GUI thread raises it there, for the crash dialog.
     after_next_paint(window, lambda: run_in_background(import_backend, build, lambda _e: build()))
 

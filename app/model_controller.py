@@ -18,6 +18,7 @@ from app.background import run_in_background
 from app.model_worker import ModelClient
 from app.paths import app_paths
 from app.settings import Settings
+from engine.display import display_name
 from engine.errors import HearthError
 from ui.main_window import MainWindow
 from ui.model_picker import ModelPicker, ModelRow
@@ -157,12 +158,19 @@ class ModelController(QObject):
         settings.changed.connect(self.on_setting_changed)
 
     def start(self) -> None:
-        """Load the last used model, or the bundled default."""
-        path = self.settings.get("model.path")
-        if not path or not Path(path).is_file():
-            from engine.bundled import default_model_path
+        """Load the last used model, or the bundled default (saying so when the last one is
+        gone)."""
+        from engine.bundled import first_model_path
 
-            path = str(default_model_path())
+        path = first_model_path(self.settings.get("model.path"))
+        if path != self.settings.get("model.path") and self.settings.get("model.path"):
+            self.window.notice.show_message(
+                f"{display_name(self.settings.get('model.path'))} is no longer where it was "
+                f"loaded from; Hearth loaded {display_name(path)} instead.",
+                "info",
+            )
+            log.info("The last model, %s, is gone; loading %s", self.settings.get("model.path"),
+                     path)  # fmt: skip
         self.load(path)
 
     def load(self, path: str) -> None:

@@ -50,3 +50,15 @@ def embedding_model_dir() -> Path:
     if not path.is_dir():
         raise ModelFileError(f"The bundled embedding model is missing: {path}", "Reinstall Hearth.")
     return path
+
+
+def first_model_path(last: str | None) -> str:
+    """The model a start loads: `last` (the one used last time) while its file is there, else
+    the bundled default.
+
+    Raises:
+        ModelFileError: `last` is gone and the bundled model is not installed.
+    """
+    if last and Path(last).is_file():
+        return last
+    return str(default_model_path())

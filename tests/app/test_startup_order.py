@@ -103,3 +103,36 @@ def test_the_first_load_waits_for_the_paint_and_a_question_waits_for_the_load(qt
         assert app.stored_messages()[-1].content.strip() == "Here."
     finally:
         app.stop()
+
+
+def test_the_window_says_which_model_loads_from_its_first_paint(qtbot, monkeypatch):
+    from app.gui import start_backend
+    from app.paths import app_paths
+    from app.settings import Settings
+    from engine.bundled import default_model_path
+    from ui.main_window import MainWindow
+
+    monkeypatch.setattr("app.after_paint.after_next_paint", lambda *_args: None)  # no backend
+    paths = app_paths().ensure()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    start_backend(window, Settings(paths.settings_file), paths, lambda _controller: None)
+    assert window.model_status.state == "loading"
+    assert default_model_path().stem in window.model_status.button.accessibleName()
+
+
+def test_a_last_model_that_is_gone_is_replaced_by_the_bundled_one_and_said(qtbot, tmp_path):
+    from engine.bundled import default_model_path
+    from tests.conftest import FakeApp
+    from tests.fakes import FakeEngine, FakeLibraryClient
+
+    app = FakeApp(qtbot, FakeEngine(ready=False), FakeLibraryClient())
+    app.settings.update({"model.path": str(tmp_path / "moved-away.gguf")})
+    try:
+        app.start()
+        assert app.controller.models.loading_path == str(default_model_path())
+        notice = app.window.notice.label.text()
+        assert "moved-away.gguf is no longer where it was loaded from" in notice
+        assert default_model_path().name in notice
+    finally:
+        app.stop()
