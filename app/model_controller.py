@@ -168,6 +168,7 @@ class ModelController(QObject):
                 f"{display_name(self.settings.get('model.path'))} is no longer where it was "
                 f"loaded from; Hearth loaded {display_name(path)} instead.",
                 "info",
+                timeout_ms=30000,  # read at start-up, while the eye is elsewhere
             )
             log.info("The last model, %s, is gone; loading %s", self.settings.get("model.path"),
                      path)  # fmt: skip
