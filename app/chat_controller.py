@@ -15,7 +15,12 @@ from app.conversation import CurrentConversation, store_write, title_from
 from app.model_worker import ModelClient
 from app.settings import Settings
 from engine.chat.events import ContextUsed, TextArrived
-from engine.chat.stored import sources_from_stored, sources_to_stored, stats_from_stored
+from engine.chat.stored import (
+    evidence_from_stored,
+    sources_from_stored,
+    sources_to_stored,
+    stats_from_stored,
+)
 from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
 from engine.context.budget import Message
 from engine.stats import GenerationStats
@@ -23,6 +28,7 @@ from ui.main_window import MainWindow
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
+    from engine.library.types import Evidence
 
 # A streaming reply is saved this often, so a crash keeps most of it.
 SAVE_INTERVAL_S = 1.0
@@ -40,6 +46,7 @@ class Reply:
     question: str
     text: str = ""
     sources: tuple[Source, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     saved_at: float = field(default_factory=time.monotonic)
     # Set once a save failed (a full disk), so the notice is shown once, not every second.
     save_failed: bool = False
@@ -86,6 +93,7 @@ class ChatController(QObject):
         self.model.replyStarted.connect(self.on_reply_started)
         self.model.replyText.connect(self.on_reply_text)
         self.model.replySources.connect(self.on_reply_sources)
+        self.model.replyEvidence.connect(self.on_reply_evidence)
         self.model.replyFinished.connect(self.on_reply_finished)
         self.model.replyFailed.connect(self.on_reply_failed)
         self.model.contextUsed.connect(self.on_context_used)
@@ -101,9 +109,11 @@ class ChatController(QObject):
                     continue
                 chat.add_message(message.id, message.role, message.content,
                                  stats_from_stored(message.stats),
-                                 sources_from_stored(message.sources))  # fmt: skip
+                                 sources_from_stored(message.sources),
+                                 evidence_from_stored(message.sources))  # fmt: skip
             reply = self.reply
             if reply is not None and reply.conversation_id == conversation.id:
+                chat.show_reply_sources(reply.message_id, reply.sources)
                 chat.show_reply_text(reply.message_id, reply.text)
                 chat.set_reply_streaming(reply.message_id, True)
         chat.set_busy(self.reply is not None)
@@ -212,6 +222,11 @@ class ChatController(QObject):
             reply.sources = tuple(sources)
             self.window.chat.show_reply_sources(reply.message_id, reply.sources)
 
+    def on_reply_evidence(self, request_id: int, evidence: tuple[Evidence, ...]) -> None:
+        if (reply := self._mine(request_id)) is not None:
+            reply.evidence = tuple(evidence)
+            self.window.chat.show_reply_evidence(reply.message_id, reply.evidence)
+
     def on_reply_text(self, request_id: int, batch: TextArrived) -> None:
         reply = self._mine(request_id)
         if reply is None:
@@ -240,7 +255,7 @@ class ChatController(QObject):
             self.on_reply_failed(request_id, stats.error or "The reply broke off.")
             return
         self._write(self.store.update_message, reply.message_id, reply.text, stats.to_dict(),
-                    sources_to_stored(reply.sources))  # fmt: skip
+                    sources_to_stored(reply.sources, reply.evidence))  # fmt: skip
         self.window.chat.show_reply_done(reply.message_id, reply.text, stats)
         self.window.gauges.reply_finished(stats)
         if stats.stop_reason == "error":  # cut part-way (a remote server went away): text kept
@@ -258,7 +273,7 @@ class ChatController(QObject):
         if reply.text:
             stats = GenerationStats.ended("error", message)
             self._write(self.store.update_message, reply.message_id, reply.text, stats.to_dict(),
-                        sources_to_stored(reply.sources), quiet=True)  # fmt: skip
+                        sources_to_stored(reply.sources, reply.evidence), quiet=True)  # fmt: skip
             self.window.chat.show_reply_done(reply.message_id, reply.text, stats)
             self.window.notice.show_message(message, "error", topic="reply")
         else:

@@ -27,7 +27,7 @@ from ui.page_viewer import PageViewer
 if TYPE_CHECKING:
     from engine.chat.placement import Placement
     from engine.library.answer import Source
-    from engine.library.types import FileProgress, FileRecord, IndexReport
+    from engine.library.types import Evidence, FileProgress, FileRecord, IndexReport
     from engine.page_render import RenderedPage
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class DocumentController(QObject):
         panel.cancelRequested.connect(self.index.cancel)
         panel.openRequested.connect(self.open_file)
         self.window.chat.sourceClicked.connect(self.open_source)
+        self.window.chat.evidenceClicked.connect(self.open_evidence)
         self.current.changed.connect(self.on_conversation_changed)
         self.index.started.connect(self.on_index_started)
         self.index.fileProgress.connect(self.on_file_progress)
@@ -272,6 +273,10 @@ class DocumentController(QObject):
     def open_source(self, source: Source) -> None:
         """Show the cited page with the passage highlighted."""
         self._viewer().open_source(source.file, source.page or 1, source.excerpt)
+
+    def open_evidence(self, evidence: Evidence) -> None:
+        """Show the page an evidence line comes from with its sentences highlighted."""
+        self._viewer().open_source(evidence.file, evidence.page or 1, evidence.text)
 
     def open_file(self, path: str) -> None:
         self._viewer().open_source(path, 1, "")

@@ -20,7 +20,7 @@ from app.jobs import Job, Task
 from app.model_thread import ModelThread, batched
 from app.worker import SerialWorker
 from engine.chat.answer import Question, Retrieve, answer
-from engine.chat.events import ContextUsed, ReplyEnded, SourcesFound, TextArrived
+from engine.chat.events import ContextUsed, EvidenceFound, ReplyEnded, SourcesFound, TextArrived
 from engine.chat.placement import DocumentsToPlace, ReadText, place_documents
 from engine.errors import HearthError, describe
 
@@ -63,7 +63,8 @@ class ModelClient(QObject):
     HearthError): a remote model chosen instead of a local one (`unloaded` comes first when a
     local model was freed for it),
     replyStarted(id), replySources(id, tuple[Source]), replyText(id, TextArrived),
-    contextUsed(ContextUsed), replyFinished(id, GenerationStats), replyFailed(id, message),
+    contextUsed(ContextUsed), replyEvidence(id, tuple[Evidence]) (just before replyFinished,
+    when there were sources), replyFinished(id, GenerationStats), replyFailed(id, message),
     documentPlaced(Placement).
 
     Args:
@@ -83,6 +84,7 @@ class ModelClient(QObject):
     replyStarted = Signal(int)
     replySources = Signal(int, object)
     replyText = Signal(int, object)
+    replyEvidence = Signal(int, object)
     contextUsed = Signal(object)
     replyFinished = Signal(int, object)
     replyFailed = Signal(int, str)
@@ -294,6 +296,8 @@ class ModelClient(QObject):
             self.contextUsed.emit(event)
         elif isinstance(event, SourcesFound):
             self.replySources.emit(rid, event.sources)
+        elif isinstance(event, EvidenceFound):
+            self.replyEvidence.emit(rid, event.evidence)
         elif isinstance(event, ReplyEnded):
             self._end(rid)
             self.replyFinished.emit(rid, event.stats)

@@ -157,12 +157,16 @@ def tiny_png(width: int = 40, height: int = 50) -> bytes:
 class FakeLibraryClient:
     """The library client's interface (`call`, `cancel`, `exists`, `running_pids`, `close`),
     answered in memory: every file indexes as one page with two chunks, except names in
-    `broken` (failed, with the engine's reason), and a search finds page 1 of each indexed file.
-    `calls` records every request."""
+    `broken` (failed, with the engine's reason), and a search finds page 1 of each indexed file
+    (its text from `pages`, by file name, else "Page one of <name>."). `calls` records every
+    request."""
 
-    def __init__(self, broken: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, broken: dict[str, str] | None = None, pages: dict[str, str] | None = None
+    ) -> None:
         self.files: dict[str, dict[str, object]] = {}  # library -> path -> FileRecord
         self.broken = broken or {}
+        self.pages = pages or {}
         self.calls: list[object] = []
         self.cancelled = False
         self._lock = threading.Lock()
@@ -219,7 +223,9 @@ class FakeLibraryClient:
                        if r.status == "indexed"]  # fmt: skip
             from engine.library.answer import Source
 
-            return tuple(Source(n, path, 1, f"Page one of {Path(path).name}.", score=1.0)
+            return tuple(Source(n, path, 1, self.pages.get(Path(path).name,
+                                                           f"Page one of {Path(path).name}."),
+                                score=1.0)
                          for n, path in enumerate(indexed[: request.k], start=1))  # fmt: skip
         if isinstance(request, protocol.DocumentText):
             text = Path(request.path).read_text(encoding="utf-8", errors="replace")

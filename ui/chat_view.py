@@ -20,6 +20,7 @@ from ui.message_widget import MessageWidget
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
+    from engine.library.types import Evidence
     from engine.stats import GenerationStats
 
 _MAX_WIDTH = 860
@@ -53,10 +54,12 @@ class ChatView(QScrollArea):
     its conversation is not the one shown, there is no such message here and nothing happens.
     A finished reply is read out by the screen reader.
 
-    Signals: sourceClicked(Source), editRequested(message id), regenerateRequested(message id).
+    Signals: sourceClicked(Source), evidenceClicked(Evidence), editRequested(message id),
+    regenerateRequested(message id).
     """
 
     sourceClicked = Signal(object)
+    evidenceClicked = Signal(object)
     editRequested = Signal(int)
     regenerateRequested = Signal(int)
 
@@ -113,9 +116,11 @@ class ChatView(QScrollArea):
         text: str,
         stats: GenerationStats | None = None,
         sources: Sequence[Source] = (),
+        evidence: Sequence[Evidence] = (),
     ) -> MessageWidget:
-        widget = MessageWidget(message_id, role, text, stats, sources, self._column)
+        widget = MessageWidget(message_id, role, text, stats, sources, evidence, self._column)
         widget.sourceClicked.connect(self.sourceClicked)
+        widget.evidenceClicked.connect(self.evidenceClicked)
         widget.editRequested.connect(self.editRequested)
         widget.regenerateRequested.connect(self.regenerateRequested)
         self._layout.insertWidget(self._layout.count() - 1, widget)
@@ -158,6 +163,11 @@ class ChatView(QScrollArea):
     def show_reply_sources(self, message_id: int, sources: Sequence[Source]) -> None:
         if (widget := self.message(message_id)) is not None:
             widget.set_sources(sources)
+
+    def show_reply_evidence(self, message_id: int, evidence: Sequence[Evidence]) -> None:
+        """The sentences of the sources that support the reply, under it."""
+        if (widget := self.message(message_id)) is not None:
+            widget.set_evidence(evidence)
 
     def set_reply_streaming(self, message_id: int, streaming: bool) -> None:
         if (widget := self.message(message_id)) is not None:

@@ -1,9 +1,10 @@
-"""Numbers as people read them: sizes, durations, rates."""
+"""Numbers and names as people read them: sizes, durations, rates, file names that fit."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.display import display_name
 from engine.storage import size_text
 
 if TYPE_CHECKING:
@@ -69,3 +70,13 @@ def stats_details(stats: GenerationStats) -> str:
         f"Reply: {stats.generated_tokens} tokens, {stats.generation_tokens_per_s:.1f} tok/s"
     )
     return text + (f"\nError: {stats.error}" if stats.error else "")
+
+
+def short_name(path: str, limit: int) -> str:
+    """The file's name as shown (escaped), at most `limit` characters: a longer one keeps its
+    start and its end (where the extension and a version number are) around an ellipsis."""
+    name = display_name(path) or "document"
+    if len(name) <= limit:
+        return name
+    keep = limit - 1
+    return name[: keep - keep // 3] + "…" + name[-(keep // 3) :]

@@ -1,4 +1,4 @@
-"""One message in the chat: who wrote it, its Markdown, actions, stats and sources."""
+"""One message in the chat: who wrote it, its Markdown, actions, stats, evidence and sources."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from ui.evidence_list import EvidenceList
 from ui.format import stats_details, stats_line
 from ui.markdown_view import MarkdownView
 from ui.source_list import SourceList
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
+    from engine.library.types import Evidence
     from engine.stats import GenerationStats
 
 
@@ -23,11 +25,13 @@ class MessageWidget(QFrame):
 
     Signals:
         sourceClicked(Source): a source (button or [n] link in the text) was clicked.
+        evidenceClicked(Evidence): the file and page of an evidence line was clicked.
         editRequested(int): the Edit action of a user message, with the message id.
         regenerateRequested(int): the Regenerate action of a reply, with the message id.
     """
 
     sourceClicked = Signal(object)
+    evidenceClicked = Signal(object)
     editRequested = Signal(int)
     regenerateRequested = Signal(int)
 
@@ -38,6 +42,7 @@ class MessageWidget(QFrame):
         text: str = "",
         stats: GenerationStats | None = None,
         sources: Sequence[Source] = (),
+        evidence: Sequence[Evidence] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -85,17 +90,21 @@ class MessageWidget(QFrame):
         self.stats_label.setVisible(False)
         self.sources = SourceList(self)
         self.sources.sourceClicked.connect(self.sourceClicked)
+        self.evidence = EvidenceList(self)
+        self.evidence.evidenceClicked.connect(self.evidenceClicked)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 10)
         layout.setSpacing(4)
         layout.addLayout(header)
         layout.addWidget(self.body)
+        layout.addWidget(self.evidence)
         layout.addWidget(self.sources)
         layout.addWidget(self.stats_label)
 
         self.body.set_markdown(text, len(sources))
         self.sources.set_sources(sources)
+        self.evidence.set_evidence(evidence)
         self.show_reply_stats(stats)
         self._update_code_button()
         who = "Your message" if role == "user" else "Hearth's reply"
@@ -147,6 +156,10 @@ class MessageWidget(QFrame):
     def set_sources(self, sources: Sequence[Source]) -> None:
         self.sources.set_sources(sources)
         self.body.set_markdown(self._text, len(sources))
+
+    def set_evidence(self, evidence: Sequence[Evidence]) -> None:
+        """The sentences of the sources that support the reply, under it."""
+        self.evidence.set_evidence(evidence)
 
     def set_last(self, last_user: bool, last_reply: bool) -> None:
         """Only the newest user message can be edited and the newest reply regenerated."""

@@ -9,14 +9,20 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.display import display_name
+from ui.format import short_name
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
 
 
+# A longer file name is shortened in the middle (in full in the tooltip), so that the button
+# never makes the reply wider than the narrowest window.
+MAX_NAME_CHARS = 48
+
+
 def source_title(source: Source) -> str:
     """ "[2]  report.pdf  ·  page 4" """
-    name = display_name(source.file) or "document"
+    name = short_name(source.file, MAX_NAME_CHARS)
     return f"[{source.number}]  {name}" + (f"  ·  page {source.page}" if source.page else "")
 
 
@@ -56,7 +62,8 @@ class SourceList(QWidget):
             button = QPushButton(source_title(source))
             button.setObjectName("SourceButton")
             excerpt = " ".join(source.excerpt.split())
-            button.setToolTip(excerpt[:500] + ("…" if len(excerpt) > 500 else ""))
+            shown = excerpt[:500] + ("…" if len(excerpt) > 500 else "")
+            button.setToolTip(f"{display_name(source.file)}\n{shown}")
             page = f", page {source.page}" if source.page else ""
             button.setAccessibleName(f"Source {source.number}: {display_name(source.file)}{page}")
             button.setAccessibleDescription("Opens the page with the passage highlighted")

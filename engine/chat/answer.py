@@ -1,7 +1,8 @@
 """Answer one question in a conversation: retrieve excerpts, plan the context window, stream.
 
     for event in answer(engine, Question("What is GGUF?", history=...), retrieve, cancel):
-        ...   # SourcesFound, ContextUsed, TextArrived..., ReplyEnded (see engine.chat.events)
+        ...   # SourcesFound, ContextUsed, TextArrived..., EvidenceFound, ReplyEnded
+              # (see engine.chat.events)
 
 A plain generator: the window runs it on its model thread, a server on the same thread through
 the same queue, a test with a fake engine and no thread at all.
@@ -16,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from engine.cancel import CancelToken
 from engine.chat.engine import ChatEngine, NoModelError
-from engine.chat.events import AnswerEvent, ContextUsed, ReplyEnded, SourcesFound, TextArrived
+from engine.chat.events import (
+    AnswerEvent,
+    ContextUsed,
+    EvidenceFound,
+    ReplyEnded,
+    SourcesFound,
+    TextArrived,
+)
 from engine.context.budget import Message
 from engine.context.turn import Document, TurnRequest
 from engine.errors import HearthError
@@ -24,6 +32,7 @@ from engine.stats import GenerationStats
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
+    from engine.library.types import Evidence
     from engine.session import SamplingSettings
 
 # (library name, question, k) -> the numbered excerpts that bear on the question.
@@ -81,13 +90,21 @@ class Question:
     conversation: object = None
 
 
+def _evidence(question: str, sources: Sequence[Source], reply: str) -> tuple[Evidence, ...]:
+    from engine.library.answer import sources_evidence
+
+    return tuple(sources_evidence(question, sources, reply))
+
+
 def answer(
     engine: ChatEngine,
     question: Question,
     retrieve: Retrieve | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[AnswerEvent]:
-    """Write the reply to `question`, event by event; it always ends with `ReplyEnded`.
+    """Write the reply to `question`, event by event; it always ends with `ReplyEnded`. When
+    sources were found, `EvidenceFound` (the sentences that support what the reply says) comes
+    just before it.
 
     Stopped before or while the context is planned (a summary being written), it ends with
     stats whose stop reason is "cancelled".
@@ -124,10 +141,14 @@ def answer(
             return
         raise
     yield ContextUsed(plan.budget, plan.notice)
+    reply: list[str] = []
     for item in engine.stream(plan, question.sampling, cancel):
         if isinstance(item, GenerationStats):
             yield ContextUsed(engine.budget, plan.notice)
+            if sources:
+                yield EvidenceFound(_evidence(question.text, sources, "".join(reply)))
             yield ReplyEnded(item)
             return
+        reply.append(item)
         yield TextArrived(item)
     raise HearthError("The reply ended without its statistics.")

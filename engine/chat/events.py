@@ -1,5 +1,6 @@
 """What answering a question reports, in this order: the sources found (when the conversation has
-documents), how the context window is used, the reply's text as it arrives, and its stats.
+documents), how the context window is used, the reply's text as it arrives, the evidence for it
+(when there were sources), and its stats.
 
 These records cross threads and processes as they are (frozen dataclasses); the window's model
 thread batches `TextArrived` before they reach the GUI (see app.throttle).
@@ -15,6 +16,7 @@ from engine.stats import GenerationStats
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
+    from engine.library.types import Evidence
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,19 @@ class TextArrived:
 
 
 @dataclass(frozen=True)
+class EvidenceFound:
+    """The sentence or two of the top sources that best support the written reply, best first,
+    with the matched terms marked (empty: no sentence holds the question's or reply's terms).
+    Comes after the reply's text, just before `ReplyEnded`, when there were sources."""
+
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
 class ReplyEnded:
     """The last event of every answer: the reply's numbers and why it stopped."""
 
     stats: GenerationStats
 
 
-AnswerEvent = SourcesFound | ContextUsed | TextArrived | ReplyEnded
+AnswerEvent = SourcesFound | ContextUsed | TextArrived | EvidenceFound | ReplyEnded

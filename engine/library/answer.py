@@ -7,7 +7,7 @@ your documents" without asking the model at all, so nothing is invented from an 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,6 +234,33 @@ def answer_evidence(plan: AnswerPlan, reply: str) -> list[Evidence]:
         plan.question, hits, answer=reply, max_items=EVIDENCE_ITEMS, sources=order
     )
     return chosen or plan.evidence
+
+
+def sources_evidence(question: str, sources: Sequence[Source], reply: str) -> list[Evidence]:
+    """Evidence for `reply` from the numbered sources alone (1, 2, ... as `plan_answer` numbers
+    them; what a chat receives from a search): the choice `answer_evidence` makes on the plan
+    they came from, or the question's own when there is no reply text yet."""
+    ordered = sorted(sources, key=lambda source: source.number)
+    hits = [
+        Hit(
+            chunk_id=0,
+            file=source.file,
+            page=source.page,
+            text=source.excerpt,
+            score=source.score,
+            similarity=source.similarity,
+            heading=source.heading,
+            char_start=source.char_start,
+            char_end=source.char_end,
+            location=source.location,
+        )
+        for source in ordered
+    ]
+    numbers = [source.number for source in ordered]
+    evidence = select_evidence(question, hits, max_items=EVIDENCE_ITEMS, sources=numbers)
+    if not reply.strip():
+        return evidence
+    return answer_evidence(AnswerPlan(question, ordered, [], evidence, hits), reply)
 
 
 def _squash(text: str) -> str:

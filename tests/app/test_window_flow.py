@@ -239,3 +239,63 @@ def test_an_export_the_disk_refuses_is_explained(fake_app, tmp_path):
     target = tmp_path / "out" / "chat.md"
     fake_app.controller.conversations.export_to(fake_app.conversation.id, target)
     assert target.read_text().startswith("# Say yes.")
+
+
+def test_a_reply_from_documents_shows_its_evidence_keeps_it_and_opens_its_page(qtbot, tmp_path):
+    from engine.chat.stored import evidence_from_stored
+    from tests.conftest import FakeApp
+
+    guide = tmp_path / "harbour-guide.pdf"
+    guide.write_bytes(b"%PDF-1.4")  # the fake library reads no file
+    page = ("The harbour has twelve boats. The keeper of the lighthouse is <Marta> & co.\n"
+            "The lamp turns twice a minute.")  # fmt: skip
+    libraries = FakeLibraryClient(pages={"harbour-guide.pdf": page})
+    engine = FakeEngine(ready=False, reply="The keeper is Marta [1].")
+    app = FakeApp(qtbot, engine, libraries).start()
+    try:
+        window = app.window
+        window.filesDropped.emit((str(guide),))
+        qtbot.wait_until(lambda: window.documents.status_of(str(guide)) == "indexed",
+                         timeout=10000)  # fmt: skip
+        app.send("Who is the keeper of the lighthouse?")
+        app.wait_reply()
+        reply = window.chat.last()
+        [item] = reply.evidence.evidence()
+        assert (item.file, item.page, item.source) == (str(guide), 1, 1)
+        assert item.text == "The keeper of the lighthouse is <Marta> & co."
+        [quote] = reply.evidence.quotes()
+        # The document's own text is shown as text, the matched terms in bold.
+        assert quote.text() == (
+            "“The <b>keeper</b> of the <b>lighthouse</b> is &lt;<b>Marta</b>&gt; &amp; co.”"
+        )
+        qtbot.wait_until(lambda: quote.isVisible() and reply.evidence.isVisible())
+        [button] = reply.evidence.buttons()
+        assert button.text() == "[1]  harbour-guide.pdf  ·  page 1"
+
+        # Saved with the reply: opening the chat again shows the same evidence.
+        assert evidence_from_stored(app.stored_messages()[-1].sources) == (item,)
+        chat = app.conversation.id
+        qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+        assert window.chat.messages() == []
+        app.controller.current.open(chat)
+        again = window.chat.last()
+        assert again.evidence.evidence() == (item,)
+        assert again.evidence.quotes()[0].text() == quote.text()
+
+        # Its file and page opens the page with the evidence sentence as the passage.
+        again.evidence.buttons()[0].click()
+        viewer = app.controller.documents.viewer
+        qtbot.wait_until(lambda: viewer.stack.currentWidget() is viewer.page_scroll,
+                         timeout=10000)  # fmt: skip
+        assert viewer.page == 1 and viewer.page_view.highlights
+        render = [c for c in libraries.calls if type(c).__name__ == "RenderPage"][-1]
+        assert (render.path, render.page, render.passage) == (str(guide), 1, item.text)
+    finally:
+        app.stop()
+
+
+def test_a_reply_without_documents_shows_no_evidence(fake_app):
+    fake_app.send("Name a colour.")
+    fake_app.wait_reply()
+    reply = fake_app.window.chat.last()
+    assert reply.evidence.evidence() == () and reply.evidence.isHidden()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.paths import styles_dir
 from engine.library.answer import Source
+from engine.library.types import Evidence
 from ui.accessibility import accessible_name, controls, unnamed_controls
 from ui.crash_dialog import crash_box
 from ui.page_viewer import PageViewer
@@ -17,11 +18,14 @@ from ui.theme import apply_theme
 
 
 def _fill(app) -> None:
-    """A window with something in every part: a reply with sources, documents, the picker."""
+    """A window with something in every part: a reply with sources and evidence, documents,
+    the picker."""
     app.send("Name a colour.")
     app.wait_reply()
-    app.window.chat.show_reply_sources(
-        app.window.chat.last().message_id, (Source(1, "/docs/guide.pdf", 3, "An excerpt."),)
+    reply = app.window.chat.last().message_id
+    app.window.chat.show_reply_sources(reply, (Source(1, "/docs/guide.pdf", 3, "An excerpt."),))
+    app.window.chat.show_reply_evidence(
+        reply, (Evidence("/docs/guide.pdf", 3, "An excerpt.", [(3, 10)], source=1),)
     )
     app.window.show_documents(True)
     app.window.notice.show_message("Something to act on.", actions=[("Undo", lambda: None)])
@@ -133,7 +137,8 @@ def test_every_control_of_the_main_window_takes_the_keyboard_focus(fake_app):
                      window.conversations.list, window.composer.send_button,
                      window.documents.table, window.documents.add_button,
                      window.settings_button, window.model_status.button,
-                     window.chat.last().copy_button):  # fmt: skip
+                     window.chat.last().copy_button,
+                     window.chat.last().evidence.buttons()[0]):  # fmt: skip
         assert expected in reached, _describe(expected)
 
 
@@ -161,7 +166,8 @@ def test_the_focus_is_visible_on_every_kind_of_control(fake_app, qtbot):
         for widget in (window.settings_button, window.composer.send_button,
                        window.chat.last().copy_button, window.conversations.search,
                        window.conversations.list, window.documents.table,
-                       window.chat.last().sources.button_for(1)):  # fmt: skip
+                       window.chat.last().sources.button_for(1),
+                       window.chat.last().evidence.buttons()[0]):  # fmt: skip
             window.composer.edit.setFocus()
             QApplication.processEvents()
             before = widget.grab().toImage()

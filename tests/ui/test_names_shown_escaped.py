@@ -57,3 +57,15 @@ def test_notices(qtbot):
         == f"⚠ Could not index /docs/{SHOWN}: damaged\n<b>bold.pdf</b> was indexed"  # an older error
     )
     assert bar.label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_evidence_under_a_reply(qtbot):
+    from engine.library.types import Evidence
+    from ui.evidence_list import EvidenceList
+
+    evidence = EvidenceList()
+    qtbot.add_widget(evidence)
+    evidence.set_evidence([Evidence(PATH, 2, "x", source=1)])
+    [button] = evidence.buttons()
+    assert button.text() == f"[1]  {SHOWN}  ·  page 2"
+    assert clean(button.accessibleName()) and SHOWN in button.toolTip()

@@ -161,3 +161,41 @@ def test_the_gauge_bar_keeps_its_panels_in_place_and_ends_long_text_in_an_ellips
     detail = bar.speed.detail  # cut short (or left out) where it does not fit, never clipped
     assert QLabel.text(detail) in ("", "…") or QLabel.text(detail).endswith("…")
     assert detail.toolTip() == "first token 4.9 s · prompt 367 tok/s"
+
+
+def test_evidence_under_a_reply_is_the_document_s_text_with_its_terms_marked(qtbot):
+    from engine.library.types import Evidence
+
+    evidence = (
+        Evidence(
+            "/docs/b.pdf", 9, "If a < b then\nrun <script>x</script>.", [(3, 4), (19, 25)], source=2
+        ),  # fmt: skip
+        Evidence("/docs/sheet.xlsx", None, "Boats: 12.", [(0, 5)], "sheet Budget, row 7", 1),
+    )
+    widget = MessageWidget(1, "assistant", "The answer [2].", None, SOURCES, evidence)
+    qtbot.add_widget(widget)
+    widget.resize(600, 400)
+    widget.show()
+    first, second = widget.evidence.quotes()
+    assert first.text() == "“If <b>a</b> &lt; b then run &lt;<b>script</b>&gt;x&lt;/script&gt;.”"
+    assert first.textFormat() == Qt.TextFormat.RichText
+    assert second.text() == "“<b>Boats</b>: 12.”"
+    assert [b.text() for b in widget.evidence.buttons()] == [
+        "[2]  b.pdf  ·  page 9", "[1]  sheet.xlsx  ·  sheet Budget, row 7"
+    ]  # fmt: skip
+    assert widget.evidence.buttons()[0].accessibleName() == "Evidence from b.pdf, page 9"
+    # A long file name is shortened beside the sentences; the tooltip and the name say it all.
+    long_name = "/docs/Town council minutes, spring 2021 (final, signed copy).pdf"
+    widget.set_evidence([Evidence(long_name, 14, "The market opens.", source=3)])
+    [button] = widget.evidence.buttons()
+    assert button.text() == "[3]  Town council minutes, sp…d copy).pdf  ·  page 14"
+    assert long_name.split("/")[-1] in button.toolTip()
+    assert long_name.split("/")[-1] in button.accessibleName()
+    widget.set_evidence(evidence)
+    # Under the answer, above the list of sources.
+    assert widget.body.y() < widget.evidence.y() < widget.sources.y()
+    with qtbot.wait_signal(widget.evidenceClicked) as clicked:
+        widget.evidence.buttons()[1].click()
+    assert clicked.args[0] is evidence[1]
+    widget.set_evidence(())
+    assert widget.evidence.isHidden() and widget.evidence.quotes() == []

@@ -112,3 +112,59 @@ def test_a_stop_mid_reply_keeps_what_was_written():
 def test_text_batches_join_in_order():
     batch = TextArrived("Hello").joined(TextArrived(",")).joined(TextArrived(" world", 2))
     assert batch == TextArrived("Hello, world", 4)
+
+
+LIGHTHOUSE = (
+    "The harbour has twelve boats. The keeper of the lighthouse is Marta Quillfeather. "
+    "The lamp turns twice a minute."
+)
+MARKET = "The market opens on Saturday. Bread and fish are sold on the quay."
+
+
+def _excerpts():
+    from engine.library.answer import Source
+
+    return (
+        Source(1, "/docs/market.pdf", 4, MARKET, char_start=100),
+        Source(2, "/docs/harbour-guide.pdf", 2, LIGHTHOUSE, char_start=40),
+    )
+
+
+def test_the_evidence_for_the_reply_comes_just_before_it_ends():
+    from engine.chat.events import EvidenceFound
+
+    engine = FakeEngine(reply="Marta Quillfeather keeps it [2].")
+    question = Question("Who keeps the lighthouse?", library="chat-1")
+    events = list(answer(engine, question, lambda *_: _excerpts()))
+
+    assert [type(e).__name__ for e in events[-3:]] == ["ContextUsed", "EvidenceFound", "ReplyEnded"]
+    found = events[-2]
+    assert isinstance(found, EvidenceFound)
+    best = found.evidence[0]
+    # The cited source's sentence with the question's and the reply's terms, file and page kept.
+    assert (best.source, best.file, best.page) == (2, "/docs/harbour-guide.pdf", 2)
+    assert best.text == "The keeper of the lighthouse is Marta Quillfeather."
+    assert best.marked() == ("The **keeper** of the **lighthouse** is **Marta** **Quillfeather**.")
+    assert best.char_start == 40 + LIGHTHOUSE.index("The keeper")
+    assert all(e.source != 1 for e in found.evidence), "the market page holds none of the terms"
+
+
+def test_the_reply_s_own_words_choose_the_evidence():
+    from engine.library.answer import Source, sources_evidence
+
+    excerpts = (
+        Source(1, "/docs/guide.pdf", 5, "The lamp is lit at sunset by the keeper."),
+        Source(2, "/docs/history.pdf", 9, "The lamp was replaced in 1911 after a storm."),
+    )
+    before = sources_evidence("When was the lamp changed?", excerpts, "")
+    after = sources_evidence("When was the lamp changed?", excerpts, "It was replaced in 1911.")
+    assert [e.source for e in before] == [1, 2]
+    assert [e.source for e in after] == [2, 1]
+    assert after[0].marked() == "The **lamp** was **replaced** in **1911** after a storm."
+
+
+def test_no_sources_no_evidence_event():
+    from engine.chat.events import EvidenceFound
+
+    events = list(answer(FakeEngine(), Question("Hi", library="chat-1"), lambda *_: ()))
+    assert not any(isinstance(e, EvidenceFound) for e in events)
