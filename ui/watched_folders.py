@@ -28,6 +28,7 @@ STATE_TEXT = {
     UNREADABLE: "cannot be read",
 }
 PROBLEM_COLOUR = "#b42318"
+MAX_ROWS_SHOWN = 3
 
 
 class WatchedFoldersView(QWidget):
@@ -45,7 +46,6 @@ class WatchedFoldersView(QWidget):
             "Folders this chat follows: new, changed and deleted files update its documents."
         )
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.setMaximumHeight(84)
         self.stop_button = QPushButton("Stop watching")
         self.stop_button.setAccessibleName("Stop watching the selected folder")
         self.stop_button.setToolTip(
@@ -82,6 +82,10 @@ class WatchedFoldersView(QWidget):
             if folder.path == selected:
                 item.setSelected(True)
         self.setVisible(bool(folders))
+        # As tall as its folders, up to three; more scroll.
+        rows = max(1, min(len(folders), MAX_ROWS_SHOWN))
+        frame = 2 * self.list.frameWidth()
+        self.list.setFixedHeight(rows * max(self.list.sizeHintForRow(0), 18) + frame + 2)
         self._update_button()
 
     def folders(self) -> list[str]:

@@ -4,8 +4,8 @@ keeping its library in step, and one queue of their events for the window.
 The folders are remembered in each library's folder (engine.library.watched), so the process
 follows them again after a restart, and the first thing each watcher does is catch up with the
 changes made while Hearth was closed. A folder that cannot be followed (gone, unplugged, not
-readable) ends its watcher and says why in a `FolderState`; it stays remembered and is followed
-again at the next start, and nothing is removed from the library because of it.
+readable) pauses its watcher and says why in a `FolderState`; it stays remembered, is followed
+again (after catching up) once it is back, and nothing is removed from the library because of it.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 # How long stopping one watcher may take (it stops at the next page of a file being indexed).
 STOP_TIMEOUT_S = 10.0
+
+# How often a folder that cannot be followed is looked at again.
+RETRY_S = 5.0
 
 Key = tuple[str, str]  # (library, folder)
 
@@ -178,10 +181,20 @@ class FolderWatchers:
     def _run(self, key: Key, watcher: FolderWatcher) -> None:
         name = Path(key[1]).name
         try:
-            watcher.run()
-        except FolderUnavailable as exc:
-            log.warning("Stopped following %s: %s", key[1], exc)
-            self._set_state(key, exc.state, str(exc))
+            while True:
+                try:
+                    watcher.run()
+                    break
+                except FolderUnavailable as exc:
+                    log.warning("Stopped following %s: %s", key[1], exc)
+                    self._set_state(key, exc.state, str(exc))
+                # Followed again once it is back (a drive plugged in again, permission given).
+                while not watcher.wait_stopped(RETRY_S):
+                    if watcher.available():
+                        break
+                if watcher.stopping:
+                    return
+                self._set_state(key, SYNCING)
         except HearthError as exc:  # the disk is full, another process holds the library...
             log.warning("Stopped following %s: %s", key[1], exc)
             self._set_state(key, UNREADABLE, f"Hearth stopped following {name}: {exc}")

@@ -98,6 +98,18 @@ class FolderWatcher:
         self._stop.set()
         self._cancel.cancel()
 
+    def wait_stopped(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for `stop()`; True once it was called."""
+        return self._stop.wait(timeout_s)
+
+    def available(self) -> bool:
+        """True when every folder can be followed again (checked as at the start)."""
+        try:
+            self._check(at_start=True)
+        except FolderUnavailable:
+            return False
+        return True
+
     def cancel_batch(self) -> None:
         """Stop the batch being indexed at its next page (its files are left pending and caught
         up at the next start); watching goes on."""
@@ -118,6 +130,7 @@ class FolderWatcher:
         import watchfiles
 
         lower_thread_priority()
+        self.ready.clear()  # run() may follow the folders again after they were gone
         self._check(at_start=True)
         watcher = watchfiles.watch(
             *self.folders,

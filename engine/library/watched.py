@@ -131,7 +131,7 @@ def folder_problem(folder: Path, known_files: int = 0) -> tuple[str, str] | None
     if not folder.is_dir():
         return MISSING, (
             f"The folder {name} is gone (deleted, moved, or on a drive that is not connected). "
-            "Its documents stay in the library; Hearth follows it again once it is back."
+            "Its documents stay; Hearth follows it again once it is back."
         )
     try:
         with os.scandir(folder) as entries:
@@ -139,11 +139,11 @@ def folder_problem(folder: Path, known_files: int = 0) -> tuple[str, str] | None
     except OSError as exc:
         return UNREADABLE, (
             f"Hearth may not read the folder {name} ({exc.strerror or exc}). "
-            "Check its permissions; its documents stay in the library."
+            "Check its permissions; its documents stay."
         )
     if empty and known_files:
         return MISSING, (
             f"The folder {name} is empty now: if it is on a drive, the drive may not be "
-            "connected. Its documents stay in the library until the folder is back."
+            "connected. Its documents stay until the folder is back."
         )
     return None

@@ -103,16 +103,25 @@ def test_a_watched_folder_is_followed_and_caught_up_after_a_restart(tmp_path):
         [folder_state] = client.call(WatchedFolders("chat-1"))
         assert (folder_state.path, folder_state.state) == (str(folder), WATCHING)
 
-        # The folder goes away: said in words, watching stops, the documents stay.
-        shutil.rmtree(folder)
+        # The folder goes away (its drive unplugged): said in words, the documents stay.
+        away = tmp_path / "elsewhere"
+        folder.rename(away)
         gone = following.next(FolderState, lambda e: e.folder.state == MISSING)
         assert "notes is gone" in gone.folder.message
         assert _names(client, "chat-1") == ["boats.txt", "market.txt", "tides.txt"]
+        # Back, with a file added meanwhile: followed again after catching up.
+        (away / "ferry.txt").write_text("The ferry to the island leaves at nine.")
+        away.rename(folder)
+        assert following.report() == {"ferry.txt": INDEXED}
+        assert client.call(WatchedFolders("chat-1"))[0].state == WATCHING
+        shutil.rmtree(folder)
+        following.next(FolderState, lambda e: e.folder.state == MISSING)
+        assert len(_names(client, "chat-1")) == 4  # deleting the folder removes nothing
 
         # Stopping watching forgets the folder and keeps its documents.
         assert client.call(StopWatching("chat-1", str(folder))) is True
         assert client.call(WatchedFolders("chat-1")) == ()
-        assert _names(client, "chat-1") == ["boats.txt", "market.txt", "tides.txt"]
+        assert _names(client, "chat-1") == ["boats.txt", "ferry.txt", "market.txt", "tides.txt"]
     finally:
         client.close()
     assert not (root / "chat-1" / "watched.json").exists()
