@@ -160,6 +160,7 @@ class AppController(QObject):
         after_next_paint(self.window, painted.set)
         self.models.start()
         self.server.start()
+        self.documents.start()
         self.window.focus_composer()
 
     def show_settings(self) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from engine.chat.placement import Placement
     from engine.library.answer import Source
     from engine.library.types import Evidence, FileProgress, FileRecord, IndexReport
+    from engine.library.watched import WatchedFolder
     from engine.page_render import RenderedPage
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class DocumentController(QObject):
         self.indexing = False
         # Skipped files are not in the library's manifest; they stay listed with the reason.
         self.skipped_rows: dict[str, dict[str, FileRow]] = {}
+        # The folders each library follows, as last reported, by path.
+        self.watched: dict[str, dict[str, WatchedFolder]] = {}
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -78,6 +81,7 @@ class DocumentController(QObject):
         panel.reindexRequested.connect(self.on_reindex)
         panel.cancelRequested.connect(self.index.cancel)
         panel.openRequested.connect(self.open_file)
+        panel.stopWatchingRequested.connect(self.on_stop_watching)
         self.window.chat.sourceClicked.connect(self.open_source)
         self.window.chat.evidenceClicked.connect(self.open_evidence)
         self.current.changed.connect(self.on_conversation_changed)
@@ -86,10 +90,22 @@ class DocumentController(QObject):
         self.index.finished.connect(self.on_index_finished)
         self.index.failed.connect(self.on_index_failed)
         self.index.filesListed.connect(self.on_files_listed)
+        self.index.foldersListed.connect(self.on_folders_listed)
+        self.index.folderState.connect(self.on_folder_state)
+        self.index.watchProgress.connect(self.on_watch_progress)
+        self.index.watchReport.connect(self.on_watch_report)
         self.model.documentPlaced.connect(self.on_placed)
         self.renderer.rendered.connect(self.on_page_rendered)
         self.renderer.failed.connect(self.on_page_failed)
         self.renderer.textOnly.connect(self.on_page_text)
+
+    def start(self) -> None:
+        """Follow the folders that were watched when Hearth last ran (nothing starts when none
+        were)."""
+        from engine.library.watched import all_watched_folders
+
+        if all_watched_folders(self.libraries_dir):
+            self.index.follow()
 
     def library_for(self, conversation: Conversation) -> str:
         """The library a question in `conversation` searches, or "" when it has no documents."""
@@ -138,6 +154,9 @@ class DocumentController(QObject):
             self.model.place(prompts.documents_to_place(self.store, self.settings.values(),
                                                         conversation, files))  # fmt: skip
         self.index.index(conversation.library_name, resolved)
+        # A folder is followed from now on: its new, changed and deleted files update the chat.
+        for folder in (p for p in resolved if Path(p).is_dir()):
+            self.index.watch(conversation.library_name, folder)
 
     def on_placed(self, placement: Placement) -> None:
         """Remember a whole document with its conversation, and say which way it went."""
@@ -176,6 +195,19 @@ class DocumentController(QObject):
                 return
             self.index.remove(conversation.library_name, paths)
 
+    def on_stop_watching(self, folder: str) -> None:
+        """Stop following `folder`. Its documents stay in the chat (they are still what the
+        person gave it); Remove takes them out."""
+        conversation = self.current.conversation
+        if conversation is None:
+            return
+        self.index.stop_watching(conversation.library_name, folder)
+        self.window.notice.show_message(
+            f"Hearth no longer follows {Path(folder).name}. Its documents stay in this chat; "
+            "select them and press Remove to take them out.",
+            "info",
+        )
+
     def on_reindex(self) -> None:
         if self.current.conversation is not None:
             self.index.reindex(self.current.conversation.library_name)
@@ -188,6 +220,7 @@ class DocumentController(QObject):
 
     def on_conversation_changed(self, conversation: Conversation | None) -> None:
         self.window.documents.set_file_rows([])
+        self.window.documents.set_watched_folders([])
         self.window.set_document_count(0)
         if conversation is not None:
             self.index.list_files(conversation.library_name)
@@ -214,34 +247,92 @@ class DocumentController(QObject):
 
         self.indexing = False
         self.window.documents.set_indexing(False)
-        outcomes = report.all_outcomes
-        failed = [o for o in outcomes if display_status(o.status) == "failed"]
-        skipped = [o for o in outcomes if display_status(o.status) == "skipped"]
+        skipped = [o for o in report.all_outcomes if display_status(o.status) == "skipped"]
         self.skipped_rows[library] = {
             o.path: FileRow(o.path, "skipped", o.message or "") for o in skipped
         }
+        self._tell(report)
+
+    def _tell(self, report: IndexReport, source: str = "Documents") -> None:
+        """One notice saying what an index run did."""
+        from engine.library.types import display_status
+
+        outcomes = report.all_outcomes
+        failed = [o for o in outcomes if display_status(o.status) == "failed"]
+        skipped = [o for o in outcomes if display_status(o.status) == "skipped"]
         parts = []
         if report.indexed:
             parts.append(f"{report.indexed} indexed")
         if report.unchanged:
             parts.append(f"{report.unchanged} unchanged")
+        if report.removed:
+            parts.append(f"{report.removed} removed")
         if failed:
             parts.append(f"{len(failed)} not indexed")
         if skipped:
             parts.append(f"{len(skipped)} skipped")
-        text = "Documents: " + (", ".join(parts) if parts else "nothing new")
+        text = f"{source}: " + (", ".join(parts) if parts else "nothing new")
         if report.cancelled:
             text += " (cancelled)"
         if failed:
             first = failed[0]
             text += f". {Path(first.path).name}: {first.message or first.status}"
-        only_failures = failed and not (report.indexed or report.unchanged)
+        only_failures = failed and not (report.indexed or report.unchanged or report.removed)
         self.window.notice.show_message(text + ".", "error" if only_failures else "info")
 
     def on_index_failed(self, library: str, message: str) -> None:
         self.indexing = False
         self.window.documents.set_indexing(False)
         self.window.notice.show_message(message, "error")
+
+    # Watched folders
+
+    def on_folders_listed(self, library: str, folders: Sequence[WatchedFolder]) -> None:
+        self.watched[library] = {folder.path: folder for folder in folders}
+        self._show_watched(library)
+
+    def on_folder_state(self, folder: WatchedFolder) -> None:
+        known = self.watched.setdefault(folder.library, {})
+        before = known.get(folder.path)
+        known[folder.path] = folder
+        self._show_watched(folder.library)
+        lost = not folder.followed and folder.message
+        if lost and self._is_current(folder.library) and (before is None or before.followed):
+            self.window.notice.show_message(folder.message, "error")
+
+    def on_watch_progress(self, library: str, progress: FileProgress) -> None:
+        if self._is_current(library):
+            self.on_file_progress(progress)
+
+    def on_watch_report(self, library: str, folder: str, report: IndexReport) -> None:
+        """A batch of a watched folder's changes is done: the same rows and words as a drop.
+        Files passed over (a pipe, a broken link) get their rows quietly; a batch that changed
+        nothing (a catch-up that found nothing new) says nothing at all."""
+        from engine.library.types import UNCHANGED, display_status
+
+        if self._is_current(library) and not self.indexing:
+            self.window.documents.set_indexing(False)
+        rows = self.skipped_rows.setdefault(library, {})
+        relist = False
+        for outcome in report.all_outcomes:
+            if outcome.status == UNCHANGED:
+                continue
+            relist = True
+            if display_status(outcome.status) == "skipped":
+                rows[outcome.path] = FileRow(outcome.path, "skipped", outcome.message or "")
+            else:
+                rows.pop(outcome.path, None)
+        if not relist:
+            return
+        news = report.indexed or report.removed or report.failed
+        if news and self._is_current(library):
+            self._tell(report, f"{Path(folder).name} changed")
+        self.index.list_files(library)
+
+    def _show_watched(self, library: str) -> None:
+        if self._is_current(library):
+            folders = self.watched.get(library, {}).values()
+            self.window.documents.set_watched_folders(sorted(folders, key=lambda f: f.path))
 
     def on_files_listed(self, library: str, files: Sequence[FileRecord]) -> None:
         from engine.library.types import display_status

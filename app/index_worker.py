@@ -7,6 +7,7 @@ it, so the window's thread never does, and its typed events come back as signals
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,15 +15,31 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from app.jobs import Task
-from app.library.client import LibraryClient
-from app.library.protocol import IndexFiles, ListFiles, RemoveFiles, WarmUp
+from app.library.client import LibraryClient, LibraryProcessError
+from app.library.protocol import (
+    FolderState,
+    FollowFolders,
+    IndexFiles,
+    ListFiles,
+    RemoveFiles,
+    StopWatching,
+    WarmUp,
+    WatchedFolders,
+    WatchFolder,
+    WatchProgress,
+    WatchReport,
+)
 from app.worker import SerialWorker
 from engine.errors import HearthError
 
 if TYPE_CHECKING:
     from engine.library.types import FileRecord, IndexReport
+    from engine.library.watched import WatchedFolder
 
 log = logging.getLogger(__name__)
+
+# How long to wait before following the watched folders again after the process stopped.
+FOLLOW_RETRY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,9 +65,18 @@ class _Listed:
     files: tuple[FileRecord, ...]
 
 
+@dataclass(frozen=True)
+class _Watched:
+    library: str
+    folders: tuple[WatchedFolder, ...]
+
+
 class IndexClient(QObject):
     """Signals: started(library), fileProgress(FileProgress), finished(library, IndexReport),
-    failed(library, message), filesListed(library, tuple[FileRecord]), warmedUp()."""
+    failed(library, message), filesListed(library, tuple[FileRecord]), warmedUp(),
+    and for watched folders: foldersListed(library, tuple[WatchedFolder]),
+    folderState(WatchedFolder), watchProgress(library, FileProgress),
+    watchReport(library, folder, IndexReport)."""
 
     started = Signal(str)
     fileProgress = Signal(object)
@@ -58,11 +84,20 @@ class IndexClient(QObject):
     failed = Signal(str, str)
     filesListed = Signal(str, object)
     warmedUp = Signal()
+    foldersListed = Signal(str, object)
+    folderState = Signal(object)
+    watchProgress = Signal(str, object)
+    watchReport = Signal(str, str, object)
+    # Carries the watched folders' events from the library client's reader thread.
+    _watchEvent = Signal(object)
 
     def __init__(self, libraries: LibraryClient, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.libraries = libraries
         self._worker = SerialWorker("index", self)
+        self._follower: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._watchEvent.connect(self._on_watch_event)
 
     def warm_up(self) -> None:
         """Start the library process and import the document stack ahead of the first file."""
@@ -108,14 +143,53 @@ class IndexClient(QObject):
     def list_files(self, library: str) -> None:
         self._worker.run(lambda task: self._list(task, library), on_event=self._on_event)
 
+    def watch(self, library: str, folder: str) -> None:
+        """Follow `folder` from now on (and after restarts); its changes come as watch* signals."""
+        self.follow()
+
+        def work(task: Task) -> None:
+            try:
+                self.libraries.call(WatchFolder(library, folder))
+            except Exception as exc:
+                log.exception("Watching %s failed", folder)
+                task.emit(_Failed(library, f"The folder cannot be watched: {exc}"))
+            self._list_watched(task, library)
+
+        self._worker.run(work, on_event=self._on_event)
+
+    def stop_watching(self, library: str, folder: str) -> None:
+        """Stop following `folder`; its documents stay in the library."""
+
+        def work(task: Task) -> None:
+            try:
+                self.libraries.call(StopWatching(library, folder))
+            except Exception as exc:
+                log.exception("Stopping watching %s failed", folder)
+                task.emit(_Failed(library, f"Could not stop watching the folder: {exc}"))
+            self._list_watched(task, library)
+
+        self._worker.run(work, on_event=self._on_event)
+
+    def follow(self) -> None:
+        """Start receiving the watched folders' events (once; the library process starts then
+        and follows every remembered folder)."""
+        if self._follower is not None or self._closing.is_set():
+            return
+        self._follower = threading.Thread(target=self._follow, name="library-follow",
+                                          daemon=True)  # fmt: skip
+        self._follower.start()
+
     def cancel(self) -> None:
-        """Stop the indexing run in progress at its next page."""
+        """Stop the indexing run in progress at its next page (a watched folder's batch too)."""
         self.libraries.cancel()
 
     def shutdown(self) -> None:
         """Stop this thread; close the library client first, or a running index call ends only
         at its natural end."""
+        self._closing.set()
         self._worker.shutdown()
+        if self._follower is not None:
+            self._follower.join(2.0)
 
     # -- on the indexing thread ---------------------------------------------------------------
 
@@ -141,6 +215,31 @@ class IndexClient(QObject):
         files = self._fetch(task, library)
         if files is not None:
             task.emit(_Listed(library, files))
+        self._list_watched(task, library)
+
+    def _list_watched(self, task: Task, library: str) -> None:
+        try:
+            folders = self.libraries.call(WatchedFolders(library))
+        except Exception:  # the files' listing says what is wrong with the process
+            log.exception("Listing the watched folders failed")
+            return
+        task.emit(_Watched(library, folders))
+
+    # -- on the follower thread -------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        """Wait on `FollowFolders` for as long as the process lives; start it again if the
+        process stopped unexpectedly (the next call starts a fresh one)."""
+        while not self._closing.is_set():
+            try:
+                self.libraries.call(FollowFolders(), on_event=self._watchEvent.emit)
+                return  # the process was told to stop
+            except LibraryProcessError:
+                if self._closing.wait(FOLLOW_RETRY_S):
+                    return
+            except Exception:
+                log.exception("Following the watched folders failed")
+                return
 
     def _fetch(self, task: Task, library: str) -> tuple[FileRecord, ...] | None:
         try:
@@ -161,5 +260,17 @@ class IndexClient(QObject):
             self.failed.emit(event.library, event.message)
         elif isinstance(event, _Listed):
             self.filesListed.emit(event.library, event.files)
+        elif isinstance(event, _Watched):
+            self.foldersListed.emit(event.library, event.folders)
         else:  # engine.library.types.FileProgress, from the library process
             self.fileProgress.emit(event)
+
+    def _on_watch_event(self, event: Any) -> None:
+        if self._closing.is_set():
+            return
+        if isinstance(event, FolderState):
+            self.folderState.emit(event.folder)
+        elif isinstance(event, WatchProgress):
+            self.watchProgress.emit(event.library, event.progress)
+        elif isinstance(event, WatchReport):
+            self.watchReport.emit(event.library, event.folder, event.report)

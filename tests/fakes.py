@@ -165,6 +165,7 @@ class FakeLibraryClient:
         self, broken: dict[str, str] | None = None, pages: dict[str, str] | None = None
     ) -> None:
         self.files: dict[str, dict[str, object]] = {}  # library -> path -> FileRecord
+        self.watched: dict[str, list[str]] = {}  # library -> folders it follows
         self.broken = broken or {}
         self.pages = pages or {}
         self.calls: list[object] = []
@@ -232,6 +233,24 @@ class FakeLibraryClient:
             return None if len(text) > request.max_chars else text
         if isinstance(request, protocol.RenderPage):
             return RenderedPage(tiny_png(), 40, 50, request.page, 3, [(1.0, 2.0, 10.0, 4.0)])
+        if isinstance(request, protocol.WatchFolder):
+            from engine.library.watched import WatchedFolder
+
+            self.watched.setdefault(request.library, []).append(request.folder)
+            return WatchedFolder(request.library, request.folder)
+        if isinstance(request, protocol.StopWatching):
+            folders = self.watched.get(request.library, [])
+            if request.folder in folders:
+                folders.remove(request.folder)
+                return True
+            return False
+        if isinstance(request, protocol.WatchedFolders):
+            from engine.library.watched import WatchedFolder
+
+            return tuple(WatchedFolder(request.library, folder)
+                         for folder in self.watched.get(request.library, []))  # fmt: skip
+        if isinstance(request, protocol.FollowFolders):
+            return None  # nothing changes on its own here
         if isinstance(request, protocol.WarmUp):
             return 0.0
         if isinstance(request, protocol.ProcessId):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -29,13 +30,17 @@ from ui.documents_model import (
     FileRow,
     ProgressDelegate,
 )
+from ui.watched_folders import WatchedFoldersView
+
+if TYPE_CHECKING:
+    from engine.library.watched import WatchedFolder
 
 EMPTY_SUMMARY = "Drop files or folders on the window, or add them here."
 
 
 class DocumentsPanel(QWidget):
     """Signals: addFilesRequested(), addFolderRequested(), removeRequested(paths: tuple[str]),
-    reindexRequested(), cancelRequested(), openRequested(path)."""
+    reindexRequested(), cancelRequested(), openRequested(path), stopWatchingRequested(folder)."""
 
     addFilesRequested = Signal()
     addFolderRequested = Signal()
@@ -43,6 +48,7 @@ class DocumentsPanel(QWidget):
     reindexRequested = Signal()
     cancelRequested = Signal()
     openRequested = Signal(str)
+    stopWatchingRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +92,11 @@ class DocumentsPanel(QWidget):
         self.add_button = QPushButton("Add files…")
         self.add_button.setAccessibleDescription("Choose documents to add to this chat")
         self.add_folder_button = QPushButton("Add folder…")
-        self.add_folder_button.setAccessibleDescription("Add every document in a folder")
+        self.add_folder_button.setAccessibleDescription(
+            "Add every document in a folder and follow it: new, changed and deleted files "
+            "update this chat"
+        )
+        self.watched = WatchedFoldersView()
         self.remove_button = QPushButton("Remove")
         self.remove_button.setAccessibleDescription("Remove the selected files from this chat")
         self.reindex_button = QPushButton("Re-index")
@@ -111,6 +121,7 @@ class DocumentsPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.progress_label)
         layout.addWidget(self.progress)
+        layout.addWidget(self.watched)
         layout.addLayout(buttons)
         layout.addLayout(manage)
         self._connect_signals()
@@ -122,6 +133,7 @@ class DocumentsPanel(QWidget):
         self.remove_button.clicked.connect(self._on_remove)
         self.reindex_button.clicked.connect(self.reindexRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)
+        self.watched.stopRequested.connect(self.stopWatchingRequested)
         self.table.doubleClicked.connect(self._on_open)
         self.table.activated.connect(self._on_open)  # Enter on a row
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
@@ -140,6 +152,10 @@ class DocumentsPanel(QWidget):
     def update_file_row(self, row: FileRow) -> None:
         """Add or update the row of `row.path` (queued, indexing 40%, indexed...)."""
         self.model.update_row(row)
+
+    def set_watched_folders(self, folders: Sequence[WatchedFolder]) -> None:
+        """The folders this chat follows, with how following each goes."""
+        self.watched.set_folders(folders)
 
     def set_placement(self, path: str, placement: str) -> None:
         """How `path` reaches the model: "whole" or "searched"."""

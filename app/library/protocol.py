@@ -7,7 +7,9 @@ typed result back; the process's side (`app.library.service`) finds the handler 
 request's type. Adding a request is one dataclass and one function here.
 
 Lanes keep quick requests from waiting behind slow ones: indexing, removing and listing run in
-order on "ordered"; searches and whole-document reads on "quick"; page renders on "pages".
+order on "ordered"; searches and whole-document reads on "quick"; page renders on "pages";
+"watch" carries `FollowFolders`, the one call that lasts as long as the process and brings the
+watched folders' events (`FolderState`, `WatchProgress`, `WatchReport`) to the window.
 
 Messages on the pipe (tuples of plain values and these dataclasses):
     window -> process: ("call", id, request), ("cancel",), ("shutdown",)
@@ -27,14 +29,16 @@ from engine.cancel import CancelToken
 
 if TYPE_CHECKING:
     from app.library.libraries import Libraries
+    from app.library.watchers import FolderWatchers
     from engine.library.answer import Source
     from engine.library.types import FileProgress, FileRecord, IndexProgress, IndexReport
+    from engine.library.watched import WatchedFolder
     from engine.page_render import RenderedPage
 
 R = TypeVar("R")
 
-ORDERED, QUICK, PAGES = "ordered", "quick", "pages"
-LANES = (ORDERED, QUICK, PAGES)
+ORDERED, QUICK, PAGES, WATCH = "ordered", "quick", "pages", "watch"
+LANES = (ORDERED, QUICK, PAGES, WATCH)
 
 
 class Request(Generic[R]):
@@ -46,6 +50,7 @@ class Context(Protocol):
 
     libraries: Libraries
     cancel: CancelToken
+    watchers: FolderWatchers
 
     def emit(self, event: object) -> None:
         """Send an event to the waiting caller (progress, before the answer)."""
@@ -59,7 +64,7 @@ class Route(Generic[R]):
         name: The request's name, for logs.
         payload: Its dataclass.
         handler: Runs it in the library process.
-        lane: "ordered", "quick" or "pages".
+        lane: "ordered", "quick", "pages" or "watch".
         action: What it does, in words ("Searching"), for "Searching failed: ...".
         without_library: The answer when the request's library was never created, given
             without starting the process (None: always ask the process).
@@ -181,6 +186,64 @@ class ProcessId(Request[int]):
     """The library process's id."""
 
 
+@dataclass(frozen=True)
+class WatchFolder(Request["WatchedFolder"]):
+    """Remember `folder` as followed by the library and start following it (the library
+    catches up with it first); its events come through `FollowFolders`."""
+
+    library: str
+    folder: str
+
+
+@dataclass(frozen=True)
+class StopWatching(Request[bool]):
+    """Stop following `folder` and forget it; its documents stay in the library. True when
+    it was followed."""
+
+    library: str
+    folder: str
+
+
+@dataclass(frozen=True)
+class WatchedFolders(Request["tuple[WatchedFolder, ...]"]):
+    """The folders the library follows, each with how following it goes."""
+
+    library: str
+
+
+@dataclass(frozen=True)
+class FollowFolders(Request[None]):
+    """Follow every remembered folder and send the watchers' events (`FolderState`,
+    `WatchProgress`, `WatchReport`) until the process stops; answers only then."""
+
+
+# -- events of FollowFolders --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """A watched folder began or stopped being followed (`folder.state`, `folder.message`)."""
+
+    folder: WatchedFolder
+
+
+@dataclass(frozen=True)
+class WatchProgress:
+    """A file of a watched folder is being indexed, or is done (not sent for unchanged files)."""
+
+    library: str
+    progress: FileProgress
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """What one batch of a watched folder's changes (or its first catch-up) did."""
+
+    library: str
+    folder: str
+    report: IndexReport
+
+
 # -- handlers (they run in the library process) -----------------------------------------------
 
 
@@ -213,6 +276,7 @@ def remove_files(context: Context, request: RemoveFiles) -> tuple[bool, ...]:
 @REQUESTS.handles(RemoveLibrary, lane=ORDERED, action="Removing the library",
                   without_library=lambda: None)  # fmt: skip
 def remove_library(context: Context, request: RemoveLibrary) -> None:
+    context.watchers.forget_library(request.library)
     context.libraries.remove_library(request.library)
 
 
@@ -246,6 +310,27 @@ def warm_up(_context: Context, _request: WarmUp) -> float:
 @REQUESTS.handles(ProcessId, lane=QUICK, action="Asking for the process id")
 def process_id(_context: Context, _request: ProcessId) -> int:
     return os.getpid()
+
+
+@REQUESTS.handles(WatchFolder, lane=ORDERED, action="Watching the folder")
+def watch_folder(context: Context, request: WatchFolder) -> WatchedFolder:
+    return context.watchers.watch(request.library, request.folder)
+
+
+@REQUESTS.handles(StopWatching, lane=ORDERED, action="Stopping watching the folder")
+def stop_watching(context: Context, request: StopWatching) -> bool:
+    return context.watchers.unwatch(request.library, request.folder)
+
+
+@REQUESTS.handles(WatchedFolders, lane=QUICK, action="Listing watched folders",
+                  without_library=tuple)  # fmt: skip
+def watched_folders(context: Context, request: WatchedFolders) -> tuple[WatchedFolder, ...]:
+    return context.watchers.folders(request.library)
+
+
+@REQUESTS.handles(FollowFolders, lane=WATCH, action="Following the watched folders")
+def follow_folders(context: Context, _request: FollowFolders) -> None:
+    context.watchers.follow(context.emit)
 
 
 class FileProgressFeed:

@@ -4,7 +4,8 @@ chromadb, torch and PyMuPDF hold Python's global lock for up to ~90 ms per call.
 process that froze the window while a PDF was indexed; in a process of its own they cannot. This
 module runs in that process: it owns every open library (`Libraries`) and serves the requests
 of `app.library.protocol` from `app.library.client.LibraryClient` over a pipe, one thread per
-lane (see the protocol for the lanes and the messages). Reading documents for the window
+lane (see the protocol for the lanes and the messages), and follows the watched folders
+(app.library.watchers). Reading documents for the window
 happens here too (the text of a document placed whole in a chat, pages for the viewer), so the
 window's process never runs PyMuPDF either.
 """
@@ -49,6 +50,7 @@ class _Call:
     def __init__(self, service: LibraryService, request_id: int) -> None:
         self.libraries = service.libraries
         self.cancel = service.cancel
+        self.watchers = service.watchers
         self._service = service
         self._request_id = request_id
 
@@ -60,8 +62,11 @@ class LibraryService:
     """Routes requests from the pipe to one thread per lane and sends back their answers."""
 
     def __init__(self, libraries: Libraries, conn: Any) -> None:
+        from app.library.watchers import FolderWatchers
+
         self.libraries = libraries
         self.conn = conn
+        self.watchers = FolderWatchers(libraries)
         # Stops the indexing run in progress at its next page; reset when the next run starts.
         self.cancel = CancelToken()
         self._send_lock = threading.Lock()
@@ -87,6 +92,7 @@ class LibraryService:
                 return
             if kind == "cancel":
                 self.cancel.cancel()
+                self.watchers.cancel_batches()
             elif kind == "call":
                 _, request_id, request = message
                 try:
@@ -97,8 +103,10 @@ class LibraryService:
                 self._lanes[lane].put((request_id, request))
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Stop every lane (an indexing run stops at its next page) and close every library."""
+        """Stop every lane (an indexing run stops at its next page) and every watched folder's
+        watcher, and close every library."""
         self.cancel.cancel()
+        self.watchers.close()
         for jobs in self._lanes.values():
             jobs.put(None)
         deadline = time.monotonic() + timeout_s

@@ -31,7 +31,7 @@ from tests.fakes import sources
 
 def test_every_request_is_a_frozen_dataclass_with_a_lane_and_survives_the_pipe():
     routes = list(REQUESTS)
-    assert len(routes) == 9
+    assert len(routes) == 13
     for route in routes:
         assert dataclasses.is_dataclass(route.payload) and route.lane in LANES
         assert route.payload.__dataclass_params__.frozen
