@@ -3,6 +3,7 @@
 Layout of one library folder:
     library.sqlite3   manifest of files, chunk texts and the FTS5 keyword index (manifest.py)
     vectors/          chromadb persistent folder with the library's one collection (store.py)
+    snapshot/         a copy of the vectors a search maps without starting chromadb (snapshot.py)
     index.lock        present while a process is indexing (holds its pid)
 
 Each library has a folder of its own (rather than one chromadb folder for all) so that a library
@@ -28,6 +29,7 @@ from engine.library.embed import Embedder
 from engine.library.lock import IndexLock
 from engine.library.manifest import Manifest
 from engine.library.retrieve import hybrid_search
+from engine.library.snapshot import VectorSnapshot, manifest_stamp, remove_snapshot, write_snapshot
 from engine.library.store import UnwritableVectorStore, VectorStore
 from engine.library.types import (
     CANCELLED,
@@ -113,16 +115,11 @@ class Library:
             self.manifest = Manifest(self.folder / MANIFEST_FILE, read_only=True)
         if self.manifest.needs_upgrade and not self.manifest.read_only:
             self._upgrade(progress)
-        self.store: VectorStore
-        try:
-            self.store = VectorStore(self.folder / VECTORS_DIR, _collection_name(name))
-        except StorageError as problem:
-            if problem.kind not in ("full", "read_only"):
-                raise
-            # chromadb cannot open its index without writing to it: search by words alone.
-            log.warning("Library %s searched by words only: %s", name, problem)
-            self._write_problem = self._write_problem or problem
-            self.store = UnwritableVectorStore(problem)
+        # chromadb starts on first use: a search served by the snapshot never needs it.
+        self._store: VectorStore | None = None
+        self._store_lock = threading.Lock()
+        self._snapshot: VectorSnapshot | None = None
+        self._snapshot_stamp: str | None = None
         self._check_embedding_model()
         self._index_lock = threading.Lock()
         self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword")
@@ -179,10 +176,30 @@ class Library:
             )
         return cls(folder, name, embedder, progress)
 
+    @property
+    def store(self) -> VectorStore:
+        """The vector store (chromadb), opened on first use."""
+        with self._store_lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
+
+    def _open_store(self) -> VectorStore:
+        try:
+            return VectorStore(self.folder / VECTORS_DIR, _collection_name(self.name))
+        except StorageError as problem:
+            if problem.kind not in ("full", "read_only"):
+                raise
+            # chromadb cannot open its index without writing to it: search by words alone.
+            log.warning("Library %s searched by words only: %s", self.name, problem)
+            self._write_problem = self._write_problem or problem
+            return UnwritableVectorStore(problem)
+
     def close(self) -> None:
         self._keyword_pool.shutdown(wait=True)
         self.manifest.close()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
     def __enter__(self) -> Library:
         return self
@@ -286,6 +303,7 @@ class Library:
                         message=outcome.message,
                     )
                 )
+            self._refresh_snapshot()
         return total
 
     def resume(
@@ -370,7 +388,7 @@ class Library:
             return []
         return hybrid_search(
             self.manifest,
-            self.store,
+            self._searchable_vectors(),
             self.embedder.embed_query,
             query,
             k,
@@ -384,11 +402,12 @@ class Library:
     def search_note(self) -> str:
         """What a person should know about this library's searches: "" normally; on a full or
         read-only disk, that they match words only."""
-        if not isinstance(self.store, UnwritableVectorStore):
+        store = self._store
+        if not isinstance(store, UnwritableVectorStore):
             return ""
         return (
             "The library's meaning index cannot be opened while its disk is "
-            f"{'full' if self.store.problem.kind == 'full' else 'read-only'}, so searches "
+            f"{'full' if store.problem.kind == 'full' else 'read-only'}, so searches "
             "match words only."
         )
 
@@ -414,7 +433,35 @@ class Library:
             if file_id is None:
                 return False
             self.store.delete_file(file_id)
+            self._refresh_snapshot()
             return True
+
+    # --- the vectors' snapshot ---------------------------------------------------------------------
+
+    def _stamp(self) -> str:
+        return manifest_stamp(self.manifest.conn, self.embedder.name)
+
+    def _refresh_snapshot(self) -> None:
+        """Write the vectors' snapshot for the manifest as it is now (called with the index
+        lock held, after a change). A failure only costs speed: the snapshot is dropped and
+        searches ask the store."""
+        stamp = self._stamp()
+        if VectorSnapshot.load(self.folder, stamp) is not None:
+            return
+        try:
+            keys, vectors = self.store.all_vectors()
+            write_snapshot(self.folder, stamp, keys, vectors)
+        except Exception as exc:  # a full disk, a store that cannot be read: search the store
+            log.warning("Library %s: vector snapshot not written: %s", self.name, exc)
+            remove_snapshot(self.folder)
+
+    def _searchable_vectors(self) -> VectorStore | VectorSnapshot:
+        """The snapshot when it matches the manifest (no chromadb start), else the store."""
+        stamp = self._stamp()
+        if self._snapshot is None or self._snapshot_stamp != stamp:
+            self._snapshot = VectorSnapshot.load(self.folder, stamp)
+            self._snapshot_stamp = stamp
+        return self._snapshot if self._snapshot is not None else self.store
 
     def info(self) -> LibraryInfo:
         return _summarise(self.name, self.folder, self.manifest.files())

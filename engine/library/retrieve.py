@@ -23,6 +23,7 @@ import numpy as np
 from engine.library import keyword, language
 from engine.library.evidence import select_evidence
 from engine.library.manifest import Manifest
+from engine.library.snapshot import VectorSnapshot
 from engine.library.store import VectorStore
 from engine.library.types import Hit
 
@@ -113,7 +114,7 @@ def fuse(
 
 def hybrid_search(
     manifest: Manifest,
-    store: VectorStore,
+    store: VectorStore | VectorSnapshot,
     embed_query: Callable[[str], np.ndarray],
     query: str,
     k: int,
@@ -127,7 +128,7 @@ def hybrid_search(
 
     Args:
         manifest: Chunk rows and the keyword index.
-        store: The vectors.
+        store: The vectors: the store, or its snapshot when that is current.
         embed_query: Turns the query into its vector.
         query: The query text (for keywords).
         k: How many hits.
@@ -238,7 +239,9 @@ def _rerank(fused: list, rows: dict, settings: RankingSettings) -> list:
     return [(key, adjusted[key], v_rank, k_rank) for key, _score, v_rank, k_rank in rest]
 
 
-def _fill_missing_similarity(store: VectorStore, hits: list[Hit], query_vector: np.ndarray) -> None:
+def _fill_missing_similarity(
+    store: VectorStore | VectorSnapshot, hits: list[Hit], query_vector: np.ndarray
+) -> None:
     """Keyword-only hits get their cosine to the query too, so every hit can be judged alike."""
     missing = [(h.file_id, h.ordinal) for h in hits if h.similarity is None]
     if not missing:

@@ -137,6 +137,26 @@ class VectorStore:
             for i, e in zip(result["ids"], embeddings, strict=True)
         }
 
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every vector with its key: ((n, 2) int64 (file id, ordinal), (n, dimension) float32),
+        read in pieces of the client's largest batch."""
+        keys: list[tuple[int, int]] = []
+        parts: list[np.ndarray] = []
+        offset = 0
+        while True:
+            result = self._collection.get(
+                include=["embeddings"], limit=self._max_batch, offset=offset
+            )
+            ids = result["ids"]
+            if not ids:
+                break
+            keys.extend(parse_vector_id(i) for i in ids)
+            parts.append(np.asarray(result["embeddings"], dtype=np.float32))
+            offset += len(ids)
+        if not parts:
+            return np.zeros((0, 2), dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.asarray(keys, dtype=np.int64), np.concatenate(parts)
+
     def file_ids(self) -> set[int]:
         """Every file id with vectors (for consistency checks; reads all metadata)."""
         result = self._collection.get(include=["metadatas"])
