@@ -6,7 +6,9 @@ fused in with full weight it pushes the right page down. py3langid (a maintained
 Lui & Baldwin's langid.py, 97 languages, its model inside the package) tells the language in
 well under a millisecond once loaded. Loading takes a few seconds of CPU, so it happens on a
 thread of its own when a language is first asked for, and until it is done no language is
-known: a search never waits for it, and a process that only indexes never pays for it.
+known: a search never waits for it, and a process that only indexes never pays for it. A process
+that answers one search and exits (`hearth search`, `hearth ask`) does not start it at all: it
+would finish after the answer, and meanwhile take a core from the chat model's prefill.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ MIN_CONFIDENCE = 0.8
 _identifier: Any = None
 _lock = threading.Lock()
 _loader: threading.Thread | None = None
+_load_on_demand = True
+
+
+def load_on_demand(enabled: bool) -> None:
+    """Whether `language_of` starts loading the model when it is not loaded yet (default on).
+    `warm()` loads it either way."""
+    global _load_on_demand
+    _load_on_demand = enabled
 
 
 def _load() -> None:
@@ -46,10 +56,11 @@ def warm(wait: bool = True) -> None:
 
 def language_of(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | None:
     """The ISO 639-1 code of the language `text` is written in ("en", "de"), or None when the
-    text is too short or too mixed to tell with `min_confidence`, or the model is still loading
-    (the first call starts loading it)."""
+    text is too short or too mixed to tell with `min_confidence`, or the model is not loaded
+    yet (the first call starts loading it, unless `load_on_demand(False)`)."""
     if _identifier is None:
-        warm(wait=False)
+        if _load_on_demand:
+            warm(wait=False)
         return None
     if not text.strip():
         return None
