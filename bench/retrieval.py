@@ -15,7 +15,9 @@ All rankings run on the same chunks of one library, in one run:
 on the same index, for choosing them on the dev split.
 For each: hit@1/3/5/10 (the right page among the first k results) and MRR (over the first 10),
 overall, per language and per split; search latency p50/p95 for Hearth's ranking; and how often
-the evidence shown with an answer (the best sentences of the top sources) holds the answer.
+the evidence shown with an answer (the best sentences of the top sources) holds the answer;
+and how often the excerpts the model reads hold it, whole chunks against the focused excerpts
+the prompt has (with their mean length in characters).
 
 Usage: .venv/bin/python bench/retrieval.py [--index-dir DIR] [--split dev|test|all]
        [--try NAME:field=value,...]
@@ -113,7 +115,7 @@ def evaluate(
     library, questions: list[dict], doc_paths: dict[str, Path], variants: list | None = None
 ) -> dict:
     from engine.library import keyword, language
-    from engine.library.answer import plan_answer
+    from engine.library.answer import plan_answer, prompt_excerpt
     from engine.library.retrieve import hybrid_search
 
     variants = variants or []
@@ -136,6 +138,11 @@ def evaluate(
         ranks[name] = []
     latencies: list[float] = []
     evidence_hits: list[bool] = []
+    # What the model reads: the whole chunks of the sources, or the focused excerpts it is sent.
+    excerpts: dict[str, dict[str, list]] = {
+        "whole": {"contain": [], "chars": []},
+        "focused": {"contain": [], "chars": []},
+    }
     misses: list[dict] = []
     conn = library.manifest.conn
     language.warm()  # searches do not wait for it; here every question must see it
@@ -171,6 +178,11 @@ def evaluate(
         plan = plan_answer(text, hits)
         shown = " ".join(" ".join(e.text.split()) for e in plan.evidence)
         evidence_hits.append(q["answer"] in shown)
+        sent = "\n\n".join(prompt_excerpt(text, hit) for hit in plan.hits)
+        whole = "\n\n".join(source.excerpt for source in plan.sources)
+        for name, part in (("whole", whole), ("focused", sent)):
+            excerpts[name]["contain"].append(q["answer"] in " ".join(part.split()))
+            excerpts[name]["chars"].append(len(" ".join(part.split())))
         if hearth_rank != 1 or not evidence_hits[-1]:
             misses.append(
                 {
@@ -197,6 +209,13 @@ def evaluate(
             )
             for split in sorted({q["split"] for q in questions})
         },
+    }
+    result["excerpts_for_the_model"] = {
+        name: {
+            "contain_answer": round(sum(parts["contain"]) / len(questions), 3),
+            "mean_chars": round(statistics.mean(parts["chars"])),
+        }
+        for name, parts in excerpts.items()
     }
     result["misses"] = misses
     return result

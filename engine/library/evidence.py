@@ -244,6 +244,7 @@ def select_evidence(
     evidence: list[Evidence] = []
     for index, (_value, start, end) in chosen:
         hit = hits[index]
+        end = _with_list_after_colon(spans_of[index], hit.text, end)
         text = hit.text[start:end]
         evidence.append(
             Evidence(
@@ -258,6 +259,54 @@ def select_evidence(
             )
         )
     return evidence
+
+
+def _with_list_after_colon(spans: list[tuple[int, int]], text: str, end: int) -> int:
+    """`end`, moved past the next sentence when the chosen ones end with a colon: "...runs on
+    the following kernels:" says nothing without the list it announces."""
+    if not text[:end].rstrip().endswith(":"):
+        return end
+    following = [span_end for span_start, span_end in spans if span_start >= end]
+    return following[0] if following else end
+
+
+def focused_span(
+    query: str, hit: Hit, max_chars: int, seed_sentences: int = 2
+) -> tuple[int, int]:
+    """The part of `hit.text` to show a model for `query`: the best sentences (as
+    `select_evidence` picks them, up to `seed_sentences`), grown by whole sentences, after
+    and then before, while the whole stays within `max_chars`. A hit that holds no query term
+    gives its first sentences; a text within `max_chars` is given whole.
+
+    Returns:
+        (start, end) character offsets into `hit.text`.
+    """
+    text = hit.text
+    spans = sentence_spans(text)
+    if len(text) <= max_chars or not spans:
+        return 0, len(text)
+    chosen = select_evidence(query, [hit], max_items=1, max_sentences=seed_sentences)
+    if chosen:
+        start = chosen[0].char_start - hit.char_start
+        end = chosen[0].char_end - hit.char_start
+        first = next((i for i, (a, _b) in enumerate(spans) if a >= start), 0)
+        last = max((i for i, (_a, b) in enumerate(spans) if b <= end), default=first)
+    else:
+        first = last = 0
+    last = max(last, first)
+    growing = True
+    while growing:
+        growing = False
+        if last + 1 < len(spans) and spans[last + 1][1] - spans[first][0] <= max_chars:
+            last += 1
+            growing = True
+        if first > 0 and spans[last][1] - spans[first - 1][0] <= max_chars:
+            first -= 1
+            growing = True
+    start, end = spans[first][0], spans[last][1]
+    if end - start > max_chars:  # one sentence longer than the budget: its start
+        end = start + max_chars
+    return start, end
 
 
 def _idf(sentences: list[set[str]], terms: list[str]) -> dict[str, float]:

@@ -7,6 +7,7 @@ from engine.library.answer import (
     Source,
     citation_links,
     plan_answer,
+    prompt_excerpt,
 )
 from engine.library.evidence import select_evidence, sentence_spans
 from engine.library.types import Hit
@@ -69,3 +70,53 @@ def test_a_cited_number_with_no_source_is_not_a_link():
     assert [link.number for link in links] == [2, 1, 4]
     assert [reply[link.start : link.end] for link in links] == ["2", "1", "4"]
     assert links[0].source.file == "/docs/2.pdf"
+
+
+def test_a_sentence_that_announces_a_list_comes_with_the_list():
+    hit = _hit(
+        "Debian runs on many machines. Beside Linux, Debian provides a complete binary "
+        "distribution for the following operating system kernels:\n"
+        "• FreeBSD, through kFreeBSD\n• the GNU Hurd\nThe installer looks the same on each.",
+        22,
+    )
+    (evidence,) = select_evidence("Which other kernels get complete binary distributions?", [hit])
+    assert evidence.text.startswith("Beside Linux")
+    assert evidence.text.endswith("FreeBSD, through kFreeBSD")
+    without_list = _hit(hit.text.replace(":\n• FreeBSD, through kFreeBSD", "."), 22)
+    (plain,) = select_evidence(
+        "Which other kernels get complete binary distributions?", [without_list]
+    )
+    assert plain.text.endswith("kernels.")
+
+
+FILLER = " ".join(f"Paragraph {n} talks about gardening tools and soil." for n in range(30))
+
+
+def test_the_model_reads_the_part_of_a_long_source_that_bears_on_the_question():
+    text = f"{FILLER} The harbour ferry leaves every forty minutes from pier three. {FILLER}"
+    hit = _hit(text, 4)
+    excerpt = prompt_excerpt("How often does the harbour ferry leave?", hit, max_chars=300)
+    assert "every forty minutes" in excerpt
+    assert len(excerpt) <= 300
+    assert excerpt == excerpt.strip() and excerpt.endswith(".")  # whole sentences
+    # Grown around the answer on both sides while the budget allows.
+    assert excerpt.index("harbour") > 0 and not excerpt.endswith("pier three.")
+
+
+def test_a_short_source_is_read_whole_and_one_without_the_terms_from_its_start():
+    short = _hit("Bees swarm in spring. The old queen leaves with half the colony.", 1)
+    assert prompt_excerpt("Why do bees swarm?", short, max_chars=300) == short.text
+    long_hit = _hit(FILLER, 2)
+    excerpt = prompt_excerpt("What is the capital of Peru?", long_hit, max_chars=200)
+    assert long_hit.text.startswith(excerpt) and 0 < len(excerpt) <= 200
+
+
+def test_the_prompt_holds_focused_excerpts_and_the_sources_keep_the_whole_chunk():
+    text = f"{FILLER} The harbour ferry leaves every forty minutes from pier three. {FILLER}"
+    hit = _hit(text, 4)
+    hit.keyword_rank = 1
+    plan = plan_answer("How often does the harbour ferry leave?", [hit])
+    prompt = plan.messages[-1]["content"]
+    assert "every forty minutes" in prompt
+    assert len(prompt) < len(text) / 2
+    assert plan.sources[0].excerpt == text
