@@ -270,9 +270,7 @@ def _with_list_after_colon(spans: list[tuple[int, int]], text: str, end: int) ->
     return following[0] if following else end
 
 
-def focused_span(
-    query: str, hit: Hit, max_chars: int, seed_sentences: int = 2
-) -> tuple[int, int]:
+def focused_span(query: str, hit: Hit, max_chars: int, seed_sentences: int = 2) -> tuple[int, int]:
     """The part of `hit.text` to show a model for `query`: the best sentences (as
     `select_evidence` picks them, up to `seed_sentences`), grown by whole sentences, after
     and then before, while the whole stays within `max_chars`. A hit that holds no query term
