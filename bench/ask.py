@@ -123,6 +123,8 @@ def bench_ttft_parts(home: Path, questions: list[str], runs: int) -> dict:
         "doc_prompt_tokens": [],
         "doc_ttft_cold_s": [],
         "plain_ttft_cold_s": [],
+        "whole_excerpts_prompt_tokens": [],
+        "whole_excerpts_ttft_cold_s": [],
         "doc_ttft_warm_s": [],
         "doc_ttft_warm_evaluated_tokens": [],
         "plain_ttft_warm_s": [],
@@ -146,9 +148,15 @@ def bench_ttft_parts(home: Path, questions: list[str], runs: int) -> dict:
                 doc = first_token_stats(session, plan.messages, one_token)
                 session.llama.reset()
                 bare = first_token_stats(session, plain, one_token)
+                # The same sources read whole, as before excerpts were focused.
+                session.llama.reset()
+                whole_plan = plan_answer(question, hits, excerpt_chars=None)
+                whole = first_token_stats(session, whole_plan.messages, one_token)
                 parts["doc_prompt_tokens"].append(doc.prompt_tokens)
                 parts["doc_ttft_cold_s"].append(doc.ttft_s)
                 parts["plain_ttft_cold_s"].append(bare.ttft_s)
+                parts["whole_excerpts_prompt_tokens"].append(whole.prompt_tokens)
+                parts["whole_excerpts_ttft_cold_s"].append(whole.ttft_s)
                 # Warm: the previous question of the same kind left its prefix in the cache.
                 other = questions[(run + 1) % len(questions)]
                 other_plan = plan_answer(other, library.search(other, k=5))

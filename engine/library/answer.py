@@ -156,8 +156,15 @@ def is_relevant(hit: Hit) -> bool:
     return on_top and similarity >= MIN_KEYWORD_SIMILARITY
 
 
-def plan_answer(question: str, hits: list[Hit], max_sources: int = 5) -> AnswerPlan:
-    """Number the relevant hits and build the chat messages; no sources means "not found"."""
+def plan_answer(
+    question: str, hits: list[Hit], max_sources: int = 5, excerpt_chars: int | None = EXCERPT_CHARS
+) -> AnswerPlan:
+    """Number the relevant hits and build the chat messages; no sources means "not found".
+
+    Args:
+        excerpt_chars: Characters of each source the prompt holds (see `prompt_excerpt`);
+            None: the whole chunk.
+    """
     relevant = [hit for hit in hits if is_relevant(hit)][:max_sources]
     sources = [
         Source(
@@ -179,7 +186,7 @@ def plan_answer(question: str, hits: list[Hit], max_sources: int = 5) -> AnswerP
     evidence = select_evidence(question, relevant, max_items=EVIDENCE_ITEMS)
     excerpts = "\n\n".join(
         f"[{s.number}] ({s.label}{', ' + s.heading if s.heading else ''})\n"
-        f"{_squash(prompt_excerpt(question, hit))}"
+        f"{_squash(prompt_excerpt(question, hit, excerpt_chars) if excerpt_chars else hit.text)}"
         for s, hit in zip(sources, relevant, strict=True)
     )
     messages = [
