@@ -124,7 +124,8 @@ class DocumentsModel(RecordsModel[FileRow]):
             return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == FILE:
-                return display_path(row.path)
+                counts = _counts(row)
+                return f"{display_path(row.path)} ({counts})" if counts else display_path(row.path)
             if column == STATUS:
                 return row.status_text if row.indexing else (row.error or row.status)
             return None
@@ -176,3 +177,13 @@ class ProgressDelegate(QStyledItemDelegate):
         painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
                          f"{int(fraction * 100)}%")  # fmt: skip
         painter.restore()
+
+
+def _counts(row: FileRow) -> str:
+    """ "12 pages · 40 passages" when known ("" otherwise): the narrow panel hides those columns."""
+    parts = []
+    if row.pages:
+        parts.append(f"{row.pages:,} page{'s' if row.pages != 1 else ''}")
+    if row.chunks:
+        parts.append(f"{row.chunks:,} passage{'s' if row.chunks != 1 else ''}")
+    return " · ".join(parts)

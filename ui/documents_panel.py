@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from engine.library.watched import WatchedFolder
 
 EMPTY_SUMMARY = "Drop files or folders on the window, or add them here."
+# Below this table width the Pages and Passages columns are hidden (their counts move to the
+# file's tooltip), so the file's name keeps room to be read.
+COMPACT_TABLE_WIDTH = 420
 
 
 class DocumentsPanel(QWidget):
@@ -82,6 +85,7 @@ class DocumentsPanel(QWidget):
         header.resizeSection(STATUS, 80)
         header.setSectionResizeMode(USED, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(36)
+        self.table.installEventFilter(self)  # its width decides which columns fit
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setAccessibleName("Indexing progress")
@@ -144,6 +148,17 @@ class DocumentsPanel(QWidget):
         delete.activated.connect(self._on_remove)
 
     # What to show
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        compact = self.table.width() < COMPACT_TABLE_WIDTH
+        for column in (PAGES, CHUNKS):
+            if self.table.isColumnHidden(column) != compact:
+                self.table.setColumnHidden(column, compact)
 
     def set_file_rows(self, rows: Sequence[FileRow]) -> None:
         """Replace every row (a chat was opened, or its library listed)."""
@@ -230,11 +245,16 @@ class DocumentsPanel(QWidget):
             return
         pages = sum(row.pages or 0 for row in rows)
         chunks = sum(row.chunks or 0 for row in rows)
+        # Text files have no pages: "0 pages" beside their passages would read as a fault.
+        counts = [
+            _count(len(rows), "file"),
+            _count(pages, "page") if pages else "",
+            _count(chunks, "passage"),
+        ]
         self.summary.setText(
-            f"{_count(len(rows), 'file')} · {_count(pages, 'page')} · "
-            f"{_count(chunks, 'passage')}. Answers in this chat cite them."
+            f"{' · '.join(part for part in counts if part)}. Answers in this chat cite them."
         )
 
 
 def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

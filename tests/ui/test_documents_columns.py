@@ -1,0 +1,37 @@
+"""The documents table keeps the file's name readable when the panel is narrow."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from ui.documents_model import CHUNKS, FILE, PAGES, FileRow
+from ui.documents_panel import DocumentsPanel
+
+PATH = "/docs/tide tables and harbour schedule.pdf"
+
+
+def test_a_narrow_panel_hides_the_counts_and_gives_the_name_room(qtbot):
+    panel = DocumentsPanel()
+    qtbot.add_widget(panel)
+    panel.update_file_row(FileRow(PATH, "indexed", pages=12, chunks=40))
+    panel.resize(330, 500)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.table.isColumnHidden(PAGES), timeout=5000)
+    assert panel.table.isColumnHidden(CHUNKS)
+    assert panel.table.columnWidth(FILE) >= 100
+    tooltip = panel.model.index(0, FILE).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.endswith("(12 pages · 40 passages)")
+
+    panel.resize(700, 500)
+    qtbot.waitUntil(lambda: not panel.table.isColumnHidden(PAGES), timeout=5000)
+    assert not panel.table.isColumnHidden(CHUNKS)
+    assert panel.model.index(0, PAGES).data() == "12"
+
+
+def test_the_summary_leaves_out_pages_when_no_file_has_any(qtbot):
+    panel = DocumentsPanel()
+    qtbot.add_widget(panel)
+    panel.update_file_row(FileRow("/docs/notes.txt", "indexed", chunks=3))
+    assert panel.summary.text().startswith("1 file · 3 passages.")
+    panel.update_file_row(FileRow(PATH, "indexed", pages=1200, chunks=4000))
+    assert panel.summary.text().startswith("2 files · 1,200 pages · 4,003 passages.")
