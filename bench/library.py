@@ -10,7 +10,8 @@ Measures, on a real 100+ page PDF (Debian's gnuplot-doc manual, or HEARTH_REAL_P
     default batch size) on the same chunks in the same run, with the cosine agreement of the two;
   - retrieval quality (question sets with known pages, hits@5) with both embedders;
   - end-to-end indexing seconds and peak RSS of a fresh process indexing the PDF;
-  - search latency p50/p95 at 10k and 100k chunks (synthetic chunks, real query embedding).
+  - search latency p50/p95 at 10k and 100k chunks (synthetic chunks, real query embedding),
+    through chromadb and through the vectors' snapshot, in the same run.
 
 Usage: .venv/bin/python bench/library.py [--quick] [--sizes 10000,100000] [--against main]
        [--only extraction|ocr|embedding|quality|end_to_end|search]
@@ -371,11 +372,24 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
     ]
     for text in texts[:5]:
         library.search(text, k=5)
-    totals, embeds, vectors, keywords, grams = [], [], [], [], []
+    started = time.perf_counter()
+    library.refresh_snapshot()
+    snapshot_seconds = time.perf_counter() - started
+    library.search(texts[0], k=5)  # maps the snapshot
+    snapshot = library._searchable_vectors()
+    # The same searches through chromadb, alternating with the snapshot's, so noise hits both.
+    through_snapshot = library._searchable_vectors
+    through_store = []
+    totals, embeds, vectors, mapped, keywords, grams = [], [], [], [], [], []
     for text in texts:
         started = time.perf_counter()
         library.search(text, k=5)
         totals.append(time.perf_counter() - started)
+        library._searchable_vectors = lambda: library.store  # type: ignore[method-assign]
+        started = time.perf_counter()
+        library.search(text, k=5)
+        through_store.append(time.perf_counter() - started)
+        library._searchable_vectors = through_snapshot  # type: ignore[method-assign]
         # The parts, timed apart.
         t0 = time.perf_counter()
         vector = embedder.embed_query(text)
@@ -386,10 +400,13 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
         t3 = time.perf_counter()
         keyword.gram_search(library.manifest.conn, text, 20)
         t4 = time.perf_counter()
+        snapshot.query(vector, 20)
+        t5 = time.perf_counter()
         embeds.append(t1 - t0)
         vectors.append(t2 - t1)
         keywords.append(t3 - t2)
         grams.append(t4 - t3)
+        mapped.append(t5 - t4)
     library.close()
 
     def ms(values, q):
@@ -401,8 +418,12 @@ def bench_search(size: int, work: Path, embedder, queries: int) -> dict:
         "queries": queries,
         "search_p50_ms": ms(totals, 50),
         "search_p95_ms": ms(totals, 95),
+        "search_through_chromadb_p50_ms": ms(through_store, 50),
+        "search_through_chromadb_p95_ms": ms(through_store, 95),
+        "snapshot_write_seconds": round(snapshot_seconds, 2),
         "query_embedding_p95_ms": ms(embeds, 95),
         "vector_query_p95_ms": ms(vectors, 95),
+        "snapshot_query_p95_ms": ms(mapped, 95),
         "keyword_query_p95_ms": ms(keywords, 95),
         "ngram_query_p95_ms": ms(grams, 95),
     }

@@ -438,6 +438,12 @@ class Library:
 
     # --- the vectors' snapshot ---------------------------------------------------------------------
 
+    def refresh_snapshot(self) -> None:
+        """Bring the vectors' snapshot up to date now (indexing and removing do it themselves;
+        this is for code that writes the manifest and store directly, as benchmarks do)."""
+        with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
+            self._refresh_snapshot()
+
     def _stamp(self) -> str:
         return manifest_stamp(self.manifest.conn, self.embedder.name)
 
