@@ -3,7 +3,7 @@
 Layout of one library folder:
     library.sqlite3   manifest of files, chunk texts and the FTS5 keyword index (manifest.py)
     vectors/          chromadb persistent folder with the library's one collection (store.py)
-    snapshot/         a copy of the vectors a search maps without starting chromadb (snapshot.py)
+    snapshot-<stamp>/ a copy of the vectors a search maps without starting chromadb (snapshot.py)
     index.lock        present while a process is indexing (holds its pid)
 
 Each library has a folder of its own (rather than one chromadb folder for all) so that a library

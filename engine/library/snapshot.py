@@ -4,13 +4,15 @@ Importing chromadb takes about 0.8 s on two cores (its API, telemetry and gRPC m
 what a cold `hearth search` or `hearth ask` spent before its first result. After each change to a
 library its vectors are also written here, as plain arrays that a new process maps from disk:
 
-    snapshot/vectors.npy   float32, shape (chunks, dimension), unit length (the store's vectors)
-    snapshot/keys.npy      int64, shape (chunks, 2): (file id, ordinal) of each row
-    snapshot/stamp.txt     what the manifest looked like when the copy was made
+    snapshot-<stamp>/vectors.npy   float32, (chunks, dimension), unit length (the store's vectors)
+    snapshot-<stamp>/keys.npy      int64, (chunks, 2): (file id, ordinal) of each row
 
-A search uses the copy only when the stamp still matches the manifest (the indexed files, their
-content hashes, chunk counts and index times, and the embedding model); otherwise it asks
-chromadb, which stays the store of record. The search over the copy is exact (every row is
+The stamp is a digest of what decides the vectors (the indexed files, their content hashes,
+chunk counts and index times, and the embedding model). A search looks for the folder named by
+the manifest's current stamp; when there is none it asks chromadb, which stays the store of
+record. A folder is written whole under another name and renamed into place, and never changed
+after, so a reader sees a complete copy for its own stamp or none, even while a writer replaces
+it. The search over the copy is exact (every row is
 scored), so its ranking equals the store's nearest neighbours (chromadb's HNSW index is
 approximate); bench/ask.py measures both.
 """
@@ -28,10 +30,14 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_DIR = "snapshot"
+SNAPSHOT_PREFIX = "snapshot-"
 _VECTORS = "vectors.npy"
 _KEYS = "keys.npy"
-_STAMP = "stamp.txt"
+
+
+def snapshot_folder(library_folder: Path, stamp: str) -> Path:
+    """Where the snapshot for `stamp` lives."""
+    return Path(library_folder) / f"{SNAPSHOT_PREFIX}{stamp[:32]}"
 
 
 def manifest_stamp(conn, model_name: str) -> str:
@@ -66,13 +72,11 @@ class VectorSnapshot:
     def load(cls, library_folder: Path, stamp: str) -> VectorSnapshot | None:
         """The library's snapshot if it matches `stamp`, else None (missing, stale or damaged:
         the caller then searches the store)."""
-        folder = Path(library_folder) / SNAPSHOT_DIR
+        folder = snapshot_folder(library_folder, stamp)
         try:
-            if (folder / _STAMP).read_text(encoding="ascii").strip() != stamp:
-                return None
             vectors = np.load(folder / _VECTORS, mmap_mode="r", allow_pickle=False)
             keys = np.load(folder / _KEYS, allow_pickle=False)
-        except (OSError, ValueError, UnicodeDecodeError):
+        except (OSError, ValueError, EOFError):
             return None
         if vectors.ndim != 2 or vectors.dtype != np.float32 or keys.shape != (vectors.shape[0], 2):
             return None
@@ -106,29 +110,31 @@ class VectorSnapshot:
 
 
 def write_snapshot(library_folder: Path, stamp: str, keys: np.ndarray, vectors: np.ndarray) -> None:
-    """Replace the library's snapshot in one step: written to a scratch folder beside it, then
-    renamed into place, so a reader sees the old copy, the new one, or none (never half).
+    """Write the snapshot for `stamp`: into a scratch folder beside it, then renamed into place,
+    so a reader sees the whole copy or none; older snapshots are removed after.
 
     Raises:
-        OSError: the disk refused the write (the old copy, if any, was removed first, so a
-            search falls back to the store rather than to stale vectors).
+        OSError: the disk refused the write (nothing of it is left behind).
     """
     folder = Path(library_folder)
-    target = folder / SNAPSHOT_DIR
-    scratch = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=folder))
+    target = snapshot_folder(folder, stamp)
+    scratch = Path(tempfile.mkdtemp(prefix=".writing-snapshot-", dir=folder))
     try:
         np.save(scratch / _VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
         np.save(scratch / _KEYS, np.ascontiguousarray(keys, dtype=np.int64))
-        (scratch / _STAMP).write_text(stamp, encoding="ascii")
-        for name in (_VECTORS, _KEYS, _STAMP):
+        for name in (_VECTORS, _KEYS):
             with open(scratch / name, "rb") as written:
                 os.fsync(written.fileno())
-        remove_snapshot(folder)
+        shutil.rmtree(target, ignore_errors=True)  # a copy for this stamp that failed to load
         os.replace(scratch, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    remove_snapshot(folder, keep=target.name)
 
 
-def remove_snapshot(library_folder: Path) -> None:
-    """Drop the snapshot (a search then asks the store until the next one is written)."""
-    shutil.rmtree(Path(library_folder) / SNAPSHOT_DIR, ignore_errors=True)
+def remove_snapshot(library_folder: Path, keep: str | None = None) -> None:
+    """Drop the library's snapshots but the folder named `keep` (a search then asks the store
+    until the next one is written). A reader that has one mapped keeps its copy until done."""
+    for path in Path(library_folder).glob(f"{SNAPSHOT_PREFIX}*"):
+        if path.name != keep:
+            shutil.rmtree(path, ignore_errors=True)

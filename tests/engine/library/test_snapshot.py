@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from engine.library.snapshot import (
-    SNAPSHOT_DIR,
+    SNAPSHOT_PREFIX,
     VectorSnapshot,
     manifest_stamp,
     remove_snapshot,
+    snapshot_folder,
     write_snapshot,
 )
 from tests.engine.library.corpus import QUESTIONS
@@ -57,7 +58,7 @@ def test_a_stale_or_damaged_snapshot_is_not_used(tmp_path):
     write_snapshot(tmp_path, "stamp-1", np.zeros((4, 2), dtype=np.int64), unit_rows(4))
     assert VectorSnapshot.load(tmp_path, "stamp-2") is None  # the manifest changed since
 
-    vectors_file = tmp_path / SNAPSHOT_DIR / "vectors.npy"
+    vectors_file = snapshot_folder(tmp_path, "stamp-1") / "vectors.npy"
     vectors_file.write_bytes(vectors_file.read_bytes()[:200])  # cut short
     assert VectorSnapshot.load(tmp_path, "stamp-1") is None
 
@@ -66,14 +67,26 @@ def test_a_stale_or_damaged_snapshot_is_not_used(tmp_path):
 
     remove_snapshot(tmp_path)
     assert VectorSnapshot.load(tmp_path, "stamp-1") is None
-    assert not (tmp_path / SNAPSHOT_DIR).exists()
+    assert not list(tmp_path.glob(f"{SNAPSHOT_PREFIX}*"))
 
 
-def test_rewriting_leaves_no_scratch_folder(tmp_path):
+def test_a_new_snapshot_replaces_the_old_and_leaves_no_scratch_folder(tmp_path):
     for stamp in ("a", "b"):
         write_snapshot(tmp_path, stamp, np.zeros((2, 2), dtype=np.int64), unit_rows(2))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [SNAPSHOT_DIR]
+    assert [p.name for p in tmp_path.iterdir()] == [snapshot_folder(tmp_path, "b").name]
     assert VectorSnapshot.load(tmp_path, "b") is not None
+    assert VectorSnapshot.load(tmp_path, "a") is None
+
+
+def test_a_reader_keeps_the_copy_it_mapped_while_a_writer_replaces_it(tmp_path):
+    old = unit_rows(6, seed=1)
+    write_snapshot(tmp_path, "old", np.array([(1, i) for i in range(6)]), old)
+    reading = VectorSnapshot.load(tmp_path, "old")
+    assert reading is not None
+    write_snapshot(tmp_path, "new", np.array([(2, i) for i in range(6)]), unit_rows(6, seed=2))
+    hits = reading.query(old[3], 1)  # the old copy, whole, though its folder is gone
+    assert hits[0][:2] == (1, 3) and hits[0][2] == pytest.approx(1.0)
+    assert VectorSnapshot.load(tmp_path, "old") is None
 
 
 # --- with a real library ---------------------------------------------------------------------
@@ -123,7 +136,7 @@ def test_changes_rewrite_the_snapshot_and_a_failed_write_only_costs_speed(
     monkeypatch.setattr("engine.library.library.write_snapshot", refuse)
     report = library.index([notes])
     assert report.indexed == 1
-    assert current() is None and not (library.folder / SNAPSHOT_DIR).exists()
+    assert current() is None and not list(library.folder.glob(f"{SNAPSHOT_PREFIX}*"))
     hits = library.search("Who winds the lamp in the lighthouse?", k=3)
     assert hits[0].file == str(notes)
 
