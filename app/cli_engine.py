@@ -10,7 +10,7 @@ from typing import Any
 
 from app.cli_options import add_checked
 from app.cli_remote import add_remote_options, connect_remote, exit_status
-from app.paths import app_paths
+from app.paths import app_paths, new_model_session
 from engine.backends import detect_backend
 from engine.bundled import default_model_path
 from engine.cancel import CancelToken
@@ -21,7 +21,6 @@ from engine.context.turn import POLICIES, Document, TurnRequest
 from engine.display import display_path, display_text
 from engine.errors import HearthError
 from engine.memory import probe_memory
-from engine.model_probe import ModelGuard
 from engine.session import KV_CACHE_TYPES, LoadSettings, ModelSession, SamplingSettings
 from engine.settings_schema import ALL_OPTIONS
 from engine.stats import GenerationStats
@@ -189,7 +188,7 @@ def _load_local(args: argparse.Namespace) -> ModelSession:
     settings, fit = prepare_load(settings, flash_attn=True if args.flash_attn else None)
     for note in fit.notes:
         print(f"[note: {display_text(note)}]", file=sys.stderr)
-    session = ModelSession(ModelGuard(app_paths().checked_models_file))
+    session = new_model_session()
     report = session.load(settings)
     for note in report.notes:
         print(f"[note: {display_text(note)}]", file=sys.stderr)

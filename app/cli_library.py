@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from app.cli_options import add_checked
 from app.cli_remote import add_remote_options, connect_remote, exit_status
 from app.interrupts import interruptible
-from app.paths import app_paths
+from app.paths import app_paths, new_model_session
 from engine.cancel import CancelToken
 from engine.display import display_name, display_path, display_text
 from engine.errors import HearthError
@@ -369,11 +369,10 @@ def _load_in_background(model: str | None) -> Future:
     """Start loading the chat model (`model`, else the bundled one); `.result()` gives the
     loaded `ModelSession` or raises what loading raised."""
     from engine.bundled import default_model_path
-    from engine.model_probe import ModelGuard
     from engine.session import LoadSettings, ModelSession
 
     def load() -> ModelSession:
-        session = ModelSession(ModelGuard(app_paths().checked_models_file))
+        session = new_model_session()
         session.load(LoadSettings(model_path=model or str(default_model_path())))
         return session
 

@@ -104,11 +104,10 @@ def load_model_thread(args: argparse.Namespace) -> Any:
         HearthError: The file, the window or llama.cpp refused (the thread is shut down).
     """
     from app.model_thread import ModelThread
-    from app.paths import app_paths
+    from app.paths import new_model_session
     from engine.bundled import default_model_path
     from engine.chat.engine import LocalEngine
-    from engine.model_probe import ModelGuard
-    from engine.session import LoadSettings, ModelSession
+    from engine.session import LoadSettings
 
     settings = LoadSettings(
         model_path=args.model or str(default_model_path()),
@@ -117,9 +116,7 @@ def load_model_thread(args: argparse.Namespace) -> Any:
         n_gpu_layers=args.gpu_layers,
         draft_model_path=args.draft_model,
     )
-    model_thread = ModelThread(
-        LocalEngine(ModelSession(ModelGuard(app_paths().checked_models_file)))
-    )
+    model_thread = ModelThread(LocalEngine(new_model_session()))
     try:
         loaded, fit = model_thread.submit(lambda engine, _task: engine.load(settings)).result()
     except BaseException:

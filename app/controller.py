@@ -28,7 +28,7 @@ from app.memory_monitor import MemoryMonitor
 from app.model_controller import ModelController
 from app.model_worker import ModelClient
 from app.page_renderer import PageRenderer
-from app.paths import AppPaths, styles_dir
+from app.paths import AppPaths, new_model_session, styles_dir
 from app.remote_controller import RemoteController
 from app.settings import Settings
 from engine.chat_store import ChatStore
@@ -217,7 +217,5 @@ def _local_engine(paths: AppPaths) -> LocalEngine:
     """The llama.cpp engine, opening model files never loaded before in a child process first,
     remembered across runs (see engine/model_probe.py), so no model file can take the window down."""
     from engine.chat.engine import LocalEngine
-    from engine.model_probe import ModelGuard
-    from engine.session import ModelSession
 
-    return LocalEngine(ModelSession(ModelGuard(paths.checked_models_file)))
+    return LocalEngine(new_model_session(paths))

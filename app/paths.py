@@ -61,6 +61,11 @@ class AppPaths:
         return self.cache_dir / "checked-models.json"
 
     @property
+    def prompt_cache_dir(self) -> Path:
+        """Saved KV caches of system prompts (engine.prefix_cache)."""
+        return self.cache_dir / "prompt-cache"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "hearth.log"
 
@@ -114,3 +119,14 @@ def resources_dir() -> Path:
         if (candidate / "styles").is_dir():
             return candidate
     return candidates[0]
+
+
+def new_model_session(paths: AppPaths | None = None):
+    """A `ModelSession` with this user's safety record of checked model files and prompt cache
+    (see engine/model_probe.py and engine/prefix_cache.py); the one way the app makes one."""
+    from engine.model_probe import ModelGuard
+    from engine.prefix_cache import PrefixCache
+    from engine.session import ModelSession
+
+    paths = paths or app_paths()
+    return ModelSession(ModelGuard(paths.checked_models_file), PrefixCache(paths.prompt_cache_dir))

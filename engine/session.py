@@ -23,6 +23,7 @@ from engine.llama_load import create_llama as _create_llama
 from engine.memory.allocation import AllocationReport, capture_llama_log
 from engine.memory.estimate import kv_cache_bytes
 from engine.model_probe import DEFAULT_GUARD, ModelGuard
+from engine.prefix_cache import PrefixCache, model_key
 from engine.prompt_format import PromptFormat
 from engine.settings_schema import (
     CHAT_REQUEST_FIELDS,
@@ -67,6 +68,9 @@ class SamplingSettings:
 
 
 # The schema options (engine/settings_schema.py) that bound each sampling field.
+# A system turn shorter than this is not worth a file: restoring costs about what evaluating does.
+MIN_OPENING_TOKENS = 16
+
 _SAMPLING_KEYS = {**{field: key for field, key in CHAT_REQUEST_FIELDS.items()},
                   "lookup_draft_tokens": "request.lookup_draft_tokens"}  # fmt: skip
 
@@ -106,9 +110,14 @@ class ModelSession:
     # Counts come from the model's own tokenizer and template (see engine.chat_session).
     token_counts_exact = True
 
-    def __init__(self, guard: ModelGuard | None = None) -> None:
+    def __init__(
+        self, guard: ModelGuard | None = None, prefix_cache: PrefixCache | None = None
+    ) -> None:
         # Opens files never loaded before in a child process first (see engine/model_probe.py).
         self.guard = guard or DEFAULT_GUARD
+        # Keeps the system turn's KV cache on disk for the next process (engine/prefix_cache.py).
+        self.prefix_cache = prefix_cache
+        self._prefix_key = ""
         self._llama: Any = None
         self._format: PromptFormat | None = None
         self.report: LoadReport | None = None
@@ -162,6 +171,12 @@ class ModelSession:
                 llama = _create_llama(settings, captured)
         draft = self._load_draft(settings, llama, notes)
         self.unload()
+        if self.prefix_cache is not None:
+            self._prefix_key = model_key(settings.model_path, {
+                "n_ctx": llama.n_ctx(), "type_k": settings.type_k, "type_v": settings.type_v,
+                "flash_attn": settings.flash_attn, "swa_full": settings.swa_full,
+                "n_gpu_layers": settings.n_gpu_layers,
+            })  # fmt: skip
         self._llama = llama
         self._draft = draft
         self.allocation = captured.allocation()
@@ -266,7 +281,25 @@ class ModelSession:
         """
         tokens = self.prompt_tokens(messages)
         assert self._format is not None
-        return self.generate(tokens, sampling, cancel, stop_strings=self._format.stop_strings)
+        return self.generate(tokens, sampling, cancel, stop_strings=self._format.stop_strings,
+                             opening=self._system_turn_length(messages, tokens))  # fmt: skip
+
+    def _system_turn_length(self, messages: Sequence[Message], tokens: list[int]) -> int:
+        """How many of `tokens` the system message alone accounts for (0 without one, or
+        without a prefix cache): the part every prompt with that system message opens with."""
+        if self.prefix_cache is None or not messages or messages[0].get("role") != "system":
+            return 0
+        assert self._format is not None
+        try:
+            alone = self._format.tokens(messages[:1])
+        except GenerationError:  # a template that wants a user turn too
+            return 0
+        length = 0
+        for ours, theirs in zip(alone, tokens, strict=False):
+            if ours != theirs:
+                break
+            length += 1
+        return length if length >= MIN_OPENING_TOKENS else 0
 
     def generate(
         self,
@@ -274,8 +307,13 @@ class ModelSession:
         sampling: SamplingSettings | None = None,
         cancel: CancelToken | None = None,
         stop_strings: tuple[str, ...] = (),
+        opening: int = 0,
     ) -> Iterator[str | GenerationStats]:
-        """Stream a completion of raw prompt tokens; see `chat`."""
+        """Stream a completion of raw prompt tokens; see `chat`.
+
+        Args:
+            opening: How many of the first tokens the prefix cache may restore or save.
+        """
         llama = self._require()
         sampling = sampling or SamplingSettings()
         prompt = list(prompt)
@@ -288,8 +326,11 @@ class ModelSession:
                 "Start a new chat, shorten the message, or choose a larger context window.",
             )
         assert self._format is not None
+        saved = None
+        if self.prefix_cache is not None and 0 < opening < len(prompt):
+            saved = _SavedOpening(self.prefix_cache, self._prefix_key, opening)
         return _Generation(llama, prompt, sampling, cancel or CancelToken(), stop_strings,
-                           self._format.kind, self._draft).run()  # fmt: skip
+                           self._format.kind, self._draft, saved).run()  # fmt: skip
 
     def _require(self) -> Any:
         if self._llama is None:
@@ -342,6 +383,15 @@ def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, lis
     )
 
 
+@dataclass(frozen=True)
+class _SavedOpening:
+    """Where a reply's opening tokens' KV cache may be restored from or saved to."""
+
+    cache: PrefixCache
+    key: str
+    length: int
+
+
 class _Generation:
     """One reply: prefill what the cache lacks, then sample, optionally verifying drafted tokens."""
 
@@ -354,8 +404,10 @@ class _Generation:
         stop_strings: tuple[str, ...],
         template: str,
         draft_model: DraftModel | None = None,
+        opening: _SavedOpening | None = None,
     ) -> None:
         self.llama = llama
+        self.opening = opening
         self.prompt = prompt
         self.sampling = sampling
         self.cancel = cancel
@@ -379,13 +431,15 @@ class _Generation:
 
     def run(self) -> Iterator[str | GenerationStats]:
         started = time.perf_counter()
-        cached = self._reuse_cache()
+        cached = start = self._reuse_cache()
+        if cached == 0 and self.opening is not None and not self.reproducible:
+            start, cached = self._opening_from_disk(self.opening)
         first_token_at = prefill_s = 0.0
         reason: StopReason = "stop"
         error = ""
         sampler = _make_sampler(self.llama, self.sampling)
         try:
-            if not self._prefill(self.prompt[cached:]):
+            if not self._prefill(self.prompt[start:]):
                 reason = "cancelled"
             else:
                 prefill_s = time.perf_counter() - started
@@ -438,14 +492,28 @@ class _Generation:
         llama.n_tokens = cached
         return cached
 
-    def _prefill(self, tokens: list[int]) -> bool:
+    def _opening_from_disk(self, opening: _SavedOpening) -> tuple[int, int]:
+        """Restore the opening's KV cache from disk, or evaluate it and save it there.
+
+        Returns:
+            (tokens now in the cache, tokens of them that were restored rather than evaluated).
+        """
+        tokens = self.prompt[: opening.length]
+        if opening.cache.restore(self.llama, opening.key, tokens):
+            return opening.length, opening.length
+        if not self._prefill(tokens, sync_draft=False):
+            return 0, 0
+        opening.cache.store(self.llama, opening.key, tokens)
+        return opening.length, 0
+
+    def _prefill(self, tokens: list[int], sync_draft: bool = True) -> bool:
         """Evaluate the prompt in batches, checking for cancel between them."""
         step = self.llama.n_batch
         for start in range(0, len(tokens), step):
             if self.cancel.cancelled:
                 return False
             self.llama.eval(tokens[start : start + step])
-        if self.draft_model is not None and not self.cancel.cancelled:
+        if sync_draft and self.draft_model is not None and not self.cancel.cancelled:
             # The draft model reads the prompt now, so its first draft costs one token's decode.
             self.draft_model.sync(self.prompt)
         return True
