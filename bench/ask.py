@@ -2,7 +2,8 @@
 
 Measures, on one library (the field guide the tests use, or `--pdf FILE`):
   - cold starts: wall seconds of a fresh `hearth search` process, and of a fresh `hearth ask`
-    process to its first answer byte and to its end (bundled model, `--max-tokens 16`);
+    process to its first answer byte and to its end (bundled model, `--max-tokens 16`), with
+    the system prompt's KV cache saved by the run before and without it;
   - the parts of a document answer's time to first token in one process, the model loaded:
     retrieval, prompt build and prefill (TTFT), against the TTFT of the same question asked
     without documents, both with a fresh KV cache and with the previous question's prefix
@@ -18,6 +19,7 @@ import argparse
 import compileall
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,20 +85,31 @@ def time_process(args: list[str], env: dict) -> tuple[float, float]:
 
 
 def bench_cold_starts(home: Path, questions: list[str], runs: int) -> dict:
+    """Cold processes, with the system prompt's saved KV cache and without it (its folder
+    removed before the run), alternating. `ask` samples as a person's would (no seed: a seeded
+    sampled reply reuses no cache, see engine/session.py)."""
+    from app.paths import app_paths
+
     env = {**os.environ, "HEARTH_HOME": str(home)}
-    search, ask_first, ask_total = [], [], []
+    prompt_cache = app_paths().prompt_cache_dir
+    search, ask_first, ask_total, bare_first, bare_total = [], [], [], [], []
     for run in range(runs):
         question = questions[run % len(questions)]
         search.append(time_process(["search", question, "--library", LIBRARY], env)[1])
-        first, total = time_process(
-            ["ask", question, "--library", LIBRARY, "--max-tokens", "16", "--seed", "1"], env
-        )
+        ask = ["ask", question, "--library", LIBRARY, "--max-tokens", "16"]
+        shutil.rmtree(prompt_cache, ignore_errors=True)
+        first, total = time_process(ask, env)  # evaluates the system prompt and saves it
+        bare_first.append(first)
+        bare_total.append(total)
+        first, total = time_process(ask, env)  # restores it
         ask_first.append(first)
         ask_total.append(total)
     return {
         "search_wall_s": spread(search),
         "ask_first_byte_s": spread(ask_first),
         "ask_wall_s": spread(ask_total),
+        "ask_without_prompt_cache_first_byte_s": spread(bare_first),
+        "ask_without_prompt_cache_wall_s": spread(bare_total),
     }
 
 
