@@ -7,9 +7,14 @@ references to `True`: after that many emits from Python (a few seconds of stream
 indexing progress) the count reaches zero and Python aborts with "deallocating True or False",
 at the latest when it exits. Python 3.12 made `True`, `False` and `None` immortal.
 
-(A second defect, a dict or list sent through `Signal(dict)` / `Signal(list)` losing a reference
-to each `None` in it, no longer concerns Hearth: its signals carry typed records as
-`Signal(object)`, which passes the object itself. tests/app/test_gui_qt_compat.py shows both.)
+A second defect of the same kind takes references from `None`: `QModelIndex.data(role)` on a
+Python model whose `data()` returns None for that role (the documents table's progress role, read
+by its delegate at every paint of every row) gives back None without a reference, and so does a
+dict or list sent through `Signal(dict)` / `Signal(list)` for each `None` in it. A fresh
+interpreter holds a few thousand references to `None`; a busy documents table (a watched folder
+receiving 500 files) used them up in seconds and Python aborted with "deallocating None". So
+`None` gets the same spare references as `True` and `False`. tests/app/test_gui_qt_compat.py
+shows each defect.
 
 Every entry point that runs Qt calls `apply()` before the first emit: the window (app.gui),
 `hearth --self-test`, the benchmarks and the test suite.
@@ -39,17 +44,36 @@ def emit_leaks_true() -> bool:
     return sys.getrefcount(True) <= before - 4
 
 
+def model_data_leaks_none() -> bool:
+    """True when reading a role a Python model answers with None takes a reference from `None`."""
+    from PySide6.QtCore import QAbstractListModel, Qt
+
+    class Empty(QAbstractListModel):
+        def rowCount(self, parent=None) -> int:  # noqa: N802 (Qt's name)
+            return 1
+
+        def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+            return None
+
+    model = Empty()
+    index = model.index(0, 0)
+    before = sys.getrefcount(None)
+    for _ in range(4):
+        index.data(Qt.ItemDataRole.UserRole)
+    return sys.getrefcount(None) <= before - 4
+
+
 def apply() -> bool:
-    """Give `True` and `False` enough references to last for ever, once, if this PySide6 needs
-    it. Returns whether the guard is in place."""
+    """Give `True`, `False` and `None` enough references to last for ever, once, if this
+    PySide6 needs it. Returns whether the guard is in place."""
     global _applied
     if _applied:
         return True
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    if not emit_leaks_true():
+    if not emit_leaks_true() and not model_data_leaks_none():
         return False
-    for value in (True, False):
+    for value in (True, False, None):
         ctypes.c_ssize_t.from_address(id(value)).value += _SPARE_REFERENCES
     _applied = True
     return True
