@@ -28,6 +28,10 @@ KEYWORD_TOP_RANK = 3
 # (bench/retrieval.py: on the dev questions 3 items of up to 2 sentences held the answer for
 # 71%, 2 items for 67%, 1 item for 52%).
 EVIDENCE_ITEMS = 3
+# Weight of the reply's words against the question's (1.0) when evidence is chosen after a
+# reply: enough to choose between lines the question alone cannot tell apart, too little to
+# outweigh a question term.
+REPLY_TERM_WEIGHT = 0.2
 # Characters of each source the model reads: the sentences that bear on the question and those
 # around them, not the whole chunk. On the 63 questions of bench/eval, the five excerpts held the
 # expected answer for 0.794 whole, 0.778 at 600 characters (31% fewer characters to prefill),
@@ -245,14 +249,17 @@ def stream_answer(
 
 
 def answer_evidence(plan: AnswerPlan, reply: str) -> list[Evidence]:
-    """Evidence for a written reply: the question's terms and the reply's own both count, and
-    the sources it cites come first."""
-    cited = cited_numbers(reply, len(plan.sources))
-    order = cited + [s.number for s in plan.sources if s.number not in cited]
+    """Evidence for a written reply: the lines of the sources, in retrieval order, that bear on
+    the question; the reply's own words only break ties (`REPLY_TERM_WEIGHT`). A small model
+    can be wrong: evidence that followed its wording or the sources it cites would dress a
+    wrong reply in matching quotes, while the question's lines put the right one in front of
+    the person."""
+    order = [source.number for source in plan.sources]
     hits = [plan.hits[number - 1] for number in order if number - 1 < len(plan.hits)]
     chosen = select_evidence(
-        plan.question, hits, answer=reply, max_items=EVIDENCE_ITEMS, sources=order
-    )
+        plan.question, hits, answer=reply, max_items=EVIDENCE_ITEMS, sources=order,
+        answer_weight=REPLY_TERM_WEIGHT,
+    )  # fmt: skip
     return chosen or plan.evidence
 
 

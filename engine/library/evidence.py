@@ -20,7 +20,10 @@ from engine.library.types import Evidence, Hit
 
 # A sentence ends at . ! ? (or their CJK forms) before a space, a line break, or the text's end;
 # a bullet or a blank line also starts a new one.
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|\n\s*\n|\s*[•▪◦]\s*|(?<=[。！？])")
+# A stop followed by a lower-case letter ends no sentence: "e.g. the", "https://www.\ndebian".
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?。！？])[\"')\]]*\s+(?!\s)(?![a-zäöüß])|\n\s*\n|\s*[•▪◦]\s*|(?<=[。！？])"
+)
 _WORD = re.compile(r"\w+(?:[-./+#]\w+)*", re.UNICODE)
 MIN_STEM = 4
 # Words ending in this many equal letters share their head word (German compounds).
@@ -192,13 +195,15 @@ def select_evidence(
     max_items: int = 2,
     max_sentences: int = 2,
     sources: Sequence[int] | None = None,
+    answer_weight: float = 0.5,
 ) -> list[Evidence]:
     """The best-supported sentences from the top hits, best first, at most one item per hit.
 
     Args:
         query: The question or search.
         hits: Ranked hits; earlier ones are preferred when scores tie.
-        answer: The model's reply, when there is one: its terms count too (half as much).
+        answer: The model's reply, when there is one: its terms count too, `answer_weight`
+            as much as the question's.
         max_items: Evidence items to return.
         max_sentences: Consecutive sentences per item.
         sources: The source number of each hit in an answer ([n]); 1, 2, ... when None.
@@ -225,7 +230,8 @@ def select_evidence(
     for index, spans in spans_of.items():
         text = hits[index].text
         scores = [
-            _score(_sentence_terms(text[a:b]), query_terms, answer_terms, weights) for a, b in spans
+            _score(_sentence_terms(text[a:b]), query_terms, answer_terms, weights, answer_weight)
+            for a, b in spans
         ]
         for first in range(len(spans)):
             for size in range(1, max_sentences + 1):
@@ -317,7 +323,11 @@ def _idf(sentences: list[set[str]], terms: list[str]) -> dict[str, float]:
 
 
 def _score(
-    words: set[str], query_terms: list[str], answer_terms: list[str], weights: dict[str, float]
+    words: set[str],
+    query_terms: list[str],
+    answer_terms: list[str],
+    weights: dict[str, float],
+    answer_weight: float = 0.5,
 ) -> float:
     score = 0.0
     for term in query_terms:
@@ -325,5 +335,5 @@ def _score(
             score += weights.get(term, 0.0)
     for term in answer_terms:
         if any(_matches(term, word) for word in words):
-            score += 0.5 * weights.get(term, 0.0)
+            score += answer_weight * weights.get(term, 0.0)
     return score

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.library.answer import (
     AnswerResult,
     Source,
+    answer_evidence,
     citation_links,
     plan_answer,
     prompt_excerpt,
@@ -120,3 +121,25 @@ def test_the_prompt_holds_focused_excerpts_and_the_sources_keep_the_whole_chunk(
     assert "every forty minutes" in prompt
     assert len(prompt) < len(text) / 2
     assert plan.sources[0].excerpt == text
+
+
+def test_a_wrong_reply_does_not_choose_its_own_evidence():
+    right = _hit("Logarithmic axes: to put the y axis on a log scale, use set logscale y 2.", 167)
+    wrong = _hit(
+        "Along the y axis of a graph, set arrow 3 from graph 0,0 to graph 1,1 draws an arrow.",
+        132,
+    )
+    right.keyword_rank, wrong.keyword_rank = 1, 2
+    plan = plan_answer("How do I make the y axis logarithmic?", [right, wrong])
+    # Wrong, citing the wrong source, in words that match that source's line closely.
+    reply = "To do this, set arrow 3 from graph 0,0 to graph 1,1 and the arrow shows [2]."
+    (first, *_rest) = answer_evidence(plan, reply)
+    assert (first.page, first.source) == (167, 1)
+    assert "logscale" in first.text
+
+
+def test_a_web_address_broken_over_two_lines_stays_in_its_sentence():
+    text = "Read the guidelines at https://www.\ndebian.org/social_contract first. Then ask."
+    sentences = [text[a:b] for a, b in sentence_spans(text)]
+    assert sentences == ["Read the guidelines at https://www.\ndebian.org/social_contract first.",
+                         "Then ask."]  # fmt: skip
