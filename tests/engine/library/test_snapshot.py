@@ -65,6 +65,14 @@ def test_a_stale_or_damaged_snapshot_is_not_used(tmp_path):
     write_snapshot(tmp_path, "stamp-1", np.zeros((3, 2), dtype=np.int64), unit_rows(4))
     assert VectorSnapshot.load(tmp_path, "stamp-1") is None  # keys and vectors disagree
 
+    # Same size, other bytes: garbage in the vectors' data, whatever the values read as.
+    write_snapshot(tmp_path, "stamp-1", np.zeros((4, 2), dtype=np.int64), unit_rows(4))
+    vectors_file = snapshot_folder(tmp_path, "stamp-1") / "vectors.npy"
+    data = bytearray(vectors_file.read_bytes())
+    data[-4 * 384 :] = bytes(range(256)) * 6
+    vectors_file.write_bytes(bytes(data))
+    assert VectorSnapshot.load(tmp_path, "stamp-1") is None
+
     remove_snapshot(tmp_path)
     assert VectorSnapshot.load(tmp_path, "stamp-1") is None
     assert not list(tmp_path.glob(f"{SNAPSHOT_PREFIX}*"))
