@@ -297,8 +297,12 @@ class DocumentController(QObject):
         known[folder.path] = folder
         self._show_watched(folder.library)
         lost = not folder.followed and folder.message
+        topic = f"watch:{folder.path}"  # "followed again" replaces the notice that it was lost
         if lost and self._is_current(folder.library) and (before is None or before.followed):
-            self.window.notice.show_message(folder.message, "error")
+            self.window.notice.show_message(folder.message, "error", topic=topic)
+        elif folder.followed and before is not None and not before.followed:
+            name = Path(folder.path).name or folder.path
+            self.window.notice.show_message(f"Following {name} again.", topic=topic)
 
     def on_watch_progress(self, library: str, progress: FileProgress) -> None:
         if self._is_current(library):

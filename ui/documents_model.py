@@ -145,7 +145,8 @@ class DocumentsModel(RecordsModel[FileRow]):
             return "" if row.chunks is None else str(row.chunks)
         if column == STATUS:
             return row.status_text
-        return self.placement(row.path)
+        # Only an indexed file reaches the model; a failed or skipped one is neither way.
+        return self.placement(row.path) if row.status == "indexed" else ""
 
 
 class ProgressDelegate(QStyledItemDelegate):

@@ -35,3 +35,14 @@ def test_the_summary_leaves_out_pages_when_no_file_has_any(qtbot):
     assert panel.summary.text().startswith("1 file · 3 passages.")
     panel.update_file_row(FileRow(PATH, "indexed", pages=1200, chunks=4000))
     assert panel.summary.text().startswith("2 files · 1,200 pages · 4,003 passages.")
+
+
+def test_a_file_that_failed_says_nothing_of_how_it_reaches_the_model(qtbot):
+    from ui.documents_model import USED
+
+    panel = DocumentsPanel()
+    qtbot.add_widget(panel)
+    panel.update_file_row(FileRow(PATH, "indexed", pages=2, chunks=4))
+    panel.update_file_row(FileRow("/docs/broken.pdf", "failed", "the file is damaged"))
+    assert panel.model.index(0, USED).data() == "searched"
+    assert panel.model.index(1, USED).data() == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.library.watched import MISSING, WatchedFolder
+from engine.library.watched import MISSING, WATCHING, WatchedFolder
 from tests.ui.conftest import drop_files
 
 
@@ -27,6 +27,10 @@ def test_a_dropped_folder_is_listed_as_watched_and_can_be_stopped(fake_app, qtbo
     fake_app.controller.index.folderState.emit(gone)
     assert panel.watched.text_of(str(folder)) == "notes — not found"
     assert "notes is gone" in window.notice.text()
+    back = WatchedFolder(library, str(folder), WATCHING, "")
+    fake_app.controller.index.folderState.emit(back)  # the drive is plugged in again
+    assert "Following notes again" in window.notice.text()
+    assert "is gone" not in window.notice.text()  # the error no longer holds
 
     panel.watched.select(str(folder))
     assert panel.watched.stop_button.isEnabled()
@@ -65,7 +69,8 @@ def test_a_file_added_to_a_dropped_folder_appears_on_its_own(harness, qtbot, tmp
     (folder / "boats.txt").write_text("Boats leave the harbour before dawn.")
     qtbot.wait_until(lambda: panel.status_of(str(folder / "boats.txt")) == "indexed",
                      timeout=60000)  # fmt: skip
-    assert "harbour changed: 1 indexed" in window.notice.text()
+    # The batch's report follows its files' rows.
+    qtbot.wait_until(lambda: "harbour changed: 1 indexed" in window.notice.text(), timeout=30000)
     (folder / "old.txt").unlink()
     qtbot.wait_until(lambda: panel.row_of(str(folder / "old.txt")) < 0, timeout=60000)
     qtbot.wait_until(lambda: window.documents_button.text() == "Documents (2)", timeout=30000)
