@@ -44,5 +44,7 @@ def test_a_file_that_failed_says_nothing_of_how_it_reaches_the_model(qtbot):
     qtbot.add_widget(panel)
     panel.update_file_row(FileRow(PATH, "indexed", pages=2, chunks=4))
     panel.update_file_row(FileRow("/docs/broken.pdf", "failed", "the file is damaged"))
-    assert panel.model.index(0, USED).data() == "searched"
-    assert panel.model.index(1, USED).data() == ""
+    panel.set_placements({PATH: "searched", "/docs/broken.pdf": "searched"})
+    indexed, failed = panel.row_of(PATH), panel.row_of("/docs/broken.pdf")
+    assert panel.model.index(indexed, USED).data() == "searched"
+    assert panel.model.index(failed, USED).data() == ""
