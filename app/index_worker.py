@@ -146,26 +146,22 @@ class IndexClient(QObject):
     def watch(self, library: str, folder: str) -> None:
         """Follow `folder` from now on (and after restarts); its changes come as watch* signals."""
         self.follow()
-
-        def work(task: Task) -> None:
-            try:
-                self.libraries.call(WatchFolder(library, folder))
-            except Exception as exc:
-                log.exception("Watching %s failed", folder)
-                task.emit(_Failed(library, f"The folder cannot be watched: {exc}"))
-            self._list_watched(task, library)
-
-        self._worker.run(work, on_event=self._on_event)
+        self._change_watch(library, WatchFolder(library, folder), "The folder cannot be watched")
 
     def stop_watching(self, library: str, folder: str) -> None:
         """Stop following `folder`; its documents stay in the library."""
+        request = StopWatching(library, folder)
+        self._change_watch(library, request, "Could not stop watching the folder")
+
+    def _change_watch(self, library: str, request: Any, failure: str) -> None:
+        """Send a request that changes the watched folders, then list them again."""
 
         def work(task: Task) -> None:
             try:
-                self.libraries.call(StopWatching(library, folder))
+                self.libraries.call(request)
             except Exception as exc:
-                log.exception("Stopping watching %s failed", folder)
-                task.emit(_Failed(library, f"Could not stop watching the folder: {exc}"))
+                log.exception("%s failed", request)
+                task.emit(_Failed(library, f"{failure}: {exc}"))
             self._list_watched(task, library)
 
         self._worker.run(work, on_event=self._on_event)
