@@ -90,6 +90,12 @@ class Question:
     conversation: object = None
 
 
+def _prompt_text(question: str, source: Source) -> str:
+    from engine.library.answer import source_prompt_excerpt
+
+    return source_prompt_excerpt(question, source)
+
+
 def _evidence(question: str, sources: Sequence[Source], reply: str) -> tuple[Evidence, ...]:
     from engine.library.answer import sources_evidence
 
@@ -129,7 +135,10 @@ def answer(
         message=question.text,
         history=question.history,
         pinned=[document.as_prompt() for document in question.pinned],
-        excerpts=[Document(source.excerpt, source.label) for source in sources],
+        # The part of each source that bears on the question (the person sees it whole).
+        excerpts=[
+            Document(_prompt_text(question.text, source), source.label) for source in sources
+        ],
         excerpt_intro=SOURCES_INSTRUCTION,
     )
     try:

@@ -268,26 +268,32 @@ def sources_evidence(question: str, sources: Sequence[Source], reply: str) -> li
     them; what a chat receives from a search): the choice `answer_evidence` makes on the plan
     they came from, or the question's own when there is no reply text yet."""
     ordered = sorted(sources, key=lambda source: source.number)
-    hits = [
-        Hit(
-            chunk_id=0,
-            file=source.file,
-            page=source.page,
-            text=source.excerpt,
-            score=source.score,
-            similarity=source.similarity,
-            heading=source.heading,
-            char_start=source.char_start,
-            char_end=source.char_end,
-            location=source.location,
-        )
-        for source in ordered
-    ]
+    hits = [_hit_of(source) for source in ordered]
     numbers = [source.number for source in ordered]
     evidence = select_evidence(question, hits, max_items=EVIDENCE_ITEMS, sources=numbers)
     if not reply.strip():
         return evidence
     return answer_evidence(AnswerPlan(question, ordered, [], evidence, hits), reply)
+
+
+def source_prompt_excerpt(question: str, source: Source, max_chars: int = EXCERPT_CHARS) -> str:
+    """`prompt_excerpt` of a numbered source (what a chat receives from a search)."""
+    return prompt_excerpt(question, _hit_of(source), max_chars)
+
+
+def _hit_of(source: Source) -> Hit:
+    return Hit(
+        chunk_id=0,
+        file=source.file,
+        page=source.page,
+        text=source.excerpt,
+        score=source.score,
+        similarity=source.similarity,
+        heading=source.heading,
+        char_start=source.char_start,
+        char_end=source.char_end,
+        location=source.location,
+    )
 
 
 def _squash(text: str) -> str:

@@ -168,3 +168,18 @@ def test_no_sources_no_evidence_event():
 
     events = list(answer(FakeEngine(), Question("Hi", library="chat-1"), lambda *_: ()))
     assert not any(isinstance(e, EvidenceFound) for e in events)
+
+
+def test_the_model_reads_the_part_of_a_long_source_that_bears_on_the_question():
+    from engine.library.answer import EXCERPT_CHARS, Source
+
+    filler = " ".join(f"Paragraph {n} is about nets and ropes." for n in range(40))
+    long = f"{filler} The keeper of the lighthouse is Marta Quillfeather. {filler}"
+    engine = FakeEngine()
+    question = Question("Who keeps the lighthouse?", library="chat-1")
+    events = list(answer(engine, question, lambda *_: (Source(1, "/docs/guide.pdf", 2, long),)))
+
+    [turn] = engine.turns
+    [excerpt] = turn.excerpts
+    assert "Marta Quillfeather" in excerpt.text and len(excerpt.text) <= EXCERPT_CHARS
+    assert events[0].sources[0].excerpt == long  # the person's source stays whole
