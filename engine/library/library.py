@@ -198,6 +198,7 @@ class Library:
     def close(self) -> None:
         self._keyword_pool.shutdown(wait=True)
         self.manifest.close()
+        self._snapshot = None  # unmaps it: a deleted snapshot's file is then freed at once
         if self._store is not None:
             self._store.close()
 

@@ -152,27 +152,38 @@ def test_a_library_on_a_read_only_or_full_disk_is_still_searched_and_shown(
     tmp_path, embedder, state
 ):
     """chromadb writes to its database whenever it opens one: before, `hearth search` and
-    `hearth library show` stopped with "Could not open the library's vector index"."""
+    `hearth library show` stopped with "Could not open the library's vector index". Now the
+    vectors' snapshot serves searches in full; without one, words alone do, and say so."""
+    from engine.library.snapshot import remove_snapshot
+
+    word = "full" if state == "full" else "read-only"
     with small_disk(tmp_path / "disk", 12) as disk:
         root = disk / "libraries"
         docs = write_docs(tmp_path / "docs", 2, 2_000, "lighthouse")
         index(root, "notes", docs, embedder)
-        filler = fill(disk) if state == "full" else read_only(disk)
-        try:
-            with Library.open(root, "notes", embedder, create=False) as library:
-                assert len(library.files()) == 2 and library.info().chunks > 0
-                hits = library.search("lighthouse number 1", k=2)
-                assert hits and "lighthouse" in hits[0].text
-                word = "full" if state == "full" else "read-only"
-                assert f"disk is {word}, so searches match words only" in library.search_note
-                with pytest.raises(StorageError) as caught:
-                    library.remove_file(next(iter(library.files())).path)
-                assert caught.value.kind == state and "damaged" not in str(caught.value)
-        finally:
-            if filler is not None:
-                filler.unlink()
-            else:
-                read_only(disk, False)
+        for snapshot in (True, False):
+            if not snapshot:
+                remove_snapshot(root / "notes")
+            filler = fill(disk) if state == "full" else read_only(disk)
+            try:
+                with Library.open(root, "notes", embedder, create=False) as library:
+                    assert len(library.files()) == 2 and library.info().chunks > 0
+                    hits = library.search("lighthouse number 1", k=2)
+                    assert hits and "lighthouse" in hits[0].text
+                    if snapshot:  # meaning and words, from the snapshot: nothing to say
+                        assert library.search_note == ""
+                        assert all(hit.similarity is not None for hit in hits)
+                    else:
+                        note = f"disk is {word}, so searches match words only"
+                        assert note in library.search_note
+                    with pytest.raises(StorageError) as caught:
+                        library.remove_file(next(iter(library.files())).path)
+                    assert caught.value.kind == state and "damaged" not in str(caught.value)
+            finally:
+                if filler is not None:
+                    filler.unlink()
+                else:
+                    read_only(disk, False)
         with Library.open(root, "notes", embedder, create=False) as library:
             assert library.search_note == "" and len(library.search("lighthouse", k=2)) == 2
             assert library.remove_file(next(iter(library.files())).path)
