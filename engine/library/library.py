@@ -387,9 +387,10 @@ class Library:
                 file_ids.append(file_id)
         if not self.manifest.has_chunks():
             return []
-        return hybrid_search(
+        vectors = self._searchable_vectors()
+        hits = hybrid_search(
             self.manifest,
-            self._searchable_vectors(),
+            vectors,
             self.embedder.embed_query,
             query,
             k,
@@ -398,6 +399,24 @@ class Library:
             self._keyword_pool,
             embedder_languages=getattr(self.embedder, "languages", None),
         )
+        if not isinstance(vectors, VectorSnapshot):
+            self._snapshot_when_idle()
+        return hits
+
+    def _snapshot_when_idle(self) -> None:
+        """Write the snapshot a search had to do without (a library indexed by an older Hearth,
+        or a write that failed), unless the disk refuses writes or someone is indexing: the
+        store is open by now, and the next process's searches skip it."""
+        if self._write_problem is not None or not self._index_lock.acquire(blocking=False):
+            return
+        try:
+            with IndexLock(self.folder / LOCK_FILE, required=False) as held:
+                if held:
+                    self._refresh_snapshot()
+        except Exception as exc:  # a lock file the disk refuses: the next search tries again
+            log.warning("Library %s: no vector snapshot now: %s", self.name, exc)
+        finally:
+            self._index_lock.release()
 
     @property
     def search_note(self) -> str:

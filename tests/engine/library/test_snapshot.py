@@ -180,9 +180,11 @@ def test_a_new_process_searches_without_chromadb_and_finds_the_same(open_library
     assert mapped["chromadb"] is False
     assert mapped["hits"] and mapped["hits"][0][1] == QUESTIONS[0][1]
 
-    remove_snapshot(library.folder)  # as after a failed write: the store answers
+    remove_snapshot(library.folder)  # as an older Hearth left it: the store answers
     stored = search_in_a_new_process(library, question)
     assert stored["chromadb"] is True
     assert [hit[:2] for hit in stored["hits"]] == [hit[:2] for hit in mapped["hits"]]
     for a, b in zip(stored["hits"], mapped["hits"], strict=True):
         assert a[2] == pytest.approx(b[2], abs=1e-3)
+    # That search wrote the snapshot it lacked (as for a library an older Hearth indexed).
+    assert search_in_a_new_process(library, question)["chromadb"] is False
