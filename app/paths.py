@@ -61,11 +61,6 @@ class AppPaths:
         return self.cache_dir / "checked-models.json"
 
     @property
-    def model_infos_file(self) -> Path:
-        """What each checked model file holds, kept across processes (engine.gguf_info)."""
-        return self.cache_dir / "model-infos.json"
-
-    @property
     def prompt_cache_dir(self) -> Path:
         """Saved KV caches of system prompts (engine.prefix_cache)."""
         return self.cache_dir / "prompt-cache"
@@ -128,13 +123,10 @@ def resources_dir() -> Path:
 
 def new_model_session(paths: AppPaths | None = None):
     """A `ModelSession` with this user's safety record of checked model files and prompt cache
-    (see engine/model_probe.py and engine/prefix_cache.py); the one way the app makes one.
-    Model infos are kept across processes from then on (engine.gguf_info.keep_model_infos)."""
-    from engine.gguf_info import keep_model_infos
+    (see engine/model_probe.py and engine/prefix_cache.py); the one way the app makes one."""
     from engine.model_probe import ModelGuard
     from engine.prefix_cache import PrefixCache
     from engine.session import ModelSession
 
     paths = paths or app_paths()
-    keep_model_infos(paths.model_infos_file)
     return ModelSession(ModelGuard(paths.checked_models_file), PrefixCache(paths.prompt_cache_dir))

@@ -625,63 +625,7 @@ def read_model_info(
         ModelFileError: the file is missing, not GGUF, damaged or inconsistent, in words.
     """
     # An unchanged file's header is parsed once (see read_header); the rest is ~1 ms.
-    key = _info_key(path) if check and stream is None and _info_file is not None else None
-    if key is not None:
-        known = _kept_infos().get(key)
-        if known is not None:
-            return known
-    info = _model_info(Path(path), check, stream, file_size)
-    if key is not None:
-        _keep_info(key, info)
-    return info
-
-
-# Where model infos are kept across processes (see `keep_model_infos`); None: not kept.
-_info_file: Path | None = None
-KEPT_INFOS = 64
-
-
-def keep_model_infos(file: Path | None) -> None:
-    """Keep the infos of checked model files in `file` (JSON) across processes, by path, size,
-    modification time and inode, so a new process does not parse an unchanged header again
-    (0.16 s of Python for the bundled model, on the path to a cold `hearth ask`'s first token).
-    A file that changed in any of those is read and checked again. None: stop keeping them."""
-    global _info_file
-    _info_file = Path(file) if file is not None else None
-
-
-def _info_key(path: str | Path) -> str | None:
-    try:
-        found = Path(path).resolve().stat()
-    except OSError:
-        return None  # said in words by the read that follows
-    if not stat.S_ISREG(found.st_mode):
-        return None
-    return f"{Path(path).resolve()}|{found.st_size}|{found.st_mtime_ns}|{found.st_ino}"
-
-
-def _kept_infos() -> dict[str, ModelInfo]:
-    import json
-
-    assert _info_file is not None
-    try:
-        data = json.loads(_info_file.read_text(encoding="utf-8"))
-        return {key: ModelInfo(**fields) for key, fields in data.items()}
-    except (OSError, ValueError, TypeError, AttributeError):
-        return {}  # none yet, or damaged: read the headers again
-
-
-def _keep_info(key: str, info: ModelInfo) -> None:
-    import contextlib
-
-    from engine.atomic_io import write_json_atomic
-    from engine.errors import HearthError
-
-    assert _info_file is not None
-    kept = {k: asdict(v) for k, v in _kept_infos().items() if k != key}
-    kept[key] = asdict(info)
-    with contextlib.suppress(HearthError):  # a full disk: the next process parses it again
-        write_json_atomic(_info_file, dict(list(kept.items())[-KEPT_INFOS:]))
+    return _model_info(Path(path), check, stream, file_size)
 
 
 def _model_info(

@@ -52,13 +52,6 @@ def fast_tests_load_no_model(request, monkeypatch):
     monkeypatch.setattr("app.library.client._Child.start", refuse)
 
 
-@pytest.fixture(autouse=True)
-def model_infos_kept_per_test(monkeypatch):
-    """Each test starts without kept model infos (app.paths.new_model_session turns them on
-    for the test's own HEARTH_HOME), as each process of the app does."""
-    monkeypatch.setattr("engine.gguf_info._info_file", None)
-
-
 @pytest.fixture(scope="session")
 def default_model_path():
     from engine.bundled import default_model_path

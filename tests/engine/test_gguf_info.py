@@ -113,42 +113,6 @@ def test_an_unchanged_file_is_parsed_once_and_a_rewritten_one_again(tmp_path, mo
         read_model_info(path)  # a file gone is said, not answered from the cache
 
 
-def test_a_new_process_takes_an_unchanged_file_s_info_from_the_kept_infos(tmp_path, monkeypatch):
-    import engine.gguf_info as gguf_info
-    from tests.engine.context.tiny_gguf import write_tiny_model
-
-    path = tmp_path / "m.gguf"
-    write_tiny_model(path, template="first {{ messages }}")
-    kept = tmp_path / "cache" / "model-infos.json"
-    monkeypatch.setattr(gguf_info, "_info_file", None)
-    gguf_info.keep_model_infos(kept)
-    parsed = []
-    real = gguf_info._read_header
-    monkeypatch.setattr(gguf_info, "_read_header", lambda *a: parsed.append(a) or real(*a))
-
-    def new_process() -> None:
-        gguf_info._cached_header.cache_clear()  # what a new process starts without
-
-    first = read_model_info(path)
-    assert len(parsed) == 1 and kept.is_file()
-    new_process()
-    assert read_model_info(path) == first and len(parsed) == 1  # from the kept infos
-
-    write_tiny_model(path, template="second {{ messages }}")  # changed: read and checked again
-    new_process()
-    assert read_model_info(path).chat_template == "second {{ messages }}" and len(parsed) == 2
-
-    kept.write_text("{not json")  # damaged: the header is read again, and the file mended
-    new_process()
-    assert read_model_info(path).chat_template == "second {{ messages }}" and len(parsed) == 3
-    new_process()
-    assert read_model_info(path).chat_template == "second {{ messages }}" and len(parsed) == 3
-
-    path.unlink()
-    with pytest.raises(ModelFileError):
-        read_model_info(path)  # a file gone is said, not answered from the kept infos
-
-
 def test_a_header_is_read_once_for_the_model_info_and_the_tensor_table(tmp_path, monkeypatch):
     import engine.gguf_info as gguf_info
     from engine.memory.weights import read_tensor_table
