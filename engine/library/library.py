@@ -120,6 +120,7 @@ class Library:
         self._store_lock = threading.Lock()
         self._snapshot: VectorSnapshot | None = None
         self._snapshot_stamp: str | None = None
+        self._snapshot_attempted: str | None = None  # the stamp a search last wrote one for
         self._check_embedding_model()
         self._index_lock = threading.Lock()
         self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword")
@@ -407,8 +408,12 @@ class Library:
         """Write the snapshot a search had to do without (a library indexed by an older Hearth,
         or a write that failed), unless the disk refuses writes or someone is indexing: the
         store is open by now, and the next process's searches skip it."""
-        if self._write_problem is not None or not self._index_lock.acquire(blocking=False):
+        stamp = self._stamp()
+        if self._write_problem is not None or self._snapshot_attempted == stamp:
+            return  # one try per state of the library: a folder that refuses it stays refused
+        if not self._index_lock.acquire(blocking=False):
             return
+        self._snapshot_attempted = stamp
         try:
             with IndexLock(self.folder / LOCK_FILE, required=False) as held:
                 if held:

@@ -138,7 +138,10 @@ def test_changes_rewrite_the_snapshot_and_a_failed_write_only_costs_speed(
     assert snapshot is not None and notes_id not in set(snapshot.keys[:, 0].tolist())
 
     # A disk that refuses the snapshot: indexing still succeeds, and searches use the store.
-    def refuse(*_args):
+    refused = []
+
+    def refuse(*args):
+        refused.append(args)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("engine.library.library.write_snapshot", refuse)
@@ -147,6 +150,8 @@ def test_changes_rewrite_the_snapshot_and_a_failed_write_only_costs_speed(
     assert current() is None and not list(library.folder.glob(f"{SNAPSHOT_PREFIX}*"))
     hits = library.search("Who winds the lamp in the lighthouse?", k=3)
     assert hits[0].file == str(notes)
+    library.search("When is the lamp wound?", k=3)
+    assert len(refused) == 2  # the index run's, then one search's: not one per search
 
 
 SEARCH_IN_A_NEW_PROCESS = """
