@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.library.types import BROKEN_LINK, LINKED_FOLDER, NOT_REGULAR
 from ui.documents_model import (
     CHUNKS,
     FILE,
@@ -245,15 +246,23 @@ class DocumentsPanel(QWidget):
             return
         pages = sum(row.pages or 0 for row in rows)
         chunks = sum(row.chunks or 0 for row in rows)
+        # A pipe or a broken link in a dropped folder is listed, but is not a document: counted
+        # apart, so the summary agrees with the Documents (n) button.
+        skipped = sum(1 for row in rows if row.status in _NOT_DOCUMENTS)
         # Text files have no pages: "0 pages" beside their passages would read as a fault.
         counts = [
-            _count(len(rows), "file"),
+            _count(len(rows) - skipped, "file"),
+            f"{skipped:,} skipped" if skipped else "",
             _count(pages, "page") if pages else "",
             _count(chunks, "passage"),
         ]
         self.summary.setText(
             f"{' · '.join(part for part in counts if part)}. Answers in this chat cite them."
         )
+
+
+# Entries of a dropped folder that are listed but never read: they are not in the library.
+_NOT_DOCUMENTS = frozenset({NOT_REGULAR, BROKEN_LINK, LINKED_FOLDER})
 
 
 def _count(number: int, noun: str) -> str:

@@ -48,3 +48,12 @@ def test_a_file_that_failed_says_nothing_of_how_it_reaches_the_model(qtbot):
     indexed, failed = panel.row_of(PATH), panel.row_of("/docs/broken.pdf")
     assert panel.model.index(indexed, USED).data() == "searched"
     assert panel.model.index(failed, USED).data() == ""
+
+
+def test_a_pipe_or_a_broken_link_is_counted_apart_from_the_files(qtbot):
+    panel = DocumentsPanel()
+    qtbot.add_widget(panel)
+    panel.update_file_row(FileRow("/docs/notes.txt", "indexed", chunks=3))
+    panel.update_file_row(FileRow("/docs/queue", "not_regular"))
+    panel.update_file_row(FileRow("/docs/old-link.pdf", "broken_link"))
+    assert panel.summary.text().startswith("1 file · 2 skipped · 3 passages.")
