@@ -118,6 +118,7 @@ class ModelSession:
         # Keeps the system turn's KV cache on disk for the next process (engine/prefix_cache.py).
         self.prefix_cache = prefix_cache
         self._prefix_key = ""
+        self._system_turn: tuple[str, list[int]] | None = None  # (system prompt, its tokens)
         self._llama: Any = None
         self._format: PromptFormat | None = None
         self.report: LoadReport | None = None
@@ -179,6 +180,7 @@ class ModelSession:
             })  # fmt: skip
         self._llama = llama
         self._draft = draft
+        self._system_turn = None  # another model tokenizes it another way
         self.allocation = captured.allocation()
         self._format = PromptFormat.for_model(llama, info)
         notes.extend(self._format.notes)
@@ -290,10 +292,14 @@ class ModelSession:
         if self.prefix_cache is None or not messages or messages[0].get("role") != "system":
             return 0
         assert self._format is not None
-        try:
-            alone = self._format.tokens(messages[:1])
-        except GenerationError:  # a template that wants a user turn too
-            return 0
+        content = messages[0].get("content", "")
+        if self._system_turn is None or self._system_turn[0] != content:
+            # Rendered once per system prompt and model: a render costs a few ms of every TTFT.
+            try:
+                self._system_turn = (content, self._format.tokens(messages[:1]))
+            except GenerationError:  # a template that wants a user turn too
+                self._system_turn = (content, [])
+        alone = self._system_turn[1]
         length = 0
         for ours, theirs in zip(alone, tokens, strict=False):
             if ours != theirs:
