@@ -4,13 +4,23 @@ On Linux the kernel keeps the process's peak resident size (VmHWM in /proc/self/
 process reset it (writing 5 to /proc/self/clear_refs, see proc(5)), so the RAM peak is exact and
 costs nothing. Elsewhere, and for VRAM (NVML reports only the current use), a thread samples every
 `interval_s`; a peak shorter than that can be missed.
+
+Memory a block before it freed can stay resident: glibc keeps freed heap pages, and after a large
+free it serves allocations of that size from the heap rather than fresh mappings (mallopt(3),
+M_MMAP_THRESHOLD). A second model loaded in the same process then reuses those pages and reads
+lower than the first. So the block starts by collecting garbage and handing freed heap pages back
+(malloc_trim(3)), and every block starts from the same footing.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import re
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -43,6 +53,7 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> PeakMemory:
+        release_freed_memory()
         self.baseline_rss = self.peak_rss = self._process.memory_info().rss
         self._kernel_peak = _reset_kernel_peak()
         gpus = probe_gpus()
@@ -77,6 +88,26 @@ class PeakMemory:
             gpus = probe_gpus()
             if gpus:
                 self.peak_vram = max(self.peak_vram, sum(gpu.used for gpu in gpus))
+
+
+def release_freed_memory() -> None:
+    """Collect garbage and, with glibc, return free heap pages to the system (malloc_trim(0)), so
+    resident size counts what is in use rather than what an earlier block left behind."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+        return trim
+    except (OSError, AttributeError):  # musl and other C libraries have no malloc_trim
+        return None
 
 
 def _reset_kernel_peak() -> bool:

@@ -256,7 +256,10 @@ def test_the_model_s_own_memory_is_the_same_whatever_else_the_process_holds(defa
     """A window's process holds Qt and more before a run; a terminal's holds little. The process
     peak differs by that much, the model's own memory (what tables, plots and constraints use)
     does not, and it is close to the engine's estimate. Measured in a fresh process: one that
-    ran other tests keeps freed memory that a load reuses without raising its resident size."""
+    ran other tests keeps freed memory that a load reuses without raising its resident size.
+    The second run follows the first in one process, as a lab's runs do: freed memory the first
+    left behind must not make the second read lower (without handing it back it read 17-23%
+    lower)."""
     import json
     import subprocess
     import sys
@@ -269,6 +272,6 @@ def test_the_model_s_own_memory_is_the_same_whatever_else_the_process_holds(defa
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     alone, held = figures["alone"], figures["held"]
     assert held["peak"] - alone["peak"] > 250e6
-    assert held["own"] == pytest.approx(alone["own"], rel=0.2)
+    assert held["own"] == pytest.approx(alone["own"], rel=0.12)
     for row in (alone, held):
         assert 0.6 < row["own"] / row["estimate"] < 1.35
