@@ -49,6 +49,7 @@ def register(subparsers: Any) -> None:
     add_checked(search, "--k", "request.search_k", default=5, help="number of hits (5)")
     search.add_argument("--file", action="append", metavar="PATH", help="only this file")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    _rerank_option(search)
     search.set_defaults(func=run_search)
 
     ask = subparsers.add_parser("ask", help="answer a question from your documents")
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> None:
     add_checked(ask, "--temperature", "sampling.temperature", default=0.2, metavar="T")
     add_checked(ask, "--seed", "sampling.seed", default=-1)
     ask.add_argument("--json", action="store_true", help="print answer and sources as JSON")
+    _rerank_option(ask)
     add_remote_options(ask)
     ask.set_defaults(func=run_ask)
 
@@ -85,6 +87,28 @@ def _library_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--library", default=DEFAULT_LIBRARY, metavar="NAME", help=f"({DEFAULT_LIBRARY})"
     )
+
+
+def _rerank_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rerank",
+        action="store_true",
+        help="reorder the 10 best matches with the bundled Gemma 3 270M before answering "
+        "(the right page first more often; a few seconds more on a CPU)",
+    )
+
+
+def _search(library, question: str, k: int, rerank: bool, files=None) -> list:
+    """`library.search`, then with `rerank` its first matches reordered (engine/rerank.py)."""
+    if not rerank:
+        return library.search(question, k=k, files=files)
+    from engine.rerank import RERANK_DEPTH, QueryLikelihoodReranker
+
+    hits = library.search(question, k=max(k, RERANK_DEPTH), files=files)
+    if not hits:
+        return hits
+    with QueryLikelihoodReranker() as reranker:
+        return reranker.rerank(question, hits)[:k]
 
 
 def _root() -> Path:
@@ -263,7 +287,7 @@ def _searches_once() -> None:
 def run_search(args: argparse.Namespace) -> int:
     _searches_once()
     with _open(args.library, create=False) as library:
-        hits = library.search(args.query, k=args.k, files=args.file)
+        hits = _search(library, args.query, args.k, args.rerank, files=args.file)
         if library.search_note:
             print(f"note: {library.search_note}", file=sys.stderr)
     if args.json:
@@ -303,7 +327,7 @@ def run_ask(args: argparse.Namespace) -> int:
     loading = None if args.remote is not None else _load_in_background(args.model)
     try:
         with _open(args.library, create=False) as library:
-            hits = library.search(args.question, k=args.k)
+            hits = _search(library, args.question, args.k, args.rerank)
             if library.search_note:
                 print(f"note: {library.search_note}", file=sys.stderr)
         plan = plan_answer(args.question, hits)

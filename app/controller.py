@@ -93,7 +93,9 @@ class AppController(QObject):
         # Everything that reads documents runs in the library process, away from the window.
         libraries = self.libraries
         self.model = ModelClient(
-            retrieve=lambda library, question, k: libraries.call(Search(library, question, k)),
+            retrieve=lambda library, question, k: libraries.call(
+                Search(library, question, k, rerank=settings.get("chat.rerank_sources"))
+            ),
             read=lambda path, max_chars: libraries.call(DocumentText(str(path), max_chars)),
             engine=engine or _local_engine(paths),
         )

@@ -12,7 +12,9 @@ All rankings run on the same chunks of one library, in one run:
   - vector: cosine similarity of all-MiniLM-L6-v2 embeddings;
   - hearth: `Library.search`, what the app and `hearth search` use: the three fused.
 `--try NAME:field=value,...` adds rankings with other fusion settings (RankingSettings fields)
-on the same index, for choosing them on the dev split.
+on the same index, for choosing them on the dev split. `--rerank` adds `hearth_rerank`: Hearth's
+first 10 reordered by query likelihood under the bundled Gemma 3 270M (engine/rerank.py), with
+its own latency and evidence figures.
 For each: hit@1/3/5/10 (the right page among the first k results) and MRR (over the first 10),
 overall, per language and per split; search latency p50/p95 for Hearth's ranking; and how often
 the evidence shown with an answer (the best sentences of the top sources) holds the answer;
@@ -20,7 +22,7 @@ and how often the excerpts the model reads hold it, whole chunks against the foc
 the prompt has (with their mean length in characters).
 
 Usage: .venv/bin/python bench/retrieval.py [--index-dir DIR] [--split dev|test|all]
-       [--try NAME:field=value,...]
+       [--try NAME:field=value,...] [--rerank]
 """
 
 from __future__ import annotations
@@ -78,6 +80,11 @@ def breakdown(questions: list[dict], ranks: list[int]) -> dict:
     return out
 
 
+def evidence_text(plan) -> str:
+    """The evidence shown under an answer, as one line (the answers are checked on it)."""
+    return " ".join(" ".join(e.text.split()) for e in plan.evidence)
+
+
 def build_library(folder: Path, paths: dict[str, Path]):
     from engine.library import Library
 
@@ -112,7 +119,11 @@ def parse_variant(text: str):
 
 
 def evaluate(
-    library, questions: list[dict], doc_paths: dict[str, Path], variants: list | None = None
+    library,
+    questions: list[dict],
+    doc_paths: dict[str, Path],
+    variants: list | None = None,
+    reranker=None,
 ) -> dict:
     from engine.library import keyword, language
     from engine.library.answer import plan_answer, prompt_excerpt
@@ -136,8 +147,12 @@ def evaluate(
     ranks: dict[str, list[int]] = {"keyword": [], "ngram": [], "vector": [], "hearth": []}
     for name, _settings in variants:
         ranks[name] = []
+    if reranker is not None:
+        ranks["hearth_rerank"] = []
     latencies: list[float] = []
+    rerank_latencies: list[float] = []
     evidence_hits: list[bool] = []
+    rerank_evidence_hits: list[bool] = []
     # What the model reads: the whole chunks of the sources, or the focused excerpts it is sent.
     excerpts: dict[str, dict[str, list]] = {
         "whole": {"contain": [], "chars": []},
@@ -175,9 +190,16 @@ def evaluate(
             ranks[name].append(
                 first_right_rank([(path_to_doc.get(h.file), h.page) for h in tried], wanted)
             )
+        if reranker is not None:
+            started = time.perf_counter()
+            reranked = reranker.rerank(text, hits)
+            rerank_latencies.append(latencies[-1] + time.perf_counter() - started)
+            ranks["hearth_rerank"].append(
+                first_right_rank([(path_to_doc.get(h.file), h.page) for h in reranked], wanted)
+            )
+            rerank_evidence_hits.append(q["answer"] in evidence_text(plan_answer(text, reranked)))
         plan = plan_answer(text, hits)
-        shown = " ".join(" ".join(e.text.split()) for e in plan.evidence)
-        evidence_hits.append(q["answer"] in shown)
+        evidence_hits.append(q["answer"] in evidence_text(plan))
         sent = "\n\n".join(prompt_excerpt(text, hit) for hit in plan.hits)
         whole = "\n\n".join(source.excerpt for source in plan.sources)
         for name, part in (("whole", whole), ("focused", sent)):
@@ -199,6 +221,15 @@ def evaluate(
         "p95": round(percentile(latencies, 95) * 1000, 1),
         "mean": round(statistics.mean(latencies) * 1000, 1),
     }
+    if reranker is not None:
+        result["hearth_rerank_latency_ms"] = {
+            "p50": round(percentile(rerank_latencies, 50) * 1000, 1),
+            "p95": round(percentile(rerank_latencies, 95) * 1000, 1),
+            "mean": round(statistics.mean(rerank_latencies) * 1000, 1),
+        }
+        result["evidence_contains_answer_reranked"] = round(
+            sum(rerank_evidence_hits) / len(rerank_evidence_hits), 3
+        )
     result["evidence_contains_answer"] = {
         "all": round(sum(evidence_hits) / len(evidence_hits), 3),
         **{
@@ -229,6 +260,11 @@ def main() -> int:
         "--no-misses", action="store_true", help="leave the per-question misses out"
     )
     parser.add_argument(
+        "--rerank",
+        action="store_true",
+        help="also rerank Hearth's first 10 with the bundled Gemma 3 270M (engine/rerank.py)",
+    )
+    parser.add_argument(
         "--try",
         dest="variants",
         action="append",
@@ -251,10 +287,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hearth-retrieval-") as tmp:
         folder = args.index_dir or Path(tmp)
         library, out["index"] = build_library(folder, doc_paths)
+        reranker = None
+        if args.rerank:
+            from engine.rerank import QueryLikelihoodReranker
+
+            reranker = QueryLikelihoodReranker()
         try:
-            out.update(evaluate(library, questions, doc_paths, variants))
+            out.update(evaluate(library, questions, doc_paths, variants, reranker))
         finally:
             library.close()
+            if reranker is not None:
+                reranker.close()
     if args.no_misses:
         out.pop("misses", None)
     print(json.dumps(out, indent=2, ensure_ascii=False))

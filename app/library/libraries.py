@@ -40,6 +40,8 @@ class Libraries:
         self._lock = threading.Lock()
         self._open: dict[str, Any] = {}
         self._embedder: Any = embedder  # one embedding model in memory for every library
+        self._reranker: Any = None  # loaded on the first search that asks for reranking
+        self._rerank_lock = threading.Lock()
 
     def exists(self, name: str) -> bool:
         """True once something was added to the library (checked without opening it)."""
@@ -65,12 +67,14 @@ class Libraries:
         return tuple(self.get(name).files())
 
     def search(
-        self, name: str, question: str, k: int, relevant_only: bool = True
+        self, name: str, question: str, k: int, relevant_only: bool = True, rerank: bool = False
     ) -> tuple[Source, ...]:
         """Numbered excerpts for `question`, or none when the library holds no indexed file.
 
         `relevant_only` drops excerpts that do not bear on the question: an unrelated request
         ("write a poem") in a chat with documents gets no sources rather than random pages.
+        `rerank` reorders the best matches with a small language model first (engine/rerank.py;
+        about 3 s on two cores); where that model cannot load, the search's own order stands.
         """
         from engine.library.answer import plan_answer
         from engine.library.types import INDEXED
@@ -80,10 +84,28 @@ class Libraries:
         library = self.get(name)
         if not any(record.status == INDEXED for record in library.files()):
             return ()
-        hits = library.search(question, k=k)
+        if rerank:
+            from engine.rerank import RERANK_DEPTH
+
+            hits = self._reranked(question, library.search(question, k=max(k, RERANK_DEPTH)))[:k]
+        else:
+            hits = library.search(question, k=k)
         if not relevant_only:  # every hit counts, numbered the same way
             hits = [replace(hit, exact_match=True) for hit in hits]
         return tuple(plan_answer(question, hits, max_sources=k).sources)
+
+    def _reranked(self, question: str, hits: list) -> list:
+        from engine.errors import HearthError
+        from engine.rerank import QueryLikelihoodReranker
+
+        with self._rerank_lock:
+            if self._reranker is None:
+                try:
+                    self._reranker = QueryLikelihoodReranker()
+                except HearthError as exc:
+                    log.warning("Reranking is off for this search: %s", exc)
+                    return hits
+            return self._reranker.rerank(question, hits)
 
     def remove_library(self, name: str) -> None:
         """Close the library if it is open (Windows cannot move open files), then delete it."""
@@ -105,3 +127,7 @@ class Libraries:
                     except Exception:  # closing at exit must not raise
                         log.exception("Closing a library failed")
             self._open.clear()
+        with self._rerank_lock:
+            if self._reranker is not None:
+                self._reranker.close()
+                self._reranker = None

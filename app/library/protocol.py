@@ -135,12 +135,13 @@ class ListFiles(Request["tuple[FileRecord, ...]"]):
 @dataclass(frozen=True)
 class Search(Request["tuple[Source, ...]"]):
     """Numbered excerpts for a question; only those that bear on it unless `relevant_only` is
-    False."""
+    False; reordered by a small language model first when `rerank` (engine/rerank.py)."""
 
     library: str
     question: str
     k: int = 4
     relevant_only: bool = True
+    rerank: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,7 +265,7 @@ def list_files(context: Context, request: ListFiles) -> tuple[FileRecord, ...]:
 @REQUESTS.handles(Search, lane=QUICK, action="Searching", without_library=tuple)
 def search(context: Context, request: Search) -> tuple[Source, ...]:
     return context.libraries.search(request.library, request.question, request.k,
-                                    request.relevant_only)  # fmt: skip
+                                    request.relevant_only, request.rerank)  # fmt: skip
 
 
 @REQUESTS.handles(RemoveFiles, lane=ORDERED, action="Removing")

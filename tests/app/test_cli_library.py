@@ -61,6 +61,20 @@ def test_search_prints_file_page_score_and_excerpt(capsys, docs):
     assert {"file", "page", "text", "score", "heading"} <= set(hits[0])
 
 
+def test_search_and_ask_can_rerank_with_the_bundled_gemma(capsys, docs):
+    run(capsys, "index", str(docs / "guide.pdf"))
+    question = "best water temperature for green tea"
+    code, out, _ = run(capsys, "search", question, "--k", "2", "--rerank", "--json")
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 2
+    assert hits[0]["page"] == 4 and "Brewing green tea" in hits[0]["text"]
+
+    code, out, _ = run(capsys, "ask", question, "--k", "2", "--rerank", "--json",
+                       "--max-tokens", "8", "--seed", "1")  # fmt: skip
+    answer = json.loads(out)
+    assert code == 0 and answer["sources"][0]["page"] == 4
+
+
 def test_library_list_show_and_remove(capsys, docs):
     run(capsys, "index", str(docs), "--library", "one")
     run(capsys, "index", str(docs / "guide.pdf"), "--library", "two")

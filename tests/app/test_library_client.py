@@ -71,6 +71,8 @@ def test_indexing_and_search_happen_in_another_process(shared_process, tmp_path)
     sources = shared_process.call(Search("guide", question, 5))
     assert sources[0].number == 1
     assert (sources[0].file, sources[0].page) == (str(guide), page)
+    reranked = shared_process.call(Search("guide", question, 2, rerank=True))
+    assert len(reranked) <= 2 and (reranked[0].file, reranked[0].page) == (str(guide), page)
 
     assert shared_process.call(RemoveFiles("guide", (str(guide),))) == (True,)
     assert shared_process.call(ListFiles("guide")) == ()

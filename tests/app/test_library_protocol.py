@@ -66,7 +66,7 @@ class FakeLibraries:
     def get(self, _name):
         return self.library
 
-    def search(self, name, question, k, relevant_only):
+    def search(self, name, question, k, relevant_only, rerank=False):
         if question == "boom":
             raise RuntimeError("the index is on fire")
         if question == "refused":

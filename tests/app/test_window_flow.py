@@ -259,6 +259,8 @@ def test_a_reply_from_documents_shows_its_evidence_keeps_it_and_opens_its_page(q
                          timeout=10000)  # fmt: skip
         app.send("Who is the keeper of the lighthouse?")
         app.wait_reply()
+        searches = [c for c in libraries.calls if type(c).__name__ == "Search"]
+        assert searches and not searches[-1].rerank  # off unless the person turns it on
         reply = window.chat.last()
         [item] = reply.evidence.evidence()
         assert (item.file, item.page, item.source) == (str(guide), 1, 1)
@@ -290,6 +292,12 @@ def test_a_reply_from_documents_shows_its_evidence_keeps_it_and_opens_its_page(q
         assert viewer.page == 1 and viewer.page_view.highlights
         render = [c for c in libraries.calls if type(c).__name__ == "RenderPage"][-1]
         assert (render.path, render.page, render.passage) == (str(guide), 1, item.text)
+
+        # With "Rerank excerpts" on, the next question's search asks for reranking.
+        app.settings.set("chat.rerank_sources", True)
+        app.send("How often does the lamp turn?")
+        app.wait_reply()
+        assert [c for c in libraries.calls if type(c).__name__ == "Search"][-1].rerank
     finally:
         app.stop()
 
