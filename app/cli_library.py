@@ -99,16 +99,21 @@ def _rerank_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _search(library, question: str, k: int, rerank: bool, files=None) -> list:
-    """`library.search`, then with `rerank` its first matches reordered (engine/rerank.py)."""
+    """`library.search`, then with `rerank` its first matches reordered (engine/rerank.py).
+
+    Where the reranking model cannot be loaded, this says so on stderr and keeps the search's
+    own order: the person still gets their excerpts."""
     if not rerank:
         return library.search(question, k=k, files=files)
-    from engine.rerank import RERANK_DEPTH, QueryLikelihoodReranker
+    from engine.rerank import QueryLikelihoodReranker, RerankerUnavailable, reranked_search
 
-    hits = library.search(question, k=max(k, RERANK_DEPTH), files=files)
-    if not hits:
-        return hits
-    with QueryLikelihoodReranker() as reranker:
-        return reranker.rerank(question, hits)[:k]
+    try:
+        reranker = QueryLikelihoodReranker()
+    except RerankerUnavailable as exc:
+        print(f"hearth: {display_text(str(exc))}", file=sys.stderr)
+        return library.search(question, k=k, files=files)
+    with reranker:
+        return reranked_search(library, question, k, reranker, files=files)
 
 
 def _root() -> Path:
@@ -300,10 +305,17 @@ def run_search(args: argparse.Namespace) -> int:
         where = f", page {hit.page:,}" if hit.page else ""
         heading = f" - {hit.heading}" if hit.heading else ""
         heading = display_text(heading)
-        print(f"{number}. {display_name(hit.file)}{where}{heading}  (score {hit.score:.4f})")
+        print(f"{number}. {display_name(hit.file)}{where}{heading}  ({_scores(hit)})")
         print(f"   {_excerpt(hit.text)}")
         print(f"   {display_path(hit.file)}")
     return 0
+
+
+def _scores(hit) -> str:
+    """ "score 0.0312", or with a rerank "reranked -1.84, score 0.0312": the order follows the
+    first number shown."""
+    fused = f"score {hit.score:.4f}"
+    return fused if hit.rerank_score is None else f"reranked {hit.rerank_score:.2f}, {fused}"
 
 
 def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from app.after_paint import after_next_paint
@@ -23,7 +23,7 @@ from app.document_controller import DocumentController
 from app.hub_controller import HubController
 from app.index_worker import IndexClient
 from app.library.client import LibraryClient
-from app.library.protocol import DocumentText, RemoveLibrary, Search
+from app.library.protocol import DocumentText, RemoveLibrary, RerankSkipped, Search
 from app.memory_monitor import MemoryMonitor
 from app.model_controller import ModelController
 from app.model_worker import ModelClient
@@ -39,7 +39,9 @@ from ui.settings_dialog import SettingsDialog
 from ui.theme import apply_theme
 
 if TYPE_CHECKING:
+    from engine.cancel import CancelToken
     from engine.chat.engine import LocalEngine
+    from engine.library.answer import Source
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ class AppController(QObject):
     """
 
     warm_up_delay_ms: int | None = WARM_UP_DELAY_MS
+    # A search asked for reranking and kept its own order; the reason (from the library's thread).
+    rerankSkipped = Signal(str)
 
     def __init__(
         self,
@@ -93,9 +97,7 @@ class AppController(QObject):
         # Everything that reads documents runs in the library process, away from the window.
         libraries = self.libraries
         self.model = ModelClient(
-            retrieve=lambda library, question, k: libraries.call(
-                Search(library, question, k, rerank=settings.get("chat.rerank_sources"))
-            ),
+            retrieve=self._search_documents,
             read=lambda path, max_chars: libraries.call(DocumentText(str(path), max_chars)),
             engine=engine or _local_engine(paths),
         )
@@ -127,6 +129,7 @@ class AppController(QObject):
         self.chats.replyEnded.connect(lambda _id: self.conversations.refresh_list())
         self.model.loaded.connect(self._warm_up_documents_once)
         self.window.settingsRequested.connect(self.show_settings)
+        self.rerankSkipped.connect(self._on_rerank_skipped)
         self.models.getModelsRequested.connect(self.hub.show)
         self.hub.downloaded.connect(self.models.on_model_downloaded)
         self.hub.loadRequested.connect(self.models.load)
@@ -179,6 +182,27 @@ class AppController(QObject):
             self.settings.update(dict(values))
         except (ValueError, HearthError) as exc:  # a refused value, or a disk that refused
             self.window.notice.show_message(str(exc), "error")
+
+    def _search_documents(
+        self, library: str, question: str, k: int, cancel: CancelToken
+    ) -> tuple[Source, ...]:
+        """A reply's search (on the model thread), reranked when the setting asks; Stop ends a
+        rerank early (see engine.chat.answer.Retrieve)."""
+
+        def on_event(event: object) -> None:
+            if isinstance(event, RerankSkipped):
+                self.rerankSkipped.emit(event.reason)
+
+        rerank = bool(self.settings.get("chat.rerank_sources"))
+        return self.libraries.call(Search(library, question, k, rerank=rerank),
+                                   on_event=on_event, cancel=cancel)  # fmt: skip
+
+    def _on_rerank_skipped(self, reason: str) -> None:
+        self.window.notice.show_message(
+            f"{reason} Rerank excerpts can be turned off in Settings, Chat.",
+            "warning",
+            topic="rerank",
+        )
 
     def on_setting_changed(self, key: str, _value: object) -> None:
         if key == "appearance.theme":

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from engine.cancel import CancelToken
+from engine.errors import HearthError
 from engine.library.answer import prompt_excerpt
 from engine.library.types import Hit
 
@@ -28,7 +31,14 @@ from engine.library.types import Hit
 RERANK_DEPTH = 10
 # The window holds an excerpt (at most 600 characters) and a question; 1,024 tokens is ample.
 RERANK_CTX = 1024
+# A question's first 64 tokens say what it asks; scoring a pasted page of text as the question
+# took 14 s per search (6,300 characters) for no better order.
+QUESTION_TOKENS = 64
 PROMPT = "Passage: {passage}\nA question about this passage:"
+
+
+class RerankerUnavailable(HearthError):
+    """The reranking model cannot be loaded; searches keep their own order."""
 
 
 class QueryLikelihoodReranker:
@@ -40,7 +50,7 @@ class QueryLikelihoodReranker:
         n_threads: CPU threads (0: llama.cpp's choice).
 
     Raises:
-        ModelFileError, ModelLoadError: the model cannot be loaded (as `ModelSession.load`).
+        RerankerUnavailable: the model is missing or cannot be loaded; the message says why.
     """
 
     def __init__(self, model_path: str | Path | None = None, n_threads: int = 0) -> None:
@@ -49,19 +59,25 @@ class QueryLikelihoodReranker:
         from engine.llama_load import max_outputs
         from engine.session import LoadSettings, ModelSession
 
-        self.model_path = str(model_path or gemma_model_path())
-        settings = LoadSettings(
-            model_path=self.model_path, n_ctx=RERANK_CTX, n_threads=n_threads, n_batch=RERANK_CTX
-        )
-        self._session = ModelSession()
-        self._session.load(settings)
+        try:
+            self.model_path = str(model_path or gemma_model_path())
+            settings = LoadSettings(model_path=self.model_path, n_ctx=RERANK_CTX,
+                                    n_threads=n_threads, n_batch=RERANK_CTX)  # fmt: skip
+            self._session = ModelSession()
+            self._session.load(settings)
+        except HearthError as exc:
+            raise RerankerUnavailable(
+                f"The reranking model could not be loaded: {exc.message}",
+                "Searches keep their own order; reinstall Hearth to rerank again.",
+            ) from exc
         self._evaluator = TokenEvaluator(self._session.llama)
         # Logits rows one decode may ask for (llama.cpp aborts on more).
         self._outputs = max_outputs(settings)
 
     def score(self, question: str, passage: str) -> float:
         """Mean log probability (nats per token, <= 0) of `question`'s tokens after `passage`;
-        higher means the passage fits the question better. The passage is cut to fit the window.
+        higher means the passage fits the question better. The passage is cut to fit the window,
+        the question to its first `QUESTION_TOKENS` tokens.
         """
         evaluator = self._evaluator
         words = " ".join(question.split())
@@ -71,7 +87,7 @@ class QueryLikelihoodReranker:
             self._session.llama.tokenize(
                 (" " + words).encode("utf-8"), add_bos=False, special=False
             )
-        )[: RERANK_CTX // 4]
+        )[:QUESTION_TOKENS]
         room = RERANK_CTX - len(asked) - 1
         prefix = evaluator.tokenize(PROMPT.format(passage=" ".join(passage.split())))
         if len(prefix) > room:  # keep the prompt's tail, which names what follows
@@ -102,16 +118,17 @@ class QueryLikelihoodReranker:
         cancel: CancelToken | None = None,
     ) -> list[Hit]:
         """`hits` with the first `depth` reordered by `score` of their focused excerpts (ties keep
-        the search's order); the rest follow unchanged. When `cancel` is set between two
-        candidates, the hits come back in the search's order."""
+        the search's order), each with its `rerank_score`; the rest follow unchanged. When
+        `cancel` is set between two candidates, the hits come back in the search's order."""
         head, rest = list(hits[:depth]), list(hits[depth:])
-        scores = []
+        scored = []
         for hit in head:
             if cancel is not None and cancel.cancelled:
                 return list(hits)
-            scores.append(self.score(question, prompt_excerpt(question, hit)))
-        order = sorted(range(len(head)), key=lambda i: (-scores[i], i))
-        return [head[i] for i in order] + rest
+            score = self.score(question, prompt_excerpt(question, hit))
+            scored.append(replace(hit, rerank_score=score))
+        order = sorted(range(len(scored)), key=lambda i: (-(scored[i].rerank_score or 0.0), i))
+        return [scored[i] for i in order] + rest
 
     def close(self) -> None:
         """Free the model."""
@@ -123,6 +140,23 @@ class QueryLikelihoodReranker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def reranked_search(
+    library: Any,
+    question: str,
+    k: int,
+    reranker: QueryLikelihoodReranker,
+    cancel: CancelToken | None = None,
+    **search_options: Any,
+) -> list[Hit]:
+    """`library.search`'s best `RERANK_DEPTH` (or `k`, when more) matches, reranked, cut to `k`.
+
+    The candidates are the same whatever `k` up to `RERANK_DEPTH`, so asking for fewer
+    excerpts gives the first of the same order. `search_options` go to `library.search`
+    (`files=...`)."""
+    hits = library.search(question, k=max(k, RERANK_DEPTH), **search_options)
+    return reranker.rerank(question, hits, cancel=cancel)[:k] if hits else hits
 
 
 def _log_prob(logits: np.ndarray, token: int) -> float:

@@ -7,6 +7,7 @@ were asked. The slow tests run the same code against the real model and the real
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -159,7 +160,9 @@ class FakeLibraryClient:
     answered in memory: every file indexes as one page with two chunks, except names in
     `broken` (failed, with the engine's reason), and a search finds page 1 of each indexed file
     (its text from `pages`, by file name, else "Page one of <name>."). `calls` records every
-    request."""
+    request. A reranked search says `RerankSkipped(rerank_error)` when that is set; while
+    `hold_searches` is set, a search waits for its call's cancel token (a rerank being
+    stopped) and `searching` tells that one started."""
 
     def __init__(
         self, broken: dict[str, str] | None = None, pages: dict[str, str] | None = None
@@ -170,6 +173,9 @@ class FakeLibraryClient:
         self.pages = pages or {}
         self.calls: list[object] = []
         self.cancelled = False
+        self.rerank_error: str | None = None
+        self.hold_searches = False
+        self.searching = threading.Event()
         self._lock = threading.Lock()
 
     def exists(self, name: str) -> bool:
@@ -184,7 +190,7 @@ class FakeLibraryClient:
     def close(self, timeout_s: float = 0) -> None:
         pass
 
-    def call(self, request, on_event=None):
+    def call(self, request, on_event=None, cancel=None):
         from pathlib import Path
 
         from app.library import protocol
@@ -220,6 +226,12 @@ class FakeLibraryClient:
             self.files.pop(request.library, None)
             return None
         if isinstance(request, protocol.Search):
+            self.searching.set()
+            if self.hold_searches and cancel is not None:
+                while not cancel.cancelled:
+                    time.sleep(0.01)
+            if request.rerank and self.rerank_error and on_event is not None:
+                on_event(protocol.RerankSkipped(self.rerank_error))
             indexed = [p for p, r in self.files.get(request.library, {}).items()
                        if r.status == "indexed"]  # fmt: skip
             from engine.library.answer import Source

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from app.library.libraries import library_exists
 from app.library.protocol import REQUESTS, Request
+from engine.cancel import CancelToken
 from engine.errors import HearthError
 
 R = TypeVar("R")
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # How long a stopping process gets to finish its current page and close its libraries.
 CLOSE_TIMEOUT_S = 10.0
+# How often a call that can be cancelled looks at its token while it waits (seconds).
+CANCEL_POLL_S = 0.05
 
 
 class LibraryProcessError(HearthError):
@@ -53,7 +56,12 @@ class LibraryClient:
         """True once something was added to the library (checked on disk, without the process)."""
         return library_exists(self.root, name)
 
-    def call(self, request: Request[R], on_event: Callable[[Any], None] | None = None) -> R:
+    def call(
+        self,
+        request: Request[R],
+        on_event: Callable[[Any], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> R:
         """Send `request` (see app.library.protocol) and wait for its typed answer.
 
         A request about a library that was never created is answered here, without starting
@@ -77,7 +85,14 @@ class LibraryClient:
                 raise LibraryProcessError("Hearth is closing; documents are no longer available.")
             if self._child is None or not self._child.alive:
                 self._child = _Child.start(self.root, self.log_file)
-            pending = self._child.request(request, on_event)
+            child = self._child
+            pending = child.request(request, on_event)
+        if cancel is None:
+            return pending.wait()
+        while not pending.answered(CANCEL_POLL_S):
+            if cancel.cancelled:
+                child.send(("cancel_call", pending.request_id))
+                break
         return pending.wait()
 
     def running_pids(self) -> list[int]:
@@ -103,12 +118,22 @@ class LibraryClient:
 class _Pending:
     """One request waiting for its answer; events before it go to `on_event`."""
 
-    def __init__(self, on_event: Callable[[Any], None] | None) -> None:
+    def __init__(
+        self, request_id: int, action: str, on_event: Callable[[Any], None] | None
+    ) -> None:
+        self.request_id = request_id
+        self.action = action  # "Searching", for the message when the process dies under it
         self.on_event = on_event
         self._answer: queue.SimpleQueue = queue.SimpleQueue()
+        self._done = threading.Event()
 
     def resolve(self, ok: bool, value: Any) -> None:
         self._answer.put((ok, value))
+        self._done.set()
+
+    def answered(self, timeout_s: float) -> bool:
+        """True once the answer is in; waits up to `timeout_s` for it."""
+        return self._done.wait(timeout_s)
 
     def wait(self) -> Any:
         ok, value = self._answer.get()
@@ -160,9 +185,9 @@ class _Child:
         return cls(process, parent_end)
 
     def request(self, request: Request[Any], on_event: Callable[[Any], None] | None) -> _Pending:
-        pending = _Pending(on_event)
         with self._state_lock:
             request_id = next(self._ids)
+            pending = _Pending(request_id, REQUESTS.route(request).action, on_event)
             self._pending[request_id] = pending
             alive = self.alive
         if alive:
@@ -221,11 +246,21 @@ class _Child:
             code = self.process.exitcode
         if code not in (0, None):
             log.error("The document library process stopped unexpectedly (exit code %s)", code)
-        error = LibraryProcessError(
-            f"The document indexer stopped unexpectedly (exit code {code}).",
-            "Files indexed before are safe. Add the file again or press Re-index to finish it.",
-        )
         with self._state_lock:
             pending, self._pending = list(self._pending.values()), {}
         for waiting in pending:
-            waiting.resolve(False, error)
+            waiting.resolve(False, _stopped_error(waiting.action, code))
+
+
+def _stopped_error(action: str, code: int | None) -> LibraryProcessError:
+    """What a call learns when the process died under it, in the words of what it was doing."""
+    stopped = f"The document process stopped unexpectedly (exit code {code})"
+    if action == "Indexing":
+        return LibraryProcessError(
+            f"{stopped} while indexing.",
+            "Files indexed before are safe. Add the file again or press Re-index to finish it.",
+        )
+    return LibraryProcessError(
+        f"{stopped}: {action.lower()} did not finish.",
+        "Your documents and their index are safe. Try again: a new document process starts.",
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.cancel import CancelToken
     from engine.library.answer import Source
     from engine.library.types import FileRecord
 
@@ -42,6 +43,8 @@ class Libraries:
         self._embedder: Any = embedder  # one embedding model in memory for every library
         self._reranker: Any = None  # loaded on the first search that asks for reranking
         self._rerank_lock = threading.Lock()
+        # Why the reranking model could not load: it is not tried again in this process.
+        self.rerank_error: str | None = None
 
     def exists(self, name: str) -> bool:
         """True once something was added to the library (checked without opening it)."""
@@ -67,14 +70,21 @@ class Libraries:
         return tuple(self.get(name).files())
 
     def search(
-        self, name: str, question: str, k: int, relevant_only: bool = True, rerank: bool = False
+        self,
+        name: str,
+        question: str,
+        k: int,
+        relevant_only: bool = True,
+        rerank: bool = False,
+        cancel: CancelToken | None = None,
     ) -> tuple[Source, ...]:
         """Numbered excerpts for `question`, or none when the library holds no indexed file.
 
         `relevant_only` drops excerpts that do not bear on the question: an unrelated request
         ("write a poem") in a chat with documents gets no sources rather than random pages.
         `rerank` reorders the best matches with a small language model first (engine/rerank.py;
-        about 3 s on two cores); where that model cannot load, the search's own order stands.
+        about 3 s on two cores), which `cancel` stops between two candidates. Where that model
+        cannot load, the search's own order stands and `rerank_error` says why.
         """
         from engine.library.answer import plan_answer
         from engine.library.types import INDEXED
@@ -84,28 +94,30 @@ class Libraries:
         library = self.get(name)
         if not any(record.status == INDEXED for record in library.files()):
             return ()
-        if rerank:
-            from engine.rerank import RERANK_DEPTH
+        reranker = self._loaded_reranker() if rerank else None
+        if reranker is not None:
+            from engine.rerank import reranked_search
 
-            hits = self._reranked(question, library.search(question, k=max(k, RERANK_DEPTH)))[:k]
+            with self._rerank_lock:  # one model, one caller at a time
+                hits = reranked_search(library, question, k, reranker, cancel)
         else:
             hits = library.search(question, k=k)
         if not relevant_only:  # every hit counts, numbered the same way
             hits = [replace(hit, exact_match=True) for hit in hits]
         return tuple(plan_answer(question, hits, max_sources=k).sources)
 
-    def _reranked(self, question: str, hits: list) -> list:
-        from engine.errors import HearthError
-        from engine.rerank import QueryLikelihoodReranker
+    def _loaded_reranker(self) -> Any:
+        """The reranker, loaded on first use; None when it cannot load (once per process)."""
+        from engine.rerank import QueryLikelihoodReranker, RerankerUnavailable
 
         with self._rerank_lock:
-            if self._reranker is None:
+            if self._reranker is None and self.rerank_error is None:
                 try:
                     self._reranker = QueryLikelihoodReranker()
-                except HearthError as exc:
-                    log.warning("Reranking is off for this search: %s", exc)
-                    return hits
-            return self._reranker.rerank(question, hits)
+                except RerankerUnavailable as exc:
+                    log.warning("Reranking is off: %s", exc)
+                    self.rerank_error = str(exc)
+            return self._reranker
 
     def remove_library(self, name: str) -> None:
         """Close the library if it is open (Windows cannot move open files), then delete it."""

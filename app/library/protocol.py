@@ -12,8 +12,12 @@ order on "ordered"; searches and whole-document reads on "quick"; page renders o
 watched folders' events (`FolderState`, `WatchProgress`, `WatchReport`) to the window.
 
 Messages on the pipe (tuples of plain values and these dataclasses):
-    window -> process: ("call", id, request), ("cancel",), ("shutdown",)
+    window -> process: ("call", id, request), ("cancel",), ("cancel_call", id), ("shutdown",)
     process -> window: ("event", id, event), ("result", id, value), ("error", id, message)
+
+("cancel",) stops the indexing run in progress; ("cancel_call", id) stops one call that takes
+its `Context.call_cancel` (a reranked search), which then answers as it would have done without
+the part that was stopped.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ class Context(Protocol):
     """What a handler gets in the library process."""
 
     libraries: Libraries
-    cancel: CancelToken
+    cancel: CancelToken  # the indexing run's
+    call_cancel: CancelToken  # this call's own ("cancel_call", id)
     watchers: FolderWatchers
 
     def emit(self, event: object) -> None:
@@ -135,7 +140,9 @@ class ListFiles(Request["tuple[FileRecord, ...]"]):
 @dataclass(frozen=True)
 class Search(Request["tuple[Source, ...]"]):
     """Numbered excerpts for a question; only those that bear on it unless `relevant_only` is
-    False; reordered by a small language model first when `rerank` (engine/rerank.py)."""
+    False; reordered by a small language model first when `rerank` (engine/rerank.py). A
+    rerank that cannot happen emits `RerankSkipped`; cancelling the call stops a rerank, and
+    the search's own order comes back."""
 
     library: str
     question: str
@@ -222,6 +229,14 @@ class FollowFolders(Request[None]):
 
 
 @dataclass(frozen=True)
+class RerankSkipped:
+    """A search asked for reranking, and its excerpts keep the search's order: `reason` says
+    why (the reranking model could not load)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class FolderState:
     """A watched folder began or stopped being followed (`folder.state`, `folder.message`)."""
 
@@ -264,8 +279,13 @@ def list_files(context: Context, request: ListFiles) -> tuple[FileRecord, ...]:
 
 @REQUESTS.handles(Search, lane=QUICK, action="Searching", without_library=tuple)
 def search(context: Context, request: Search) -> tuple[Source, ...]:
-    return context.libraries.search(request.library, request.question, request.k,
-                                    request.relevant_only, request.rerank)  # fmt: skip
+    libraries = context.libraries
+    sources = libraries.search(request.library, request.question, request.k,
+                               request.relevant_only, request.rerank,
+                               context.call_cancel)  # fmt: skip
+    if request.rerank and libraries.rerank_error is not None:
+        context.emit(RerankSkipped(libraries.rerank_error))
+    return sources
 
 
 @REQUESTS.handles(RemoveFiles, lane=ORDERED, action="Removing")

@@ -47,9 +47,10 @@ def serve(conn: Any, root: str, log_file: str | None) -> None:
 class _Call:
     """One request being answered: the handler's `Context` (see app.library.protocol)."""
 
-    def __init__(self, service: LibraryService, request_id: int) -> None:
+    def __init__(self, service: LibraryService, request_id: int, call_cancel: CancelToken) -> None:
         self.libraries = service.libraries
         self.cancel = service.cancel
+        self.call_cancel = call_cancel
         self.watchers = service.watchers
         self._service = service
         self._request_id = request_id
@@ -69,6 +70,9 @@ class LibraryService:
         self.watchers = FolderWatchers(libraries)
         # Stops the indexing run in progress at its next page; reset when the next run starts.
         self.cancel = CancelToken()
+        # Each call being answered, by id, for ("cancel_call", id); all are stopped at close.
+        self._calls: dict[int, CancelToken] = {}
+        self._calls_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._lanes: dict[str, queue.Queue[tuple[int, Request[Any]] | None]] = {
             lane: queue.Queue() for lane in LANES
@@ -93,6 +97,11 @@ class LibraryService:
             if kind == "cancel":
                 self.cancel.cancel()
                 self.watchers.cancel_batches()
+            elif kind == "cancel_call":
+                with self._calls_lock:
+                    token = self._calls.get(message[1])
+                if token is not None:
+                    token.cancel()
             elif kind == "call":
                 _, request_id, request = message
                 try:
@@ -100,12 +109,17 @@ class LibraryService:
                 except KeyError:
                     self.send(("error", request_id, f"Unknown request {request!r}."))
                     continue
+                with self._calls_lock:  # known before its lane starts it: it can be cancelled
+                    self._calls[request_id] = CancelToken()
                 self._lanes[lane].put((request_id, request))
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop every lane (an indexing run stops at its next page) and every watched folder's
         watcher, and close every library."""
         self.cancel.cancel()
+        with self._calls_lock:
+            for token in self._calls.values():
+                token.cancel()
         self.watchers.close()
         for jobs in self._lanes.values():
             jobs.put(None)
@@ -123,14 +137,19 @@ class LibraryService:
         while (job := jobs.get()) is not None:
             request_id, request = job
             route = REQUESTS.route(request)
+            with self._calls_lock:
+                call_cancel = self._calls.get(request_id) or CancelToken()
             try:
-                value = route.handler(_Call(self, request_id), request)
+                value = route.handler(_Call(self, request_id, call_cancel), request)
                 self.send(("result", request_id, value))
             except HearthError as exc:
                 self.send(("error", request_id, str(exc)))
             except Exception as exc:  # one bad request must not end the service
                 log.exception("Library request %s failed", route.name)
                 self.send(("error", request_id, f"{route.action} failed: {exc}"))
+            finally:
+                with self._calls_lock:
+                    self._calls.pop(request_id, None)
 
 
 # The indexer's nice value on Linux and macOS (0 is normal, 19 the lowest).

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from engine.library.types import Evidence
     from engine.session import SamplingSettings
 
-# (library name, question, k) -> the numbered excerpts that bear on the question.
-Retrieve = Callable[[str, str, int], Sequence["Source"]]
+# (library name, question, k, cancel) -> the numbered excerpts that bear on the question; a
+# search that takes long (a rerank) stops early once the reply's cancel token is set.
+Retrieve = Callable[[str, str, int, CancelToken], Sequence["Source"]]
 
 SOURCES_INSTRUCTION = (
     "Excerpts from the person's documents are below, numbered. Answer the question from them and "
@@ -112,8 +113,8 @@ def answer(
     sources were found, `EvidenceFound` (the sentences that support what the reply says) comes
     just before it.
 
-    Stopped before or while the context is planned (a summary being written), it ends with
-    stats whose stop reason is "cancelled".
+    Stopped before or while the context is planned (a summary being written) or while its
+    documents are searched, it ends with stats whose stop reason is "cancelled".
 
     Raises:
         NoModelError: The engine has no model.
@@ -128,7 +129,10 @@ def answer(
         raise NoModelError("No model is loaded.", "Pick one with the model button.")
     sources: Sequence[Source] = ()
     if question.library and retrieve is not None:
-        sources = tuple(retrieve(question.library, question.text, question.sources_k))
+        sources = tuple(retrieve(question.library, question.text, question.sources_k, cancel))
+        if cancel.cancelled:  # stopped while the documents were searched
+            yield ReplyEnded(GenerationStats.ended("cancelled"))
+            return
         yield SourcesFound(sources)
     turn = TurnRequest(
         system_prompt=question.system_prompt,

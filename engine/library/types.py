@@ -104,7 +104,9 @@ class Chunk:
 
 @dataclass
 class Hit:
-    """One search result. `score` is the fused rank score; `similarity` the cosine to the query."""
+    """One search result. `score` is the fused rank score; `similarity` the cosine to the query;
+    `rerank_score` the reranker's mean log probability of the question (engine/rerank.py), when
+    the hit was reranked."""
 
     chunk_id: int
     file: str
@@ -124,6 +126,7 @@ class Hit:
     after: list[str] = field(default_factory=list)
     location: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    rerank_score: float | None = None
 
     @property
     def where(self) -> str:

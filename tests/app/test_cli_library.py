@@ -68,11 +68,38 @@ def test_search_and_ask_can_rerank_with_the_bundled_gemma(capsys, docs):
     hits = json.loads(out)
     assert code == 0 and len(hits) == 2
     assert hits[0]["page"] == 4 and "Brewing green tea" in hits[0]["text"]
+    # The order follows the reranker's score, which each hit carries.
+    assert hits[0]["rerank_score"] >= hits[1]["rerank_score"]
+
+    code, out, _ = run(capsys, "search", question, "--k", "2", "--rerank")
+    first = out.splitlines()[0]
+    assert first.startswith("1. guide.pdf, page 4 - Brewing green tea  (reranked -")
+    assert ", score 0." in first
 
     code, out, _ = run(capsys, "ask", question, "--k", "2", "--rerank", "--json",
                        "--max-tokens", "8", "--seed", "1")  # fmt: skip
     answer = json.loads(out)
     assert code == 0 and answer["sources"][0]["page"] == 4
+
+
+def test_a_reranking_model_that_cannot_load_is_said_and_the_search_goes_on(
+    capsys, docs, tmp_path, monkeypatch
+):
+    run(capsys, "index", str(docs / "guide.pdf"))
+    broken = tmp_path / "gemma.gguf"
+    broken.write_bytes(b"this is not a model")
+    monkeypatch.setattr("engine.bundled.gemma_model_path", lambda: broken)
+    question = "best water temperature for green tea"
+    code, out, err = run(capsys, "search", question, "--k", "2", "--rerank", "--json")
+    hits = json.loads(out)
+    assert code == 0 and hits[0]["page"] == 4 and hits[0]["rerank_score"] is None
+    assert "hearth: The reranking model could not be loaded:" in err
+    assert "Searches keep their own order" in err
+
+    code, out, err = run(capsys, "ask", question, "--k", "2", "--rerank", "--json",
+                         "--max-tokens", "8", "--seed", "1")  # fmt: skip
+    assert code == 0 and json.loads(out)["sources"][0]["page"] == 4
+    assert "The reranking model could not be loaded" in err
 
 
 def test_library_list_show_and_remove(capsys, docs):

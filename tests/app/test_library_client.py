@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -24,6 +25,7 @@ from app.library.protocol import (
     RenderPage,
     Search,
 )
+from engine.cancel import CancelToken
 from engine.errors import HearthError
 from engine.library.types import FileProgress
 from tests.engine.library.corpus import QUESTIONS, guide_text, write_guide_pdf
@@ -71,8 +73,17 @@ def test_indexing_and_search_happen_in_another_process(shared_process, tmp_path)
     sources = shared_process.call(Search("guide", question, 5))
     assert sources[0].number == 1
     assert (sources[0].file, sources[0].page) == (str(guide), page)
+    started = time.monotonic()
     reranked = shared_process.call(Search("guide", question, 2, rerank=True))
+    rerank_s = time.monotonic() - started
     assert len(reranked) <= 2 and (reranked[0].file, reranked[0].page) == (str(guide), page)
+    # Stopped (Stop pressed under a reply), the rerank ends at once with the search's order.
+    stop = CancelToken()
+    stop.cancel()
+    started = time.monotonic()
+    stopped = shared_process.call(Search("guide", question, 2, rerank=True), cancel=stop)
+    assert time.monotonic() - started < rerank_s / 2, "the rerank was not stopped"
+    assert stopped == shared_process.call(Search("guide", question, 2))
 
     assert shared_process.call(RemoveFiles("guide", (str(guide),))) == (True,)
     assert shared_process.call(ListFiles("guide")) == ()

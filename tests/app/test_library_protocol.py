@@ -21,6 +21,7 @@ from app.library.protocol import (
     ListFiles,
     ProcessId,
     RemoveLibrary,
+    RerankSkipped,
     Search,
 )
 from app.library.service import LibraryService
@@ -62,15 +63,22 @@ class FakeLibraries:
     def __init__(self) -> None:
         self.library = FakeLibrary()
         self.closed = False
+        self.rerank_error: str | None = None
+        self.searching = threading.Event()
+        self.search_cancelled = threading.Event()
 
     def get(self, _name):
         return self.library
 
-    def search(self, name, question, k, relevant_only, rerank=False):
+    def search(self, name, question, k, relevant_only, rerank=False, cancel=None):
         if question == "boom":
             raise RuntimeError("the index is on fire")
         if question == "refused":
             raise HearthError("That library is locked.")
+        if question == "slow":  # a rerank that runs until its call is cancelled
+            self.searching.set()
+            if cancel is not None and _wait_for(lambda: cancel.cancelled, 10):
+                self.search_cancelled.set()
         return sources(2, 5)[:k]
 
     def files(self, _name):
@@ -80,10 +88,24 @@ class FakeLibraries:
         self.closed = True
 
 
+def _wait_for(condition, timeout_s: float) -> bool:
+    done = threading.Event()
+    for _ in range(int(timeout_s / 0.01)):
+        if condition():
+            return True
+        done.wait(0.01)
+    return False
+
+
 @pytest.fixture
-def service():
+def libraries():
+    return FakeLibraries()
+
+
+@pytest.fixture
+def service(libraries):
     here, there = multiprocessing.Pipe()
-    service = LibraryService(FakeLibraries(), there)
+    service = LibraryService(libraries, there)
     runner = threading.Thread(target=service.run, daemon=True)
     runner.start()
     yield here
@@ -132,6 +154,38 @@ def test_failures_come_back_as_plain_errors_and_the_service_goes_on(service):
     assert _answer(service, 5)[0][0] == "error"
     service.send(("call", 6, Search("chat-1", "tides", 2)))
     assert _answer(service, 6)[0][0] == "result"
+
+
+def test_a_rerank_that_cannot_happen_is_said_before_the_excerpts(service, libraries):
+    libraries.rerank_error = "The reranking model could not be loaded: not a GGUF file."
+    service.send(("call", 7, Search("chat-1", "tides", 2, rerank=True)))
+    (kind, _id, value), events = _answer(service, 7)
+    assert kind == "result" and len(value) == 2
+    assert events == [RerankSkipped(libraries.rerank_error)]
+    service.send(("call", 8, Search("chat-1", "tides", 2)))  # not asked for: nothing said
+    assert _answer(service, 8)[1] == []
+
+
+def test_one_call_can_be_cancelled_and_still_answers(service, libraries):
+    service.send(("call", 9, Search("chat-1", "slow", 2, rerank=True)))
+    assert libraries.searching.wait(5)
+    service.send(("cancel_call", 9))
+    (kind, _id, value), _ = _answer(service, 9)
+    assert kind == "result" and len(value) == 2
+    assert libraries.search_cancelled.is_set()
+    service.send(("cancel_call", 99))  # a call already answered, or never made: nothing happens
+    service.send(("call", 10, Search("chat-1", "tides", 1)))
+    assert _answer(service, 10)[0][0] == "result"
+
+
+def test_a_process_that_dies_under_a_call_is_said_in_the_call_s_words():
+    from app.library.client import _stopped_error
+
+    searching = str(_stopped_error("Searching", -9))
+    assert searching.startswith("The document process stopped unexpectedly (exit code -9):")
+    assert "searching did not finish" in searching and "Re-index" not in searching
+    assert "while indexing" in str(_stopped_error("Indexing", -9))
+    assert "Re-index" in str(_stopped_error("Indexing", -9))
 
 
 def test_quick_requests_have_their_own_lane():

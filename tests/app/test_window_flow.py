@@ -302,6 +302,43 @@ def test_a_reply_from_documents_shows_its_evidence_keeps_it_and_opens_its_page(q
         app.stop()
 
 
+def test_a_rerank_is_stopped_by_stop_and_one_that_cannot_happen_is_said(qtbot, tmp_path):
+    from tests.conftest import FakeApp
+
+    guide = tmp_path / "harbour-guide.pdf"
+    guide.write_bytes(b"%PDF-1.4")
+    libraries = FakeLibraryClient()
+    engine = FakeEngine(ready=False, reply="Twice a minute [1].")
+    app = FakeApp(qtbot, engine, libraries).start()
+    try:
+        window = app.window
+        app.settings.set("chat.rerank_sources", True)
+        window.filesDropped.emit((str(guide),))
+        qtbot.wait_until(lambda: window.documents.status_of(str(guide)) == "indexed",
+                         timeout=10000)  # fmt: skip
+        # Stop while the excerpts are being reranked: the reply ends there, nothing is written.
+        libraries.hold_searches = True
+        app.send("How often does the lamp turn?")
+        assert libraries.searching.wait(10)
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+        app.wait_reply()
+        stored = app.stored_messages()[-1]
+        assert GenerationStats.from_dict(stored.stats).stop_reason == "cancelled"
+        assert engine.turns == []
+
+        # A reranking model that cannot load: the reply comes from the search's order, and the
+        # person is told why the setting did nothing.
+        libraries.hold_searches = False
+        libraries.rerank_error = "The reranking model could not be loaded: not a GGUF file."
+        app.send("How often does the lamp turn?")
+        app.wait_reply()
+        assert app.window.chat.last().text() == "Twice a minute [1]."
+        qtbot.wait_until(lambda: "reranking model could not be loaded" in window.notice.text())
+        assert "Settings" in window.notice.text()
+    finally:
+        app.stop()
+
+
 def test_a_reply_without_documents_shows_no_evidence(fake_app):
     fake_app.send("Name a colour.")
     fake_app.wait_reply()

@@ -9,7 +9,13 @@ import pytest
 
 from engine.cancel import CancelToken
 from engine.library.types import Hit
-from engine.rerank import PROMPT, RERANK_DEPTH, QueryLikelihoodReranker
+from engine.rerank import (
+    PROMPT,
+    QUESTION_TOKENS,
+    RERANK_DEPTH,
+    QueryLikelihoodReranker,
+    reranked_search,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +55,9 @@ def test_the_passage_that_answers_comes_first_and_the_rest_keep_their_place(gemm
     reranked = gemma_reranker.rerank(QUESTION, hits)
 
     assert reranked[0].page == 5
+    scores = [h.rerank_score for h in reranked[:RERANK_DEPTH]]
+    assert scores == sorted(scores, reverse=True) and all(s < 0 for s in scores)
+    assert all(h.rerank_score is None for h in reranked[RERANK_DEPTH:])
     assert sorted(h.page for h in reranked) == sorted(h.page for h in hits)
     assert reranked[RERANK_DEPTH:] == hits[RERANK_DEPTH:]  # beyond the depth, the search's order
 
@@ -68,10 +77,11 @@ def test_a_passage_longer_than_the_window_is_cut_to_fit(gemma_reranker):
 
 def test_the_score_is_the_question_s_mean_log_likelihood_after_the_passage(default_model_path):
     """Checked against llama.cpp's logits of every position: the question is longer than the
-    logits one decode may ask for, so it is scored over several decodes."""
+    logits one decode may ask for, so it is scored over several decodes, and longer than the
+    tokens scored, so only its first `QUESTION_TOKENS` count."""
     from llama_cpp import Llama
 
-    question = " ".join([QUESTION] * 4)  # about 60 tokens: more than 33 logits rows
+    question = " ".join([QUESTION] * 6)  # about 90 tokens: more than 33 logits rows
     with QueryLikelihoodReranker(default_model_path, n_threads=2) as reranker:
         score = reranker.score(question, ANSWER)
 
@@ -79,7 +89,8 @@ def test_the_score_is_the_question_s_mean_log_likelihood_after_the_passage(defau
                       logits_all=True, n_threads=2, verbose=False)  # fmt: skip
     prefix = reference.tokenize(PROMPT.format(passage=ANSWER).encode(), add_bos=True, special=False)
     asked = reference.tokenize((" " + question).encode(), add_bos=False, special=False)
-    assert len(asked) > 33
+    assert len(asked) > QUESTION_TOKENS > 33
+    asked = asked[:QUESTION_TOKENS]
     reference.eval(prefix + asked)
     logits = np.asarray(reference.scores[: len(prefix) + len(asked)], dtype=np.float64)
     total = 0.0
@@ -89,3 +100,34 @@ def test_the_score_is_the_question_s_mean_log_likelihood_after_the_passage(defau
         total += row[token] - top - math.log(np.exp(row - top).sum())
     reference.close()
     assert score == pytest.approx(total / len(asked), abs=0.02)
+
+
+class _Searched:
+    """A library whose search returns `hits`, cut to the k asked, and records each k."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
+        self.asked: list[int] = []
+
+    def search(self, _question: str, k: int) -> list[Hit]:
+        self.asked.append(k)
+        return self.hits[:k]
+
+
+def test_a_reranked_search_ranks_the_same_candidates_whatever_the_k(gemma_reranker):
+    hits = [hit(n, text) for n, text in enumerate(DISTRACTORS, start=1)] + [hit(5, ANSWER)]
+    library = _Searched(hits)
+    two = reranked_search(library, QUESTION, 2, gemma_reranker)
+    four = reranked_search(library, QUESTION, 4, gemma_reranker)
+    assert library.asked == [RERANK_DEPTH, RERANK_DEPTH]
+    assert [h.page for h in two] == [h.page for h in four[:2]] and two[0].page == 5
+    assert reranked_search(_Searched([]), QUESTION, 2, gemma_reranker) == []
+
+
+def test_a_model_that_cannot_load_is_named_as_the_reranking_model(tmp_path):
+    from engine.rerank import RerankerUnavailable
+
+    broken = tmp_path / "reranker.gguf"
+    broken.write_bytes(b"GGUF but not really")
+    with pytest.raises(RerankerUnavailable, match="The reranking model could not be loaded"):
+        QueryLikelihoodReranker(broken)

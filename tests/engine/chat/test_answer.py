@@ -37,7 +37,7 @@ def test_a_chat_with_documents_searches_first_and_numbers_the_excerpts():
     engine = FakeEngine()
     asked: list[tuple[str, str, int]] = []
 
-    def retrieve(library: str, text: str, k: int):
+    def retrieve(library: str, text: str, k: int, _cancel: CancelToken):
         asked.append((library, text, k))
         return sources(3, 1)
 
@@ -61,6 +61,20 @@ def test_no_library_means_no_search():
 
     events = list(answer(FakeEngine(), Question("Hi"), retrieve))
     assert not any(isinstance(e, SourcesFound) for e in events)
+
+
+def test_stopped_while_the_documents_are_searched_ends_as_cancelled():
+    engine = FakeEngine()
+    cancel = CancelToken()
+
+    def retrieve(_library: str, _text: str, _k: int, search_cancel: CancelToken):
+        assert search_cancel is cancel  # the search itself can stop early (a rerank)
+        cancel.cancel()  # Stop pressed while the search runs
+        return sources(3, 1)
+
+    events = list(answer(engine, Question("Hi", library="chat-4"), retrieve, cancel))
+    assert [type(e) for e in events] == [ReplyEnded]
+    assert events[0].stats.stop_reason == "cancelled" and engine.turns == []
 
 
 def test_stopped_before_it_starts_it_ends_at_once_as_cancelled():
