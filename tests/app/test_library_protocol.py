@@ -178,6 +178,20 @@ def test_one_call_can_be_cancelled_and_still_answers(service, libraries):
     assert _answer(service, 10)[0][0] == "result"
 
 
+def test_closing_the_service_stops_the_calls_in_flight():
+    here, there = multiprocessing.Pipe()
+    libraries = FakeLibraries()
+    service = LibraryService(libraries, there)
+    runner = threading.Thread(target=service.run, daemon=True)
+    runner.start()
+    here.send(("call", 1, Search("chat-1", "slow", 2, rerank=True)))
+    assert libraries.searching.wait(5)
+    here.send(("shutdown",))
+    runner.join(5)
+    service.close(5)  # without the call's cancel, this waits for the rerank to end on its own
+    assert libraries.search_cancelled.is_set() and libraries.closed
+
+
 def test_a_process_that_dies_under_a_call_is_said_in_the_call_s_words():
     from app.library.client import _stopped_error
 
