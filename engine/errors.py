@@ -17,7 +17,19 @@ class HearthError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+        if not self.hint:
+            return self.message
+        return f"{as_sentence(self.message)} {self.hint}".strip()
+
+
+def as_sentence(text: str) -> str:
+    """`text` ending as a sentence does, so that another can follow it: "... replace it" gets
+    a full stop; text that already ends in . ! ? : or a closing quote or bracket after one is
+    kept as it is."""
+    text = text.rstrip()
+    if not text or text.rstrip("\"')]»”’").endswith((".", "!", "?", ":", "…")):
+        return text
+    return text + "."
 
 
 def describe(exc: BaseException, failed: str = "Something went wrong") -> str:

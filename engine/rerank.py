@@ -14,8 +14,9 @@ the default.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,13 @@ RERANK_DEPTH = 10
 # The window holds an excerpt (at most 600 characters) and a question; 1,024 tokens is ample.
 RERANK_CTX = 1024
 # A question's first 64 tokens say what it asks; scoring a pasted page of text as the question
-# took 14 s per search (6,300 characters) for no better order.
+# took 18 s per search (6,300 characters; 7 s with this cut).
 QUESTION_TOKENS = 64
 PROMPT = "Passage: {passage}\nA question about this passage:"
+# What a person keeps when the reranking model cannot load.
+UNRERANKED = "Searches keep their own order meanwhile."
+
+log = logging.getLogger(__name__)
 
 
 class RerankerUnavailable(HearthError):
@@ -67,8 +72,13 @@ class QueryLikelihoodReranker:
             self._session.load(settings)
         except HearthError as exc:
             raise RerankerUnavailable(
-                f"The reranking model could not be loaded: {exc.message}",
-                "Searches keep their own order; reinstall Hearth to rerank again.",
+                f"The reranking model could not be loaded: {exc}", UNRERANKED
+            ) from exc
+        except Exception as exc:  # llama.cpp's own failure: still only the order is lost
+            log.exception("Loading the reranking model failed")
+            raise RerankerUnavailable(
+                f"The reranking model could not be loaded ({type(exc).__name__}: {exc}).",
+                UNRERANKED,
             ) from exc
         self._evaluator = TokenEvaluator(self._session.llama)
         # Logits rows one decode may ask for (llama.cpp aborts on more).
@@ -146,17 +156,22 @@ def reranked_search(
     library: Any,
     question: str,
     k: int,
-    reranker: QueryLikelihoodReranker,
+    reranker: Callable[[], QueryLikelihoodReranker | None],
     cancel: CancelToken | None = None,
     **search_options: Any,
 ) -> list[Hit]:
     """`library.search`'s best `RERANK_DEPTH` (or `k`, when more) matches, reranked, cut to `k`.
 
     The candidates are the same whatever `k` up to `RERANK_DEPTH`, so asking for fewer
-    excerpts gives the first of the same order. `search_options` go to `library.search`
-    (`files=...`)."""
+    excerpts gives the first of the same order. `reranker` is called only once the search has
+    candidates (a question it refuses, or one without a match, loads no model); when it gives
+    None, the search's own order stands. `search_options` go to `library.search` (`files=...`).
+    """
     hits = library.search(question, k=max(k, RERANK_DEPTH), **search_options)
-    return reranker.rerank(question, hits, cancel=cancel)[:k] if hits else hits
+    model = reranker() if hits else None
+    if model is None:
+        return list(hits[:k])
+    return model.rerank(question, hits, cancel=cancel)[:k]
 
 
 def _log_prob(logits: np.ndarray, token: int) -> float:

@@ -130,4 +130,9 @@ class Composer(QFrame):
         self.sendRequested.emit(text)
 
     def _update_button(self) -> None:
-        self.send_button.setEnabled(self._busy or bool(self.edit.toPlainText().strip()))
+        enabled = self._busy or bool(self.edit.toPlainText().strip())
+        if not enabled and self.send_button.hasFocus():
+            # Disabled with the focus on it, Qt would pass the focus on to whatever is next
+            # (the documents table after Stop was clicked); typing goes on in the text box.
+            self.edit.setFocus()
+        self.send_button.setEnabled(enabled)

@@ -42,7 +42,7 @@ class Libraries:
         self._open: dict[str, Any] = {}
         self._embedder: Any = embedder  # one embedding model in memory for every library
         self._reranker: Any = None  # loaded on the first search that asks for reranking
-        self._rerank_lock = threading.Lock()
+        self._rerank_lock = threading.RLock()
         # Why the reranking model could not load: it is not tried again in this process.
         self.rerank_error: str | None = None
 
@@ -94,12 +94,11 @@ class Libraries:
         library = self.get(name)
         if not any(record.status == INDEXED for record in library.files()):
             return ()
-        reranker = self._loaded_reranker() if rerank else None
-        if reranker is not None:
+        if rerank:
             from engine.rerank import reranked_search
 
             with self._rerank_lock:  # one model, one caller at a time
-                hits = reranked_search(library, question, k, reranker, cancel)
+                hits = reranked_search(library, question, k, self._loaded_reranker, cancel)
         else:
             hits = library.search(question, k=k)
         if not relevant_only:  # every hit counts, numbered the same way

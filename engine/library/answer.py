@@ -59,6 +59,7 @@ class Source:
     location: str | None = None
     char_start: int = 0
     char_end: int = 0
+    rerank_score: float | None = None  # the reranker's, when the search was reranked
 
     @property
     def label(self) -> str:
@@ -182,6 +183,7 @@ def plan_answer(
             location=hit.location,
             char_start=hit.char_start,
             char_end=hit.char_end,
+            rerank_score=hit.rerank_score,
         )
         for n, hit in enumerate(relevant, start=1)
     ]

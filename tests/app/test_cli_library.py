@@ -80,6 +80,7 @@ def test_search_and_ask_can_rerank_with_the_bundled_gemma(capsys, docs):
                        "--max-tokens", "8", "--seed", "1")  # fmt: skip
     answer = json.loads(out)
     assert code == 0 and answer["sources"][0]["page"] == 4
+    assert answer["sources"][0]["rerank_score"] < 0
 
 
 def test_a_reranking_model_that_cannot_load_is_said_and_the_search_goes_on(
@@ -99,7 +100,8 @@ def test_a_reranking_model_that_cannot_load_is_said_and_the_search_goes_on(
     code, out, err = run(capsys, "ask", question, "--k", "2", "--rerank", "--json",
                          "--max-tokens", "8", "--seed", "1")  # fmt: skip
     assert code == 0 and json.loads(out)["sources"][0]["page"] == 4
-    assert "The reranking model could not be loaded" in err
+    # Said although the chat model loads beside the search (its load silences stderr).
+    assert "hearth: The reranking model could not be loaded" in err
 
 
 def test_library_list_show_and_remove(capsys, docs):
@@ -174,3 +176,35 @@ def test_index_as_a_separate_process(docs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["indexed"] == 1
     assert "[1/1] indexed" in result.stderr
+
+
+def test_ctrl_c_while_the_reranking_model_loads_stops_the_search(docs, hearth_home):
+    """Sent while llama.cpp reads the reranking model, Ctrl+C used to be swallowed by its log
+    callback, and the search ran on to the end."""
+    import signal
+    import time
+
+    import psutil
+
+    from engine.bundled import gemma_model_path
+
+    subprocess.run([sys.executable, "-m", "app", "index", str(docs / "guide.pdf")],
+                   capture_output=True, check=True, timeout=300)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "search", "best water temperature for green tea",
+         "--rerank"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    gemma = str(gemma_model_path())
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if any(m.path == gemma for m in psutil.Process(process.pid).memory_maps()):
+                break  # the model is being read
+        except psutil.Error:
+            pass
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, (out, err)
+    assert out == ""

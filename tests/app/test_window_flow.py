@@ -320,8 +320,17 @@ def test_a_rerank_is_stopped_by_stop_and_one_that_cannot_happen_is_said(qtbot, t
         libraries.hold_searches = True
         app.send("How often does the lamp turn?")
         assert libraries.searching.wait(10)
-        qtbot.keyClick(window, Qt.Key.Key_Escape)
+        # The seconds a rerank takes say what they are spent on.
+        qtbot.wait_until(lambda: window.chat.last().stats_label.text()
+                         == "Searching and reranking your documents…")  # fmt: skip
+        assert window.gauges.speed.detail.text() == "reranking documents"
+        window.activateWindow()
+        qtbot.wait_until(window.isActiveWindow)
+        stop = window.composer.send_button
+        qtbot.mouseClick(stop, Qt.MouseButton.LeftButton)
         app.wait_reply()
+        # The Stop button, disabled under the pointer, leaves the focus where typing goes on.
+        qtbot.wait_until(lambda: window.composer.edit.hasFocus())
         stored = app.stored_messages()[-1]
         assert GenerationStats.from_dict(stored.stats).stop_reason == "cancelled"
         assert engine.turns == []
@@ -333,6 +342,7 @@ def test_a_rerank_is_stopped_by_stop_and_one_that_cannot_happen_is_said(qtbot, t
         app.send("How often does the lamp turn?")
         app.wait_reply()
         assert app.window.chat.last().text() == "Twice a minute [1]."
+        assert window.gauges.speed.detail.text().startswith("first token")
         qtbot.wait_until(lambda: "reranking model could not be loaded" in window.notice.text())
         assert "Settings" in window.notice.text()
     finally:

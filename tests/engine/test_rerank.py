@@ -117,11 +117,17 @@ class _Searched:
 def test_a_reranked_search_ranks_the_same_candidates_whatever_the_k(gemma_reranker):
     hits = [hit(n, text) for n, text in enumerate(DISTRACTORS, start=1)] + [hit(5, ANSWER)]
     library = _Searched(hits)
-    two = reranked_search(library, QUESTION, 2, gemma_reranker)
-    four = reranked_search(library, QUESTION, 4, gemma_reranker)
+    two = reranked_search(library, QUESTION, 2, lambda: gemma_reranker)
+    four = reranked_search(library, QUESTION, 4, lambda: gemma_reranker)
     assert library.asked == [RERANK_DEPTH, RERANK_DEPTH]
     assert [h.page for h in two] == [h.page for h in four[:2]] and two[0].page == 5
-    assert reranked_search(_Searched([]), QUESTION, 2, gemma_reranker) == []
+    # No candidates: no model is asked for. No model: the search's own order.
+    assert reranked_search(_Searched([]), QUESTION, 2, _never_loaded) == []
+    assert reranked_search(library, QUESTION, 2, lambda: None) == hits[:2]
+
+
+def _never_loaded():
+    raise AssertionError("a search without candidates loads no reranking model")
 
 
 def test_a_model_that_cannot_load_is_named_as_the_reranking_model(tmp_path):

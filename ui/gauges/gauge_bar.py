@@ -60,8 +60,11 @@ class GaugeBar(QWidget):
 
     # What happened
 
-    def reply_started(self) -> None:
-        self.speed.reply_started()
+    def reply_started(self, waiting_for: str = "reading the prompt") -> None:
+        self.speed.reply_started(waiting_for)
+
+    def reply_waiting_for(self, what: str) -> None:
+        self.speed.waiting_for(what)
 
     def tokens_arrived(self, count: int) -> None:
         self.speed.tokens_arrived(count)

@@ -33,15 +33,21 @@ class SpeedGauge(Gauge):
         self._tick.timeout.connect(self._on_tick)
         self.live_rate = 0.0
 
-    def reply_started(self) -> None:
+    def reply_started(self, waiting_for: str = "reading the prompt") -> None:
+        """A reply was asked for; `waiting_for` says what comes before its first token."""
         self._started = time.perf_counter()
         self._first = 0.0
         self._tokens = 0
         self._window_tokens = 0
         self.sparkline.clear()
         self.value.setText("thinking…")
-        self.detail.setText("reading the prompt")
+        self.detail.setText(waiting_for)
         self._tick.start()
+
+    def waiting_for(self, what: str) -> None:
+        """What the reply waits for now, until its first token ("reading the prompt")."""
+        if not self._first:
+            self.detail.setText(what)
 
     def tokens_arrived(self, count: int) -> None:
         if not self._first:
