@@ -106,6 +106,7 @@ def _search(library, question: str, k: int, rerank: bool, files=None, say=None) 
     say = say or _to_stderr
     if not rerank:
         return library.search(question, k=k, files=files)
+    from app.interrupts import interruptible
     from engine.rerank import QueryLikelihoodReranker, RerankerUnavailable, reranked_search
 
     loaded: list[QueryLikelihoodReranker] = []
@@ -117,8 +118,6 @@ def _search(library, question: str, k: int, rerank: bool, files=None, say=None) 
             say(f"hearth: {display_text(str(exc))}")
             return None
         return loaded[0]
-
-    from app.interrupts import interruptible
 
     # Ctrl+C only sets a token here: raised while llama.cpp logs the model's load through a
     # ctypes callback, a KeyboardInterrupt is swallowed there, and the search ran on.

@@ -14,7 +14,10 @@ All rankings run on the same chunks of one library, in one run:
 `--try NAME:field=value,...` adds rankings with other fusion settings (RankingSettings fields)
 on the same index, for choosing them on the dev split. `--rerank` adds `hearth_rerank`: Hearth's
 first 10 reordered by query likelihood under the bundled Gemma 3 270M (engine/rerank.py), with
-its own latency and evidence figures.
+its own latency and evidence figures. `--answers` has the bundled chat model answer every question
+from Hearth's sources (greedy, at most 64 tokens) and measures the evidence as the window shows it
+under that reply (the reply's words break ties between sentences), and how often the reply itself
+holds the answer.
 For each: hit@1/3/5/10 (the right page among the first k results) and MRR (over the first 10),
 overall, per language and per split; search latency p50/p95 for Hearth's ranking; and how often
 the evidence shown with an answer (the best sentences of the top sources) holds the answer;
@@ -22,7 +25,7 @@ and how often the excerpts the model reads hold it, whole chunks against the foc
 the prompt has (with their mean length in characters).
 
 Usage: .venv/bin/python bench/retrieval.py [--index-dir DIR] [--split dev|test|all]
-       [--try NAME:field=value,...] [--rerank]
+       [--try NAME:field=value,...] [--rerank] [--answers]
 """
 
 from __future__ import annotations
@@ -82,7 +85,27 @@ def breakdown(questions: list[dict], ranks: list[int]) -> dict:
 
 def evidence_text(plan) -> str:
     """The evidence shown under an answer, as one line (the answers are checked on it)."""
-    return " ".join(" ".join(e.text.split()) for e in plan.evidence)
+    return evidence_line(plan.evidence)
+
+
+def evidence_line(evidence) -> str:
+    return " ".join(" ".join(e.text.split()) for e in evidence)
+
+
+def answered(session, plan):
+    """The bundled chat model's `AnswerResult` for `plan`, greedy and short."""
+    from engine.library.answer import AnswerResult, stream_answer
+    from engine.session import SamplingSettings
+
+    sampling = SamplingSettings(temperature=0.0, max_tokens=64, seed=1)
+    items = list(stream_answer(session, plan, sampling))
+    result = items[-1]
+    assert isinstance(result, AnswerResult)
+    return result
+
+
+def share(values: list[bool]) -> float:
+    return round(sum(values) / len(values), 3) if values else 0.0
 
 
 def build_library(folder: Path, paths: dict[str, Path]):
@@ -124,6 +147,7 @@ def evaluate(
     doc_paths: dict[str, Path],
     variants: list | None = None,
     reranker=None,
+    answer_session=None,
 ) -> dict:
     from engine.library import keyword, language
     from engine.library.answer import plan_answer, prompt_excerpt
@@ -153,6 +177,8 @@ def evaluate(
     rerank_latencies: list[float] = []
     evidence_hits: list[bool] = []
     rerank_evidence_hits: list[bool] = []
+    reply_evidence_hits: list[bool] = []  # --answers: the evidence under the model's reply
+    reply_hits: list[bool] = []
     # What the model reads: the whole chunks of the sources, or the focused excerpts it is sent.
     excerpts: dict[str, dict[str, list]] = {
         "whole": {"contain": [], "chars": []},
@@ -200,6 +226,10 @@ def evaluate(
             rerank_evidence_hits.append(q["answer"] in evidence_text(plan_answer(text, reranked)))
         plan = plan_answer(text, hits)
         evidence_hits.append(q["answer"] in evidence_text(plan))
+        if answer_session is not None:
+            result = answered(answer_session, plan)
+            reply_evidence_hits.append(q["answer"] in evidence_line(result.evidence))
+            reply_hits.append(q["answer"].lower() in " ".join(result.text.split()).lower())
         sent = "\n\n".join(prompt_excerpt(text, hit) for hit in plan.hits)
         whole = "\n\n".join(source.excerpt for source in plan.sources)
         for name, part in (("whole", whole), ("focused", sent)):
@@ -230,6 +260,11 @@ def evaluate(
         result["evidence_contains_answer_reranked"] = round(
             sum(rerank_evidence_hits) / len(rerank_evidence_hits), 3
         )
+    if answer_session is not None:
+        result["answers"] = {
+            "evidence_under_reply_contains_answer": share(reply_evidence_hits),
+            "reply_contains_answer": share(reply_hits),
+        }
     result["evidence_contains_answer"] = {
         "all": round(sum(evidence_hits) / len(evidence_hits), 3),
         **{
@@ -265,6 +300,12 @@ def main() -> int:
         help="also rerank Hearth's first 10 with the bundled Gemma 3 270M (engine/rerank.py)",
     )
     parser.add_argument(
+        "--answers",
+        action="store_true",
+        help="also answer each question with the bundled chat model, and check the evidence "
+        "shown under the reply",
+    )
+    parser.add_argument(
         "--try",
         dest="variants",
         action="append",
@@ -287,17 +328,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hearth-retrieval-") as tmp:
         folder = args.index_dir or Path(tmp)
         library, out["index"] = build_library(folder, doc_paths)
-        reranker = None
+        reranker = session = None
         if args.rerank:
             from engine.rerank import QueryLikelihoodReranker
 
             reranker = QueryLikelihoodReranker()
+        if args.answers:
+            from engine.bundled import default_model_path
+            from engine.session import LoadSettings, ModelSession
+
+            session = ModelSession()
+            session.load(LoadSettings(model_path=str(default_model_path())))
         try:
-            out.update(evaluate(library, questions, doc_paths, variants, reranker))
+            out.update(evaluate(library, questions, doc_paths, variants, reranker, session))
         finally:
             library.close()
             if reranker is not None:
                 reranker.close()
+            if session is not None:
+                session.unload()
     if args.no_misses:
         out.pop("misses", None)
     print(json.dumps(out, indent=2, ensure_ascii=False))

@@ -52,7 +52,7 @@ class QueryLikelihoodReranker:
     Args:
         model_path: A GGUF model file; None takes the bundled Gemma 3 270M, the best of the
             bundled models here (bench/retrieval.py --rerank).
-        n_threads: CPU threads (0: llama.cpp's choice).
+        n_threads: CPU threads (0: one per physical core this process may run on).
 
     Raises:
         RerankerUnavailable: the model is missing or cannot be loaded; the message says why.
