@@ -25,7 +25,7 @@ and how often the excerpts the model reads hold it, whole chunks against the foc
 the prompt has (with their mean length in characters).
 
 Usage: .venv/bin/python bench/retrieval.py [--index-dir DIR] [--split dev|test|all]
-       [--try NAME:field=value,...] [--rerank] [--answers]
+       [--try NAME:field=value,...] [--rerank [--rank-prior X]] [--answers]
 """
 
 from __future__ import annotations
@@ -300,6 +300,12 @@ def main() -> int:
         help="also rerank Hearth's first 10 with the bundled Gemma 3 270M (engine/rerank.py)",
     )
     parser.add_argument(
+        "--rank-prior",
+        type=float,
+        default=None,
+        help="with --rerank: the weight of the search's order (engine.rerank.RANK_PRIOR)",
+    )
+    parser.add_argument(
         "--answers",
         action="store_true",
         help="also answer each question with the bundled chat model, and check the evidence "
@@ -330,9 +336,11 @@ def main() -> int:
         library, out["index"] = build_library(folder, doc_paths)
         reranker = session = None
         if args.rerank:
-            from engine.rerank import QueryLikelihoodReranker
+            from engine.rerank import RANK_PRIOR, QueryLikelihoodReranker
 
-            reranker = QueryLikelihoodReranker()
+            prior = RANK_PRIOR if args.rank_prior is None else args.rank_prior
+            reranker = QueryLikelihoodReranker(rank_prior=prior)
+            out["rank_prior"] = prior
         if args.answers:
             from engine.bundled import default_model_path
             from engine.session import LoadSettings, ModelSession

@@ -6,10 +6,10 @@ probability of the question's tokens is the passage's score: unsupervised passag
 query likelihood (UPR, Sachan et al. 2022, https://arxiv.org/abs/2204.07496). It needs no
 trained cross-encoder, so it runs on a GGUF model Hearth already ships.
 
-Measured with `bench/retrieval.py --rerank` on the held-out questions of bench/eval (2 cores,
-bundled Gemma 3 270M, top 10 reranked): right page first 0.476 -> 0.619, in the top 5 0.81 ->
-0.83, about 3 s per question on this CPU. So it is something a person asks for (`--rerank`), not
-the default.
+The search's own order is kept as a prior (`RANK_PRIOR`). Measured with `bench/retrieval.py
+--rerank` on the held-out questions of bench/eval (2 cores, bundled Gemma 3 270M, top 10
+reranked): right page first 0.476 -> 0.667, in the top 5 0.81 -> 0.81, MRR 0.596 -> 0.733, about
+3 s per question on this CPU. So it is something a person asks for (`--rerank`), not the default.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ RERANK_CTX = 1024
 # A question's first 64 tokens say what it asks; scoring a pasted page of text as the question
 # took 18 s per search (6,300 characters; 7 s with this cut).
 QUESTION_TOKENS = 64
+# Weight of the search's order in the rerank, in nats per question token per ln(1 + place).
+# Chosen on the dev split of bench/eval (best MRR among 0.05-1.0; without it reranking lowered
+# the dev split's hit@1 from 0.81 to 0.76), then measured on the held-out questions: hit@1
+# 0.619 -> 0.667, MRR 0.705 -> 0.733 against reranking on the likelihood alone.
+RANK_PRIOR = 0.5
 PROMPT = "Passage: {passage}\nA question about this passage:"
 # What a person keeps when the reranking model cannot load.
 UNRERANKED = "Searches keep their own order meanwhile."
@@ -53,12 +58,18 @@ class QueryLikelihoodReranker:
         model_path: A GGUF model file; None takes the bundled Gemma 3 270M, the best of the
             bundled models here (bench/retrieval.py --rerank).
         n_threads: CPU threads (0: one per physical core this process may run on).
+        rank_prior: Weight of the search's order (`RANK_PRIOR`; 0 ranks on the fit alone).
 
     Raises:
         RerankerUnavailable: the model is missing or cannot be loaded; the message says why.
     """
 
-    def __init__(self, model_path: str | Path | None = None, n_threads: int = 0) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        n_threads: int = 0,
+        rank_prior: float = RANK_PRIOR,
+    ) -> None:
         from engine.bundled import gemma_model_path
         from engine.lab.evaluate import TokenEvaluator
         from engine.llama_load import max_outputs
@@ -80,6 +91,7 @@ class QueryLikelihoodReranker:
                 f"The reranking model could not be loaded ({type(exc).__name__}: {exc}).",
                 UNRERANKED,
             ) from exc
+        self.rank_prior = rank_prior
         self._evaluator = TokenEvaluator(self._session.llama)
         # Logits rows one decode may ask for (llama.cpp aborts on more).
         self._outputs = max_outputs(settings)
@@ -127,16 +139,20 @@ class QueryLikelihoodReranker:
         depth: int = RERANK_DEPTH,
         cancel: CancelToken | None = None,
     ) -> list[Hit]:
-        """`hits` with the first `depth` reordered by `score` of their focused excerpts (ties keep
-        the search's order), each with its `rerank_score`; the rest follow unchanged. When
-        `cancel` is set between two candidates, the hits come back in the search's order."""
+        """`hits` with the first `depth` reordered by their `rerank_score` (ties keep the
+        search's order); the rest follow unchanged. When `cancel` is set between two
+        candidates, the hits come back in the search's order.
+
+        A hit's `rerank_score` is the `score` of its focused excerpt minus `rank_prior` times
+        ln(1 + its place in the search, from 0): the search's own order still counts, so a
+        lower candidate must fit the question clearly better to move up."""
         head, rest = list(hits[:depth]), list(hits[depth:])
         scored = []
-        for hit in head:
+        for place, hit in enumerate(head):
             if cancel is not None and cancel.cancelled:
                 return list(hits)
-            score = self.score(question, prompt_excerpt(question, hit))
-            scored.append(replace(hit, rerank_score=score))
+            fit = self.score(question, prompt_excerpt(question, hit))
+            scored.append(replace(hit, rerank_score=fit - self.rank_prior * math.log1p(place)))
         order = sorted(range(len(scored)), key=lambda i: (-(scored[i].rerank_score or 0.0), i))
         return [scored[i] for i in order] + rest
 

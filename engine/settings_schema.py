@@ -317,7 +317,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "chat.rerank_sources",
-        # Off: on the held-out questions of bench/eval it put the right page first for 0.62 of
+        # Off: on the held-out questions of bench/eval it put the right page first for 0.67 of
         # questions instead of 0.48, at about 3 s more per question on 2 cores
         # (bench/retrieval.py --rerank); worth it on a GPU or for careful questions.
         "bool",

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from engine.cancel import CancelToken
+from engine.library.answer import prompt_excerpt
 from engine.library.types import Hit
 from engine.rerank import (
     PROMPT,
     QUESTION_TOKENS,
+    RANK_PRIOR,
     RERANK_DEPTH,
     QueryLikelihoodReranker,
     reranked_search,
@@ -60,6 +62,9 @@ def test_the_passage_that_answers_comes_first_and_the_rest_keep_their_place(gemm
     assert all(h.rerank_score is None for h in reranked[RERANK_DEPTH:])
     assert sorted(h.page for h in reranked) == sorted(h.page for h in hits)
     assert reranked[RERANK_DEPTH:] == hits[RERANK_DEPTH:]  # beyond the depth, the search's order
+    # The search's order still counts: the answer, fifth in it (place 4), pays the rank prior.
+    fit = gemma_reranker.score(QUESTION, prompt_excerpt(QUESTION, hits[4]))
+    assert reranked[0].rerank_score == pytest.approx(fit - RANK_PRIOR * math.log(5))
 
 
 def test_a_cancelled_rerank_gives_the_search_order(gemma_reranker):
