@@ -23,7 +23,6 @@ from engine.chat.stored import (
 )
 from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
 from engine.context.budget import Message
-from engine.errors import as_sentence
 from engine.stats import GenerationStats
 from ui.main_window import MainWindow
 
@@ -303,7 +302,7 @@ class ChatController(QObject):
             self.window.chat.remove_from(reply.question_id)
             self._restore_text(reply.question)
             self.window.notice.show_message(
-                f"Not sent: {as_sentence(why)} Your message is back in the message box.", "error",
+                f"Not sent: {why} Your message is back in the message box.", "error",
                 topic="reply",
             )  # fmt: skip
             return

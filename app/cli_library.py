@@ -98,24 +98,24 @@ def _rerank_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _search(library, question: str, k: int, rerank: bool, files=None, say=None) -> list:
-    """`library.search`, then with `rerank` its first matches reordered (engine/rerank.py).
-
-    Where the reranking model cannot be loaded, this says so (a line to `say`, else to stderr)
-    and keeps the search's own order: the person still gets their excerpts."""
-    say = say or _to_stderr
+def _search(library, question: str, k: int, rerank: bool, files=None) -> tuple[list, list[str]]:
+    """`library.search`, then with `rerank` its first matches reordered (engine/rerank.py); and
+    the lines to say on stderr about it (the search's note; a reranking model that could not
+    load, in which case the search's own order stands and the person still gets excerpts)."""
     if not rerank:
-        return library.search(question, k=k, files=files)
+        hits = library.search(question, k=k, files=files)
+        return hits, _search_notes(library, [])
     from app.interrupts import interruptible
     from engine.rerank import QueryLikelihoodReranker, RerankerUnavailable, reranked_search
 
+    notes: list[str] = []
     loaded: list[QueryLikelihoodReranker] = []
 
     def load() -> QueryLikelihoodReranker | None:
         try:
             loaded.append(QueryLikelihoodReranker())
         except RerankerUnavailable as exc:
-            say(f"hearth: {display_text(str(exc))}")
+            notes.append(f"hearth: {display_text(str(exc))}")
             return None
         return loaded[0]
 
@@ -129,11 +129,11 @@ def _search(library, question: str, k: int, rerank: bool, files=None, say=None) 
             reranker.close()
     if cancel.cancelled:
         raise KeyboardInterrupt
-    return hits
+    return hits, _search_notes(library, notes)
 
 
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr)
+def _search_notes(library, notes: list[str]) -> list[str]:
+    return notes + ([f"note: {library.search_note}"] if library.search_note else [])
 
 
 def _root() -> Path:
@@ -312,9 +312,8 @@ def _searches_once() -> None:
 def run_search(args: argparse.Namespace) -> int:
     _searches_once()
     with _open(args.library, create=False) as library:
-        hits = _search(library, args.query, args.k, args.rerank, files=args.file)
-        if library.search_note:
-            print(f"note: {library.search_note}", file=sys.stderr)
+        hits, notes = _search(library, args.query, args.k, args.rerank, files=args.file)
+    _say_all(notes)
     if args.json:
         print(json.dumps([hit.to_dict() for hit in hits], indent=2))
         return 0
@@ -362,9 +361,7 @@ def run_ask(args: argparse.Namespace) -> int:
     notes: list[str] = []
     try:
         with _open(args.library, create=False) as library:
-            hits = _search(library, args.question, args.k, args.rerank, say=notes.append)
-            if library.search_note:
-                notes.append(f"note: {library.search_note}")
+            hits, notes = _search(library, args.question, args.k, args.rerank)
         plan = plan_answer(args.question, hits)
     except BaseException:
         if loading is not None:

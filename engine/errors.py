@@ -39,8 +39,8 @@ def describe(exc: BaseException, failed: str = "Something went wrong") -> str:
     in Hearth: said as `failed` ("The reply failed") with the exception's type and text, and a
     pointer to the log, where the code that caught it has written the traceback.
     """
-    if isinstance(exc, HearthError):
-        return " ".join(str(exc).split())
+    if isinstance(exc, HearthError):  # a sentence: callers go on after it ("Not sent: ...")
+        return as_sentence(" ".join(str(exc).split()))
     detail = " ".join(str(exc).split())
     what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return f"{failed} ({what}). Details are in the log file."

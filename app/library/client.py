@@ -87,13 +87,14 @@ class LibraryClient:
                 self._child = _Child.start(self.root, self.log_file)
             child = self._child
             pending = child.request(request, on_event)
-        if cancel is None:
-            return pending.wait()
-        while not pending.answered(CANCEL_POLL_S):
-            if cancel.cancelled:
-                child.send(("cancel_call", pending.request_id))
-                break
-        return pending.wait()
+        stopping = cancel is None  # no token, or the process was asked to stop: just wait
+        while True:
+            try:
+                return pending.wait(None if stopping else CANCEL_POLL_S)
+            except queue.Empty:
+                if cancel is not None and cancel.cancelled:
+                    child.send(("cancel_call", pending.request_id))
+                    stopping = True
 
     def running_pids(self) -> list[int]:
         """The process's id while it runs, for the memory gauge (never starts it)."""
@@ -125,18 +126,13 @@ class _Pending:
         self.action = action  # "Searching", for the message when the process dies under it
         self.on_event = on_event
         self._answer: queue.SimpleQueue = queue.SimpleQueue()
-        self._done = threading.Event()
 
     def resolve(self, ok: bool, value: Any) -> None:
         self._answer.put((ok, value))
-        self._done.set()
 
-    def answered(self, timeout_s: float) -> bool:
-        """True once the answer is in; waits up to `timeout_s` for it."""
-        return self._done.wait(timeout_s)
-
-    def wait(self) -> Any:
-        ok, value = self._answer.get()
+    def wait(self, timeout_s: float | None = None) -> Any:
+        """The answer (or its error raised); `queue.Empty` when none came within `timeout_s`."""
+        ok, value = self._answer.get(timeout=timeout_s)
         if not ok:
             raise value
         return value

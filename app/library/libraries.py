@@ -42,7 +42,7 @@ class Libraries:
         self._open: dict[str, Any] = {}
         self._embedder: Any = embedder  # one embedding model in memory for every library
         self._reranker: Any = None  # loaded on the first search that asks for reranking
-        self._rerank_lock = threading.RLock()
+        self._rerank_lock = threading.Lock()
         # Why the reranking model could not load: it is not tried again in this process.
         self.rerank_error: str | None = None
 
@@ -106,17 +106,17 @@ class Libraries:
         return tuple(plan_answer(question, hits, max_sources=k).sources)
 
     def _loaded_reranker(self) -> Any:
-        """The reranker, loaded on first use; None when it cannot load (once per process)."""
+        """The reranker, loaded on first use; None when it cannot load (tried once per process).
+        Called with `_rerank_lock` held."""
         from engine.rerank import QueryLikelihoodReranker, RerankerUnavailable
 
-        with self._rerank_lock:
-            if self._reranker is None and self.rerank_error is None:
-                try:
-                    self._reranker = QueryLikelihoodReranker()
-                except RerankerUnavailable as exc:
-                    log.warning("Reranking is off: %s", exc)
-                    self.rerank_error = str(exc)
-            return self._reranker
+        if self._reranker is None and self.rerank_error is None:
+            try:
+                self._reranker = QueryLikelihoodReranker()
+            except RerankerUnavailable as exc:
+                log.warning("Reranking is off: %s", exc)
+                self.rerank_error = str(exc)
+        return self._reranker
 
     def remove_library(self, name: str) -> None:
         """Close the library if it is open (Windows cannot move open files), then delete it."""

@@ -138,7 +138,7 @@ class LibraryService:
             request_id, request = job
             route = REQUESTS.route(request)
             with self._calls_lock:
-                call_cancel = self._calls.get(request_id) or CancelToken()
+                call_cancel = self._calls[request_id]
             try:
                 value = route.handler(_Call(self, request_id, call_cancel), request)
                 self.send(("result", request_id, value))
