@@ -94,6 +94,7 @@ class ChatController(QObject):
         self.model.replyStarted.connect(self.on_reply_started)
         self.model.replyText.connect(self.on_reply_text)
         self.model.replySources.connect(self.on_reply_sources)
+        self.model.replyQuestionRead.connect(self.on_reply_question_read)
         self.model.replyEvidence.connect(self.on_reply_evidence)
         self.model.replyFinished.connect(self.on_reply_finished)
         self.model.replyFailed.connect(self.on_reply_failed)
@@ -182,6 +183,8 @@ class ChatController(QObject):
         if not self._write(self.store.delete_messages_from, conversation.id, message_id):
             return
         self.window.chat.remove_from(message_id)
+        # The excerpts it was read with belong to the reply just removed; a new search follows.
+        self._write(self.store.set_prompt, question.id, None, quiet=True)
         past = prompts.history(self.store, conversation.id, before=question.id)
         self._ask(conversation, past, question.id, question.content)
 
@@ -233,6 +236,12 @@ class ChatController(QObject):
             self.window.chat.show_reply_sources(reply.message_id, reply.sources)
             self.window.chat.show_reply_status(reply.message_id, "Reading the prompt…")
             self.window.gauges.reply_waiting_for("reading the prompt")
+
+    def on_reply_question_read(self, request_id: int, text: str) -> None:
+        """Keep the question as the model read it: later turns repeat it, so their prompts start
+        with what the KV cache holds. Only speed depends on it, so a failed write is logged."""
+        if (reply := self._mine(request_id)) is not None:
+            self._write(self.store.set_prompt, reply.question_id, text, quiet=True)
 
     def on_reply_evidence(self, request_id: int, evidence: tuple[Evidence, ...]) -> None:
         if (reply := self._mine(request_id)) is not None:

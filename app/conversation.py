@@ -97,7 +97,9 @@ class CurrentConversation(QObject):
 def history(
     store: ChatStore, conversation_id: int, before: int | None = None
 ) -> tuple[Message, ...]:
-    """Earlier messages for the prompt; empty replies (stopped before a word) are left out."""
+    """Earlier messages for the prompt, as the model read them (a question with the excerpts it
+    was answered from), so the prompt starts with what the KV cache holds; empty replies
+    (stopped before a word) are left out."""
     return tuple(
         message.as_prompt()
         for message in store.messages(conversation_id)

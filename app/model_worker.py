@@ -20,7 +20,14 @@ from app.jobs import Job, Task
 from app.model_thread import ModelThread, batched
 from app.worker import SerialWorker
 from engine.chat.answer import Question, Retrieve, answer
-from engine.chat.events import ContextUsed, EvidenceFound, ReplyEnded, SourcesFound, TextArrived
+from engine.chat.events import (
+    ContextUsed,
+    EvidenceFound,
+    QuestionRead,
+    ReplyEnded,
+    SourcesFound,
+    TextArrived,
+)
 from engine.chat.placement import DocumentsToPlace, ReadText, place_documents
 from engine.errors import HearthError, describe
 
@@ -63,7 +70,8 @@ class ModelClient(QObject):
     HearthError): a remote model chosen instead of a local one (`unloaded` comes first when a
     local model was freed for it),
     replyStarted(id), replySources(id, tuple[Source]), replyText(id, TextArrived),
-    contextUsed(ContextUsed), replyEvidence(id, tuple[Evidence]) (just before replyFinished,
+    contextUsed(ContextUsed), replyQuestionRead(id, str) (the question with its excerpts, as the
+    model read it), replyEvidence(id, tuple[Evidence]) (just before replyFinished,
     when there were sources), replyFinished(id, GenerationStats), replyFailed(id, message),
     documentPlaced(Placement).
 
@@ -84,6 +92,7 @@ class ModelClient(QObject):
     replyStarted = Signal(int)
     replySources = Signal(int, object)
     replyText = Signal(int, object)
+    replyQuestionRead = Signal(int, str)
     replyEvidence = Signal(int, object)
     contextUsed = Signal(object)
     replyFinished = Signal(int, object)
@@ -296,6 +305,8 @@ class ModelClient(QObject):
             self.contextUsed.emit(event)
         elif isinstance(event, SourcesFound):
             self.replySources.emit(rid, event.sources)
+        elif isinstance(event, QuestionRead):
+            self.replyQuestionRead.emit(rid, event.text)
         elif isinstance(event, EvidenceFound):
             self.replyEvidence.emit(rid, event.evidence)
         elif isinstance(event, ReplyEnded):

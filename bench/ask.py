@@ -7,7 +7,9 @@ Measures, on one library (the field guide the tests use, or `--pdf FILE`):
   - the parts of a document answer's time to first token in one process, the model loaded:
     retrieval, prompt build and prefill (TTFT), against the TTFT of the same question asked
     without documents, both with a fresh KV cache and with the previous question's prefix
-    cached, as the window has it (`doc_ttft_ratio` = doc TTFT / (plain TTFT + retrieval)).
+    cached, as the window has it (`doc_ttft_ratio` = doc TTFT / (plain TTFT + retrieval));
+  - the TTFT of a follow-up document question in a chat, the first question kept in the history
+    as the model read it (with its excerpts) against as typed (`follow_up`).
 Runs alternate (search, ask; doc, plain) so machine noise hits both alike; medians with min-max.
 
 Usage: .venv/bin/python bench/ask.py [--pdf FILE] [--runs 5] [--questions 6]
@@ -182,9 +184,11 @@ def bench_ttft_parts(home: Path, questions: list[str], runs: int) -> dict:
                 parts["plain_ttft_warm_s"].append(
                     first_token_stats(session, plain, one_token).ttft_s
                 )
+        follow_up = bench_follow_ups(home, session, questions, runs)
     finally:
         session.unload()
     result = {name: spread(values) for name, values in parts.items() if values}
+    result["follow_up"] = follow_up
     retrieval = statistics.median(parts["retrieval_s"])
     for kind in ("cold", "warm"):
         doc = parts[f"doc_ttft_{kind}_s"]
@@ -192,6 +196,65 @@ def bench_ttft_parts(home: Path, questions: list[str], runs: int) -> dict:
         if doc and plain:
             ratio = statistics.median(doc) / (statistics.median(plain) + retrieval)
             result[f"doc_ttft_ratio_{kind}"] = round(ratio, 3)
+    return result
+
+
+def bench_follow_ups(home: Path, session, questions: list[str], runs: int) -> dict:
+    """TTFT of the second document question of a chat, as the window asks it, with the first
+    question in the history as the model read it (its excerpts kept: the KV cache holds it)
+    against the question as typed (what Hearth sent before: evaluated again)."""
+    from engine.chat.answer import Question, answer
+    from engine.chat.engine import LocalEngine
+    from engine.chat.events import QuestionRead, ReplyEnded, TextArrived
+    from engine.library import Library
+    from engine.library.answer import plan_answer
+    from engine.session import SamplingSettings
+
+    engine = LocalEngine(session)
+    # The first reply as long as the window lets it be (greedy); the follow-up only to its TTFT.
+    full = SamplingSettings(temperature=0.0)
+    one_token = SamplingSettings(temperature=0.0, max_tokens=1)
+    stats: dict[str, dict[str, list[float]]] = {
+        kind: {"ttft_s": [], "evaluated_tokens": []} for kind in ("as_read", "as_typed")
+    }
+    reply_tokens: list[float] = []
+    with Library.open(libraries_dir(home), LIBRARY) as library:
+
+        def retrieve(_name, text, k, _cancel):
+            return plan_answer(text, library.search(text, k=k)).sources
+
+        def turn(text: str, history: tuple, conversation: int, sampling: SamplingSettings):
+            question = Question(text, "You are a helpful assistant.", history, sampling=sampling,
+                                library=LIBRARY, conversation=conversation)  # fmt: skip
+            events = list(answer(engine, question, retrieve))
+            read = next((e.text for e in events if isinstance(e, QuestionRead)), text)
+            reply = "".join(e.text for e in events if isinstance(e, TextArrived))
+            end = events[-1]
+            assert isinstance(end, ReplyEnded)
+            return read, reply, end.stats
+
+        for run in range(runs):
+            first, second = questions[run % len(questions)], questions[(run + 1) % len(questions)]
+            for kind in ("as_read", "as_typed"):  # alternating, so noise hits both alike
+                session.llama.reset()
+                read, reply, ended = turn(first, (), run, full)
+                reply_tokens.append(ended.generated_tokens)
+                asked = read if kind == "as_read" else first
+                history = ({"role": "user", "content": asked},
+                           {"role": "assistant", "content": reply})  # fmt: skip
+                _, _, after = turn(second, history, run, one_token)
+                stats[kind]["ttft_s"].append(after.ttft_s)
+                stats[kind]["evaluated_tokens"].append(after.evaluated_tokens)
+    result: dict = {
+        kind: {name: spread(values) for name, values in parts.items()}
+        for kind, parts in stats.items()
+    }
+    result["first_reply_tokens"] = spread(reply_tokens)
+    result["ttft_ratio_as_typed_to_as_read"] = round(
+        statistics.median(stats["as_typed"]["ttft_s"])
+        / statistics.median(stats["as_read"]["ttft_s"]),
+        2,
+    )
     return result
 
 

@@ -25,7 +25,7 @@ from engine.storage import is_damage, storage_problem
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TITLE = "New chat"
 # How long a write waits for another window's write to finish before giving up.
 BUSY_TIMEOUT_S = 15.0
@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS pinned_documents (
     PRIMARY KEY (conversation_id, path)
 );
 """
+
+# Version 3: a question as the model read it (with the excerpts found for it), for later prompts.
+_SCHEMA_V3 = "ALTER TABLE messages ADD COLUMN prompt TEXT"
 
 
 class ChatStoreError(HearthError):
@@ -117,10 +120,13 @@ class StoredMessage:
     created_at: float
     stats: dict[str, Any] | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
+    prompt: str | None = None
 
     def as_prompt(self) -> dict[str, str]:
-        """The message as the model's chat format expects it."""
-        return {"role": self.role, "content": self.content}
+        """The message as the model's chat format expects it: as the model read it when that
+        differs (a question with its excerpts), so a later turn's prompt starts with the tokens
+        the KV cache holds and only the new turn is evaluated."""
+        return {"role": self.role, "content": self.prompt or self.content}
 
 
 class ChatStore:
@@ -162,7 +168,9 @@ class ChatStore:
             return
         # executescript() would commit on its own; run the statements inside one transaction.
         with self._transaction():
-            scripts = ([_SCHEMA] if version < 1 else []) + [_SCHEMA_V2]
+            scripts = [_SCHEMA] if version < 1 else []
+            scripts += [_SCHEMA_V2] if version < 2 else []
+            scripts += [_SCHEMA_V3] if version < 3 else []
             for statement in ";".join(scripts).split(";"):
                 if statement.strip():
                     self._db.execute(statement)
@@ -304,6 +312,12 @@ class ChatStore:
         )
 
     @_guarded
+    def set_prompt(self, message_id: int, prompt: str | None) -> None:
+        """Keep `prompt`, the message as the model read it, for the prompts of later turns
+        (None: send the message as typed)."""
+        self._db.execute("UPDATE messages SET prompt = ? WHERE id = ?", (prompt, message_id))
+
+    @_guarded
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         rows = self._db.execute(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
@@ -380,4 +394,5 @@ def _message(row: sqlite3.Row) -> StoredMessage:
         created_at=row["created_at"],
         stats=_load(row["stats"], None),
         sources=_load(row["sources"], []),
+        prompt=row["prompt"],
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from engine.cancel import CancelToken
 from engine.context.budget import ContextBudget
+from engine.context.policies import Draft
 from engine.context.turn import ContextChange, DocumentPlacement, TurnPlan, TurnRequest
 from engine.errors import HearthError
 from engine.stats import GenerationStats
@@ -93,7 +94,9 @@ class FakeEngine:
             reply_reserve=reply_tokens,
         )
         self._budget = budget
-        messages = [*turn.history, {"role": "user", "content": turn.message}]
+        # The question as the real manager writes it: after the excerpts, when there are some.
+        asked = Draft(turn, counter=None).user_content()  # counts nothing: words suffice here
+        messages = [*turn.history, {"role": "user", "content": asked}]
         changes = ()
         if policy == "sliding_window" and len(turn.history) > 4:  # as the real manager says it
             changes = (ContextChange("dropped", "history", 10, "2 older messages dropped"),)

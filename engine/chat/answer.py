@@ -1,7 +1,7 @@
 """Answer one question in a conversation: retrieve excerpts, plan the context window, stream.
 
     for event in answer(engine, Question("What is GGUF?", history=...), retrieve, cancel):
-        ...   # SourcesFound, ContextUsed, TextArrived..., EvidenceFound, ReplyEnded
+        ...   # SourcesFound, ContextUsed, QuestionRead, TextArrived..., EvidenceFound, ReplyEnded
               # (see engine.chat.events)
 
 A plain generator: the window runs it on its model thread, a server on the same thread through
@@ -21,6 +21,7 @@ from engine.chat.events import (
     AnswerEvent,
     ContextUsed,
     EvidenceFound,
+    QuestionRead,
     ReplyEnded,
     SourcesFound,
     TextArrived,
@@ -110,8 +111,9 @@ def answer(
     cancel: CancelToken | None = None,
 ) -> Iterator[AnswerEvent]:
     """Write the reply to `question`, event by event; it always ends with `ReplyEnded`. When
-    sources were found, `EvidenceFound` (the sentences that support what the reply says) comes
-    just before it.
+    sources were found, `QuestionRead` (the question with its excerpts, for the history of
+    later turns) follows the plan, and `EvidenceFound` (the sentences that support what the
+    reply says) comes just before the end.
 
     Stopped before or while the context is planned (a summary being written) or while its
     documents are searched, it ends with stats whose stop reason is "cancelled".
@@ -154,6 +156,9 @@ def answer(
             return
         raise
     yield ContextUsed(plan.budget, plan.notice)
+    read = plan.messages[-1]["content"] if plan.messages else question.text
+    if read != question.text:
+        yield QuestionRead(read)
     reply: list[str] = []
     for item in engine.stream(plan, question.sampling, cancel):
         if isinstance(item, GenerationStats):

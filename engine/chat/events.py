@@ -1,5 +1,6 @@
 """What answering a question reports, in this order: the sources found (when the conversation has
-documents), how the context window is used, the reply's text as it arrives, the evidence for it
+documents), how the context window is used, the question as the model reads it (with its
+excerpts), the reply's text as it arrives, the evidence for it
 (when there were sources), and its stats.
 
 These records cross threads and processes as they are (frozen dataclasses); the window's model
@@ -36,6 +37,16 @@ class ContextUsed:
 
 
 @dataclass(frozen=True)
+class QuestionRead:
+    """The question as the model reads it this turn: the person's words after the excerpts
+    found for them, as the context manager placed them. Comes after the first `ContextUsed`,
+    only when it differs from the words typed. Kept with the question, it is what later turns
+    send as that message, so their prompts begin with what the KV cache already holds."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class TextArrived:
     """Reply text; `pieces` counts the model's text pieces in it (about one token each)."""
 
@@ -63,4 +74,4 @@ class ReplyEnded:
     stats: GenerationStats
 
 
-AnswerEvent = SourcesFound | ContextUsed | TextArrived | EvidenceFound | ReplyEnded
+AnswerEvent = SourcesFound | ContextUsed | QuestionRead | TextArrived | EvidenceFound | ReplyEnded

@@ -137,6 +137,41 @@ def test_a_dropped_document_is_indexed_placed_and_cited(fake_app, qtbot, tmp_pat
     assert "Page one of tides.txt." in viewer.text_view.toPlainText()
 
 
+def test_a_follow_up_repeats_the_question_as_the_model_read_it(fake_app, qtbot, tmp_path):
+    """The excerpts a question was read with stay with it in later prompts, so the prompt starts
+    with what the KV cache already holds; the chat shows and searches the words typed."""
+    note = tmp_path / "tides.txt"
+    note.write_text("High tide comes twice a day.\n")
+    fake_app.window.filesDropped.emit((str(note),))
+    panel = fake_app.window.documents
+    qtbot.wait_until(lambda: panel.status_of(str(note)) == "indexed", timeout=10000)
+
+    fake_app.send("When is high tide?")
+    fake_app.wait_reply()
+    question = fake_app.stored_messages()[0]
+    assert question.content == "When is high tide?"
+    assert question.prompt.endswith("\n\nQuestion: When is high tide?")
+    assert "(tides.txt, page 1)\nPage one of tides.txt." in question.prompt
+    assert fake_app.window.chat.messages()[0].text() == "When is high tide?"
+
+    fake_app.send("And low tide?")
+    fake_app.wait_reply()
+    turn = fake_app.engine.turns[-1]
+    assert turn.history[0] == {"role": "user", "content": question.prompt}
+    assert turn.message == "And low tide?"
+
+    assert fake_app.stored_messages()[2].prompt.endswith("Question: And low tide?")
+
+    # Regenerated, a question is searched again: its old excerpts leave with the old reply
+    # (here the documents are gone, so it is read as typed).
+    fake_app.libraries.files.clear()
+    fake_app.window.chat.last().regenerate_button.click()
+    fake_app.wait_reply()
+    assert fake_app.engine.turns[-1].history[0]["content"] == question.prompt
+    assert fake_app.engine.turns[-1].excerpts == []
+    assert fake_app.stored_messages()[2].prompt is None
+
+
 def test_a_broken_file_is_listed_with_its_reason(qtbot, tmp_path):
     from tests.conftest import FakeApp
 

@@ -143,6 +143,43 @@ def test_whole_documents_are_kept_per_conversation_and_survive_reopening(tmp_pat
     assert store.pinned_documents(first.id) == []
 
 
+def test_a_question_is_sent_as_the_model_read_it_and_shown_as_typed(tmp_path):
+    store = ChatStore(tmp_path / "chats.sqlite3")
+    conversation = store.create_conversation("Tides")
+    asked = store.add_message(conversation.id, "user", "When is high tide?")
+    store.add_message(conversation.id, "assistant", "Twice a day [1].")
+    read = "Excerpts ...\n\n[1] (tides.txt)\nHigh tide comes twice a day.\n\nQuestion: When is high tide?"
+    store.set_prompt(asked.id, read)
+
+    question, reply = store.messages(conversation.id)
+    assert question.content == "When is high tide?"  # what the window shows and searches
+    assert question.as_prompt() == {"role": "user", "content": read}
+    assert reply.as_prompt() == {"role": "assistant", "content": "Twice a day [1]."}
+    store.close()
+    assert ChatStore(tmp_path / "chats.sqlite3").messages(conversation.id)[0].prompt == read
+
+
+def test_a_version_2_database_keeps_its_chats_and_sends_them_as_typed(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    conversation = store.create_conversation("Old chat")
+    store.add_message(conversation.id, "user", "Hello")
+    store.pin_document(conversation.id, "/a.txt", "text", 1)
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE messages DROP COLUMN prompt")
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    db.close()
+
+    store = ChatStore(path)
+    [message] = store.messages(conversation.id)
+    assert message.as_prompt() == {"role": "user", "content": "Hello"}
+    assert len(store.pinned_documents(conversation.id)) == 1
+    store.set_prompt(message.id, "Excerpts... Question: Hello")
+    assert store.messages(conversation.id)[0].prompt == "Excerpts... Question: Hello"
+
+
 def test_a_version_1_database_gains_whole_documents_and_keeps_its_chats(tmp_path):
     path = tmp_path / "chats.sqlite3"
     store = ChatStore(path)
@@ -151,6 +188,7 @@ def test_a_version_1_database_gains_whole_documents_and_keeps_its_chats(tmp_path
     store.close()
     db = sqlite3.connect(path)
     db.execute("DROP TABLE pinned_documents")
+    db.execute("ALTER TABLE messages DROP COLUMN prompt")
     db.execute("PRAGMA user_version=1")
     db.commit()
     db.close()

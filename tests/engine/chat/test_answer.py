@@ -8,7 +8,7 @@ import pytest
 from engine.cancel import CancelToken
 from engine.chat.answer import SOURCES_INSTRUCTION, Question, WholeDocument, answer
 from engine.chat.engine import NoModelError
-from engine.chat.events import ContextUsed, ReplyEnded, SourcesFound, TextArrived
+from engine.chat.events import ContextUsed, QuestionRead, ReplyEnded, SourcesFound, TextArrived
 from engine.context.budget import ContextBudget
 from engine.context.manager import ContextFullError
 from tests.fakes import FakeEngine, sources
@@ -53,6 +53,18 @@ def test_a_chat_with_documents_searches_first_and_numbers_the_excerpts():
                                                 "harbour-guide.pdf, page 1"]  # fmt: skip
     assert turn.excerpt_intro == SOURCES_INSTRUCTION
     assert [(d.title, d.text) for d in turn.pinned] == [("notes.txt", "Tides twice a day.")]
+
+
+def test_the_question_is_read_after_its_excerpts_and_said_so_for_later_turns():
+    engine = FakeEngine(reply="Ann.")
+    question = Question("Who keeps the lighthouse?", library="chat-4")
+    events = list(answer(engine, question, lambda *_args: sources(3)))
+
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[:4] == ["SourcesFound", "ContextUsed", "QuestionRead", "TextArrived"]
+    [read] = [e for e in events if isinstance(e, QuestionRead)]
+    assert read.text.startswith(SOURCES_INSTRUCTION + "\n\n[1] (harbour-guide.pdf, page 3)\n")
+    assert read.text.endswith("\n\nQuestion: Who keeps the lighthouse?")
 
 
 def test_no_library_means_no_search():
