@@ -1,4 +1,4 @@
-"""The evidence under a reply: the sentence or two of the top sources that support it, matched
+"""The evidence under a reply: the few sentences of the top sources that support it, matched
 terms in bold, each with its file and page, which opens the page with the sentence highlighted.
 
 Even when a small model answers wrongly, the line that holds the answer is in front of the person.

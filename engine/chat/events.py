@@ -60,7 +60,7 @@ class TextArrived:
 
 @dataclass(frozen=True)
 class EvidenceFound:
-    """The sentence or two of the top sources that best support the written reply, best first,
+    """The few sentences of the top sources that best support the written reply, best first,
     with the matched terms marked (empty: no sentence holds the question's or reply's terms).
     Comes after the reply's text, just before `ReplyEnded`, when there were sources."""
 

@@ -1,4 +1,4 @@
-"""Evidence a person can check: the sentence or two of a source that best bears on a question
+"""Evidence a person can check: the few sentences of a source that bear best on a question
 (and, once written, on the answer), with the matched terms marked.
 
 A small model can answer wrongly from the right page; the evidence puts the line that holds

@@ -146,7 +146,7 @@ def place_label(page: int | None, location: str | None) -> str:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The sentence or two of a source that best supports an answer, for a person to check.
+    """The few sentences of a source that best support an answer, for a person to check.
 
     Attributes:
         file: The document's path.

@@ -73,6 +73,24 @@ def test_a_cited_number_with_no_source_is_not_a_link():
     assert links[0].source.file == "/docs/2.pdf"
 
 
+def test_the_evidence_runs_on_while_each_sentence_adds_a_question_term():
+    """A paraphrased question's terms fall on the sentences around the answer: the run of up to
+    three that bear on it is shown, so the answer at its end is in front of the person."""
+    hit = _hit(
+        "Debian keeps its rules in writing. The Debian Policy manual documents the structure "
+        "of the archive. It also holds the technical requirements that each package must "
+        "satisfy. Get the manual from the debian-policy package. Mirrors carry it too.",
+        12,
+    )
+    plan = plan_answer(
+        "Which package holds the manual with the technical rules every package must satisfy?",
+        [hit],
+    )
+    (evidence,) = plan.evidence
+    assert evidence.text.startswith("The Debian Policy manual")
+    assert evidence.text.endswith("from the debian-policy package.")
+
+
 def test_a_sentence_that_announces_a_list_comes_with_the_list():
     hit = _hit(
         "Debian runs on many machines. Beside Linux, Debian provides a complete binary "
