@@ -190,6 +190,8 @@ class DocumentController(QObject):
             try:
                 for path in paths:
                     self.store.unpin_document(conversation.id, path)
+                # Earlier questions were read with excerpts of these files: send them as typed.
+                self.store.forget_prompts(conversation.id)
             except ChatStoreError as exc:
                 self.window.notice.show_message(str(exc), "error")
                 return

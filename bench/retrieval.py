@@ -176,6 +176,7 @@ def evaluate(
     latencies: list[float] = []
     rerank_latencies: list[float] = []
     evidence_hits: list[bool] = []
+    evidence_chars: list[int] = []
     rerank_evidence_hits: list[bool] = []
     reply_evidence_hits: list[bool] = []  # --answers: the evidence under the model's reply
     reply_hits: list[bool] = []
@@ -226,6 +227,7 @@ def evaluate(
             rerank_evidence_hits.append(q["answer"] in evidence_text(plan_answer(text, reranked)))
         plan = plan_answer(text, hits)
         evidence_hits.append(q["answer"] in evidence_text(plan))
+        evidence_chars.append(len(evidence_text(plan)))
         if answer_session is not None:
             result = answered(answer_session, plan)
             reply_evidence_hits.append(q["answer"] in evidence_line(result.evidence))
@@ -275,6 +277,8 @@ def evaluate(
             )
             for split in sorted({q["split"] for q in questions})
         },
+        "mean_chars": round(statistics.mean(evidence_chars)),
+        "max_chars": max(evidence_chars),
     }
     result["excerpts_for_the_model"] = {
         name: {

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.context.budget import TYPED
 from engine.errors import HearthError
 from engine.storage import is_damage, storage_problem
 
@@ -124,9 +125,12 @@ class StoredMessage:
 
     def as_prompt(self) -> dict[str, str]:
         """The message as the model's chat format expects it: as the model read it when that
-        differs (a question with its excerpts), so a later turn's prompt starts with the tokens
-        the KV cache holds and only the new turn is evaluated."""
-        return {"role": self.role, "content": self.prompt or self.content}
+        differs (a question with its excerpts, and then its words as typed under `TYPED`, for
+        when the excerpts must leave the window), so a later turn's prompt starts with the
+        tokens the KV cache holds and only the new turn is evaluated."""
+        if self.prompt:
+            return {"role": self.role, "content": self.prompt, TYPED: self.content}
+        return {"role": self.role, "content": self.content}
 
 
 class ChatStore:
@@ -316,6 +320,15 @@ class ChatStore:
         """Keep `prompt`, the message as the model read it, for the prompts of later turns
         (None: send the message as typed)."""
         self._db.execute("UPDATE messages SET prompt = ? WHERE id = ?", (prompt, message_id))
+
+    @_guarded
+    def forget_prompts(self, conversation_id: int) -> None:
+        """Send every question of the conversation as typed from now on: its documents changed,
+        and the excerpts its questions were read with must not reach the model again."""
+        self._db.execute(
+            "UPDATE messages SET prompt = NULL WHERE conversation_id = ? AND prompt IS NOT NULL",
+            (conversation_id,),
+        )
 
     @_guarded
     def messages(self, conversation_id: int) -> list[StoredMessage]:

@@ -12,7 +12,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# A chat message: "role" and "content". A question read with the excerpts found for it may
+# also carry TYPED, its words as typed: what it becomes once its excerpts must leave the window
+# (engine.context.policies.bare_old_questions).
 Message = dict[str, str]
+TYPED = "typed"
 
 # Parts of the prompt, in the order they appear in it.
 PROMPT_PARTS = ("system", "pinned", "summary", "history", "documents", "message")

@@ -27,6 +27,7 @@ from engine.context.budget import ContextBudget, TokenCounter
 from engine.context.policies import (
     Draft,
     advance_cut,
+    bare_old_questions,
     document_key,
     drop_oldest,
     fingerprint,
@@ -268,10 +269,13 @@ class ContextManager:
         def history() -> bool:
             return drop_oldest(draft, target, keep_first=True)
 
+        def earlier_excerpts() -> bool:
+            return bare_old_questions(draft, target)
+
         chains: dict[str, tuple[Callable[[], bool], ...]] = {
-            "summarize": (summarize, excerpts, pinned),
-            "sliding_window": (history, excerpts, pinned),
-            "truncate_middle": (excerpts, pinned, history),
+            "summarize": (earlier_excerpts, summarize, excerpts, pinned),
+            "sliding_window": (earlier_excerpts, history, excerpts, pinned),
+            "truncate_middle": (excerpts, pinned, earlier_excerpts, history),
         }
         changed = False
         for step in chains[policy]:
@@ -289,7 +293,7 @@ class ContextManager:
         start, cut = advance_cut(draft, target - room_for_summary)
         if cut == start:
             return summary
-        turns = [dict(history[i]) for i in range(start, cut)]
+        turns = [draft.history_message(i) for i in range(start, cut)]
         text = draft.summary_text
         # The request gets the full system message when it leaves room, else one without the
         # pinned material: the summary request must fit the window like any other.
@@ -327,7 +331,7 @@ class ContextManager:
         """The remembered cut for this conversation, or a fresh one if the history changed."""
         state = self.state
         history = request.history
-        edge = max(state.cut, state.head)
+        edge = max(state.cut, state.head, state.bare)
         if (
             state.policy != policy
             or len(history) < edge
@@ -337,7 +341,7 @@ class ContextManager:
         return state
 
     def _draft(self, request: TurnRequest, state: ConversationState) -> Draft:
-        draft = Draft(request, self.counter, head=state.head, cut=state.cut)
+        draft = Draft(request, self.counter, head=state.head, cut=state.cut, bare=state.bare)
         summary = state.summary
         if summary is not None and summary.valid_for(request.history):
             draft.summary_text = summary.text
@@ -350,11 +354,12 @@ class ContextManager:
 
     def _remember(self, state: ConversationState, request: TurnRequest, draft: Draft,
                   summary: RunningSummary | None, policy: str) -> None:  # fmt: skip
-        edge = max(draft.cut, draft.head)
+        edge = max(draft.cut, draft.head, draft.bare)
         self.state = ConversationState(
             policy=policy,
             cut=draft.cut,
             head=draft.head,
+            bare=draft.bare,
             fingerprint=fingerprint(request.history[:edge]),
             summary=summary,
             pinned_keep=dict(state.pinned_keep),

@@ -6,6 +6,8 @@ Each policy is a chain of steps that shrink a `Draft` of the prompt until it fit
   excerpts and pinned documents lose their middle if that is still not enough;
 - sliding_window: the oldest turns are dropped (the first exchange stays), then documents shrink;
 - truncate_middle: excerpts and then pinned documents lose their middle, then old turns go;
+- in each, before any older turn is dropped or summarized, earlier questions that were read with
+  excerpts lose them, oldest first (the words asked and answered stay);
 - stop: nothing changes; the turn is refused with a clear message.
 
 The system prompt and the new user message are never dropped or shortened. Steps that rewrite
@@ -19,7 +21,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine.context.budget import ContextBudget, Message, TokenCounter
+from engine.context.budget import TYPED, ContextBudget, Message, TokenCounter
 from engine.context.turn import ContextChange, Document, TurnRequest
 
 PINNED_HEADER = "Pinned material:"
@@ -72,6 +74,7 @@ class Draft:
     counter: TokenCounter
     head: int = 0
     cut: int = 0
+    bare: int = 0  # history messages before this index go as typed, without their excerpts
     summary_text: str = ""
     summary_covers: int = 0
     pinned: list[str] = field(default_factory=list)
@@ -135,12 +138,18 @@ class Draft:
     def left_out(self) -> tuple[int, ...]:
         return tuple(range(self.head, max(self.cut, self.head)))
 
+    def history_message(self, index: int) -> Message:
+        """History message `index` as it goes into the prompt (role and content only): before
+        `bare`, a question read with excerpts goes as typed."""
+        message = self.request.history[index]
+        if index < self.bare and TYPED in message:
+            return {"role": message["role"], "content": message[TYPED]}
+        return {"role": message["role"], "content": message["content"]}
+
     def messages(self) -> list[Message]:
         system = self.system_content()
-        history = self.request.history
         messages = [{"role": "system", "content": system}] if system else []
-        messages += [{"role": history[i]["role"], "content": history[i]["content"]}
-                     for i in self.kept()]  # fmt: skip
+        messages += [self.history_message(i) for i in self.kept()]
         messages.append({"role": "user", "content": self.user_content()})
         return messages
 
@@ -149,13 +158,12 @@ class Draft:
     def parts(self) -> dict[str, int]:
         """Estimated tokens per budget part (framing counted with system and message)."""
         counter = self.counter
-        history = self.request.history
         framing = counter.framing
         return {
             "system": counter.text(self.request.system_prompt.strip()) + framing,
             "pinned": counter.text(self.pinned_block()),
             "summary": counter.text(self.summary_block()),
-            "history": sum(counter.message(history[i]) for i in self.kept()),
+            "history": sum(counter.message(self.history_message(i)) for i in self.kept()),
             "documents": counter.text(self.excerpt_block()),
             "message": counter.text(self.request.message) + framing,
         }
@@ -206,7 +214,7 @@ def drop_oldest(draft: Draft, target: int, keep_first: bool = True) -> bool:
     if cut == start:
         return False
     count = cut - start
-    tokens = sum(draft.counter.message(history[i]) for i in range(start, cut))
+    tokens = sum(draft.counter.message(draft.history_message(i)) for i in range(start, cut))
     draft.changes.append(
         ContextChange(
             kind="dropped",
@@ -215,6 +223,36 @@ def drop_oldest(draft: Draft, target: int, keep_first: bool = True) -> bool:
             messages=tuple(range(start, cut)),
             description=f"{count} older message{'s' if count != 1 else ''} dropped to fit "
             "the context window",
+        )
+    )
+    return True
+
+
+def bare_old_questions(draft: Draft, target: int) -> bool:
+    """Send the oldest questions that were read with excerpts as typed, exchange by exchange,
+    until the draft is at most `target` tokens: a conversation keeps its turns longer when only
+    the excerpts of its earlier questions leave. Moves forward only, like the cut.
+
+    Returns whether any question lost its excerpts.
+    """
+    history = draft.request.history
+    start = draft.bare
+    before = draft.estimate()
+    while draft.bare < len(history) and draft.estimate() > target:
+        draft.bare = next_exchange(history, draft.bare)
+    kept = set(draft.kept())
+    bared = [i for i in range(start, draft.bare) if TYPED in history[i] and i in kept]
+    if not bared:
+        return False
+    count = len(bared)
+    draft.changes.append(
+        ContextChange(
+            kind="truncated",
+            part="history",
+            tokens=before - draft.estimate(),
+            messages=tuple(bared),
+            description=f"the excerpts read with {count} earlier question{'s' if count != 1 else ''}"
+            " left out to fit the context window",
         )
     )
     return True

@@ -144,6 +144,7 @@ class ConversationState:
     policy: str = ""
     cut: int = 0
     head: int = 0
+    bare: int = 0
     fingerprint: str = ""
     summary: Any = None
     pinned_keep: dict[str, int] = field(default_factory=dict)

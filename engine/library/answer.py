@@ -24,14 +24,10 @@ MIN_SIMILARITY = 0.3
 # A chunk the keyword search ranked near the top holds the question's exact words; it needs less.
 MIN_KEYWORD_SIMILARITY = 0.15
 KEYWORD_TOP_RANK = 3
-# Evidence shown with an answer: the best run of up to three sentences from each of the top three
-# sources, each sentence after the first holding a question term of its own (bench/retrieval.py,
-# 63 questions: 3 items of up to 3 sentences held the answer for 0.714, of up to 2 for 0.619, at
-# 1,145 against 895 characters in all; the dev split ties at 0.857, held-out 0.643 against 0.5:
-# a paraphrased question's terms fall on the sentences around the answer). Earlier, on the dev
-# questions: 3 items for 71%, 2 items for 67%, 1 item for 52%.
+# Evidence shown with an answer: the best run of sentences (evidence.RUN_SENTENCES) from each of
+# the top three sources (bench/retrieval.py: on the dev questions 3 items held the answer for
+# 71%, 2 items for 67%, 1 item for 52%, when items were up to 2 sentences).
 EVIDENCE_ITEMS = 3
-EVIDENCE_SENTENCES = 3
 # Weight of the reply's words against the question's (1.0) when evidence is chosen after a
 # reply: enough to choose between lines the question alone cannot tell apart, too little to
 # outweigh a question term.
@@ -193,9 +189,7 @@ def plan_answer(
     ]
     if not sources:
         return AnswerPlan(question, [], [])
-    evidence = select_evidence(
-        question, relevant, max_items=EVIDENCE_ITEMS, max_sentences=EVIDENCE_SENTENCES
-    )
+    evidence = select_evidence(question, relevant, max_items=EVIDENCE_ITEMS)
     excerpts = "\n\n".join(
         f"[{s.number}] ({s.label}{', ' + s.heading if s.heading else ''})\n"
         f"{_squash(prompt_excerpt(question, hit, excerpt_chars) if excerpt_chars else hit.text)}"
@@ -266,7 +260,7 @@ def answer_evidence(plan: AnswerPlan, reply: str) -> list[Evidence]:
     hits = [plan.hits[number - 1] for number in order if number - 1 < len(plan.hits)]
     chosen = select_evidence(
         plan.question, hits, answer=reply, max_items=EVIDENCE_ITEMS, sources=order,
-        answer_weight=REPLY_TERM_WEIGHT, max_sentences=EVIDENCE_SENTENCES,
+        answer_weight=REPLY_TERM_WEIGHT,
     )  # fmt: skip
     return chosen or plan.evidence
 
@@ -278,8 +272,7 @@ def sources_evidence(question: str, sources: Sequence[Source], reply: str) -> li
     ordered = sorted(sources, key=lambda source: source.number)
     hits = [_hit_of(source) for source in ordered]
     numbers = [source.number for source in ordered]
-    evidence = select_evidence(question, hits, max_items=EVIDENCE_ITEMS, sources=numbers,
-                               max_sentences=EVIDENCE_SENTENCES)  # fmt: skip
+    evidence = select_evidence(question, hits, max_items=EVIDENCE_ITEMS, sources=numbers)
     if not reply.strip():
         return evidence
     return answer_evidence(AnswerPlan(question, ordered, [], evidence, hits), reply)

@@ -157,7 +157,8 @@ def test_a_follow_up_repeats_the_question_as_the_model_read_it(fake_app, qtbot, 
     fake_app.send("And low tide?")
     fake_app.wait_reply()
     turn = fake_app.engine.turns[-1]
-    assert turn.history[0] == {"role": "user", "content": question.prompt}
+    assert turn.history[0] == {"role": "user", "content": question.prompt,
+                               "typed": "When is high tide?"}  # fmt: skip
     assert turn.message == "And low tide?"
 
     assert fake_app.stored_messages()[2].prompt.endswith("Question: And low tide?")
@@ -170,6 +171,27 @@ def test_a_follow_up_repeats_the_question_as_the_model_read_it(fake_app, qtbot, 
     assert fake_app.engine.turns[-1].history[0]["content"] == question.prompt
     assert fake_app.engine.turns[-1].excerpts == []
     assert fake_app.stored_messages()[2].prompt is None
+
+
+def test_a_removed_document_leaves_the_questions_read_with_it(fake_app, qtbot, tmp_path):
+    """Remove means the file's text reaches the model no more: not even as the excerpts that
+    earlier questions were read with."""
+    note = tmp_path / "tides.txt"
+    note.write_text("High tide comes twice a day.\n")
+    fake_app.window.filesDropped.emit((str(note),))
+    panel = fake_app.window.documents
+    qtbot.wait_until(lambda: panel.status_of(str(note)) == "indexed", timeout=10000)
+    fake_app.send("When is high tide?")
+    fake_app.wait_reply()
+    assert fake_app.stored_messages()[0].prompt
+
+    fake_app.window.documents.removeRequested.emit((str(note),))
+    qtbot.wait_until(lambda: not fake_app.libraries.files.get(fake_app.conversation.library_name))
+    fake_app.send("And low tide?")
+    fake_app.wait_reply()
+    turn = fake_app.engine.turns[-1]
+    assert turn.history[0] == {"role": "user", "content": "When is high tide?"}
+    assert "tides" not in str(turn.history) and not turn.excerpts and not turn.pinned
 
 
 def test_a_broken_file_is_listed_with_its_reason(qtbot, tmp_path):

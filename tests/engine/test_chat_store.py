@@ -153,7 +153,8 @@ def test_a_question_is_sent_as_the_model_read_it_and_shown_as_typed(tmp_path):
 
     question, reply = store.messages(conversation.id)
     assert question.content == "When is high tide?"  # what the window shows and searches
-    assert question.as_prompt() == {"role": "user", "content": read}
+    # The words as typed go along, for when the excerpts must leave the context window.
+    assert question.as_prompt() == {"role": "user", "content": read, "typed": "When is high tide?"}
     assert reply.as_prompt() == {"role": "assistant", "content": "Twice a day [1]."}
     store.close()
     assert ChatStore(tmp_path / "chats.sqlite3").messages(conversation.id)[0].prompt == read

@@ -103,6 +103,49 @@ def test_sliding_window_keeps_system_first_exchange_and_newest_message(session):
     assert stats.cached_tokens == again.reused_tokens
 
 
+def read_with_excerpts(exchanges: int) -> list[dict[str, str]]:
+    """A conversation about documents: each question as the model read it, after ~110 tokens
+    of excerpts, with its words as typed beside it."""
+    history = []
+    for i, message in enumerate(conversation(exchanges)):
+        if message["role"] == "user":
+            topic = TOPICS[i // 2 % len(TOPICS)]
+            excerpts = " ".join(f"[{n}] The guide's page on {topic} says item {n} matters."
+                                for n in range(1, 9))  # fmt: skip
+            message = {**message, "content": f"{excerpts}\n\nQuestion: {message['content']}",
+                       "typed": message["content"]}  # fmt: skip
+        history.append(message)
+    return history
+
+
+@pytest.mark.parametrize("policy", ["sliding_window", "summarize", "truncate_middle"])
+def test_earlier_excerpts_leave_before_any_turn_does(session, policy):
+    manager = ContextManager(session, ContextSettings(policy=policy))
+    history = read_with_excerpts(5)
+    assert len(session.prompt_tokens(history)) > N_CTX - 64  # all of it cannot fit
+    request = TurnRequest(SYSTEM, "Which topic came first?", history)
+    plan = manager.plan(request, 64)
+    assert_survivors(plan, request)
+    [change] = plan.changes
+    assert change.description.startswith("the excerpts read with ")
+    assert not plan.left_out and not plan.summary_written, "every turn stays, in words"
+    kept = plan.messages[1:-1]
+    assert [m["role"] for m in kept] == [m["role"] for m in history]
+    # The oldest questions go as typed; the newest keep their excerpts (and the cached prefix).
+    assert kept[0] == {"role": "user", "content": history[0]["typed"]}
+    assert kept[-2] == {"role": "user", "content": history[-2]["content"]}
+    assert all(set(m) == {"role", "content"} for m in plan.messages), "only what models read"
+    _, stats = reply(manager, plan)
+
+    history = [*history, {"role": "user", "content": request.message},
+               {"role": "assistant", "content": "Sailing."}]  # fmt: skip
+    again = manager.plan(TurnRequest(SYSTEM, "And the second?", history), 64)
+    assert not again.changes, "the earlier cut holds: no new rewrite"
+    assert again.messages[1:-3] == kept
+    _, stats = reply(manager, again)
+    assert stats.cached_tokens == again.reused_tokens > plan.prompt_tokens // 2
+
+
 def test_summarize_writes_a_marked_summary_once_and_reuses_it(session):
     manager = ContextManager(session, ContextSettings(policy="summarize", summary_tokens=48))
     history = conversation(18)

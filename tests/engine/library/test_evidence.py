@@ -73,9 +73,9 @@ def test_a_cited_number_with_no_source_is_not_a_link():
     assert links[0].source.file == "/docs/2.pdf"
 
 
-def test_the_evidence_runs_on_while_each_sentence_adds_a_question_term():
-    """A paraphrased question's terms fall on the sentences around the answer: the run of up to
-    three that bear on it is shown, so the answer at its end is in front of the person."""
+def test_the_evidence_is_a_run_of_sentences_that_ends_on_one_bearing_on_the_question():
+    """A paraphrased question's terms fall on the sentences around the answer: a run of up to
+    three is shown, so the answer at its end is in front of the person."""
     hit = _hit(
         "Debian keeps its rules in writing. The Debian Policy manual documents the structure "
         "of the archive. It also holds the technical requirements that each package must "
@@ -89,6 +89,28 @@ def test_the_evidence_runs_on_while_each_sentence_adds_a_question_term():
     (evidence,) = plan.evidence
     assert evidence.text.startswith("The Debian Policy manual")
     assert evidence.text.endswith("from the debian-policy package.")
+
+
+def test_a_long_run_is_cut_to_a_quote_and_overlapping_chunks_are_quoted_once():
+    bearing = "The package pool of the archive " + "holds the files of a release, " * 10 + "all."
+    between = "Its layout " + "follows the source names and their first letters, " * 5 + "too."
+    answer = "Mirrors copy the package pool every six hours."
+    long_hit = _hit(f"{bearing} {between} {answer}", 4)
+    assert len(bearing) + len(between) + len(answer) > 600
+    (evidence,) = select_evidence("How often do mirrors copy the package pool?", [long_hit])
+    assert len(evidence.text) <= 600 and evidence.text.endswith(answer)
+    assert not evidence.text.startswith("The package pool"), "three sentences, too long to quote"
+
+    text = "Mirrors copy the pool of packages every six hours. Each mirror has an admin."
+    first = Hit(chunk_id=1, file="/docs/a.pdf", page=4, text=text, score=1.0, char_start=100)
+    # The next chunk of the same page starts inside the first one (chunks overlap).
+    second = Hit(chunk_id=2, file="/docs/a.pdf", page=4, text=text[:51], score=0.9,
+                 char_start=100)  # fmt: skip
+    other_page = Hit(chunk_id=3, file="/docs/a.pdf", page=5, text=text[:51], score=0.8,
+                     char_start=100)  # fmt: skip
+    chosen = select_evidence("How often do mirrors copy the pool?", [first, second, other_page],
+                             max_items=3)  # fmt: skip
+    assert [e.page for e in chosen] == [4, 5], "the same page's sentence once, page 5's kept"
 
 
 def test_a_sentence_that_announces_a_list_comes_with_the_list():
