@@ -3,12 +3,13 @@ written to the store as it happens, so a killed app loses at most the last secon
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import conversation as prompts
 from app.conversation import CurrentConversation, store_write, title_from
@@ -30,8 +31,12 @@ if TYPE_CHECKING:
     from engine.library.answer import Source
     from engine.library.types import Evidence
 
+log = logging.getLogger(__name__)
+
 # A streaming reply is saved this often, so a crash keeps most of it.
 SAVE_INTERVAL_S = 1.0
+# How often a reply the store refused (a full or read-only disk) is offered to it again.
+RETRY_SAVE_S = 10.0
 
 
 @dataclass
@@ -81,6 +86,12 @@ class ChatController(QObject):
         self.library_for = library_for
         self.reply: Reply | None = None
         self._editing_from: int | None = None
+        # Finished replies the store refused, by message id: (text, stats, sources), written
+        # as soon as it takes them, so that "nothing was lost" holds while the window is open.
+        self._unsaved: dict[int, tuple[str, dict, list]] = {}
+        self._retry = QTimer(self)
+        self._retry.setInterval(int(RETRY_SAVE_S * 1000))
+        self._retry.timeout.connect(self.save_unsaved)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -275,8 +286,7 @@ class ChatController(QObject):
         if stats.stop_reason == "error" and not reply.text:  # cut before its first word
             self.on_reply_failed(request_id, stats.error or "The reply broke off.")
             return
-        self._write(self.store.update_message, reply.message_id, reply.text, stats.to_dict(),
-                    sources_to_stored(reply.sources, reply.evidence))  # fmt: skip
+        self._save_reply(reply, stats)
         self.window.chat.show_reply_done(reply.message_id, reply.text, stats)
         self.window.gauges.reply_finished(stats)
         if stats.stop_reason == "error":  # cut part-way (a remote server went away): text kept
@@ -293,8 +303,7 @@ class ChatController(QObject):
         # The failure is the news; a store error on top of it goes to the log only.
         if reply.text:
             stats = GenerationStats.ended("error", message)
-            self._write(self.store.update_message, reply.message_id, reply.text, stats.to_dict(),
-                        sources_to_stored(reply.sources, reply.evidence), quiet=True)  # fmt: skip
+            self._save_reply(reply, stats, quiet=True)
             self.window.chat.show_reply_done(reply.message_id, reply.text, stats)
             self.window.notice.show_message(message, "error", topic="reply")
         else:
@@ -339,10 +348,47 @@ class ChatController(QObject):
         self.replyEnded.emit(reply.conversation_id)
 
     def save_unfinished(self) -> None:
-        """Write what the reply being written has so far (at exit)."""
+        """Write what the reply being written has so far, and the replies the store refused
+        before (at exit)."""
         if self.reply is not None:
             self._write(self.store.update_message, self.reply.message_id, self.reply.text,
                         quiet=True)  # fmt: skip
+        self.save_unsaved()
+
+    def _save_reply(self, reply: Reply, stats: GenerationStats, quiet: bool = False) -> None:
+        """Write a finished reply; one the store refuses (a full or read-only disk) is kept and
+        offered again every `RETRY_SAVE_S` and at exit. `quiet`: another message is the news."""
+        row = (reply.text, stats.to_dict(), sources_to_stored(reply.sources, reply.evidence))
+        try:
+            self.store.update_message(reply.message_id, *row)
+            return
+        except ChatStoreError as exc:
+            log.warning("Reply not saved: %s", exc)
+            why = str(exc)
+        self._unsaved[reply.message_id] = row
+        self._retry.start()
+        if not quiet:
+            keep = ("Hearth keeps this reply and saves it by itself as soon as it can; keep the "
+                    "window open until then.")  # fmt: skip
+            # While it streamed, the same refusal was already explained once.
+            text = keep if reply.save_failed else f"{why} {keep}"
+            self.window.notice.show_message(text, "error", topic="unsaved")
+
+    def save_unsaved(self) -> None:
+        """Offer the store the replies it refused; say so once they are all saved."""
+        if not self._unsaved:
+            self._retry.stop()
+            return
+        for message_id, row in list(self._unsaved.items()):
+            try:
+                self.store.update_message(message_id, *row)
+            except ChatStoreError as exc:
+                log.info("Reply %s still not saved: %s", message_id, exc)
+                return
+            del self._unsaved[message_id]
+        self._retry.stop()
+        self.window.notice.show_message("The replies that could not be saved are saved now.",
+                                        "info", topic="unsaved")  # fmt: skip
 
     # Writing
 

@@ -58,6 +58,34 @@ def test_stop_keeps_what_was_written_and_says_so(qtbot):
         app.stop()
 
 
+def test_a_reply_the_store_refuses_is_kept_and_saved_once_it_can_be(fake_app, qtbot,
+                                                                    monkeypatch):  # fmt: skip
+    from engine.chat_store import ChatStoreError
+
+    store = fake_app.controller.store
+    write = store.update_message
+    refused = ChatStoreError("Could not save the chat: the disk is read-only.")
+
+    def refuse(*_args, **_kwargs):
+        raise refused
+
+    monkeypatch.setattr(store, "update_message", refuse)
+    fake_app.send("What is two plus two?")
+    fake_app.wait_reply()
+    notice = fake_app.window.notice.text()
+    assert "read-only" in notice and "saves it by itself" in notice
+    assert fake_app.stored_messages()[-1].content == ""
+    fake_app.controller.chats.save_unsaved()  # still refused: kept, nothing said twice
+    assert fake_app.controller.chats._retry.isActive()
+
+    monkeypatch.setattr(store, "update_message", write)
+    fake_app.controller.chats._retry.timeout.emit()
+    assert fake_app.stored_messages()[-1].content == "Blue is a colour."
+    assert fake_app.stored_messages()[-1].stats["stop_reason"] == "stop"
+    assert "saved now" in fake_app.window.notice.text()
+    assert not fake_app.controller.chats._retry.isActive()
+
+
 def test_regenerate_and_edit_replace_the_last_exchange(fake_app, qtbot):
     window = fake_app.window
     fake_app.send("What is two plus two?")

@@ -41,9 +41,14 @@ def test_a_disk_that_fills_while_a_reply_streams_ends_the_reply_in_words(harness
         # The final save met the full disk: said in words, the reply stays on screen, the
         # composer is free again (a store error out of the slot used to leave it busy).
         assert "is full" in window.notice.text()
+        assert "saves it by itself as soon as it can" in window.notice.text()
         assert not window.composer.is_busy()
-        assert window.chat.messages()[-1].text()
+        shown = window.chat.messages()[-1].text()
+        assert shown
         filler.unlink()
+        app.chats.save_unsaved()  # what its timer does every RETRY_SAVE_S
+        assert app.stored_messages()[-1].content == shown, "the whole reply, not its start"
+        assert "saved now" in window.notice.text()
         app.send("And now a short one.")
         app.wait_reply()
         stored = app.stored_messages()
