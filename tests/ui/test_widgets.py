@@ -163,6 +163,22 @@ def test_the_gauge_bar_keeps_its_panels_in_place_and_ends_long_text_in_an_ellips
     assert detail.toolTip() == "first token 4.9 s · prompt 367 tok/s"
 
 
+def test_a_prompt_read_from_the_kv_cache_shows_no_prompt_speed(qtbot):
+    from engine.stats import GenerationStats
+    from ui.gauges.speed_gauge import SpeedGauge
+
+    gauge = SpeedGauge()
+    qtbot.add_widget(gauge)
+    cached = GenerationStats(prompt_tokens=2539, cached_tokens=2538, generated_tokens=40,
+                             ttft_s=0.087, prompt_tokens_per_s=11.5, generation_tokens_per_s=50.0,
+                             stop_reason="stop")  # fmt: skip
+    gauge.reply_finished(cached)
+    assert gauge.detail.toolTip() == "first token 87 ms · prompt cached"
+    assert "2538 reused from cache" in gauge.toolTip()
+    gauge.reply_finished(GenerationStats(600, 500, 40, 0.4, 250.0, 50.0, "stop"))
+    assert gauge.detail.toolTip() == "first token 400 ms · prompt 250 tok/s"
+
+
 def test_evidence_under_a_reply_is_the_document_s_text_with_its_terms_marked(qtbot):
     from engine.library.types import Evidence
 
