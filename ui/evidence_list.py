@@ -37,7 +37,14 @@ def evidence_html(evidence: Evidence) -> str:
         parts.append(f"<b>{_plain(evidence.text[start:end])}</b>")
         last = end
     parts.append(_plain(evidence.text[last:]))
-    return f"“{''.join(parts).strip()}”"
+    quoted = "".join(parts).strip()
+    # A passage cut where its chunk of the document ends says so, as a quotation would.
+    ellipsis = "" if _WHOLE_ENDING.search(evidence.text.rstrip()) else "…"
+    return f"“{quoted}{ellipsis}”"
+
+
+# How a sentence, a quotation or a bracketed remark ends; anything else was cut mid-sentence.
+_WHOLE_ENDING = re.compile(r"[.!?。！？…][\"'”’)\]]*$|[\"”)\]]$")
 
 
 def _plain(text: str) -> str:

@@ -179,6 +179,21 @@ def test_a_prompt_read_from_the_kv_cache_shows_no_prompt_speed(qtbot):
     assert gauge.detail.toolTip() == "first token 400 ms · prompt 250 tok/s"
 
 
+def test_a_quote_cut_where_its_chunk_ends_says_so():
+    from engine.library.types import Evidence
+    from ui.evidence_list import evidence_html
+
+    def quoted(text: str) -> str:
+        return evidence_html(Evidence(file="/docs/faq.pdf", page=65, text=text))
+
+    assert quoted("Found at the New Member's Corner (https:") == (
+        "“Found at the New Member&#x27;s Corner (https:…”"
+    )
+    assert quoted("Found at the Corner.") == "“Found at the Corner.”"
+    assert quoted('He said "use apt-mark hold."') == "“He said &quot;use apt-mark hold.&quot;”"
+    assert quoted("Where is Google Earth?") == "“Where is Google Earth?”"
+
+
 def test_evidence_under_a_reply_is_the_document_s_text_with_its_terms_marked(qtbot):
     from engine.library.types import Evidence
 
