@@ -26,6 +26,7 @@ _SPACE = re.compile(r"\s+")
 MAX_NAME_CHARS = 36
 # Beside the sentences while it takes at most this share of the width; under them when narrower.
 BESIDE_SHARE = 0.4
+BESIDE_SPACING = 10
 
 
 def evidence_html(evidence: Evidence) -> str:
@@ -117,12 +118,16 @@ class EvidenceList(QWidget):
         """File and page beside the sentences, or under them where a long name would squeeze
         the sentences into a narrow column."""
         widest = max((button.sizeHint().width() for button in self._buttons), default=0)
-        beside = widest <= BESIDE_SHARE * self.width()
+        # A quote's longest word (a file name, a path) cannot wrap: beside it the link must fit.
+        longest_word = max((quote.minimumSizeHint().width() for quote in self._quotes), default=0)
+        beside = widest <= BESIDE_SHARE * self.width() and (
+            longest_word + BESIDE_SPACING + widest <= self.width()
+        )
         direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
         for layout, button in zip(self._rows, self._buttons, strict=True):
             if layout.direction() != direction:
                 layout.setDirection(direction)
-                layout.setSpacing(10 if beside else 2)
+                layout.setSpacing(BESIDE_SPACING if beside else 2)
                 where = Qt.AlignmentFlag.AlignTop if beside else Qt.AlignmentFlag.AlignLeft
                 layout.setAlignment(button, where)
 
@@ -130,11 +135,14 @@ class EvidenceList(QWidget):
         row = QWidget()
         layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, row)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
+        layout.setSpacing(BESIDE_SPACING)
         quote = QLabel(evidence_html(evidence))
         quote.setObjectName("EvidenceQuote")
         quote.setTextFormat(Qt.TextFormat.RichText)
         quote.setWordWrap(True)
+        # Its longest word must not widen the row, and with it the whole chat past what the
+        # window shows: `_arrange` puts the file and page under a quote they do not fit beside.
+        quote.setMinimumWidth(1)
         quote.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         quote.setAccessibleName(f"Evidence: {' '.join(evidence.text.split())}")
         button = QPushButton(evidence_place(evidence))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QApplication, QLabel
 
 from engine.context.budget import ContextBudget
 from engine.library.answer import Source
@@ -119,8 +119,6 @@ def test_the_gauge_bar_keeps_its_panels_in_place_and_ends_long_text_in_an_ellips
     import os
     from pathlib import Path
 
-    from PySide6.QtWidgets import QApplication
-
     from app.paths import styles_dir
     from engine.remote.connections import WINDOW_ASSUMED
     from engine.stats import GenerationStats
@@ -177,6 +175,31 @@ def test_a_prompt_read_from_the_kv_cache_shows_no_prompt_speed(qtbot):
     assert "2538 reused from cache" in gauge.toolTip()
     gauge.reply_finished(GenerationStats(600, 500, 40, 0.4, 250.0, 50.0, "stop"))
     assert gauge.detail.toolTip() == "first token 400 ms · prompt 250 tok/s"
+
+
+def test_a_quote_with_a_long_word_never_widens_the_chat_past_the_window(qtbot):
+    """A file name that cannot wrap used to hold the whole chat wider than the window once the
+    documents panel took its room: every card was cut on the right."""
+    from engine.library.types import Evidence
+    from ui.chat_view import ChatView
+
+    text = ("The Debian binary package file names follow this convention: "
+            "<foo>_<VersionNumber>-<DebianRevisionNumber>_<DebianArchitecture>.deb Note it.")  # fmt: skip
+    evidence = (Evidence("/docs/debian-faq.en.pdf", 21, text, source=1),
+                Evidence("/docs/debian-faq.en.pdf", 65, "Debian is open to all.", source=2))  # fmt: skip
+    view = ChatView()
+    qtbot.add_widget(view)
+    view.add_message(1, "user", "Why are package names so long?")
+    view.add_message(2, "assistant", "Because of the convention [1].", None, (), evidence)
+    view.show()
+    reply = view.messages()[1]
+    for width, beside in ((1036, True), (600, False), (1036, True)):
+        view.resize(width, 600)
+        qtbot.wait_until(lambda w=width: view.viewport().width() <= w)
+        for _ in range(5):
+            QApplication.processEvents()
+        assert view.widget().width() <= view.viewport().width(), f"cut at {width}"
+        assert reply.evidence.is_beside() == beside
 
 
 def test_a_quote_cut_where_its_chunk_ends_says_so():
