@@ -275,7 +275,7 @@ class ContextManager:
         chains: dict[str, tuple[Callable[[], bool], ...]] = {
             "summarize": (earlier_excerpts, summarize, excerpts, pinned),
             "sliding_window": (earlier_excerpts, history, excerpts, pinned),
-            "truncate_middle": (excerpts, pinned, earlier_excerpts, history),
+            "truncate_middle": (earlier_excerpts, excerpts, pinned, history),
         }
         changed = False
         for step in chains[policy]:

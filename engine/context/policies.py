@@ -6,9 +6,10 @@ Each policy is a chain of steps that shrink a `Draft` of the prompt until it fit
   excerpts and pinned documents lose their middle if that is still not enough;
 - sliding_window: the oldest turns are dropped (the first exchange stays), then documents shrink;
 - truncate_middle: excerpts and then pinned documents lose their middle, then old turns go;
-- in each, before any older turn is dropped or summarized, earlier questions that were read with
-  excerpts lose them, oldest first (the words asked and answered stay);
 - stop: nothing changes; the turn is refused with a clear message.
+
+In the first three, before anything else, earlier questions that were read with excerpts lose
+them, oldest first: the words asked and answered stay, and this turn's excerpts matter more.
 
 The system prompt and the new user message are never dropped or shortened. Steps that rewrite
 the start of the prompt (history, pinned material) cut down to a low-water mark rather than just
