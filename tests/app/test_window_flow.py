@@ -165,17 +165,22 @@ def test_a_dropped_document_is_indexed_placed_and_cited(fake_app, qtbot, tmp_pat
     assert "Page one of tides.txt." in viewer.text_view.toPlainText()
 
 
-def test_a_follow_up_repeats_the_question_as_the_model_read_it(fake_app, qtbot, tmp_path):
-    """The excerpts a question was read with stay with it in later prompts, so the prompt starts
-    with what the KV cache already holds; the chat shows and searches the words typed."""
+def ask_about_a_note(fake_app, qtbot, tmp_path):
+    """Drop a one-line note on the window, wait until it is indexed, ask about it; the note."""
     note = tmp_path / "tides.txt"
     note.write_text("High tide comes twice a day.\n")
     fake_app.window.filesDropped.emit((str(note),))
     panel = fake_app.window.documents
     qtbot.wait_until(lambda: panel.status_of(str(note)) == "indexed", timeout=10000)
-
     fake_app.send("When is high tide?")
     fake_app.wait_reply()
+    return note
+
+
+def test_a_follow_up_repeats_the_question_as_the_model_read_it(fake_app, qtbot, tmp_path):
+    """The excerpts a question was read with stay with it in later prompts, so the prompt starts
+    with what the KV cache already holds; the chat shows and searches the words typed."""
+    ask_about_a_note(fake_app, qtbot, tmp_path)
     question = fake_app.stored_messages()[0]
     assert question.content == "When is high tide?"
     assert question.prompt.endswith("\n\nQuestion: When is high tide?")
@@ -204,13 +209,7 @@ def test_a_follow_up_repeats_the_question_as_the_model_read_it(fake_app, qtbot, 
 def test_a_removed_document_leaves_the_questions_read_with_it(fake_app, qtbot, tmp_path):
     """Remove means the file's text reaches the model no more: not even as the excerpts that
     earlier questions were read with."""
-    note = tmp_path / "tides.txt"
-    note.write_text("High tide comes twice a day.\n")
-    fake_app.window.filesDropped.emit((str(note),))
-    panel = fake_app.window.documents
-    qtbot.wait_until(lambda: panel.status_of(str(note)) == "indexed", timeout=10000)
-    fake_app.send("When is high tide?")
-    fake_app.wait_reply()
+    note = ask_about_a_note(fake_app, qtbot, tmp_path)
     assert fake_app.stored_messages()[0].prompt
 
     fake_app.window.documents.removeRequested.emit((str(note),))
