@@ -274,7 +274,8 @@ class ChatController(QObject):
             except ChatStoreError as exc:  # the reply keeps streaming; the final save retries
                 if not reply.save_failed:
                     reply.save_failed = True
-                    self._explain(str(exc))
+                    # The same topic as the final save's notice, which replaces this one.
+                    self.window.notice.show_message(str(exc), "error", topic="unsaved")
 
     def on_context_used(self, usage: ContextUsed) -> None:
         self.window.gauges.show_budget(usage.budget, usage.notice)
@@ -368,11 +369,11 @@ class ChatController(QObject):
         self._unsaved[reply.message_id] = row
         self._retry.start()
         if not quiet:
-            keep = ("Hearth keeps this reply and saves it by itself as soon as it can; keep the "
-                    "window open until then.")  # fmt: skip
-            # While it streamed, the same refusal was already explained once.
-            text = keep if reply.save_failed else f"{why} {keep}"
-            self.window.notice.show_message(text, "error", topic="unsaved")
+            self.window.notice.show_message(
+                f"{why} Hearth keeps this reply and saves it by itself as soon as it can; keep "
+                "the window open until then.",
+                "error", topic="unsaved",
+            )  # fmt: skip
 
     def save_unsaved(self) -> None:
         """Offer the store the replies it refused; say so once they are all saved."""

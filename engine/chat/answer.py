@@ -156,7 +156,7 @@ def answer(
             return
         raise
     yield ContextUsed(plan.budget, plan.notice)
-    read = plan.messages[-1]["content"] if plan.messages else question.text
+    read = plan.messages[-1]["content"]  # the new user message comes last
     if read != question.text:
         yield QuestionRead(read)
     reply: list[str] = []

@@ -245,7 +245,8 @@ def bare_old_questions(draft: Draft, target: int) -> bool:
     bared = [i for i in range(start, draft.bare) if TYPED in history[i] and i in kept]
     if not bared:
         return False
-    count = len(bared)
+    # The notice counts every question without its excerpts now, not just this turn's.
+    count = sum(1 for i in range(draft.bare) if TYPED in history[i] and i in kept)
     draft.changes.append(
         ContextChange(
             kind="truncated",

@@ -83,6 +83,7 @@ def test_a_reply_the_store_refuses_is_kept_and_saved_once_it_can_be(fake_app, qt
     assert fake_app.stored_messages()[-1].content == "Blue is a colour."
     assert fake_app.stored_messages()[-1].stats["stop_reason"] == "stop"
     assert "saved now" in fake_app.window.notice.text()
+    assert "read-only" not in fake_app.window.notice.text(), "the refusal is no longer news"
     assert not fake_app.controller.chats._retry.isActive()
 
 

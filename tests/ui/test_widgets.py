@@ -175,6 +175,9 @@ def test_a_prompt_read_from_the_kv_cache_shows_no_prompt_speed(qtbot):
     assert "2538 reused from cache" in gauge.toolTip()
     gauge.reply_finished(GenerationStats(600, 500, 40, 0.4, 250.0, 50.0, "stop"))
     assert gauge.detail.toolTip() == "first token 400 ms · prompt 250 tok/s"
+    # A new chat's first question: only the short system prompt was cached.
+    gauge.reply_finished(GenerationStats(60, 40, 40, 0.1, 200.0, 50.0, "stop"))
+    assert gauge.detail.toolTip() == "first token 100 ms · prompt 200 tok/s"
 
 
 def test_a_quote_with_a_long_word_never_widens_the_chat_past_the_window(qtbot):

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from engine.stats import GenerationStats
 
 _TICK_MS = 250
-# Fewer prompt tokens evaluated than this (the rest came from the KV cache) give no speed worth
-# showing: one token in 0.09 s would read "11 tok/s".
+# Fewer prompt tokens evaluated than this, with most of the prompt from the KV cache, give no
+# speed worth showing: one token in 0.09 s would read "11 tok/s".
 MIN_RATE_TOKENS = 32
+MOSTLY_CACHED = 0.9
 
 
 class SpeedGauge(Gauge):
@@ -72,7 +73,8 @@ class SpeedGauge(Gauge):
         parts = []
         if stats.generated_tokens:
             parts.append(f"first token {seconds(stats.ttft_s)}")
-        if stats.cached_tokens and stats.evaluated_tokens < MIN_RATE_TOKENS:
+        cached = stats.cached_tokens >= MOSTLY_CACHED * stats.prompt_tokens > 0
+        if cached and stats.evaluated_tokens < MIN_RATE_TOKENS:
             parts.append("prompt cached")
         elif stats.prompt_tokens_per_s:
             parts.append(f"prompt {rate(stats.prompt_tokens_per_s)}")
