@@ -70,6 +70,7 @@ def test_a_reply_the_store_refuses_is_kept_and_saved_once_it_can_be(fake_app, qt
         raise refused
 
     monkeypatch.setattr(store, "update_message", refuse)
+    monkeypatch.setattr("app.chat_controller.SAVE_INTERVAL_S", 0.0)  # refused while streaming too
     fake_app.send("What is two plus two?")
     fake_app.wait_reply()
     notice = fake_app.window.notice.text()
