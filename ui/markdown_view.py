@@ -9,7 +9,7 @@ import contextlib
 import re
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QTextCursor
+from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QFrame, QMenu, QSizePolicy, QTextBrowser
 
 from ui.code_highlighter import CodeHighlighter, is_code_block
@@ -18,6 +18,12 @@ from ui.theme import is_dark
 # [1] or [1, 3] not already part of a Markdown link.
 _CITATION = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\](?!\()")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+# GitHub's Markdown without raw HTML: a model's "<<Title>>" or "<b>" is text it wrote, shown as
+# written, never markup that swallows the rest of the reply (or loads what a tag points at).
+_FEATURES = (
+    QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+    | QTextDocument.MarkdownFeature.MarkdownNoHTML
+)
 
 
 def link_citations(markdown: str, source_count: int) -> str:
@@ -69,7 +75,7 @@ class MarkdownView(QTextBrowser):
             return
         self._markdown = text
         self._source_count = source_count
-        self.setMarkdown(link_citations(text, source_count))
+        self.document().setMarkdown(link_citations(text, source_count), _FEATURES)
         self._shade_code_blocks()
 
     def code_blocks(self) -> list[str]:

@@ -40,6 +40,20 @@ def test_clicking_a_citation_in_the_text_opens_its_source(qtbot):
     assert clicked.args[0].file == "/docs/a.pdf"
 
 
+def test_a_reply_is_shown_as_written_never_read_as_html(qtbot):
+    """A reply beginning "<<Title>>" used to show as "<": the rest was taken for a tag."""
+    reply = (
+        "<<The Origins of Linux>>\n\nIn the **early** days, <b>Linus</b> wrote "
+        '<img src="https://example.com/x.png"> a kernel.\n\n| Year | Event |\n|---|---|\n| 1991 | 0.01 |'
+    )
+    widget = MessageWidget(1, "assistant", reply)
+    qtbot.add_widget(widget)
+    shown = widget.body.toPlainText()
+    assert shown.startswith("<<The Origins of Linux>>")
+    assert "<b>Linus</b> wrote <img src=" in shown and "early days" in shown
+    assert "1991" in shown and widget.body.document().toMarkdown().count("|") >= 6, "a table still"
+
+
 def test_code_blocks_are_found_and_highlighted(qtbot):
     widget = MessageWidget(1, "assistant", "Run:\n\n```python\ndef f():\n    return 1\n```\n")
     qtbot.add_widget(widget)
