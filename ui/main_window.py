@@ -28,6 +28,13 @@ from ui.model_status import ModelStatus
 from ui.notice_bar import NoticeBar
 
 
+def quit_sequences() -> list[QKeySequence]:
+    """The platform's Quit keys, with Ctrl+Q always among them (Windows has no standard one)."""
+    keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+    ctrl_q = QKeySequence("Ctrl+Q")
+    return keys if ctrl_q in keys else [*keys, ctrl_q]
+
+
 class MainWindow(QMainWindow):
     """Signals: filesDropped(paths: tuple[str]), settingsRequested(), modelsRequested(),
     exportRequested(), benchRequested(), closing()."""
@@ -130,6 +137,12 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+D"), self, self.documents_button.toggle)
         QShortcut(QKeySequence("Ctrl+Shift+B"), self, self.benchRequested.emit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._on_escape)
+        # Quitting closes this window, so it ends as the close button ends it (see closeEvent);
+        # it works from Hearth's other windows too, unless a dialog waits for an answer.
+        quit_keys = QShortcut(self)
+        quit_keys.setKeys(quit_sequences())
+        quit_keys.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        quit_keys.activated.connect(self.close)
 
     # Actions
 

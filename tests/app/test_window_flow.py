@@ -58,6 +58,40 @@ def test_stop_keeps_what_was_written_and_says_so(qtbot):
         app.stop()
 
 
+def test_ctrl_q_quits_as_the_close_button_does(qtbot):
+    """Ctrl+Q closes the window, and closing does what it always does: the reply being written
+    is saved as far as it got, and the layout is kept for the next start."""
+    import threading
+
+    from app.paths import app_paths
+    from app.settings import Settings
+    from engine.chat_store import ChatStore
+    from tests.conftest import FakeApp
+
+    engine = FakeEngine(ready=False, reply="one two three four five six", hold_after=2)
+    app = FakeApp(qtbot, engine, FakeLibraryClient()).start()
+    try:
+        app.window.show_documents(True)
+        app.send("Count.")
+        qtbot.wait_until(lambda: app.window.chat.last().text() == "one", timeout=10000)
+        message_id = app.window.chat.last().message_id
+        # The held reply goes on once closing has cancelled it, so the model thread can stop.
+        threading.Timer(0.3, engine.resume.set).start()
+        qtbot.keyClick(app.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+        assert not app.window.isVisible()
+        paths = app_paths()
+        assert Settings(paths.settings_file).get("window.documents_visible") is True
+        store = ChatStore(paths.chats_db)
+        try:
+            [saved] = [m for m in store.messages(app.conversation.id) if m.id == message_id]
+            assert saved.content == "one"
+        finally:
+            store.close()
+    finally:
+        engine.resume.set()
+        app.stop()
+
+
 def test_a_reply_the_store_refuses_is_kept_and_saved_once_it_can_be(fake_app, qtbot,
                                                                     monkeypatch):  # fmt: skip
     from engine.chat_store import ChatStoreError
