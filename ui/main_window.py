@@ -27,6 +27,11 @@ from ui.gauges.gauge_bar import GaugeBar
 from ui.model_status import ModelStatus
 from ui.notice_bar import NoticeBar
 
+# The chat's title keeps room for about this many characters; the model button gives way first.
+TITLE_MIN_CHARS = 16
+# The narrowest the chat column is made when the documents panel opens beside it.
+CHAT_MIN_WIDTH = 480
+
 
 def quit_sequences() -> list[QKeySequence]:
     """The platform's Quit keys, with Ctrl+Q always among them (Windows has no standard one)."""
@@ -61,7 +66,7 @@ class MainWindow(QMainWindow):
         self.gauges = GaugeBar()
         self.model_status = ModelStatus()
 
-        self.title = ElidedLabel("New chat")
+        self.title = ElidedLabel("New chat", min_chars=TITLE_MIN_CHARS)
         self.title.setObjectName("GaugeValue")
         self.title.setStyleSheet("font-size: 12pt;")
         self.documents_button = QPushButton("Documents")
@@ -91,7 +96,7 @@ class MainWindow(QMainWindow):
         ):
             header.addWidget(widget)
 
-        chat_area = QWidget()
+        self.chat_area = chat_area = QWidget()
         chat_area.setObjectName("ChatArea")
         column = QVBoxLayout(chat_area)
         column.setContentsMargins(0, 0, 0, 0)
@@ -158,8 +163,10 @@ class MainWindow(QMainWindow):
             self.focus_composer()  # focus never stays on a hidden control
         sizes = self.splitter.sizes()
         if visible and sizes[2] < 380:
-            # First shown: give it room for its table without squeezing the chat below 480.
-            extra = min(380 - sizes[2], max(0, sizes[1] - 480))
+            # First shown: give it room for its table without squeezing the chat below 480, or
+            # below what its title row needs.
+            chat_min = max(CHAT_MIN_WIDTH, self.chat_area.minimumSizeHint().width())
+            extra = min(380 - sizes[2], max(0, sizes[1] - chat_min))
             self.splitter.setSizes([sizes[0], sizes[1] - extra, sizes[2] + extra])
 
     def set_document_count(self, count: int) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QWidget
+
+from ui.elided_label import ElidedButton
 
 
 class ModelStatus(QWidget):
@@ -15,7 +17,8 @@ class ModelStatus(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.button = QPushButton("No model")
+        # A long model name is cut short in its middle when the title row is short of room.
+        self.button = ElidedButton("No model", min_chars=18)
         self.button.setToolTip("Choose, import or load a model")
         self.button.setAccessibleName("Model: none loaded")
         self.button.setAccessibleDescription("Opens the list of models to choose, import or load")
@@ -52,7 +55,7 @@ class ModelStatus(QWidget):
         self.state = "loaded"
         self._tick.stop()
         self.bar.setVisible(False)
-        self.button.setText(f"{name}  ▾")
+        self.button.set_name(name, after="  ▾")
         self.button.setToolTip(detail or name)
         self.button.setAccessibleName(f"Model: {name}")
         self.button.setAccessibleDescription(detail or name)
@@ -62,7 +65,7 @@ class ModelStatus(QWidget):
         self.bar.setVisible(False)
         if previous:
             self.state = "loaded"
-            self.button.setText(f"{previous}  ▾")
+            self.button.set_name(previous, after="  ▾")
             self.button.setAccessibleName(f"Model: {previous}")
         else:
             self.state = "none"
@@ -74,7 +77,7 @@ class ModelStatus(QWidget):
         self.state = "paused"
         self._tick.stop()
         self.bar.setVisible(False)
-        self.button.setText(f"{name}: {reason}  ▾")
+        self.button.set_name(name, after=f": {reason}  ▾")
         self.button.setAccessibleName(f"Model: {name}, {reason}")
 
     def set_unloaded(self) -> None:
@@ -86,4 +89,4 @@ class ModelStatus(QWidget):
 
     def _on_tick(self) -> None:
         elapsed = time.perf_counter() - self._started
-        self.button.setText(f"{self._verb} {self._name}… {elapsed:.1f} s")
+        self.button.set_name(self._name, f"{self._verb} ", f"… {elapsed:.1f} s")
