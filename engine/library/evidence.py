@@ -31,7 +31,8 @@ COMPOUND_HEAD = 8
 _PARTS = re.compile(r"[-./+#]")
 MAX_SENTENCE_CHARS = 400
 # An evidence item is a run of up to RUN_SENTENCES sentences that ends on one bearing on the
-# question; a run of more than two stays within RUN_CHARS characters, so a quote stays a quote.
+# question; a run of more than one stays within RUN_CHARS characters (one sentence is at most
+# MAX_SENTENCE_CHARS), and so does a list a run announces, so a quote stays a quote.
 # A paraphrased question's terms fall on the sentences around the answer. bench/retrieval.py, 63
 # questions, the evidence of an answer (3 items) holding the answer / characters in all, mean:
 #   up to 2 sentences: 0.619 / 843;  up to 3 within 400: 0.683 / 936;  within 500: 0.698 / 993;
@@ -216,7 +217,7 @@ def select_evidence(
             as much as the question's.
         max_items: Evidence items to return.
         max_sentences: Consecutive sentences per item; a run ends on a sentence that holds a
-            question (or reply) term, and one of more than two stays within `RUN_CHARS`.
+            question (or reply) term, and one of more than one stays within `RUN_CHARS`.
         sources: The source number of each hit in an answer ([n]); 1, 2, ... when None.
 
     Returns:
@@ -252,7 +253,7 @@ def select_evidence(
                 # A run must end on a sentence that bears on the question to be shown longer.
                 if size > 1 and scores[last] <= 0:
                     continue
-                if size > 2 and spans[last][1] - spans[first][0] > RUN_CHARS:
+                if size > 1 and spans[last][1] - spans[first][0] > RUN_CHARS:
                     break
                 total = sum(scores[first : last + 1]) - 0.05 * (size - 1)
                 rank_weight = 1.0 / (1.0 + 0.15 * index)
@@ -265,7 +266,7 @@ def select_evidence(
         if len(evidence) == max_items:
             break
         hit = hits[index]
-        end = _with_list_after_colon(spans_of[index], hit.text, end)
+        end = _with_list_after_colon(spans_of[index], hit.text, start, end)
         text = hit.text[start:end]
         if any(_overlaps(hit, start, end, shown) for shown in evidence):
             continue
@@ -292,13 +293,24 @@ def _overlaps(hit: Hit, start: int, end: int, shown: Evidence) -> bool:
     return hit.char_start + start < shown.char_end and shown.char_start < hit.char_start + end
 
 
-def _with_list_after_colon(spans: list[tuple[int, int]], text: str, end: int) -> int:
+def _with_list_after_colon(spans: list[tuple[int, int]], text: str, start: int, end: int) -> int:
     """`end`, moved past the next sentence when the chosen ones end with a colon: "...runs on
-    the following kernels:" says nothing without the list it announces."""
+    the following kernels:" says nothing without the list it announces. The quote stays within
+    `RUN_CHARS`: a list too long for that is cut after its last item (line) that fits, and one
+    whose first item does not fit is left out."""
     if not text[:end].rstrip().endswith(":"):
         return end
-    following = [span_end for span_start, span_end in spans if span_start >= end]
-    return following[0] if following else end
+    following = next((span for span in spans if span[0] >= end), None)
+    if following is None:
+        return end
+    list_start, list_end = following
+    limit = start + RUN_CHARS
+    if list_end <= limit:
+        return list_end
+    cut = text.rfind("\n", list_start, limit + 1)
+    while cut > list_start and text[cut - 1].isspace():
+        cut -= 1
+    return cut if cut > list_start else end
 
 
 def focused_span(query: str, hit: Hit, max_chars: int, seed_sentences: int = 2) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from engine.library.answer import (
     plan_answer,
     prompt_excerpt,
 )
-from engine.library.evidence import select_evidence, sentence_spans
+from engine.library.evidence import RUN_CHARS, select_evidence, sentence_spans
 from engine.library.types import Hit
 
 
@@ -128,6 +128,42 @@ def test_a_sentence_that_announces_a_list_comes_with_the_list():
         "Which other kernels get complete binary distributions?", [without_list]
     )
     assert plain.text.endswith("kernels.")
+
+
+def test_a_list_after_a_colon_is_quoted_only_as_far_as_the_quote_limit_allows():
+    announce = (
+        "Beside Linux, Debian provides a complete binary distribution, built from the same "
+        "sources with the same tools and the same policy, tested by the same people and "
+        "released on the same day, for each of the following operating system kernels:"
+    )
+    items = [f"port {n}, with its own installer images and its own mirror tree" for n in range(12)]
+    question = "Which other kernels get complete binary distributions?"
+    long_list = _hit(f"Debian runs on many machines. {announce}\n\n" + "\n".join(items), 22)
+    (evidence,) = select_evidence(question, [long_list])
+    assert evidence.text.startswith("Beside Linux") and len(evidence.text) <= RUN_CHARS
+    # Cut after a whole item, with at least the first one.
+    assert items[0] in evidence.text
+    assert any(evidence.text.endswith("\n" + item) for item in items)
+
+    long_item = "port 0, " + "with its own installer images and mirror tree, " * 8 + "too"
+    one_long_item = _hit(f"{announce}\n• {long_item}\n• port 1", 23)
+    (evidence,) = select_evidence(question, [one_long_item])
+    assert evidence.text == announce, "an item that does not fit is left out whole"
+
+    short_list = _hit(f"{announce}\n\n" + "\n".join(items[:3]) + "\n\nThe installer is one.", 24)
+    (short,) = select_evidence(question, [short_list])
+    assert short.text.startswith("Beside Linux") and short.text.endswith(items[2])
+
+
+def test_two_long_sentences_are_not_quoted_together_past_the_quote_limit():
+    first = "The kernels of the port " + "are built from the same sources and tools, " * 8 + "all."
+    second = (
+        "Binary distributions " + "are tested by the same people on the same day, " * 7 + "too."
+    )
+    hit = _hit(f"{first} {second}", 5)
+    assert len(first) < RUN_CHARS and len(second) < RUN_CHARS < len(first) + len(second)
+    (evidence,) = select_evidence("Which kernels get binary distributions?", [hit])
+    assert evidence.text in (first, second)
 
 
 FILLER = " ".join(f"Paragraph {n} talks about gardening tools and soil." for n in range(30))
