@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 SAVE_INTERVAL_S = 1.0
 # How often a reply the store refused (a full or read-only disk) is offered to it again.
 RETRY_SAVE_S = 10.0
+# Settings that change how a chat fills the context window.
+CONTEXT_SETTINGS = frozenset({"chat.system_prompt", "sampling.max_tokens",
+                              "context.overflow_policy"})  # fmt: skip
 
 
 @dataclass
@@ -110,6 +113,9 @@ class ChatController(QObject):
         self.model.replyFinished.connect(self.on_reply_finished)
         self.model.replyFailed.connect(self.on_reply_failed)
         self.model.contextUsed.connect(self.on_context_used)
+        self.model.loaded.connect(self.show_context)
+        self.model.connected.connect(self.show_context)
+        self.settings.changed.connect(self.on_setting_changed)
 
     def show_conversation(self, conversation: Conversation | None) -> None:
         """Draw `conversation`'s messages; a reply still being written in it keeps streaming."""
@@ -131,6 +137,27 @@ class ChatController(QObject):
                 chat.set_reply_streaming(reply.message_id, True)
         chat.set_busy(self.reply is not None)
         chat.scroll_to_bottom()
+        self.show_context()
+
+    def show_context(self, *_model: object) -> None:
+        """Show on the gauge how the open chat fills the context window before anything is
+        asked: restored, switched to, or once a model is loaded. It is counted on the model
+        thread, after whatever is queued there (a long chat takes the tokenizer a while)."""
+        conversation = self.current.conversation
+        past = prompts.history(self.store, conversation.id) if conversation is not None else ()
+        question = prompts.question(self.store, self.settings.values(), conversation, "", past,
+                                    "")  # fmt: skip
+        asked_for = self.current.id
+
+        def show(used: ContextUsed) -> None:
+            if self.current.id == asked_for:  # not about a chat left meanwhile
+                self.window.gauges.show_budget(used.budget, used.notice)
+
+        self.model.measure(question, show)
+
+    def on_setting_changed(self, key: str, _value: object) -> None:
+        if key in CONTEXT_SETTINGS:
+            self.show_context()
 
     # Sending
 

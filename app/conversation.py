@@ -117,12 +117,13 @@ def whole_documents(store: ChatStore, conversation_id: int) -> tuple[WholeDocume
 def question(
     store: ChatStore,
     values: dict[str, Any],
-    conversation: Conversation,
+    conversation: Conversation | None,
     text: str,
     past: Sequence[Message],
     library: str,
 ) -> Question:
-    """The question `text` in `conversation` after `past`, with the settings in `values`."""
+    """The question `text` in `conversation` (None: a blank new chat) after `past`, with the
+    settings in `values`."""
     from engine.session import SamplingSettings
 
     lookup = values["model.lookup_draft_tokens"] if values["model.lookup_decoding"] else 0
@@ -140,12 +141,12 @@ def question(
         text=text,
         system_prompt=values["chat.system_prompt"],
         history=tuple(past),
-        pinned=whole_documents(store, conversation.id),
+        pinned=whole_documents(store, conversation.id) if conversation is not None else (),
         sampling=sampling,
         library=library,
         sources_k=values["chat.sources_k"],
         overflow_policy=values["context.overflow_policy"],
-        conversation=conversation.id,
+        conversation=conversation.id if conversation is not None else None,
     )
 
 
@@ -158,7 +159,7 @@ def documents_to_place(
         paths=tuple(paths),
         system_prompt=values["chat.system_prompt"],
         history=history(store, conversation.id),
-        pinned=whole_documents(store, conversation.id),
+        pinned=whole_documents(store, conversation.id) if conversation is not None else (),
         reply_tokens=values["sampling.max_tokens"],
         overflow_policy=values["context.overflow_policy"],
     )

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from app.jobs import Job, Task
 from app.model_thread import ModelThread, batched
 from app.worker import SerialWorker
-from engine.chat.answer import Question, Retrieve, answer
+from engine.chat.answer import Question, Retrieve, answer, context_in_use
 from engine.chat.events import (
     ContextUsed,
     EvidenceFound,
@@ -245,6 +245,22 @@ class ModelClient(QObject):
                                on_error=lambda exc: self._on_reply_error(rid, exc))  # fmt: skip
         self._active = (rid, job)
         return rid
+
+    def measure(self, question: Question, on_done: Callable[[ContextUsed], None]) -> None:
+        """Count how `question`'s conversation fills the context window, in turn on the model
+        thread; `on_done` gets it on the GUI thread (never when no model is loaded). A request
+        still waiting is dropped for a newer one."""
+        engine = self.model_thread.engine
+
+        def done(used: ContextUsed | None) -> None:
+            if used is not None:
+                on_done(used)
+
+        def failed(exc: Exception) -> None:  # the gauge keeps what it showed
+            log.info("Counting the context in use failed: %s", exc)
+
+        self._worker.run(lambda _task: context_in_use(engine, question), on_done=done,
+                         on_error=failed, latest="context")  # fmt: skip
 
     def place(self, request: DocumentsToPlace) -> None:
         """Judge whether dropped files go into the prompt whole (answered by documentPlaced)."""

@@ -41,6 +41,7 @@ class FakeEngine:
     hold_after: int = 0
     resume: threading.Event = field(default_factory=threading.Event)
     turns: list[TurnRequest] = field(default_factory=list)
+    measured: list[TurnRequest] = field(default_factory=list)
     conversations: list[object] = field(default_factory=list)
     memory_bytes: int = 64 * 10**9
     loaded: object = None
@@ -84,15 +85,7 @@ class FakeEngine:
             if self.cancel_in_plan and cancel is not None:
                 cancel.cancel()
             raise self.plan_error
-        system = words(turn.system_prompt) + sum(words(d.text) for d in turn.pinned)
-        budget = ContextBudget(
-            n_ctx=self.n_ctx,
-            system=system,
-            history=sum(words(m["content"]) for m in turn.history),
-            documents=sum(words(d.text) for d in turn.excerpts),
-            message=words(turn.message),
-            reply_reserve=reply_tokens,
-        )
+        budget = self._count(turn, reply_tokens)
         self._budget = budget
         # The question as the real manager writes it: after the excerpts, when there are some.
         asked = Draft(turn, counter=None).user_content()  # counts nothing: words suffice here
@@ -102,6 +95,24 @@ class FakeEngine:
             changes = (ContextChange("dropped", "history", 10, "2 older messages dropped"),)
         return TurnPlan(messages=messages, prompt_tokens=budget.prompt, budget=budget,
                         changes=changes, policy=policy)  # fmt: skip
+
+    def measure(
+        self, turn: TurnRequest, reply_tokens: int, policy: str, conversation: object = None
+    ) -> TurnPlan:
+        self.measured.append(turn)
+        budget = self._count(turn, reply_tokens)
+        return TurnPlan(messages=[*turn.history], prompt_tokens=budget.prompt, budget=budget,
+                        policy=policy)  # fmt: skip
+
+    def _count(self, turn: TurnRequest, reply_tokens: int) -> ContextBudget:
+        return ContextBudget(
+            n_ctx=self.n_ctx,
+            system=words(turn.system_prompt) + sum(words(d.text) for d in turn.pinned),
+            history=sum(words(m["content"]) for m in turn.history),
+            documents=sum(words(d.text) for d in turn.excerpts),
+            message=words(turn.message),
+            reply_reserve=reply_tokens,
+        )
 
     def stream(
         self, plan: TurnPlan, sampling: object, cancel: CancelToken | None = None

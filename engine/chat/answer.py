@@ -46,6 +46,13 @@ SOURCES_INSTRUCTION = (
     "the answer, say that it was not found in the documents."
 )
 
+# What the context gauge says of a conversation longer than the window, by overflow policy.
+OVER_WINDOW = "The chat is longer than the context window: the next question makes room for itself"
+OVER_WINDOW_STOP = (
+    "The chat is longer than the context window: the next question will be refused "
+    "(overflow policy 'stop')"
+)
+
 
 @dataclass(frozen=True)
 class WholeDocument:
@@ -136,17 +143,7 @@ def answer(
             yield ReplyEnded(GenerationStats.ended("cancelled"))
             return
         yield SourcesFound(sources)
-    turn = TurnRequest(
-        system_prompt=question.system_prompt,
-        message=question.text,
-        history=question.history,
-        pinned=[document.as_prompt() for document in question.pinned],
-        # The part of each source that bears on the question (the person sees it whole).
-        excerpts=[
-            Document(_prompt_text(question.text, source), source.label) for source in sources
-        ],
-        excerpt_intro=SOURCES_INSTRUCTION,
-    )
+    turn = _turn(question, sources)
     try:
         plan = engine.plan(turn, question.sampling.max_tokens, question.overflow_policy,
                            question.conversation, cancel)  # fmt: skip
@@ -170,3 +167,37 @@ def answer(
         reply.append(item)
         yield TextArrived(item)
     raise HearthError("The reply ended without its statistics.")
+
+
+def context_in_use(engine: ChatEngine, question: Question) -> ContextUsed | None:
+    """How `question`'s conversation fills the context window before it is asked: the system
+    prompt, the whole documents and the history as the next turn sends them, and the reply's
+    reserve. It is counted with the model's tokenizer, which takes a while for a long chat: not
+    a job for a GUI thread. None when no model is loaded.
+
+    When the conversation no longer fits whole, the notice says what the next question does.
+    """
+    if not engine.ready:
+        return None
+    plan = engine.measure(_turn(question, ()), question.sampling.max_tokens,
+                          question.overflow_policy, question.conversation)  # fmt: skip
+    notes = [plan.notice] if plan.notice else []
+    budget = plan.budget
+    if budget.prompt + budget.reply_reserve > budget.n_ctx:
+        notes.append(OVER_WINDOW_STOP if question.overflow_policy == "stop" else OVER_WINDOW)
+    return ContextUsed(budget, "; ".join(notes))
+
+
+def _turn(question: Question, sources: Sequence[Source]) -> TurnRequest:
+    """`question` as the context manager takes it, with the excerpts of `sources`."""
+    return TurnRequest(
+        system_prompt=question.system_prompt,
+        message=question.text,
+        history=question.history,
+        pinned=[document.as_prompt() for document in question.pinned],
+        # The part of each source that bears on the question (the person sees it whole).
+        excerpts=[
+            Document(_prompt_text(question.text, source), source.label) for source in sources
+        ],
+        excerpt_intro=SOURCES_INSTRUCTION,
+    )

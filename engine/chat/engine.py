@@ -66,6 +66,13 @@ class ChatEngine(Protocol):
         """
         ...
 
+    def measure(
+        self, turn: TurnRequest, reply_tokens: int, policy: str, conversation: object = None
+    ) -> TurnPlan:
+        """`turn` counted as it stands, not fitted and not remembered (see `plan`): how its
+        conversation fills the window before anything is asked. Its budget may exceed it."""
+        ...
+
     def stream(
         self, plan: TurnPlan, sampling: SamplingSettings, cancel: CancelToken | None = None
     ) -> Iterator[str | GenerationStats]:
@@ -234,6 +241,13 @@ class LocalEngine:
             manager.reset()  # the remembered cut and summary belong to one conversation
             self._conversation = conversation
         return manager.plan(turn, reply_tokens, cancel)
+
+    def measure(
+        self, turn: TurnRequest, reply_tokens: int, policy: str, conversation: object = None
+    ) -> TurnPlan:
+        # What the last plan left out holds for its own conversation only.
+        remembered = conversation == self._conversation
+        return self._manager_for(policy).measure(turn, reply_tokens, remembered)
 
     def stream(
         self, plan: TurnPlan, sampling: SamplingSettings, cancel: CancelToken | None = None

@@ -144,7 +144,7 @@ class ContextManager:
         """
         n_ctx = self.session.n_ctx
         policy = self.settings.policy
-        reserve = max(1, min(reply_tokens or n_ctx, int(n_ctx * self.settings.max_reply_share)))
+        reserve = self._reserve(reply_tokens)
         limit = n_ctx - reserve
         low_water = max(0, limit - int(self.settings.headroom * n_ctx))
         state = self._state_for(request, policy)
@@ -187,10 +187,7 @@ class ContextManager:
                 raise self._refusal(draft, tokens, n_ctx, reserve, stopped=False)
 
         self._remember(state, request, draft, summary, policy)
-        budget = draft.budget(len(tokens), n_ctx, reserve)
-        cached = self._cached_count()
-        budget = replace(budget, kv_tokens=cached, kv_bytes_in_use=self._kv_bytes(cached),
-                         kv_bytes_total=self._kv_total())  # fmt: skip
+        budget = self._with_kv(draft.budget(len(tokens), n_ctx, reserve))
         self._budget = budget
         return TurnPlan(
             messages=draft.messages(),
@@ -201,6 +198,32 @@ class ContextManager:
             summary=summary if draft.summary_text else None,
             summary_written=written,
             reused_tokens=self._reusable_prefix(tokens),
+            policy=policy,
+        )
+
+    def measure(self, request: TurnRequest, reply_tokens: int,
+                remembered: bool = True) -> TurnPlan:  # fmt: skip
+        """`request` as it stands, counted but not fitted: nothing is dropped, summarized or
+        shortened, the model writes nothing, and nothing is remembered. Its budget may exceed
+        the window (`plan` makes the next turn fit).
+
+        Args:
+            request: The parts of the prompt.
+            reply_tokens: Tokens to keep free for the reply (its max tokens).
+            remembered: Keep out what earlier turns of this manager's conversation left out;
+                False for another conversation, whose history goes in whole.
+        """
+        policy = self.settings.policy
+        state = self._state_for(request, policy, remembered)
+        draft = self._draft(request, state)
+        tokens = self.counter.exact(draft.messages())
+        budget = draft.budget(len(tokens), self.session.n_ctx, self._reserve(reply_tokens))
+        return TurnPlan(
+            messages=draft.messages(),
+            prompt_tokens=len(tokens),
+            budget=self._with_kv(budget),
+            left_out=draft.left_out(),
+            summary=state.summary if draft.summary_text else None,
             policy=policy,
         )
 
@@ -327,13 +350,16 @@ class ContextManager:
 
     # -- state ---------------------------------------------------------------------------------
 
-    def _state_for(self, request: TurnRequest, policy: str) -> ConversationState:
-        """The remembered cut for this conversation, or a fresh one if the history changed."""
+    def _state_for(self, request: TurnRequest, policy: str,
+                   remembered: bool = True) -> ConversationState:  # fmt: skip
+        """The remembered cut for this conversation, or a fresh one if the history changed (or
+        not `remembered`: another conversation's)."""
         state = self.state
         history = request.history
         edge = max(state.cut, state.head, state.bare)
         if (
-            state.policy != policy
+            not remembered
+            or state.policy != policy
             or len(history) < edge
             or fingerprint(history[:edge]) != state.fingerprint
         ):
@@ -439,7 +465,18 @@ class ContextManager:
             return 0
         return window if window >= need and window > self.session.n_ctx else 0
 
+    def _reserve(self, reply_tokens: int) -> int:
+        """Tokens kept free for a reply of `reply_tokens` (0: as many as the policy allows)."""
+        n_ctx = self.session.n_ctx
+        return max(1, min(reply_tokens or n_ctx, int(n_ctx * self.settings.max_reply_share)))
+
     # -- KV cache ------------------------------------------------------------------------------
+
+    def _with_kv(self, budget: ContextBudget) -> ContextBudget:
+        """`budget` with what the KV cache holds now and the bytes it takes."""
+        cached = self._cached_count()
+        return replace(budget, kv_tokens=cached, kv_bytes_in_use=self._kv_bytes(cached),
+                       kv_bytes_total=self._kv_total())  # fmt: skip
 
     def _cached_count(self) -> int:
         return len(self.session.cached_tokens)

@@ -92,6 +92,52 @@ def test_ctrl_q_quits_as_the_close_button_does(qtbot):
         app.stop()
 
 
+def test_a_restored_chat_shows_its_context_use_before_anything_is_asked(qtbot):
+    """The chat open at start fills part of the window: the gauge says how much as soon as the
+    model is loaded, without a question; so it does for a chat switched to, and a new chat
+    holds the system prompt only."""
+    from app.paths import app_paths
+    from engine.chat_store import ChatStore
+    from tests.conftest import FakeApp
+    from tests.fakes import words
+    from ui.format import count
+
+    owls = ("Tell me about owls.", "Owls hunt at night and hear very well.")
+    otters = ("Tell me about otters.", "Otters are river animals that hold hands to sleep.")
+    store = ChatStore(app_paths().ensure().chats_db)
+    try:
+        ids = {}
+        for title, exchange in (("Owls", owls), ("Otters", otters)):  # otters: the most recent
+            ids[title] = store.create_conversation(title).id
+            store.add_message(ids[title], "user", exchange[0])
+            store.add_message(ids[title], "assistant", exchange[1])
+    finally:
+        store.close()
+
+    engine = FakeEngine(ready=False)  # loaded only after the chat is restored
+    app = FakeApp(qtbot, engine, FakeLibraryClient()).start()
+    try:
+        gauge = app.window.gauges.context
+        system = words(app.settings.get("chat.system_prompt"))
+        assert app.conversation.id == ids["Otters"]
+        qtbot.wait_until(lambda: gauge.budget is not None and gauge.budget.history > 0)
+        assert gauge.budget.history == sum(words(text) for text in otters)
+        assert gauge.budget.system == system
+        assert gauge.budget.reply_reserve == app.settings.get("sampling.max_tokens")
+        used = system + gauge.budget.history + gauge.budget.reply_reserve
+        assert gauge.value.text() == f"{count(used)} / {count(2048)}"
+        assert engine.turns == [], "nothing was asked"
+
+        app.window.conversations.selected.emit(ids["Owls"])
+        qtbot.wait_until(lambda: gauge.budget.history == sum(words(text) for text in owls))
+        qtbot.keyClick(app.window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+        qtbot.wait_until(lambda: gauge.budget.history == 0)
+        assert gauge.budget.system == system
+        assert engine.turns == []
+    finally:
+        app.stop()
+
+
 def test_a_reply_the_store_refuses_is_kept_and_saved_once_it_can_be(fake_app, qtbot,
                                                                     monkeypatch):  # fmt: skip
     from engine.chat_store import ChatStoreError

@@ -150,6 +150,24 @@ def test_chats_are_restored_after_a_restart(harness, qtbot):
     assert window.chat.messages()[0].text() == "Remember the word pelican."
 
 
+def test_a_restored_chat_shows_its_context_use_without_a_question(harness, qtbot):
+    harness.start()
+    harness.send("Remember the word pelican.")
+    harness.wait_reply()
+    before = harness.window.gauges.context.budget
+    harness.stop()
+    harness.start(wait_for_model=False)
+    gauge = harness.window.gauges.context
+    harness.wait_model_loaded()
+    qtbot.wait_until(lambda: gauge.budget is not None and gauge.budget.history > 0,
+                     timeout=30000)  # fmt: skip
+    # The question and its reply, counted by the model's tokenizer, are now history.
+    assert gauge.budget.n_ctx == before.n_ctx == 2048
+    assert gauge.budget.prompt >= before.prompt and gauge.budget.generated == 0
+    assert not gauge.value.text().startswith("0 ")
+    assert len(harness.stored_messages()) == 2, "nothing was asked"
+
+
 def test_export_writes_markdown(app_window, tmp_path):
     app_window.send("Say yes.")
     app_window.wait_reply()

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from engine.cancel import CancelToken
-from engine.chat.answer import SOURCES_INSTRUCTION, Question, WholeDocument, answer
+from engine.chat.answer import (
+    SOURCES_INSTRUCTION,
+    Question,
+    WholeDocument,
+    answer,
+    context_in_use,
+)
 from engine.chat.engine import NoModelError
 from engine.chat.events import ContextUsed, QuestionRead, ReplyEnded, SourcesFound, TextArrived
 from engine.context.budget import ContextBudget
@@ -209,3 +215,25 @@ def test_the_model_reads_the_part_of_a_long_source_that_bears_on_the_question():
     [excerpt] = turn.excerpts
     assert "Marta Quillfeather" in excerpt.text and len(excerpt.text) <= EXCERPT_CHARS
     assert events[0].sources[0].excerpt == long  # the person's source stays whole
+
+
+def test_the_context_in_use_is_the_chat_as_it_stands_and_says_when_it_outgrew_the_window():
+    from dataclasses import replace
+
+    from engine.session import SamplingSettings
+
+    engine = FakeEngine(n_ctx=64)
+    history = ({"role": "user", "content": "word " * 20}, {"role": "assistant", "content": "ok"})
+    question = Question("", "Be brief.", history, sampling=SamplingSettings(max_tokens=16))
+    used = context_in_use(engine, question)
+    assert used is not None and used.notice == ""
+    assert (used.budget.system, used.budget.history, used.budget.reply_reserve) == (2, 21, 16)
+    assert engine.turns == [], "counted, not asked"
+
+    longer = replace(question, history=(*history, {"role": "user", "content": "word " * 30}))
+    used = context_in_use(engine, longer)
+    assert used is not None and used.budget.prompt + used.budget.reply_reserve > 64
+    assert "longer than the context window" in used.notice and "makes room" in used.notice
+    used = context_in_use(engine, replace(longer, overflow_policy="stop"))
+    assert used is not None and "will be refused" in used.notice
+    assert context_in_use(FakeEngine(ready=False), question) is None

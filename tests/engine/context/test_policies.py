@@ -251,6 +251,28 @@ def test_budget_is_live_during_generation(session):
     assert sum(final.parts().values()) == N_CTX
 
 
+def test_measure_counts_a_conversation_as_it_stands_and_changes_nothing(session):
+    manager = ContextManager(session, ContextSettings(policy="sliding_window"))
+    history = conversation(16)  # longer than the window
+    as_it_stands = TurnRequest(SYSTEM, "", history)
+    whole = manager.measure(as_it_stands, 64, remembered=False)
+    assert whole.messages[1:-1] == history, "nothing dropped, nothing summarized"
+    assert whole.prompt_tokens == len(session.prompt_tokens(whole.messages))
+    assert whole.budget.prompt == whole.prompt_tokens > N_CTX
+    assert whole.budget.history > 0 and whole.budget.reply_reserve == 64
+    assert not whole.left_out and whole.notice == ""
+    assert manager.budget.prompt == 0, "nothing remembered"
+
+    plan = manager.plan(TurnRequest(SYSTEM, "Which topic came first?", history), 64)
+    assert plan.left_out
+    # The cut the last turn made holds for its own conversation, not for another one.
+    kept = manager.measure(as_it_stands, 64)
+    assert kept.left_out == plan.left_out and kept.budget.prompt < N_CTX
+    assert "left out" in kept.notice
+    assert manager.measure(as_it_stands, 64, remembered=False).budget == whole.budget
+    assert manager.budget == plan.budget
+
+
 def test_a_changed_history_starts_a_fresh_cut(session):
     manager = ContextManager(session)
     first = manager.plan(TurnRequest(SYSTEM, "Hello?", conversation(16)), 64)
