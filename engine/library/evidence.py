@@ -19,11 +19,31 @@ from engine.library.keyword import STOPWORDS, bigrams, index_text
 from engine.library.types import Evidence, Hit
 
 # A sentence ends at . ! ? (or their CJK forms) before a space, a line break, or the text's end;
-# a bullet or a blank line also starts a new one.
-# A stop followed by a lower-case letter ends no sentence: "e.g. the", "https://www.\ndebian".
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?。！？])[\"')\]]*\s+(?!\s)(?![a-zäöüß])|\n\s*\n|\s*[•▪◦]\s*|(?<=[。！？])"
+# a bullet or a blank line also starts a new one. Some periods end none (`_ends_sentence`).
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?!\s)|\n\s*\n|\s*[•▪◦]\s*|(?<=[。！？])")
+# What may follow a stop inside a sentence: closing marks and spaces, at most one line break.
+_INNER_GAP = re.compile(r"[\"')\]]*[^\S\n]*(?:\n[^\S\n]*)?")
+# What may stand before an abbreviation: the text's start, a space, an opening bracket or quote.
+_OPENS = r"(?<![^\s(\[\"'„“‚‘])"
+# Abbreviations that end no sentence, whatever follows: "e.g. the", "z.B. Debian", "z. B. die".
+_INNER_ABBREVIATION = re.compile(
+    _OPENS + r"(?:(?i:e\.\s?g|i\.\s?e|c\.\s?f|cf|vs|viz|vgl|bzw|bzgl|ggf|bspw|inkl|incl|evtl"
+    r"|approx|resp)|z\.\s?B|d\.\s?h|u\.\s?a|u\.\s?U|z\.\s?T|o\.\s?ä|ca|sog|Nr|Abb|Kap|Fig|fig"
+    r"|Dr|Prof|Mr|Mrs|Ms)\.$"
 )
+# The first letter of an abbreviation spelt with a space ("z. B.", "d. h.").
+_SPACED_HEAD = re.compile(_OPENS + r"[^\W\d_]\.$")
+_SPACED_TAIL = re.compile(r"[^\W\d_]\.(?:\s|$)")
+# Before a lower-case word, a stop ends no sentence after: an abbreviation that may also end
+# one ("etc."), letters with periods ("a.k.a."), a list number at a line start ("1. die Datei
+# auspacken"), an ellipsis ("Knoppix/Ubuntu/... is"), a space (a lone stop in code: "if ! x").
+_BEFORE_LOWER = re.compile(
+    r"(?:" + _OPENS + r"(?:(?i:etc|usw|usf)|u\.\s?Ä|et al|(?:[^\W\d_]\.)+[^\W\d_])"
+    r"|(?:^|\n)[^\S\n]*\d{1,3}|\.\.|\s)[.!?]$"
+)
+# A web or mail address broken at a line end ("https://www.\ndebian.org", "123@bugs.\ndebian.org").
+_ADDRESS_HEAD = re.compile(r"\S*(?:://|@|\bwww|\w\.\w)\S*[.?]$")
+_ADDRESS_TAIL = re.compile(r"(?:[^\s.]+[./@=&]\w|(?:org|com|net|edu|de|html?)\b)")
 _WORD = re.compile(r"\w+(?:[-./+#]\w+)*", re.UNICODE)
 MIN_STEM = 4
 # Words ending in this many equal letters share their head word (German compounds).
@@ -102,10 +122,45 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
+        if not _ends_sentence(text, match.start(), match.end()):
+            continue
         _add_span(text, start, match.start(), spans)
         start = match.end()
     _add_span(text, start, len(text), spans)
     return spans
+
+
+def _ends_sentence(text: str, gap_start: int, gap_end: int) -> bool:
+    """Whether the break `text[gap_start:gap_end]` that `_SENTENCE_END` found ends a sentence.
+
+    A period ends none after an abbreviation that is never last ("e.g.", "z.B."); before a
+    lower-case word, a stop ends none after the cases of `_BEFORE_LOWER`, inside brackets
+    ("(with their answers!) about") or inside an address broken at a line end. Otherwise it
+    ends one, before a lower-case word too: a sentence may begin with a command ("apt-get
+    install foo fetches ...", "dpkg -i ...").
+    """
+    gap = text[gap_start:gap_end]
+    if gap_start == 0 or text[gap_start - 1] not in ".!?" or not _INNER_GAP.fullmatch(gap):
+        return True
+    head = max(0, gap_start - 12)
+    if _INNER_ABBREVIATION.search(text, head, gap_start):
+        return False
+    if _SPACED_HEAD.search(text, head, gap_start) and _SPACED_TAIL.match(text, gap_end):
+        return False
+    if not text[gap_end : gap_end + 1].islower():
+        return True
+    line_start = text.rfind("\n", 0, gap_start) + 1
+    if gap[:1] in ")]" or _BEFORE_LOWER.search(
+        text, max(0, line_start - 1, gap_start - 40), gap_start
+    ):
+        return False
+    return not (
+        gap.strip() == ""
+        and gap.count("\n") == 1
+        and not gap.startswith((" ", "\t"))
+        and _ADDRESS_HEAD.search(text, max(line_start, gap_start - 200), gap_start)
+        and _ADDRESS_TAIL.match(text, gap_end)
+    )
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:

@@ -219,3 +219,43 @@ def test_a_web_address_broken_over_two_lines_stays_in_its_sentence():
     sentences = [text[a:b] for a, b in sentence_spans(text)]
     assert sentences == ["Read the guidelines at https://www.\ndebian.org/social_contract first.",
                          "Then ask."]  # fmt: skip
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def test_a_sentence_may_begin_with_a_lower_case_command():
+    text = (
+        "Installation is done. apt-get install foo fetches the package. dpkg -i foo.deb "
+        "installs a file.\nmount(8) dient dazu, Dateisysteme einzuhängen. sudo braucht das."
+    )
+    assert _sentences(text) == [
+        "Installation is done.",
+        "apt-get install foo fetches the package.",
+        "dpkg -i foo.deb installs a file.",
+        "mount(8) dient dazu, Dateisysteme einzuhängen.",
+        "sudo braucht das.",
+    ]
+    hit = _hit("Set the mirror in sources.list. apt-get update reads the new package lists.", 3)
+    (evidence,) = select_evidence("What reads the new package lists?", [hit])
+    assert evidence.text == "apt-get update reads the new package lists."
+
+
+def test_abbreviations_numbers_and_file_names_stay_inside_their_sentence():
+    cases = [
+        "Use a tool, e.g. the installer, or i.e. the shell.",
+        "Wählen Sie z.B. Debian oder z. B. die Datei, d. h. die Liste, bzw. Pakete aus.",
+        "Pakete, Bibliotheken usw. werden geladen, ca. 10 Stück (a.k.a. libs).",
+        "Edit foo.conf and set 3.5 there, then run it (with root rights!) as shown.",
+        "Schritte:\n1. die Datei auspacken\n2. das Skript ausführen",
+        "OK, now I know what Debian is... what is Linux?",
+        "Mail 123@bugs.\ndebian.org or see https://www.\ndebian.org/social_contract first.",
+    ]
+    for text in cases:
+        assert _sentences(text) == [text]
+    # An abbreviation that may end a sentence ends one before a capital.
+    assert _sentences("Pakete, Bibliotheken usw. Dann weiter.") == [
+        "Pakete, Bibliotheken usw.",
+        "Dann weiter.",
+    ]
