@@ -11,6 +11,7 @@ without spaces match on character bigrams. Pure text work, no model: about a mil
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Sequence
@@ -44,6 +45,23 @@ _BEFORE_LOWER = re.compile(
 # A web or mail address broken at a line end ("https://www.\ndebian.org", "123@bugs.\ndebian.org").
 _ADDRESS_HEAD = re.compile(r"\S*(?:://|@|\bwww|\w\.\w)\S*[.?]$")
 _ADDRESS_TAIL = re.compile(r"(?:[^\s.]+[./@=&]\w|(?:org|com|net|edu|de|html?)\b)")
+# The dot leaders of a line of a table of contents or an index, before its page number (on the
+# line or the next one, or on the next page): "Installing packages . . . . . . . . 12"; a title
+# that fills its line leaves room for only a few (" . . .\n47").
+_LEADER = re.compile(
+    r"\s*(?:(?:\.\s?){4,}(?=\s*\d+\s*$|\s*\Z)|(?:\s\.){1,3}[^\S\n]*(?=\n\s*\d+\s*$))",
+    re.MULTILINE,
+)
+# A section or page number alone on its line, or a title's line that starts with its section
+# number: where a title in a table of contents starts.
+_NUMBER_LINE = re.compile(r"\s*\d[\d.]*\s*")
+_NUMBERED_TITLE = re.compile(r"[^\S\n]*\d+(?:\.\d+)*\.?[^\S\n]+\S")
+# A page number that ends a title's line ("Who wrote all that software? 17\n"), in a sentence
+# or right after it.
+_PAGE_NUMBER = re.compile(r"(?<!\S)\d+[^\S\n]*(?:\n|$)")
+_NEXT_PAGE_NUMBER = re.compile(r"\s+\d+[^\S\n]*(?:\n|\Z)")
+# Lines a title of a table of contents may take ("How can I keep a log ...?\nI'd like ...!").
+TITLE_LINES = 4
 _WORD = re.compile(r"\w+(?:[-./+#]\w+)*", re.UNICODE)
 MIN_STEM = 4
 # Words ending in this many equal letters share their head word (German compounds).
@@ -283,27 +301,34 @@ def select_evidence(
     answer_terms = [t for t in terms_of(answer or "") if t not in query_terms]
     if not query_terms and not answer_terms:
         return []
-    candidates: list[tuple[int, tuple[int, int], set[str]]] = []
+    spans_of: dict[int, list[tuple[int, int]]] = {}
+    entries_of: dict[int, list[bool]] = {}
+    words_of: dict[int, list[set[str]]] = {}
     for index, hit in enumerate(hits):
-        for span in sentence_spans(hit.text):
-            candidates.append((index, span, _sentence_terms(hit.text[span[0] : span[1]])))
+        spans = spans_of[index] = sentence_spans(hit.text)
+        entries_of[index] = _contents_entries(hit.text, spans)
+        words_of[index] = [_sentence_terms(hit.text[a:b]) for a, b in spans]
+    candidates = [
+        words
+        for index, entries in entries_of.items()
+        for words, entry in zip(words_of[index], entries, strict=True)
+        if not entry
+    ]
     if not candidates:
         return []
-    weights = _idf([words for *_, words in candidates], [*query_terms, *answer_terms])
+    weights = _idf(candidates, [*query_terms, *answer_terms])
     best: dict[int, tuple[float, int, int]] = {}
-    spans_of: dict[int, list[tuple[int, int]]] = {}
-    for index, span, _words in candidates:
-        spans_of.setdefault(index, []).append(span)
     for index, spans in spans_of.items():
-        text = hits[index].text
+        entries = entries_of[index]
         scores = [
-            _score(_sentence_terms(text[a:b]), query_terms, answer_terms, weights, answer_weight)
-            for a, b in spans
+            0.0 if entry else _score(words, query_terms, answer_terms, weights, answer_weight)
+            for words, entry in zip(words_of[index], entries, strict=True)
         ]
         for first in range(len(spans)):
             for size in range(1, max_sentences + 1):
                 last = first + size - 1
-                if last >= len(spans):
+                # No run holds a contents entry, nor reaches over one.
+                if last >= len(spans) or entries[last]:
                     break
                 # A run must end on a sentence that bears on the question to be shown longer.
                 if size > 1 and scores[last] <= 0:
@@ -321,7 +346,7 @@ def select_evidence(
         if len(evidence) == max_items:
             break
         hit = hits[index]
-        end = _with_list_after_colon(spans_of[index], hit.text, start, end)
+        end = _with_list_after_colon(spans_of[index], entries_of[index], hit.text, start, end)
         text = hit.text[start:end]
         if any(_overlaps(hit, start, end, shown) for shown in evidence):
             continue
@@ -348,17 +373,19 @@ def _overlaps(hit: Hit, start: int, end: int, shown: Evidence) -> bool:
     return hit.char_start + start < shown.char_end and shown.char_start < hit.char_start + end
 
 
-def _with_list_after_colon(spans: list[tuple[int, int]], text: str, start: int, end: int) -> int:
+def _with_list_after_colon(
+    spans: list[tuple[int, int]], entries: list[bool], text: str, start: int, end: int
+) -> int:
     """`end`, moved past the next sentence when the chosen ones end with a colon: "...runs on
     the following kernels:" says nothing without the list it announces. The quote stays within
     `RUN_CHARS`: a list too long for that is cut after its last item (line) that fits, and one
-    whose first item does not fit is left out."""
+    whose first item does not fit is left out, as is a contents entry (`_contents_entries`)."""
     if not text[:end].rstrip().endswith(":"):
         return end
-    following = next((span for span in spans if span[0] >= end), None)
-    if following is None:
+    following = next((i for i, (span_start, _end) in enumerate(spans) if span_start >= end), None)
+    if following is None or entries[following]:
         return end
-    list_start, list_end = following
+    list_start, list_end = spans[following]
     limit = start + RUN_CHARS
     if list_end <= limit:
         return list_end
@@ -366,6 +393,48 @@ def _with_list_after_colon(spans: list[tuple[int, int]], text: str, start: int, 
     while cut > list_start and text[cut - 1].isspace():
         cut -= 1
     return cut if cut > list_start else end
+
+
+def _contents_entries(text: str, spans: list[tuple[int, int]]) -> list[bool]:
+    """For each sentence span, whether it is an entry of a table of contents or an index (or
+    mostly one): it overlaps a title with dot leaders ("Installing packages . . . . 12"), or it
+    follows an entry and a page number ends its line (a title without leaders, the page number
+    alone). Prose holds no leaders; the splitter cuts them at each ". ", and a title may hold
+    sentences of its own ("Why is foo-data not removed? How do I ... purged? . . . 39")."""
+    entries = [(_title_start(text, m.start()), m.end()) for m in _LEADER.finditer(text)]
+    if not entries:
+        return [False] * len(spans)
+    ends = [b for _a, b in entries]
+    flags: list[bool] = []
+    for start, end in spans:
+        before = bisect.bisect_right(ends, start) - 1
+        after_entry = bool(flags and flags[-1]) or (
+            before >= 0 and not text[ends[before] : start].strip()
+        )
+        flags.append(
+            any(a <= end and start < b for a, b in entries)
+            or after_entry
+            and (
+                _PAGE_NUMBER.search(text, max(start, end - 12), end) is not None
+                or _NEXT_PAGE_NUMBER.match(text, end) is not None
+            )
+        )
+    return flags
+
+
+def _title_start(text: str, leader: int) -> int:
+    """Where the title before the dot leaders at `leader` starts: at its section number, or
+    after the number line or the blank line before it, at most `TITLE_LINES` lines back."""
+    start = text.rfind("\n", 0, leader) + 1
+    for _ in range(TITLE_LINES):
+        if start == 0 or _NUMBERED_TITLE.match(text, start):
+            break
+        line_start = text.rfind("\n", 0, start - 1) + 1
+        line = text[line_start : start - 1]
+        if not line.strip() or _NUMBER_LINE.fullmatch(line):
+            break
+        start = line_start
+    return start
 
 
 def focused_span(query: str, hit: Hit, max_chars: int, seed_sentences: int = 2) -> tuple[int, int]:

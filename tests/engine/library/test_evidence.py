@@ -259,3 +259,24 @@ def test_abbreviations_numbers_and_file_names_stay_inside_their_sentence():
         "Pakete, Bibliotheken usw.",
         "Dann weiter.",
     ]
+
+
+CONTENTS = (
+    "Contents\n1.1 Installing packages . . . . . . . . . . . . . . 12\n"
+    "1.2 Removing packages ........................ 14\n1.3\n"
+    "Why is foo-data kept when I remove packages? How do I purge it?\n. . . . . . . . . .\n15\n"
+    "1.4\nUpgrading installed packages with a very long title that fills the line . .\n16\n"
+    "2\nPackage tools\n17\n2.1\nWhich tools install packages? 18\n"
+)
+
+
+def test_a_table_of_contents_is_never_quoted():
+    question = "How do I install, remove, purge and upgrade packages, and with which tools?"
+    assert select_evidence(question, [_hit(CONTENTS, 3)]) == []
+    body = "Installing packages is done with apt. It fetches each package from a mirror."
+    (evidence,) = select_evidence(question, [_hit(f"{CONTENTS}\n{body}", 3)])
+    assert evidence.text == body
+    # A run does not reach back over an entry to the prose before the contents.
+    prose = _hit(f"Packages are installed with apt.\n{CONTENTS}", 3)
+    (evidence,) = select_evidence(question, [prose], max_sentences=3)
+    assert evidence.text == "Packages are installed with apt."
