@@ -7,6 +7,9 @@ from pathlib import Path
 
 # Laid out as pages by PyMuPDF: cited and shown by page number.
 DOCUMENT_SUFFIXES = frozenset({".pdf", ".epub", ".xps", ".oxps", ".cbz", ".fb2", ".mobi"})
+# Fixed layouts, whose pages may carry running headers and footers (engine.library.running);
+# the others are laid out by PyMuPDF itself, with nothing printed in the margins.
+RUNNING_HEADER_SUFFIXES = frozenset({".pdf", ".xps", ".oxps"})
 # Pictures, read by OCR as one page each.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
 PAGED_SUFFIXES = DOCUMENT_SUFFIXES | IMAGE_SUFFIXES

@@ -146,7 +146,6 @@ class Library:
                     message = "Rebuilding the keyword index for every script"
                     progress(IndexProgress("upgrade", None, done, total, message=message))
 
-            report(0, 0)
             self.manifest.upgrade(report)
 
     @classmethod

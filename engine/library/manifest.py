@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine.library import keyword
+from engine.library.formats import RUNNING_HEADER_SUFFIXES
 from engine.library.types import INDEXED, INDEXING, PENDING, Chunk, FileRecord, LibraryError
 from engine.storage import is_damage, storage_problem
 
 # 2: keyword index of its own text (CJK split into bigrams, headings searchable), an index of
 #    character n-grams of the words, chunk locations (slide, sheet and rows), pages read by OCR.
-SCHEMA_VERSION = 2
+# 3: no table changes; PDF and XPS chunks without the pages' running headers and footers, so
+#    those files are read again.
+SCHEMA_VERSION = 3
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -128,17 +131,43 @@ class Manifest:
     def upgrade(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Bring a library written by an older Hearth up to SCHEMA_VERSION, in place.
 
-        Version 1 to 2 adds the new columns and rebuilds the keyword index from the stored
+        From version 1, adds the new columns and rebuilds the keyword index from the stored
         chunk texts (no file is read again), committing every UPGRADE_BATCH chunks; a killed
         upgrade starts over on the next open. Files it indexed keep their chunks and are read
-        again, with today's extraction, the next time they are indexed.
+        again, with today's extraction, the next time they are indexed: every file from
+        version 1, the PDF and XPS files (RUNNING_HEADER_SUFFIXES) from version 2.
 
         Args:
-            progress: Called with (chunks done, chunks in all) after each batch.
+            progress: Called with (chunks done, chunks in all) before the keyword index is
+                rebuilt and after each batch; not at all when it needs no rebuilding.
         """
         if not self.needs_upgrade:
             return
         conn = self.conn
+        patterns: tuple[str, ...]
+        if self.stored_version < 2:
+            self._rebuild_keyword_index(progress)
+            read_again, patterns = "", ()
+        else:
+            patterns = tuple(f"%{suffix}" for suffix in sorted(RUNNING_HEADER_SUFFIXES))
+            read_again = " AND (" + " OR ".join(["path LIKE ?"] * len(patterns)) + ")"
+        with self._transaction():
+            # Forget the stamps, so the next index run reads these files again. (LIKE ignores
+            # the case of ASCII letters: "REPORT.PDF" is read again too.)
+            conn.execute(
+                "UPDATE files SET content_hash = NULL, mtime = NULL WHERE status = ?" + read_again,
+                (INDEXED, *patterns),
+            )
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+        self.stored_version = SCHEMA_VERSION
+
+    def _rebuild_keyword_index(self, progress: Callable[[int, int], None] | None) -> None:
+        """Version 1 to 2: the new columns, and the keyword index built anew in batches."""
+        conn = self.conn
+        if progress is not None:
+            progress(0, 0)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(chunks)")}
         file_columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
         with self._transaction():
@@ -164,15 +193,6 @@ class Manifest:
             last_id = rows[-1][0]
             if progress is not None:
                 progress(done, total)
-        with self._transaction():
-            # Forget the stamps, so the next index run reads these files again.
-            conn.execute(
-                "UPDATE files SET content_hash = NULL, mtime = NULL WHERE status = ?", (INDEXED,)
-            )
-            conn.execute(
-                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-            )
-        self.stored_version = SCHEMA_VERSION
 
     @property
     def conn(self) -> sqlite3.Connection:

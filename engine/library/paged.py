@@ -4,19 +4,23 @@ Pages are numbered from 1 as a viewer shows them. A page without a text layer is
 before it is given up: a picture on it (a scan, a photo) or letters drawn as shapes are read by
 OCR (engine.library.ocr); a page with nothing on it in a file MuPDF had to repair was lost when
 the file was cut short or damaged. Each page says which of these it was, so the file's status can.
+Running headers and footers of PDF and XPS pages (a book's title, page numbers) are left out
+of the text (engine.library.running).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.library import ocr
 from engine.library.document import Extraction, PageText, locate_headings
-from engine.library.formats import IMAGE_SUFFIXES
+from engine.library.formats import IMAGE_SUFFIXES, RUNNING_HEADER_SUFFIXES
 from engine.library.pdftext import clean_page_text
+from engine.library.running import MIN_PAGES, Line, running_lines
 from engine.library.types import DAMAGED, ENCRYPTED, FileProblem
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,33 @@ def open_paged(path: Path, use_ocr: bool = True):
     return extraction
 
 
+@dataclass
+class _ReadPage:
+    """One page as MuPDF laid it out, before its running headers and footers are left out.
+
+    Attributes:
+        index: 0-based page index.
+        page: The PyMuPDF page, or None when it could not be read.
+        textpage: Its PyMuPDF text page (None for a picture or an unread page).
+        text: The page's text as MuPDF gives it (one line break after every line).
+        lines: Its lines in text order, each with the box of its block, when they spell `text`
+            exactly (so lines can be left out of it); else empty.
+        height: Page height in points.
+    """
+
+    index: int
+    page: Any = None
+    textpage: Any = None
+    text: str = ""
+    lines: list[Line] = field(default_factory=list)
+    height: float = 0.0
+
+    def text_without(self, dropped: frozenset[int]) -> str:
+        if not dropped:
+            return self.text
+        return "".join(line.text + "\n" for i, line in enumerate(self.lines) if i not in dropped)
+
+
 def _pages(doc: Any, kind: str, repaired: bool, use_ocr: bool) -> Iterator:
     import pymupdf
 
@@ -80,28 +111,20 @@ def _pages(doc: Any, kind: str, repaired: bool, use_ocr: bool) -> Iterator:
     can_ocr = use_ocr and ocr.available()
     try:
         toc = _toc_by_page(doc)
+        drops_headers = f".{kind}" in RUNNING_HEADER_SUFFIXES and doc.page_count >= MIN_PAGES
+        read = (
+            _read_page(doc, index, flags, kind, drops_headers) for index in range(doc.page_count)
+        )
+        if drops_headers:
+            pages = running_lines(read, lambda raw: (raw.lines, raw.height))
+        else:
+            pages = ((raw, frozenset()) for raw in read)
         heading: str | None = None
-        for index in range(doc.page_count):
-            blank: str | None = None
-            read_by_ocr = False
-            try:
-                page = doc.load_page(index)
-                text = (
-                    "" if kind == "image" else clean_page_text(page.get_text("text", flags=flags))
-                )
-                titles = toc.get(index + 1, []) if toc else []
-                if not text.strip():
-                    blank = _why_blank(page, kind, repaired)
-                    if blank in (SCANNED_PAGE, OUTLINES_PAGE) and can_ocr:
-                        text = _ocr_text(page)
-                        read_by_ocr = bool(text.strip())
-                elif not toc:
-                    titles = _large_font_lines(page, flags)
-            except Exception:
-                # One unreadable page of a damaged file: keep the others.
-                log.info("page %d could not be read", index + 1, exc_info=True)
-                text, titles, blank = "", [], UNREADABLE_PAGE
-            page_text = PageText(index + 1, text, 0, locate_headings(text, titles), heading)
+        for raw, dropped in pages:
+            text, titles, blank, read_by_ocr = _page_text(
+                raw, dropped, toc, kind, repaired, can_ocr
+            )
+            page_text = PageText(raw.index + 1, text, 0, locate_headings(text, titles), heading)
             page_text.ocr = read_by_ocr
             page_text.blank = None if text.strip() else blank
             yield page_text
@@ -109,6 +132,63 @@ def _pages(doc: Any, kind: str, repaired: bool, use_ocr: bool) -> Iterator:
                 heading = titles[-1]
     finally:
         doc.close()
+
+
+def _read_page(doc: Any, index: int, flags: int, kind: str, with_lines: bool) -> _ReadPage:
+    """Page `index` laid out: its text and, when `with_lines`, its lines; a page MuPDF cannot
+    read comes back without its PyMuPDF page."""
+    try:
+        page = doc.load_page(index)
+        if kind == "image":
+            return _ReadPage(index, page)
+        textpage = page.get_textpage(flags=flags)
+        raw = _ReadPage(index, page, textpage, textpage.extractText(), height=page.rect.height)
+        if with_lines:
+            # Blocks cost next to nothing once the page is laid out; a line's own box would
+            # cost three times the text.
+            lines = [
+                Line(line, (x0, y0, x1, y1))
+                for x0, y0, x1, y1, block, _number, kind_of_block in textpage.extractBLOCKS()
+                if kind_of_block == 0
+                for line in block.split("\n")[:-1]
+            ]
+            if "".join(line.text + "\n" for line in lines) == raw.text:
+                raw.lines = lines
+        return raw
+    except Exception:
+        log.info("page %d could not be read", index + 1, exc_info=True)
+        return _ReadPage(index)
+
+
+def _page_text(
+    raw: _ReadPage,
+    dropped: frozenset[int],
+    toc: dict[int, list[str]],
+    kind: str,
+    repaired: bool,
+    can_ocr: bool,
+) -> tuple[str, list[str], str | None, bool]:
+    """A page's text as indexed, without the lines in `dropped`: (text, titles of the headings
+    on it, why it has no text or None, whether OCR read it)."""
+    if raw.page is None:
+        return "", [], UNREADABLE_PAGE, False
+    try:
+        text = clean_page_text(raw.text_without(dropped))
+        titles = toc.get(raw.index + 1, []) if toc else []
+        if text.strip():
+            if not toc:
+                left_out = {" ".join(raw.lines[i].text.split()) for i in dropped}
+                titles = [t for t in _large_font_lines(raw.textpage) if t not in left_out]
+            return text, titles, None, False
+        # Judged by what is left: a scan stamped with a running line is still read by OCR.
+        blank = _why_blank(raw.page, kind, repaired)
+        if blank in (SCANNED_PAGE, OUTLINES_PAGE) and can_ocr:
+            text = _ocr_text(raw.page)
+        return text, titles, blank, bool(text.strip())
+    except Exception:
+        # One unreadable page of a damaged file: keep the others.
+        log.info("page %d could not be read", raw.index + 1, exc_info=True)
+        return "", [], UNREADABLE_PAGE, False
 
 
 def _why_blank(page: Any, kind: str, repaired: bool) -> str:
@@ -145,11 +225,11 @@ def _toc_by_page(doc: Any) -> dict[int, list[str]]:
     return by_page
 
 
-def _large_font_lines(page: Any, flags: int) -> list[str]:
+def _large_font_lines(textpage: Any) -> list[str]:
     """Lines set noticeably larger than the page's body text: headings of a PDF with no outline."""
     sizes: dict[float, int] = {}
     lines: list[tuple[float, str]] = []
-    for block in page.get_text("dict", flags=flags)["blocks"]:
+    for block in textpage.extractDICT()["blocks"]:
         for line in block.get("lines", ()):
             text = "".join(span["text"] for span in line["spans"]).strip()
             if not text:

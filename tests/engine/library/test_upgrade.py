@@ -4,6 +4,7 @@ for every script, with progress, and nothing it held is lost."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from engine.library import Library, keyword
 from engine.library.manifest import SCHEMA_VERSION
@@ -61,3 +62,40 @@ def test_a_version_1_library_is_upgraded_with_progress(tmp_path, embedder):
     events.clear()
     with Library.open(tmp_path / "libraries", "old", embedder=embedder, progress=events.append):
         assert events == []  # upgraded once
+
+
+def test_a_version_2_library_reads_its_pdf_files_again(tmp_path, embedder):
+    from tests.engine.library.test_running_headers import BOOK_TITLE, write_book
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_book(docs / "manual.pdf", 6)
+    notes = docs / "notes.txt"
+    notes.write_text("The coolant level is checked every Monday morning.\n")
+    with Library.open(tmp_path / "libraries", "old", embedder=embedder) as library:
+        assert library.index([docs]).indexed == 2
+    conn = sqlite3.connect(tmp_path / "libraries" / "old" / "library.sqlite3")
+    with conn:  # as the previous release left it: the PDF's chunks held its running header
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute(
+            "UPDATE chunks SET text = ? || char(10) || text "
+            "WHERE file_id = (SELECT id FROM files WHERE path LIKE '%.pdf')",
+            (BOOK_TITLE,),
+        )
+    conn.close()
+    events = []
+    with Library.open(
+        tmp_path / "libraries", "old", embedder=embedder, progress=events.append
+    ) as library:
+        assert events == []  # no keyword index to rebuild
+        assert library.manifest.get_meta("schema_version") == str(SCHEMA_VERSION)
+        stamps = {Path(r.path).name: (r.status, r.content_hash) for r in library.files()}
+        assert stamps["manual.pdf"] == ("indexed", None)  # kept, and read again next time
+        assert stamps["notes.txt"][1] is not None
+        report = library.index([docs])
+        assert {Path(o.path).name: o.status for o in report.outcomes} == {
+            "manual.pdf": "indexed",
+            "notes.txt": "unchanged",
+        }
+        texts = [row[0] for row in library.manifest.conn.execute("SELECT text FROM chunks")]
+        assert texts and not any(BOOK_TITLE in text for text in texts)
