@@ -7,14 +7,17 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog
 
 from app import conversation as prompts
 from app.conversation import CurrentConversation, store_write, title_from
 from app.model_worker import ModelClient
 from app.settings import Settings
+from engine.atomic_io import write_text_atomic
 from engine.chat.events import ContextUsed, TextArrived
 from engine.chat.stored import (
     evidence_from_stored,
@@ -22,10 +25,13 @@ from engine.chat.stored import (
     sources_to_stored,
     stats_from_stored,
 )
+from engine.chat_export import replies_markdown
 from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
 from engine.context.budget import Message
+from engine.errors import HearthError
 from engine.stats import GenerationStats
 from ui.main_window import MainWindow
+from ui.unsaved_dialog import QUIT_WITHOUT, SAVE_ELSEWHERE, ask_about_unsaved
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
@@ -40,6 +46,17 @@ RETRY_SAVE_S = 10.0
 # Settings that change how a chat fills the context window.
 CONTEXT_SETTINGS = frozenset({"chat.system_prompt", "sampling.max_tokens",
                               "context.overflow_policy"})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class UnsavedReply:
+    """A reply the store refused: what to write when it takes it, and the question it answers
+    (for the file a person may save it to instead)."""
+
+    question: str
+    text: str
+    stats: dict | None = None
+    sources: list | None = None
 
 
 @dataclass
@@ -91,7 +108,8 @@ class ChatController(QObject):
         self._editing_from: int | None = None
         # Finished replies the store refused, by message id: (text, stats, sources), written
         # as soon as it takes them, so that "nothing was lost" holds while the window is open.
-        self._unsaved: dict[int, tuple[str, dict, list]] = {}
+        self._unsaved: dict[int, UnsavedReply] = {}
+        self._unsaved_why = ""
         self._retry = QTimer(self)
         self._retry.setInterval(int(RETRY_SAVE_S * 1000))
         self._retry.timeout.connect(self.save_unsaved)
@@ -377,11 +395,44 @@ class ChatController(QObject):
 
     def save_unfinished(self) -> None:
         """Write what the reply being written has so far, and the replies the store refused
-        before (at exit)."""
-        if self.reply is not None:
-            self._write(self.store.update_message, self.reply.message_id, self.reply.text,
-                        quiet=True)  # fmt: skip
+        before (at exit); what it still refuses stays in `_unsaved`."""
+        reply = self.reply
+        if reply is not None and reply.text:
+            try:
+                self.store.update_message(reply.message_id, reply.text)
+            except ChatStoreError as exc:
+                self._keep_unsaved(reply.message_id, UnsavedReply(reply.question, reply.text),
+                                   str(exc))  # fmt: skip
         self.save_unsaved()
+
+    def may_close(self) -> bool:
+        """Whether the window may close: yes once every reply is saved (tried once more here).
+        Otherwise the person chooses between saving the replies to a file elsewhere, quitting
+        without them, and keeping the window open while Hearth retries."""
+        self.save_unfinished()
+        if not self._unsaved:
+            return True
+        choice = ask_about_unsaved(self.window, len(self._unsaved), self._unsaved_why)
+        if choice == SAVE_ELSEWHERE:
+            return self._save_unsaved_to_file()
+        return choice == QUIT_WITHOUT
+
+    def _save_unsaved_to_file(self) -> bool:
+        """Ask where, write the unsaved replies there as Markdown; False when nothing was
+        written (cancelled, or that disk refused too, which the notice explains)."""
+        suggested = str(Path.home() / "Hearth replies not saved.md")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save the replies", suggested,
+                                              "Markdown (*.md)")  # fmt: skip
+        if not path:
+            return False
+        exchanges = [(reply.question, reply.text) for reply in self._unsaved.values()]
+        try:
+            write_text_atomic(Path(path), replies_markdown(exchanges))
+        except HearthError as exc:
+            self.window.notice.show_message(str(exc), "error")
+            return False
+        log.info("Saved %d unsaved replies to %s", len(exchanges), path)
+        return True
 
     def _save_reply(self, reply: Reply, stats: GenerationStats, quiet: bool = False) -> None:
         """Write a finished reply; one the store refuses (a full or read-only disk) is kept and
@@ -389,12 +440,12 @@ class ChatController(QObject):
         row = (reply.text, stats.to_dict(), sources_to_stored(reply.sources, reply.evidence))
         try:
             self.store.update_message(reply.message_id, *row)
+            self._unsaved.pop(reply.message_id, None)  # its text so far, kept at a close
             return
         except ChatStoreError as exc:
             log.warning("Reply not saved: %s", exc)
             why = str(exc)
-        self._unsaved[reply.message_id] = row
-        self._retry.start()
+        self._keep_unsaved(reply.message_id, UnsavedReply(reply.question, *row), why)
         if not quiet:
             self.window.notice.show_message(
                 f"{why} Hearth keeps this reply and saves it by itself as soon as it can; keep "
@@ -407,9 +458,9 @@ class ChatController(QObject):
         if not self._unsaved:
             self._retry.stop()
             return
-        for message_id, row in list(self._unsaved.items()):
+        for message_id, reply in list(self._unsaved.items()):
             try:
-                self.store.update_message(message_id, *row)
+                self.store.update_message(message_id, reply.text, reply.stats, reply.sources)
             except ChatStoreError as exc:
                 log.info("Reply %s still not saved: %s", message_id, exc)
                 return
@@ -417,6 +468,11 @@ class ChatController(QObject):
         self._retry.stop()
         self.window.notice.show_message("The replies that could not be saved are saved now.",
                                         "info", topic="unsaved")  # fmt: skip
+
+    def _keep_unsaved(self, message_id: int, reply: UnsavedReply, why: str) -> None:
+        self._unsaved[message_id] = reply
+        self._unsaved_why = why
+        self._retry.start()
 
     # Writing
 

@@ -133,6 +133,7 @@ class AppController(QObject):
         self.models.getModelsRequested.connect(self.hub.show)
         self.hub.downloaded.connect(self.models.on_model_downloaded)
         self.hub.loadRequested.connect(self.models.load)
+        self.window.close_guard = self.chats.may_close
         self.window.closing.connect(self.shutdown)
         self.settings.changed.connect(self.on_setting_changed)
         app = QApplication.instance()
@@ -217,6 +218,7 @@ class AppController(QObject):
         if self._shut_down:
             return
         self._shut_down = True
+        self.window.close_guard = None  # whatever is left unsaved was decided at the close
         try:
             self.settings.update(self.window.layout_state())
         except Exception:

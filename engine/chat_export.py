@@ -29,3 +29,14 @@ def conversation_markdown(conversation: Conversation, messages: list[StoredMessa
                     parts.append(f"   > {excerpt[:400]}")
             parts.append("")
     return "\n".join(parts).rstrip() + "\n"
+
+
+def replies_markdown(exchanges: list[tuple[str, str]]) -> str:
+    """Replies the chat store could not take, as Markdown: each (question, reply) under
+    headings, so a person can keep them when the disk that holds the chats refuses writes."""
+    when = time.strftime("%Y-%m-%d %H:%M")
+    parts = ["# Replies Hearth could not save", "", f"_Saved from Hearth on {when}._", ""]
+    for question, reply in exchanges:
+        parts += [f"## {_ROLE_TITLES['user']}", "", question, ""]
+        parts += [f"## {_ROLE_TITLES['assistant']}", "", reply, ""]
+    return "\n".join(parts).rstrip() + "\n"

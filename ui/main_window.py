@@ -6,6 +6,8 @@ It is a view: it holds the widgets and turns input into signals; app.controller 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -53,6 +55,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self) -> None:
         super().__init__()
+        # Asked before the window closes; False keeps it open (see app.controller).
+        self.close_guard: Callable[[], bool] | None = None
         self.setWindowTitle("Hearth")
         self.setAcceptDrops(True)
         self.setMinimumSize(760, 480)
@@ -230,5 +234,8 @@ class MainWindow(QMainWindow):
             self.filesDropped.emit(tuple(paths))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        if self.close_guard is not None and not self.close_guard():
+            event.ignore()  # the person chose to keep the window open
+            return
         self.closing.emit()
         super().closeEvent(event)

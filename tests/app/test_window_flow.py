@@ -168,6 +168,112 @@ def test_a_reply_the_store_refuses_is_kept_and_saved_once_it_can_be(fake_app, qt
     assert not fake_app.controller.chats._retry.isActive()
 
 
+def answer_next_dialog(button_text: str, seen: list[str]) -> None:
+    """Click `button_text` in the next modal dialog, once it shows; its text goes to `seen`."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(f"{box.text()} {box.informativeText()}")
+        next(button for button in box.buttons() if button.text() == button_text).click()
+
+    QTimer.singleShot(0, click)
+
+
+def test_closing_with_a_reply_the_disk_refused_asks_and_can_save_it_elsewhere(
+    fake_app, qtbot, monkeypatch, tmp_path
+):
+    from engine.chat_store import ChatStoreError
+
+    def refuse(*_args, **_kwargs):
+        raise ChatStoreError("Could not save the chat: the disk is full.")
+
+    monkeypatch.setattr(fake_app.controller.store, "update_message", refuse)
+    fake_app.send("What is two plus two?")
+    fake_app.wait_reply()
+    window = fake_app.window
+    seen: list[str] = []
+    try:
+        answer_next_dialog("Keep Hearth open", seen)
+        window.close()
+        assert window.isVisible(), "kept open: the reply is still only in memory"
+        assert "A reply is not saved yet" in seen[0] and "disk is full" in seen[0]
+        assert "lost" in seen[0]
+
+        answer_next_dialog("Save to a file…", seen)  # and then cancel where to
+        monkeypatch.setattr("app.chat_controller.QFileDialog.getSaveFileName",
+                            lambda *_args: ("", ""))  # fmt: skip
+        window.close()
+        assert window.isVisible(), "no file chosen: nothing was saved, so the window stays"
+
+        target = tmp_path / "kept.md"
+        monkeypatch.setattr("app.chat_controller.QFileDialog.getSaveFileName",
+                            lambda *_args: (str(target), ""))  # fmt: skip
+        answer_next_dialog("Save to a file…", seen)
+        window.close()
+        assert not window.isVisible()
+    finally:
+        window.close_guard = None  # pytest-qt closes the window again at teardown
+    saved = target.read_text(encoding="utf-8")
+    assert "What is two plus two?" in saved and "Blue is a colour." in saved
+
+
+def test_closing_mid_reply_can_quit_without_what_the_disk_refused(qtbot, monkeypatch):
+    """Closed while a reply is being written, on a read-only disk: its text so far is what
+    would be lost, so the person is asked; "Quit without it" closes."""
+    import threading
+
+    from engine.chat_store import ChatStoreError
+    from tests.conftest import FakeApp
+
+    def refuse(*_args, **_kwargs):
+        raise ChatStoreError("Could not save the chat: the disk is read-only.")
+
+    engine = FakeEngine(ready=False, reply="one two three four five six", hold_after=2)
+    app = FakeApp(qtbot, engine, FakeLibraryClient()).start()
+    seen: list[str] = []
+    try:
+        app.send("Count.")
+        qtbot.wait_until(lambda: app.window.chat.last().text() == "one", timeout=10000)
+        monkeypatch.setattr(app.controller.store, "update_message", refuse)
+        threading.Timer(0.3, engine.resume.set).start()  # so the model thread can stop
+        answer_next_dialog("Quit without it", seen)
+        app.window.close()
+        assert not app.window.isVisible()
+        assert "A reply is not saved yet" in seen[0] and "read-only" in seen[0]
+    finally:
+        app.window.close_guard = None  # pytest-qt closes the window again at teardown
+        engine.resume.set()
+        app.stop()
+
+
+def test_a_close_once_the_disk_takes_the_reply_asks_nothing(fake_app, qtbot, monkeypatch):
+    from app.paths import app_paths
+    from engine.chat_store import ChatStore, ChatStoreError
+
+    store = fake_app.controller.store
+    write = store.update_message
+
+    def refuse(*_args, **_kwargs):
+        raise ChatStoreError("Could not save the chat: the disk is full.")
+
+    monkeypatch.setattr(store, "update_message", refuse)
+    fake_app.send("What is two plus two?")
+    fake_app.wait_reply()
+    monkeypatch.setattr(store, "update_message", write)  # space again, before the retry ran
+    fake_app.window.close()  # no dialog: a modal one would never be answered here
+    assert not fake_app.window.isVisible()
+    store = ChatStore(app_paths().chats_db)  # the window's own store closed with it
+    try:
+        assert store.messages(fake_app.conversation.id)[-1].content == "Blue is a colour."
+    finally:
+        store.close()
+
+
 def test_regenerate_and_edit_replace_the_last_exchange(fake_app, qtbot):
     window = fake_app.window
     fake_app.send("What is two plus two?")
