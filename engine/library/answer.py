@@ -151,8 +151,10 @@ def citation_links(text: str, sources: list[Source]) -> list[CitationLink]:
 
 
 def is_relevant(hit: Hit) -> bool:
-    """Close enough in meaning, or holding the question's exact words or terms."""
-    if hit.exact_match:
+    """Close enough in meaning, or holding the question's exact words or terms. A question in a
+    language the embedding model does not know has no measure of meaning: its hits are ranked
+    on keywords alone, and each of them counts, as a keyword search's results would."""
+    if hit.exact_match or not hit.meaning_known:
         return True
     similarity = hit.similarity if hit.similarity is not None else 0.0
     if similarity >= MIN_SIMILARITY:

@@ -5,7 +5,8 @@ n-grams of the words (compounds, inflections a stemmer misses; see keyword.py). 
 fusion needs no score calibration between the lists: a chunk's fused score is the sum of
 weight / (k + rank) over the lists it appears in, so a chunk several searches like wins. The
 vector list counts only for queries in a language the embedding model was trained on
-(language.py): for others its ranking is noise.
+(language.py): for others its ranking is noise, and so is its cosine as a measure of
+relevance (hits say so in `meaning_known`; see answer.is_relevant).
 When the query holds exact terms (a part number, "v1.2.3", a quoted phrase) a third list, the
 chunks holding those terms verbatim, joins the fusion: otherwise a chunk that both searches find
 vaguely similar would outrank the one chunk that has the exact number asked for.
@@ -154,7 +155,8 @@ def hybrid_search(
         )
 
     pending = executor.submit(keyword_lists) if executor is not None else None
-    vector_weight = query_vector_weight(query, settings, embedder_languages)
+    meaning_known = embedder_knows(query, embedder_languages)
+    vector_weight = settings.vector_weight if meaning_known else settings.foreign_vector_weight
     query_vector = embed_query(query)
     vector_hits = store.query(query_vector, candidates, file_ids)
     keyword_hits, exact_hits, gram_hits = (
@@ -189,6 +191,7 @@ def hybrid_search(
                 keyword_rank=k_rank,
                 exact_match=key in exact,
                 location=location,
+                meaning_known=meaning_known,
             )
         )
         if len(hits) == k:
@@ -203,17 +206,13 @@ def hybrid_search(
     return hits
 
 
-def query_vector_weight(
-    query: str, settings: RankingSettings, embedder_languages: Collection[str] | None
-) -> float:
-    """The vector list's weight for `query`: `foreign_vector_weight` when the query is surely
-    in a language the embedding model does not know, `vector_weight` otherwise."""
-    if embedder_languages is None or settings.foreign_vector_weight == settings.vector_weight:
-        return settings.vector_weight
+def embedder_knows(query: str, embedder_languages: Collection[str] | None) -> bool:
+    """False when `query` is surely in a language outside `embedder_languages` (None: the
+    model knows every language); its cosine similarities then say nothing about meaning."""
+    if embedder_languages is None:
+        return True
     spoken = language.language_of(query)
-    if spoken is None or spoken in embedder_languages:
-        return settings.vector_weight
-    return settings.foreign_vector_weight
+    return spoken is None or spoken in embedder_languages
 
 
 def _rerank(fused: list, rows: dict, settings: RankingSettings) -> list:

@@ -127,6 +127,9 @@ class Hit:
     location: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
     rerank_score: float | None = None
+    # False when the query is in a language the embedding model does not know: `similarity`
+    # then says nothing about meaning (see retrieve.embedder_knows).
+    meaning_known: bool = True
 
     @property
     def where(self) -> str:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from engine.library import keyword, language
+from engine.library.answer import plan_answer
 from engine.library.manifest import Manifest
-from engine.library.retrieve import DEFAULT_RANKING, fuse, query_vector_weight
+from engine.library.retrieve import DEFAULT_RANKING, embedder_knows, fuse, hybrid_search
 from engine.library.types import Chunk
 
 GERMAN = [
@@ -72,8 +73,39 @@ def test_deleted_chunks_leave_the_ngram_index(manifest):
 )
 def test_vectors_count_only_for_questions_the_embedder_can_read(query, weight):
     language.warm()
-    assert query_vector_weight(query, DEFAULT_RANKING, {"en"}) == weight
-    assert query_vector_weight(query, DEFAULT_RANKING, None) == 1.0
+    assert embedder_knows(query, {"en"}) is (weight == 1.0)
+    assert embedder_knows(query, None)
+
+
+class LowSimilarityStore:
+    """Vectors as an English-only model gives German chunks: every cosine near zero."""
+
+    def query(self, _vector, n, _file_ids=None):
+        return [(1, ordinal, 0.05) for ordinal in range(len(GERMAN))][:n]
+
+    def vectors(self, keys):
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("question", "found"),
+    [
+        # Ranked on keywords alone, its keyword hits are the sources, however low their cosine.
+        ("Womit liest man die Zwischenablage auf der Kommandozeile aus?", True),
+        # The model reads English: a cosine this low means unrelated, so "not found" holds.
+        ("Which program reads the clipboard on the command line?", False),
+    ],
+)
+def test_only_a_model_that_reads_the_question_may_call_its_hits_unrelated(
+    manifest, question, found
+):
+    language.warm()
+    hits = hybrid_search(manifest, LowSimilarityStore(), lambda _text: [0.0], question, 3,
+                         embedder_languages={"en"})  # fmt: skip
+    sources = plan_answer(question, hits).sources
+    assert bool(sources) is found
+    if found:
+        assert "xsel" in sources[0].excerpt
 
 
 def test_a_zero_weight_vector_list_does_not_move_the_ranking():
