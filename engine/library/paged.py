@@ -5,7 +5,7 @@ before it is given up: a picture on it (a scan, a photo) or letters drawn as sha
 OCR (engine.library.ocr); a page with nothing on it in a file MuPDF had to repair was lost when
 the file was cut short or damaged. Each page says which of these it was, so the file's status can.
 Running headers and footers of PDF and XPS pages (a book's title, page numbers) are left out
-of the text (engine.library.running).
+of the text (engine.library.running), unless they are all a page without pictures holds.
 """
 
 from __future__ import annotations
@@ -174,6 +174,11 @@ def _page_text(
         return "", [], UNREADABLE_PAGE, False
     try:
         text = clean_page_text(raw.text_without(dropped))
+        if dropped and not text.strip() and kind != "image" and not raw.page.get_images(full=False):
+            # Its running lines are all the page holds, and no picture is there to read
+            # instead: they are its text (a log of one line per page), not a frame around it.
+            dropped = frozenset()
+            text = clean_page_text(raw.text)
         titles = toc.get(raw.index + 1, []) if toc else []
         if text.strip():
             if not toc:

@@ -135,6 +135,20 @@ def test_a_page_holding_only_its_header_and_footer_is_blank(tmp_path):
     assert (pages[2].text, pages[2].blank) == ("", "scanned")
 
 
+def test_pages_of_one_line_keep_it(tmp_path):
+    """A line on top of every page that is all the page holds, with no picture to read
+    instead, is the page's text: a log of one entry per page loses nothing."""
+    doc = pymupdf.open()
+    for number in range(1, 9):
+        doc.new_page().insert_text((72, 72), f"Page {number} describes valve {number - 1}.")
+    doc.save(tmp_path / "log.pdf")
+    doc.close()
+    pages = list(open_document(tmp_path / "log.pdf", use_ocr=False).pages())
+    assert [p.text.strip() for p in pages] == [
+        f"Page {n} describes valve {n - 1}." for n in range(1, 9)
+    ]
+
+
 def _grey_square() -> pymupdf.Pixmap:
     pixmap = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 32, 32), False)
     pixmap.clear_with(128)
