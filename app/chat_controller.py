@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 SAVE_INTERVAL_S = 1.0
 # How often a reply the store refused (a full or read-only disk) is offered to it again.
 RETRY_SAVE_S = 10.0
+# Ends a reply saved to a file while it was still being written.
+CUT_OFF_MARK = "_(Still being written when Hearth closed.)_"
 # Settings that change how a chat fills the context window.
 CONTEXT_SETTINGS = frozenset({"chat.system_prompt", "sampling.max_tokens",
                               "context.overflow_policy"})  # fmt: skip
@@ -402,7 +404,7 @@ class ChatController(QObject):
                 self.store.update_message(reply.message_id, reply.text)
             except ChatStoreError as exc:
                 self._keep_unsaved(reply.message_id, UnsavedReply(reply.question, reply.text),
-                                   str(exc))  # fmt: skip
+                                   exc.message)  # fmt: skip
         self.save_unsaved()
 
     def may_close(self) -> bool:
@@ -426,6 +428,12 @@ class ChatController(QObject):
         if not path:
             return False
         exchanges = [(reply.question, reply.text) for reply in self._unsaved.values()]
+        streaming = self.reply
+        if streaming is not None and streaming.message_id in self._unsaved:
+            # It went on while the person chose: the file gets all of it so far, marked.
+            index = list(self._unsaved).index(streaming.message_id)
+            exchanges[index] = (streaming.question,
+                                f"{streaming.text}\n\n{CUT_OFF_MARK}")  # fmt: skip
         try:
             write_text_atomic(Path(path), replies_markdown(exchanges))
         except HearthError as exc:
@@ -445,7 +453,7 @@ class ChatController(QObject):
         except ChatStoreError as exc:
             log.warning("Reply not saved: %s", exc)
             why = str(exc)
-        self._keep_unsaved(reply.message_id, UnsavedReply(reply.question, *row), why)
+            self._keep_unsaved(reply.message_id, UnsavedReply(reply.question, *row), exc.message)
         if not quiet:
             self.window.notice.show_message(
                 f"{why} Hearth keeps this reply and saves it by itself as soon as it can; keep "

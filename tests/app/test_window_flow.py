@@ -168,14 +168,15 @@ def test_a_reply_the_store_refuses_is_kept_and_saved_once_it_can_be(fake_app, qt
     assert not fake_app.controller.chats._retry.isActive()
 
 
-def answer_next_dialog(button_text: str, seen: list[str]) -> None:
-    """Click `button_text` in the next modal dialog, once it shows; its text goes to `seen`."""
+def answer_next_dialog(button_text: str, seen: list[str], when=lambda: True) -> None:
+    """Click `button_text` in the next modal dialog, once it shows and `when()` holds; its
+    text goes to `seen`."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     def click() -> None:
         box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
+        if not isinstance(box, QMessageBox) or not when():
             QTimer.singleShot(20, click)
             return
         seen.append(f"{box.text()} {box.informativeText()}")
@@ -190,7 +191,8 @@ def test_closing_with_a_reply_the_disk_refused_asks_and_can_save_it_elsewhere(
     from engine.chat_store import ChatStoreError
 
     def refuse(*_args, **_kwargs):
-        raise ChatStoreError("Could not save the chat: the disk is full.")
+        raise ChatStoreError("Could not save the chat: the disk is full.",
+                             "Free some space, then try again. Nothing was lost.")  # fmt: skip
 
     monkeypatch.setattr(fake_app.controller.store, "update_message", refuse)
     fake_app.send("What is two plus two?")
@@ -202,7 +204,7 @@ def test_closing_with_a_reply_the_disk_refused_asks_and_can_save_it_elsewhere(
         window.close()
         assert window.isVisible(), "kept open: the reply is still only in memory"
         assert "A reply is not saved yet" in seen[0] and "disk is full" in seen[0]
-        assert "lost" in seen[0]
+        assert "it is lost" in seen[0] and "Nothing was lost" not in seen[0]
 
         answer_next_dialog("Save to a file…", seen)  # and then cancel where to
         monkeypatch.setattr("app.chat_controller.QFileDialog.getSaveFileName",
@@ -245,6 +247,40 @@ def test_closing_mid_reply_can_quit_without_what_the_disk_refused(qtbot, monkeyp
         app.window.close()
         assert not app.window.isVisible()
         assert "A reply is not saved yet" in seen[0] and "read-only" in seen[0]
+    finally:
+        app.window.close_guard = None  # pytest-qt closes the window again at teardown
+        engine.resume.set()
+        app.stop()
+
+
+def test_a_reply_saved_to_a_file_mid_stream_is_marked_as_cut_off(qtbot, monkeypatch, tmp_path):
+    """A reply still being written goes to the file as far as it got, marked as cut off."""
+    from app.chat_controller import CUT_OFF_MARK
+    from engine.chat_store import ChatStoreError
+    from tests.conftest import FakeApp
+
+    def refuse(*_args, **_kwargs):
+        raise ChatStoreError("Could not save the chat: the disk is full.")
+
+    engine = FakeEngine(ready=False, reply="one two three four five six", hold_after=2)
+    app = FakeApp(qtbot, engine, FakeLibraryClient()).start()
+    target = tmp_path / "kept.md"
+    monkeypatch.setattr("app.chat_controller.QFileDialog.getSaveFileName",
+                        lambda *_args: (str(target), ""))  # fmt: skip
+    seen: list[str] = []
+    try:
+        app.send("Count.")
+        qtbot.wait_until(lambda: app.window.chat.last().text() == "one", timeout=10000)
+        monkeypatch.setattr(app.controller.store, "update_message", refuse)
+        chats = app.controller.chats
+        # Words that arrive while the question waits reach the file too: it is written from
+        # the reply as it stands when the person chooses.
+        answer_next_dialog("Save to a file…", seen,
+                           when=lambda: chats._unsaved and chats.reply.text == "one")  # fmt: skip
+        app.window.close()
+        assert not app.window.isVisible()
+        saved = target.read_text(encoding="utf-8")
+        assert f"## Hearth\n\none\n\n{CUT_OFF_MARK}" in saved
     finally:
         app.window.close_guard = None  # pytest-qt closes the window again at teardown
         engine.resume.set()
