@@ -31,7 +31,10 @@ from engine.library.types import Hit
 RRF_K = 60
 
 # A line of a table of contents or an index: a title, dot leaders, a page number.
-_LEADER_LINE = re.compile(r"(?:\.\s?){4,}\s*\d+\s*$", re.MULTILINE)
+# Leaders of dots, middle dots or ellipses; Arabic or Roman page numbers (as in evidence.py).
+_LEADER_LINE = re.compile(
+    r"(?:(?:[.·]\s?){4,}|(?:…\s?){2,})\s*(?:\d+|[ivxlcdm]+)\s*$", re.MULTILINE
+)
 CONTENTS_MIN_LINES = 3
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.library.answer import (
     AnswerResult,
     Source,
@@ -268,6 +270,19 @@ CONTENTS = (
     "1.4\nUpgrading installed packages with a very long title that fills the line . .\n16\n"
     "2\nPackage tools\n17\n2.1\nWhich tools install packages? 18\n"
 )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "Preface to the packaging guide . . . . . . . . xi",
+        "Installing the packaging tools ………… 12",
+        "Installing the packaging tools · · · · · · · · 12",
+    ],
+)
+def test_contents_entries_with_other_leaders_and_roman_numbers_are_never_quoted(entry):
+    question = "Where is the preface to the packaging guide about installing tools?"
+    assert select_evidence(question, [_hit(f"{entry}\n{entry}\n", 3)]) == []
 
 
 def test_a_table_of_contents_is_never_quoted():

@@ -9,7 +9,13 @@ import pytest
 from engine.library import keyword, language
 from engine.library.answer import plan_answer
 from engine.library.manifest import Manifest
-from engine.library.retrieve import DEFAULT_RANKING, embedder_knows, fuse, hybrid_search
+from engine.library.retrieve import (
+    DEFAULT_RANKING,
+    embedder_knows,
+    fuse,
+    hybrid_search,
+    is_contents,
+)
 from engine.library.types import Chunk
 
 GERMAN = [
@@ -115,3 +121,12 @@ def test_a_zero_weight_vector_list_does_not_move_the_ranking():
     assert order == [(1, 1), (1, 0)]
     order = [key for key, *_ in fuse(vector, words, vector_weight=1.0, settings=DEFAULT_RANKING)]
     assert order[0] == (1, 1)  # words weigh 1.5 against the vectors' 1
+
+
+@pytest.mark.parametrize(
+    ("leader", "page"), [(". . . . . . ", "12"), ("…………", "12"), ("· · · · · · ", "xi")]
+)
+def test_a_table_of_contents_is_told_by_any_leaders_and_page_numbers(leader, page):
+    entries = "\n".join(f"{title} {leader}{page}" for title in ("Preface", "Tools", "Index"))
+    assert is_contents(entries)
+    assert not is_contents("It waited... and waited... and then it answered in 12\nseconds.")
