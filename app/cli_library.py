@@ -273,6 +273,8 @@ def _bar(fraction: float, width: int) -> str:
 
 
 def print_summary(report, stream: TextIO) -> None:
+    from engine.library.types import REMOVED
+
     parts = [
         f"{report.indexed:,} indexed",
         f"{report.unchanged:,} unchanged",
@@ -290,6 +292,10 @@ def print_summary(report, stream: TextIO) -> None:
     for outcome in report.failed:
         print(f"  {outcome.status}: {display_path(outcome.path)}: "
               f"{display_text(outcome.message or '')}", file=stream)  # fmt: skip
+    for outcome in report.all_outcomes:
+        if outcome.status == REMOVED:  # its passages left the library with it
+            print(f"  removed: {display_path(outcome.path)}: "
+                  f"{display_text(outcome.message or '')}", file=stream)  # fmt: skip
     skipped = [o for o in report.skipped if o.status != "unchanged"]
     for outcome in skipped[:20]:
         print(f"  skipped: {display_path(outcome.path)}: {display_text(outcome.message or '')}",

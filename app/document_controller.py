@@ -257,7 +257,7 @@ class DocumentController(QObject):
 
     def _tell(self, report: IndexReport, source: str = "Documents") -> None:
         """One notice saying what an index run did."""
-        from engine.library.types import display_status
+        from engine.library.types import REMOVED, display_status
 
         outcomes = report.all_outcomes
         failed = [o for o in outcomes if display_status(o.status) == "failed"]
@@ -279,6 +279,14 @@ class DocumentController(QObject):
         if failed:
             first = failed[0]
             text += f". {Path(first.path).name}: {first.message or first.status}"
+        gone = [Path(o.path).name for o in outcomes if o.status == REMOVED]
+        if gone:
+            # Say which, so a file that was only moved can be dropped again from its new place.
+            names = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+            text += (f". {names} {'is' if len(gone) == 1 else 'are'} no longer where "
+                     f"{'it was' if len(gone) == 1 else 'they were'}, so "
+                     f"{'it was' if len(gone) == 1 else 'they were'} taken out; "
+                     "drop a moved file again to add it back")  # fmt: skip
         only_failures = failed and not (report.indexed or report.unchanged or report.removed)
         self.window.notice.show_message(text + ".", "error" if only_failures else "info")
 

@@ -135,3 +135,17 @@ def test_library_counts_have_thousands_separators():
     print_summary(report, stream)
     assert "1,500 indexed" in stream.getvalue()
     assert "4,500 pages, 3,000 chunks" in stream.getvalue()
+
+
+def test_a_file_taken_out_of_the_library_is_named_with_why():
+    """Before: "1 removed" and nothing else, so a file that was only moved seemed lost."""
+    import io
+
+    from app.cli_library import print_summary
+    from engine.library.types import REMOVED, FileOutcome, IndexReport
+
+    report = IndexReport("docs", [FileOutcome("/d/manual.pdf", REMOVED, "the file is gone")])
+    stream = io.StringIO()
+    print_summary(report, stream)
+    assert "1 removed" in stream.getvalue()
+    assert "removed: /d/manual.pdf: the file is gone" in stream.getvalue()

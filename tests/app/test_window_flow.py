@@ -662,3 +662,19 @@ def test_a_reply_without_documents_shows_no_evidence(fake_app):
     fake_app.wait_reply()
     reply = fake_app.window.chat.last()
     assert reply.evidence.evidence() == () and reply.evidence.isHidden()
+
+
+def test_a_document_taken_out_because_its_file_is_gone_is_named(fake_app):
+    from engine.library.types import INDEXED, REMOVED, FileOutcome, IndexReport
+
+    report = IndexReport(
+        "chat-1",
+        [
+            FileOutcome("/docs/manual.pdf", REMOVED, "the file is gone"),
+            FileOutcome("/docs/notes.txt", INDEXED, pages=1, chunks=1),
+        ],
+    )
+    fake_app.controller.documents.on_index_finished("chat-1", report)
+    notice = fake_app.window.notice.text()
+    assert "1 indexed, 1 removed" in notice
+    assert "manual.pdf is no longer where it was" in notice and "drop a moved file" in notice
