@@ -317,8 +317,12 @@ class BenchController(QObject):
                 else f"Done in {results.seconds:.0f} s.")  # fmt: skip
         window.job_ended(text, RESULTS, completed=not results.cancelled)
         window.show_results(make_view(results, window.results.constraint.text()))
+        self.save_results(str(self._new_results_path()))
+
+    def _new_results_path(self) -> Path:
+        """Where a run's results are saved: the results folder, named by the time it ended."""
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.save_results(str(self.results_dir / f"bench-{stamp}.json"))
+        return self.results_dir / f"bench-{stamp}.json"
 
     def on_chat_set_aside(self, _path: str) -> None:
         self.main.notice.show_message(
@@ -396,8 +400,17 @@ class BenchController(QObject):
         return self.window if self.window is not None else self.show()
 
     def shutdown(self) -> None:
-        """Stop the lab's jobs and its thread (the model thread's job stops with its queue)."""
+        """Stop the lab's jobs and its thread (the model thread's job stops with its queue); a
+        run that ended meanwhile keeps what it finished, saved as a stopped run is."""
         self.stop()
+        job, self.job = self.job, None
+        if job is not None and job.done:
+            try:
+                results = job.result(0)
+                # No thread is left to save on: written here, a few milliseconds.
+                results.save(self._new_results_path())
+            except Exception:  # it failed, or the disk refused: nothing more can be done now
+                log.warning("The benchmark's results could not be kept at exit", exc_info=True)
         self.lab.shutdown()
         if self.window is not None:
             self.window.close()

@@ -224,6 +224,8 @@ class AppController(QObject):
         except Exception:
             log.exception("Saving the window layout failed")
         self.chats.save_unfinished()
+        # A benchmark run is told to stop first: the model thread it runs on is waited for next.
+        self.bench.stop()
         self.hub.shutdown()
         # The model thread first: a benchmark running there stops without loading the chat
         # model again (see ModelClient.run_aside).

@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from engine.cancel import CancelToken
+from engine.lab.events import LabCancelled
+
 # Logits rows requested per decode call: llama.cpp keeps an output buffer of rows x vocabulary
 # floats, 64 MiB at most here (about 64 rows for a 262K-token vocabulary).
 LOGITS_BUDGET_BYTES = 64 * 2**20
@@ -24,10 +27,14 @@ class TokenEvaluator:
 
     Args:
         llama: A loaded `llama_cpp.Llama` (`ModelSession.llama`).
+        cancel: Checked before every decode call; once set, `decode` raises LabCancelled, so a
+            long prefill stops within one batch, not at the end of its measurement.
     """
 
-    def __init__(self, llama: Any) -> None:
+    def __init__(self, llama: Any, cancel: CancelToken | None = None) -> None:
         import llama_cpp
+
+        self.cancel = cancel
 
         self._lib = llama_cpp
         self._llama = llama
@@ -71,7 +78,10 @@ class TokenEvaluator:
 
         Raises:
             RuntimeError: llama.cpp could not decode (no room in the cache, a backend failure).
+            LabCancelled: `cancel` was set.
         """
+        if self.cancel is not None and self.cancel.cancelled:
+            raise LabCancelled
         batch = self._batch
         count = len(tokens)
         first = count - 1 if logits_from is None else logits_from

@@ -151,7 +151,7 @@ class _Run:
             row.load_s.append(report.load_seconds)
             self._remember_load(row, session, report)
             self._finish(speed_steps[0])
-            with TokenEvaluator(session.llama) as evaluator:
+            with TokenEvaluator(session.llama, self.cancel) as evaluator:
                 source = evaluator.tokenize(self.prepared.text)
                 for step in speed_steps[1:]:
                     yield self._start(step)
@@ -196,7 +196,7 @@ class _Run:
         reference = None if is_reference else self.reference
         # Keep the reference's distributions only when another row will be judged against them.
         keep = is_reference and len(self.rows) > 1
-        with TokenEvaluator(session.llama) as evaluator:
+        with TokenEvaluator(session.llama, self.cancel) as evaluator:
             result, kept = yield from self._relay(
                 measure_quality(evaluator, self.prepared.text, self.plan.quality_settings,
                                 reference, keep_reference=keep, cancel=self.cancel),

@@ -380,6 +380,29 @@ def test_closing_the_window_mid_run_stops_the_run_and_brings_the_chat_back(
     assert bench.results.cancelled and bench.job is None
 
 
+@pytest.mark.slow
+def test_quitting_hearth_mid_run_keeps_the_finished_results(bench_app, qtbot, tiny_model):
+    """Ctrl+Q from the Benchmark window while it runs: Hearth stops the run first, then
+    closes, and what finished is saved as a stopped run's results are."""
+    import json
+
+    bench_app.settings.update(FAST)
+    window = open_bench(bench_app, qtbot, [tiny_model])
+    tick_only(window, [tiny_model])
+    small_run(window, repeats=50)
+    bench = bench_app.controller.bench
+    results_dir = bench.results_dir
+    window.setup.run_button.click()
+    qtbot.wait_until(lambda: window.progress.last is not None
+                     and window.progress.last.step >= 4, timeout=60000)  # fmt: skip
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not bench_app.window.isVisible()
+    [saved] = list(results_dir.glob("bench-*.json"))
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    assert data["cancelled"] is True
+    assert any(row.get("gen_tokens_per_s") for row in data["results"])
+
+
 @pytest.fixture(scope="module")
 def tiny_q4(tiny_model, tmp_path_factory):
     """The tiny model already quantized to Q4_0: a source the window warns about."""

@@ -133,3 +133,35 @@ def test_q2_k_variant_of_gemma_is_worse_than_q8_0_in_perplexity_and_kl(
     assert bad.top1_agreement < good.top1_agreement <= 1.0
     for row in (reference, good, bad):
         assert row.backend.startswith("CPU") and row.reference_model == str(gemma_model_path)
+
+
+@pytest.mark.slow
+def test_a_cancelled_evaluator_stops_before_its_next_batch(tiny_f32_path):
+    """A long prefill stops within one batch of its cancel, not at the end of its measurement."""
+    from engine.cancel import CancelToken
+    from engine.lab.events import LabCancelled
+    from engine.lab.speed import filler_tokens, prompt_tokens_per_s
+
+    session = ModelSession()
+    session.load(LoadSettings(model_path=str(tiny_f32_path), n_ctx=512, n_threads=1))
+    cancel = CancelToken()
+    try:
+        with TokenEvaluator(session.llama, cancel) as evaluator:
+            tokens = filler_tokens(evaluator.tokenize("some words to repeat"), 256)
+            assert prompt_tokens_per_s(evaluator, tokens) > 0
+            batches: list[int] = []
+            decode = evaluator.decode
+
+            def decode_then_cancel(*args, **kwargs):
+                batches.append(1)
+                produced = decode(*args, **kwargs)
+                cancel.cancel()  # as Stop pressed during the first batch
+                return produced
+
+            evaluator.decode = decode_then_cancel  # type: ignore[method-assign]
+            evaluator.n_batch = 64
+            with pytest.raises(LabCancelled):
+                prompt_tokens_per_s(evaluator, tokens)
+            assert len(batches) == 2, "stopped at the batch after the cancel, of 4"
+    finally:
+        session.unload()
