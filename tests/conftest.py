@@ -38,6 +38,13 @@ def hearth_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def desk_sized_screen(monkeypatch):
+    """The offscreen platform's screen is 800 px wide, narrower than any desk's: windows are
+    laid out as on a 1920 px screen (tests of smaller screens set their own)."""
+    monkeypatch.setattr("ui.main_window.MainWindow._screen_width", lambda _self: 1920)
+
+
+@pytest.fixture(autouse=True)
 def fast_tests_load_no_model(request, monkeypatch):
     """Keep the fast layer fast: a test not marked `slow` that loads the chat model or the
     embedding model, or starts the library process (which loads it), fails and says so."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -59,7 +59,8 @@ class MainWindow(QMainWindow):
         self.close_guard: Callable[[], bool] | None = None
         self.setWindowTitle("Hearth")
         self.setAcceptDrops(True)
-        self.setMinimumSize(760, 480)
+        self.setMinimumSize(760, 480)  # widened to what the visible panes need (_fit_panes)
+        self._list_hidden_for_panel = False
         self._fit_to_screen(1280, 820)
 
         self.conversations = ConversationList()
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.overlay = DropOverlay(central)
         self._connect_signals()
+        self._fit_panes()
 
     def _connect_signals(self) -> None:
         self.documents_button.toggled.connect(self._on_documents_toggled)
@@ -172,6 +174,35 @@ class MainWindow(QMainWindow):
             chat_min = max(CHAT_MIN_WIDTH, self.chat_area.minimumSizeHint().width())
             extra = min(380 - sizes[2], max(0, sizes[1] - chat_min))
             self.splitter.setSizes([sizes[0], sizes[1] - extra, sizes[2] + extra])
+        self._fit_panes()
+        QTimer.singleShot(0, self._fit_panes)  # again once the splitter has counted its panes
+
+    def _fit_panes(self) -> None:
+        """Keep the window at least as wide as its visible panes need side by side, so that none
+        is squeezed below what it shows (header buttons cut to "ocument"). On a screen too
+        narrow for the documents panel beside the chat list, the list steps aside while the
+        panel is open."""
+        panel_open = self.documents_button.isChecked()
+        if not panel_open and self._list_hidden_for_panel:
+            self._list_hidden_for_panel = False
+            self.conversations.setVisible(True)
+        screen = self._screen_width()
+        if panel_open and self.conversations.isVisible() and self._panes_width() > screen:
+            self._list_hidden_for_panel = True
+            self.conversations.setVisible(False)
+        self.setMinimumWidth(max(760, min(self._panes_width(), screen)))
+
+    def _screen_width(self) -> int:
+        screen = self.screen()
+        return screen.availableGeometry().width() if screen is not None else 1 << 16
+
+    def _panes_width(self) -> int:
+        """Width the visible panes, the splitter's handles and the gauge row need."""
+        central = self.centralWidget()
+        layout = central.layout() if central is not None else None
+        if layout is not None:
+            layout.invalidate()
+        return central.minimumSizeHint().width() if central is not None else 0
 
     def set_document_count(self, count: int) -> None:
         self.documents_button.setText(f"Documents ({count})" if count else "Documents")
