@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 SAVE_INTERVAL_S = 1.0
 # How often a reply the store refused (a full or read-only disk) is offered to it again.
 RETRY_SAVE_S = 10.0
+# Says why a reply shown from the store is empty (its row was written, its text never).
+NOT_SAVED = "Nothing of this reply was saved: Hearth closed, or the disk refused it, first."
 # Ends a reply saved to a file while it was still being written.
 CUT_OFF_MARK = "_(Still being written when Hearth closed.)_"
 # Settings that change how a chat fills the context window.
@@ -143,11 +145,16 @@ class ChatController(QObject):
         chat = self.window.chat
         chat.clear()
         if conversation is not None:
+            streaming = self.reply.message_id if self.reply is not None else None
             for message in self.store.messages(conversation.id):
                 if message.role == "system":
                     continue
-                chat.add_message(message.id, message.role, message.content,
-                                 stats_from_stored(message.stats),
+                stats = stats_from_stored(message.stats)
+                if (message.role == "assistant" and not message.content and stats is None
+                        and message.id != streaming):  # fmt: skip
+                    # Its row was made, and then nothing: Hearth closed, or the disk refused.
+                    stats = GenerationStats.ended("error", NOT_SAVED)
+                chat.add_message(message.id, message.role, message.content, stats,
                                  sources_from_stored(message.sources),
                                  evidence_from_stored(message.sources))  # fmt: skip
             reply = self.reply

@@ -678,3 +678,27 @@ def test_a_document_taken_out_because_its_file_is_gone_is_named(fake_app):
     notice = fake_app.window.notice.text()
     assert "1 indexed, 1 removed" in notice
     assert "manual.pdf is no longer where it was" in notice and "drop a moved file" in notice
+
+
+def test_a_reply_never_written_says_so_after_a_restart(qtbot):
+    """A reply whose row was made but whose text never reached the disk (Hearth closed on a
+    full disk) shows why it is empty, not a blank card."""
+    from app.chat_controller import NOT_SAVED
+    from app.paths import app_paths
+    from engine.chat_store import ChatStore
+    from tests.conftest import FakeApp
+
+    store = ChatStore(app_paths().ensure().chats_db)
+    try:
+        chat = store.create_conversation("Count").id
+        store.add_message(chat, "user", "Count.")
+        store.add_message(chat, "assistant", "")
+    finally:
+        store.close()
+    app = FakeApp(qtbot, FakeEngine(ready=False), FakeLibraryClient()).start()
+    try:
+        reply = app.window.chat.last()
+        assert reply.text() == ""
+        assert "failed" in reply.stats_label.text() and NOT_SAVED in reply.stats_label.toolTip()
+    finally:
+        app.stop()
