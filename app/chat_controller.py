@@ -434,13 +434,14 @@ class ChatController(QObject):
                                               "Markdown (*.md)")  # fmt: skip
         if not path:
             return False
-        exchanges = [(reply.question, reply.text) for reply in self._unsaved.values()]
-        streaming = self.reply
-        if streaming is not None and streaming.message_id in self._unsaved:
-            # It went on while the person chose: the file gets all of it so far, marked.
-            index = list(self._unsaved).index(streaming.message_id)
-            exchanges[index] = (streaming.question,
-                                f"{streaming.text}\n\n{CUT_OFF_MARK}")  # fmt: skip
+        now = self.reply
+        exchanges = []
+        for message_id, reply in self._unsaved.items():
+            text = reply.text
+            if now is not None and now.message_id == message_id:
+                # Still being written, it went on while the person chose: all of it so far.
+                text = f"{now.text}\n\n{CUT_OFF_MARK}"
+            exchanges.append((reply.question, text))
         try:
             write_text_atomic(Path(path), replies_markdown(exchanges))
         except HearthError as exc:

@@ -283,10 +283,9 @@ class DocumentController(QObject):
         if gone:
             # Say which, so a file that was only moved can be dropped again from its new place.
             names = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
-            text += (f". {names} {'is' if len(gone) == 1 else 'are'} no longer where "
-                     f"{'it was' if len(gone) == 1 else 'they were'}, so "
-                     f"{'it was' if len(gone) == 1 else 'they were'} taken out; "
-                     "drop a moved file again to add it back")  # fmt: skip
+            were = "it was" if len(gone) == 1 else "they were"
+            text += (f". {names} {'is' if len(gone) == 1 else 'are'} no longer where {were}, so "
+                     f"{were} taken out; drop a moved file again to add it back")  # fmt: skip
         only_failures = failed and not (report.indexed or report.unchanged or report.removed)
         self.window.notice.show_message(text + ".", "error" if only_failures else "info")
 
