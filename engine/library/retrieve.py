@@ -108,7 +108,8 @@ def fuse(
         for rank, (file_id, ordinal, _score) in enumerate(hits, start=1):
             key = (file_id, ordinal)
             ranks[key] = rank
-            scores[key] = scores.get(key, 0.0) + weight / (settings.rrf_k + rank)
+            if weight:  # a list that does not count brings no chunk of its own
+                scores[key] = scores.get(key, 0.0) + weight / (settings.rrf_k + rank)
     # Both keyword lists (words, n-grams) are keyword evidence: a hit keeps its better rank.
     for key, rank in gram_rank.items():
         keyword_rank[key] = min(rank, keyword_rank.get(key, rank))

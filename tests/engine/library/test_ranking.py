@@ -119,6 +119,9 @@ def test_a_zero_weight_vector_list_does_not_move_the_ranking():
     words = [(1, 1, -3.0), (1, 0, -2.0)]
     order = [key for key, *_ in fuse(vector, words, vector_weight=0.0)]
     assert order == [(1, 1), (1, 0)]
+    # Nor does it bring chunks only it found: they would be sources no signal chose.
+    order = [key for key, *_ in fuse([*vector, (1, 2, 0.7)], words, vector_weight=0.0)]
+    assert order == [(1, 1), (1, 0)]
     order = [key for key, *_ in fuse(vector, words, vector_weight=1.0, settings=DEFAULT_RANKING)]
     assert order[0] == (1, 1)  # words weigh 1.5 against the vectors' 1
 
