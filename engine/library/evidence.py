@@ -49,11 +49,12 @@ _ADDRESS_TAIL = re.compile(r"(?:[^\s.]+[./@=&]\w|(?:org|com|net|edu|de|html?)\b)
 # line or the next one, or on the next page): "Installing packages . . . . . . . . 12"; a title
 # that fills its line leaves room for only a few (" . . .\n47").
 # Leaders are dots, middle dots or ellipsis characters; page numbers Arabic or Roman (front
-# matter: "Preface . . . . xi").
-_PAGE_NO = r"(?:\d+|[ivxlcdm]+)"
+# matter: "Preface . . . . xi"; loosely: any run of those letters). Shared with retrieve.py.
+LEADERS = r"(?:(?:[.·]\s?){4,}|(?:…\s?){2,})"
+PAGE_NO = r"(?:\d+|[ivxlcdm]+)"
 _LEADER = re.compile(
-    rf"\s*(?:(?:(?:[.·]\s?){{4,}}|(?:…\s?){{2,}})(?=\s*{_PAGE_NO}\s*$|\s*\Z)"
-    rf"|(?:\s\.){{1,3}}[^\S\n]*(?=\n\s*{_PAGE_NO}\s*$))",
+    rf"\s*(?:{LEADERS}(?=\s*{PAGE_NO}\s*$|\s*\Z)"
+    rf"|(?:\s\.){{1,3}}[^\S\n]*(?=\n\s*{PAGE_NO}\s*$))",
     re.MULTILINE,
 )
 # A section or page number alone on its line, or a title's line that starts with its section

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.library import keyword, language
-from engine.library.evidence import select_evidence
+from engine.library.evidence import LEADERS, PAGE_NO, select_evidence
 from engine.library.manifest import Manifest
 from engine.library.snapshot import VectorSnapshot
 from engine.library.store import VectorStore
@@ -30,11 +30,8 @@ from engine.library.types import Hit
 
 RRF_K = 60
 
-# A line of a table of contents or an index: a title, dot leaders, a page number.
-# Leaders of dots, middle dots or ellipses; Arabic or Roman page numbers (as in evidence.py).
-_LEADER_LINE = re.compile(
-    r"(?:(?:[.·]\s?){4,}|(?:…\s?){2,})\s*(?:\d+|[ivxlcdm]+)\s*$", re.MULTILINE
-)
+# A line of a table of contents or an index: a title, leaders, a page number (evidence.py's).
+_LEADER_LINE = re.compile(rf"{LEADERS}\s*{PAGE_NO}\s*$", re.MULTILINE)
 CONTENTS_MIN_LINES = 3
 
 
