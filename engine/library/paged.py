@@ -11,7 +11,7 @@ of the text (engine.library.running), unless they are all a page without picture
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,9 +97,15 @@ class _ReadPage:
     height: float = 0.0
 
     def text_without(self, dropped: frozenset[int]) -> str:
+        """The page's text, the lines in `dropped` (indexes into `lines`) left out."""
         if not dropped:
             return self.text
-        return "".join(line.text + "\n" for i, line in enumerate(self.lines) if i not in dropped)
+        return _joined(line for i, line in enumerate(self.lines) if i not in dropped)
+
+
+def _joined(lines: Iterable[Line]) -> str:
+    """Lines as MuPDF's page text has them: each followed by one line break."""
+    return "".join(line.text + "\n" for line in lines)
 
 
 def _pages(doc: Any, kind: str, repaired: bool, use_ocr: bool) -> Iterator:
@@ -152,7 +158,7 @@ def _read_page(doc: Any, index: int, flags: int, kind: str, with_lines: bool) ->
                 if kind_of_block == 0
                 for line in block.split("\n")[:-1]
             ]
-            if "".join(line.text + "\n" for line in lines) == raw.text:
+            if _joined(lines) == raw.text:  # else none can be left out of the page's text
                 raw.lines = lines
         return raw
     except Exception:
@@ -174,7 +180,7 @@ def _page_text(
         return "", [], UNREADABLE_PAGE, False
     try:
         text = clean_page_text(raw.text_without(dropped))
-        if dropped and not text.strip() and kind != "image" and not raw.page.get_images(full=False):
+        if dropped and not text.strip() and not raw.page.get_images(full=False):
             # Its running lines are all the page holds, and no picture is there to read
             # instead: they are its text (a log of one line per page), not a frame around it.
             dropped = frozenset()
