@@ -15,6 +15,7 @@ from app.logs import setup_logging
 from app.paths import app_paths
 from engine.display import display_text
 from engine.errors import HearthError
+from engine.library import language
 
 # Modules with a `register(subparsers)` function, and the subcommands each adds: a command
 # imports only its own module (`hearth search` need not import the chat engine).
@@ -70,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         return gui_main(args_list)
     try:
         # Details go to the log file; the terminal gets one line in words.
-        setup_logging(app_paths().ensure().log_file)
+        paths = app_paths().ensure()
+        setup_logging(paths.log_file)
+        language.keep_model_copy_in(paths.language_model_dir)
         check_options(args)
         return int(args.func(args) or 0)
     except HearthError as exc:

@@ -307,16 +307,7 @@ def print_summary(report, stream: TextIO) -> None:
 # --- search ----------------------------------------------------------------------------------------
 
 
-def _searches_once() -> None:
-    """This process answers one search and exits: the language model would load after it
-    (see engine/library/language.py), so it is not started."""
-    from engine.library import language
-
-    language.load_on_demand(False)
-
-
 def run_search(args: argparse.Namespace) -> int:
-    _searches_once()
     with _open(args.library, create=False) as library:
         hits, notes = _search(library, args.query, args.k, args.rerank, files=args.file)
     _say_all(notes)
@@ -354,7 +345,6 @@ def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 def run_ask(args: argparse.Namespace) -> int:
     from engine.library.answer import AnswerResult, plan_answer, stream_answer
 
-    _searches_once()
     if args.remote is not None:
         from engine.remote.address import ServerAddress
 

@@ -66,6 +66,11 @@ class AppPaths:
         return self.cache_dir / "prompt-cache"
 
     @property
+    def language_model_dir(self) -> Path:
+        """The unpacked language-identification model (engine.library.language)."""
+        return self.cache_dir / "language-model"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "hearth.log"
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from engine.errors import HearthError
 from engine.storage import storage_problem
@@ -30,13 +32,20 @@ def write_text_atomic(target: Path, text: str) -> None:
             if any, is unchanged.
         SaveError: The file could not be written for another reason; the old file is unchanged.
     """
+    write_atomic(target, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_atomic(target: Path, fill: Callable[[BinaryIO], object]) -> None:
+    """Write `target` by calling `fill` with a binary file open for writing, via a temporary
+    file in the same folder and a rename; raises as `write_text_atomic` does, and whatever
+    `fill` raises (the old file unchanged, nothing left behind, either way)."""
     target = Path(target)
     tmp = ""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

@@ -24,8 +24,10 @@ from typing import Any
 from app.library.libraries import Libraries
 from app.library.protocol import LANES, REQUESTS, Request
 from app.logs import setup_logging
+from app.paths import app_paths
 from engine.cancel import CancelToken
 from engine.errors import HearthError
+from engine.library import language
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ def serve(conn: Any, root: str, log_file: str | None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded
     os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars on a console nobody reads
     setup_logging(Path(log_file) if log_file else None)
+    language.keep_model_copy_in(app_paths().language_model_dir)
     lower_priority()
     service = LibraryService(Libraries(Path(root)), conn)
     try:

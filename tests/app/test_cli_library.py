@@ -61,6 +61,22 @@ def test_search_prints_file_page_score_and_excerpt(capsys, docs):
     assert {"file", "page", "text", "score", "heading"} <= set(hits[0])
 
 
+def test_a_terminal_search_knows_a_german_question_from_its_first_search(capsys, docs):
+    """A new `hearth search` process ranks as the window does: the English embedding model's
+    similarity does not count for a German question (see engine/library/language.py)."""
+    run(capsys, "index", str(docs / "guide.pdf"))
+
+    def search(question: str) -> list[dict]:
+        done = subprocess.run([sys.executable, "-m", "app", "search", question, "--json"],
+                              capture_output=True, text=True, timeout=180, check=True)  # fmt: skip
+        return json.loads(done.stdout)
+
+    german = search("Wofür steht der Code QZV-7734-KR?")
+    assert german[0]["page"] == 7
+    assert not any(hit["meaning_known"] for hit in german)
+    assert all(hit["meaning_known"] for hit in search("What does the code QZV-7734-KR mean?"))
+
+
 def test_search_and_ask_can_rerank_with_the_bundled_gemma(capsys, docs):
     run(capsys, "index", str(docs / "guide.pdf"))
     question = "best water temperature for green tea"
