@@ -125,6 +125,7 @@ class AppController(QObject):
         """Every link between the controllers, the workers and the window outside their own."""
         self.memory.sampled.connect(self.window.gauges.show_snapshot)
         self.documents.modelFilesDropped.connect(self.models.on_model_files_dropped)
+        self.documents.promptDocumentsChanged.connect(self.chats.show_context)
         self.conversations.deleting.connect(self.chats.stop_for)
         self.chats.replyEnded.connect(lambda _id: self.conversations.refresh_list())
         self.model.loaded.connect(self._warm_up_documents_once)

@@ -36,9 +36,11 @@ log = logging.getLogger(__name__)
 
 class DocumentController(QObject):
     """Signals: modelFilesDropped(paths: tuple[str]) for .gguf files, which are models, not
-    documents."""
+    documents; promptDocumentsChanged() when the open chat gains or loses a document placed
+    whole in its prompt (its context use changed)."""
 
     modelFilesDropped = Signal(object)
+    promptDocumentsChanged = Signal()
 
     def __init__(
         self,
@@ -173,6 +175,7 @@ class DocumentController(QObject):
         if not self.current.is_(placement.conversation_id):
             return
         self.window.documents.set_placement(path, "whole" if placement.whole else "searched")
+        self.promptDocumentsChanged.emit()
         if placement.unreadable:
             return  # the indexer's report says what is wrong with the file
         name = Path(path).name
@@ -195,6 +198,7 @@ class DocumentController(QObject):
             except ChatStoreError as exc:
                 self.window.notice.show_message(str(exc), "error")
                 return
+            self.promptDocumentsChanged.emit()
             self.index.remove(conversation.library_name, paths)
 
     def on_stop_watching(self, folder: str) -> None:

@@ -76,3 +76,19 @@ def test_a_document_too_long_for_the_window_is_searched(app_window, qtbot, tmp_p
     assert app_window.store.pinned_documents(app_window.conversation.id) == []
     assert _pinned_tokens_of_next_reply(app_window, qtbot, "Where did the wind come from?") == 0
     assert window.chat.last().sources.sources(), "its passages were searched"
+
+
+def test_the_gauge_counts_a_whole_document_as_soon_as_it_is_placed(harness, qtbot, lighthouse_pdf):
+    """Dropping a document into the prompt, or taking it out, shows on the context gauge at
+    once, not at the next question."""
+    harness.start()
+    window = harness.window
+    gauge = window.gauges.context
+    qtbot.wait_until(lambda: gauge.budget is not None, timeout=60000)
+    assert gauge.budget.pinned == 0
+    drop_files(window, [lighthouse_pdf])
+    qtbot.wait_until(lambda: gauge.budget.pinned > 50, timeout=60000)
+    _wait_indexed(harness, qtbot, lighthouse_pdf)
+
+    window.documents.removeRequested.emit((str(lighthouse_pdf),))
+    qtbot.wait_until(lambda: gauge.budget.pinned == 0, timeout=60000)
