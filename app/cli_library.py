@@ -133,7 +133,18 @@ def _search(library, question: str, k: int, rerank: bool, files=None) -> tuple[l
 
 
 def _search_notes(library, notes: list[str]) -> list[str]:
-    return notes + ([f"note: {library.search_note}"] if library.search_note else [])
+    from engine.library.types import INDEXED
+
+    notes = list(notes)
+    if library.search_note:
+        notes.append(f"note: {library.search_note}")
+    # An upgrade forgets the stamps of files today's extraction reads better (manifest.upgrade).
+    stale = [f for f in library.files() if f.status == INDEXED and f.content_hash is None]
+    if stale:
+        documents = "1 document was" if len(stale) == 1 else f"{len(stale):,} documents were"
+        notes.append(f"note: {documents} indexed by an older Hearth; `hearth index` with the "
+                     "same files reads them again, better.")  # fmt: skip
+    return notes
 
 
 def _root() -> Path:

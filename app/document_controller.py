@@ -71,6 +71,8 @@ class DocumentController(QObject):
         self.skipped_rows: dict[str, dict[str, FileRow]] = {}
         # The folders each library follows, as last reported, by path.
         self.watched: dict[str, dict[str, WatchedFolder]] = {}
+        # Files of an upgraded library already sent to be read again, by library.
+        self.read_again: dict[str, set[str]] = {}
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -360,6 +362,7 @@ class DocumentController(QObject):
         conversation = self.current.conversation
         if conversation is None or conversation.library_name != library:
             return
+        self._read_again_if_upgraded(library, files)
         listed = {row.path for row in rows}
         extra = [row for path, row in self.skipped_rows.get(library, {}).items()
                  if path not in listed]  # fmt: skip
@@ -369,6 +372,25 @@ class DocumentController(QObject):
                               for row in rows})  # fmt: skip
         panel.set_file_rows(rows + extra)
         self.window.set_document_count(len(rows))
+
+    def _read_again_if_upgraded(self, library: str, files: Sequence[FileRecord]) -> None:
+        """Read again the files an upgrade left unstamped (engine/library/manifest.py: today's
+        extraction reads them better), once per session, at the indexer's low priority. Until
+        then their old passages still answer. A file not where it was is left for the person:
+        its drive may only be unplugged."""
+        from engine.library.types import INDEXED
+
+        asked = self.read_again.setdefault(library, set())
+        stale = [f.path for f in files if f.status == INDEXED and f.content_hash is None
+                 and f.path not in asked and Path(f.path).is_file()]  # fmt: skip
+        if not stale:
+            return
+        asked.update(stale)
+        self.index.index(library, stale)
+        documents = "1 document" if len(stale) == 1 else f"{len(stale):,} documents"
+        self.window.notice.show_message(
+            f"Reading {documents} again: this version of Hearth reads them better.", "info"
+        )
 
     # Viewer
 

@@ -77,6 +77,25 @@ def test_a_terminal_search_knows_a_german_question_from_its_first_search(capsys,
     assert all(hit["meaning_known"] for hit in search("What does the code QZV-7734-KR mean?"))
 
 
+def test_a_search_in_a_library_an_older_hearth_indexed_says_how_to_read_it_again(
+    capsys, docs, hearth_home
+):
+    import sqlite3
+
+    run(capsys, "index", str(docs / "guide.pdf"))
+    database = hearth_home / "data" / "libraries" / "default" / "library.sqlite3"
+    with sqlite3.connect(database) as conn:  # as the previous release left it
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.close()
+    code, out, err = run(capsys, "search", "green tea", "--k", "1")
+    assert code == 0 and "guide.pdf" in out
+    assert "note: 1 document was indexed by an older Hearth; `hearth index`" in err
+
+    run(capsys, "index", str(docs / "guide.pdf"))
+    code, out, err = run(capsys, "search", "green tea", "--k", "1")
+    assert code == 0 and "older Hearth" not in err
+
+
 def test_search_and_ask_can_rerank_with_the_bundled_gemma(capsys, docs):
     run(capsys, "index", str(docs / "guide.pdf"))
     question = "best water temperature for green tea"
