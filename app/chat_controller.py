@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,8 @@ SAVE_INTERVAL_S = 1.0
 RETRY_SAVE_S = 10.0
 # Says why a reply shown from the store is empty (its row was written, its text never).
 NOT_SAVED = "Nothing of this reply was saved: Hearth closed, or the disk refused it, first."
+# Why a reply shown from the store ends where it does: Hearth quit while writing it.
+CLOSED_MID_REPLY = "Hearth closed while this reply was being written."
 # Ends a reply saved to a file while it was still being written.
 CUT_OFF_MARK = "_(Still being written when Hearth closed.)_"
 # Settings that change how a chat fills the context window.
@@ -75,6 +77,7 @@ class Reply:
     question: str
     searches: bool = False  # its chat has documents: a search comes before the prompt
     text: str = ""
+    tokens: int = 0
     sources: tuple[Source, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     saved_at: float = field(default_factory=time.monotonic)
@@ -318,6 +321,7 @@ class ChatController(QObject):
         if reply is None:
             return
         reply.text += batch.text
+        reply.tokens += batch.pieces
         self.window.gauges.tokens_arrived(batch.pieces)
         self.window.chat.show_reply_text(reply.message_id, reply.text)
         now = time.monotonic()
@@ -402,13 +406,17 @@ class ChatController(QObject):
         self.window.chat.set_busy(False)
         self.replyEnded.emit(reply.conversation_id)
 
-    def save_unfinished(self) -> None:
+    def save_unfinished(self, closing: bool = False) -> None:
         """Write what the reply being written has so far, and the replies the store refused
-        before (at exit); what it still refuses stays in `_unsaved`."""
+        before; what it still refuses stays in `_unsaved`. `closing` (Hearth quits now) also
+        records the reply as stopped, so that it says so after a restart."""
         reply = self.reply
         if reply is not None and reply.text:
+            stopped = replace(GenerationStats.ended("cancelled", CLOSED_MID_REPLY),
+                              generated_tokens=reply.tokens)  # fmt: skip
             try:
-                self.store.update_message(reply.message_id, reply.text)
+                self.store.update_message(reply.message_id, reply.text,
+                                          stopped.to_dict() if closing else None)  # fmt: skip
             except ChatStoreError as exc:
                 self._keep_unsaved(reply.message_id, UnsavedReply(reply.question, reply.text),
                                    exc.message)  # fmt: skip

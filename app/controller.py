@@ -224,7 +224,7 @@ class AppController(QObject):
             self.settings.update(self.window.layout_state())
         except Exception:
             log.exception("Saving the window layout failed")
-        self.chats.save_unfinished()
+        self.chats.save_unfinished(closing=True)
         # A benchmark run is told to stop first: the model thread it runs on is waited for next.
         self.bench.stop()
         self.hub.shutdown()

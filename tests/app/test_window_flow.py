@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from app.chat_controller import CLOSED_MID_REPLY
 from engine.chat.stored import sources_from_stored
 from engine.stats import GenerationStats
 from tests.fakes import FakeEngine, FakeLibraryClient
@@ -85,11 +86,22 @@ def test_ctrl_q_quits_as_the_close_button_does(qtbot):
         try:
             [saved] = [m for m in store.messages(app.conversation.id) if m.id == message_id]
             assert saved.content == "one"
+            assert saved.stats["stop_reason"] == "cancelled"
+            assert saved.stats["error"] == CLOSED_MID_REPLY
         finally:
             store.close()
     finally:
         engine.resume.set()
         app.stop()
+    # After a restart the reply says it was stopped, and why.
+    again = FakeApp(qtbot, FakeEngine(), FakeLibraryClient()).start()
+    try:
+        card = again.window.chat.last()
+        assert card.text() == "one"
+        assert card.stats_label.text().endswith("· stopped")
+        assert CLOSED_MID_REPLY in card.stats_label.toolTip()
+    finally:
+        again.stop()
 
 
 def test_a_restored_chat_shows_its_context_use_before_anything_is_asked(qtbot):
