@@ -388,8 +388,9 @@ class DocumentController(QObject):
         asked.update(stale)
         self.index.index(library, stale)
         documents = "1 document" if len(stale) == 1 else f"{len(stale):,} documents"
+        them = "it" if len(stale) == 1 else "them"
         self.window.notice.show_message(
-            f"Reading {documents} again: this version of Hearth reads them better.", "info"
+            f"Reading {documents} again: this version of Hearth reads {them} better.", "info"
         )
 
     # Viewer

@@ -47,8 +47,8 @@ def stats_line(stats: GenerationStats | None) -> str:
     """One line under a reply: tokens, time to first token, speed, and why it stopped early."""
     if stats is None:
         return ""
-    parts = [f"{stats.generated_tokens} tokens"]
-    if stats.generated_tokens:
+    parts = [f"{stats.generated_tokens} token{'' if stats.generated_tokens == 1 else 's'}"]
+    if stats.generated_tokens and stats.ttft_s:  # 0: not measured (Hearth closed mid-reply)
         parts.append(f"first token {seconds(stats.ttft_s)}")
     if stats.generation_tokens_per_s:
         parts.append(rate(stats.generation_tokens_per_s))
