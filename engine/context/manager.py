@@ -17,7 +17,7 @@ mark, so most turns extend the previous prompt and ModelSession reuses its KV ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -189,17 +189,9 @@ class ContextManager:
         self._remember(state, request, draft, summary, policy)
         budget = self._with_kv(draft.budget(len(tokens), n_ctx, reserve))
         self._budget = budget
-        return TurnPlan(
-            messages=draft.messages(),
-            prompt_tokens=len(tokens),
-            budget=budget,
-            changes=tuple(draft.changes),
-            left_out=draft.left_out(),
-            summary=summary if draft.summary_text else None,
-            summary_written=written,
-            reused_tokens=self._reusable_prefix(tokens),
-            policy=policy,
-        )
+        return self._turn_plan(draft, tokens, budget, summary, policy,
+                               changes=tuple(draft.changes), summary_written=written,
+                               reused_tokens=self._reusable_prefix(tokens))  # fmt: skip
 
     def measure(self, request: TurnRequest, reply_tokens: int,
                 remembered: bool = True) -> TurnPlan:  # fmt: skip
@@ -218,13 +210,20 @@ class ContextManager:
         draft = self._draft(request, state)
         tokens = self.counter.exact(draft.messages())
         budget = draft.budget(len(tokens), self.session.n_ctx, self._reserve(reply_tokens))
+        return self._turn_plan(draft, tokens, self._with_kv(budget), state.summary, policy)
+
+    @staticmethod
+    def _turn_plan(draft: Draft, tokens: Sequence[int], budget: ContextBudget,
+                   summary: RunningSummary | None, policy: str, **planned: Any) -> TurnPlan:  # fmt: skip
+        """The plan of `draft` rendered as `tokens`; `planned`: what only fitting tells."""
         return TurnPlan(
             messages=draft.messages(),
             prompt_tokens=len(tokens),
-            budget=self._with_kv(budget),
+            budget=budget,
             left_out=draft.left_out(),
-            summary=state.summary if draft.summary_text else None,
+            summary=summary if draft.summary_text else None,
             policy=policy,
+            **planned,
         )
 
     def chat(self, plan: TurnPlan, sampling: Any = None,
