@@ -112,6 +112,9 @@ def _model_parts() -> tuple:
     except HearthError as exc:
         log.info("The language model's copy cannot be kept (%s); unpacking it in memory", exc)
         return load_model(packed)
+    for older in copy.parent.glob("py3langid-*.npz"):  # another version's: never read again
+        if older != copy:
+            older.unlink(missing_ok=True)
     return _read_unpacked(copy)
 
 

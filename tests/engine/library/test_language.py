@@ -47,6 +47,15 @@ def test_the_unpacked_model_is_kept_and_read_by_the_next_process(tmp_path):
     assert probe(folder, "How do I change the label of a drive?", "no-lzma") == "en"
 
 
+def test_a_copy_of_another_version_is_replaced(tmp_path):
+    folder = tmp_path / "language-model"
+    folder.mkdir()
+    (folder / "py3langid-0.1.0-123.npz").write_bytes(b"an older model")
+    assert probe(folder) == "de"
+    [kept] = folder.iterdir()
+    assert kept.name != "py3langid-0.1.0-123.npz"
+
+
 def test_a_damaged_copy_is_unpacked_again(tmp_path):
     folder = tmp_path / "language-model"
     probe(folder)
