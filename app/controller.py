@@ -31,8 +31,8 @@ from app.page_renderer import PageRenderer
 from app.paths import AppPaths, new_model_session, styles_dir
 from app.remote_controller import RemoteController
 from app.settings import Settings
-from engine.chat_store import ChatStore
-from engine.errors import HearthError
+from engine.chat_store import ChatStore, ChatStoreError
+from engine.errors import HearthError, as_sentence
 from engine.remote import ConnectionStore
 from ui.main_window import MainWindow
 from ui.settings_dialog import SettingsDialog
@@ -151,11 +151,15 @@ class AppController(QObject):
             QTimer.singleShot(self.warm_up_delay_ms, self.index.warm_up)
 
     def start(self) -> None:
-        purged = self.store.purge_deleted()
-        if purged:
-            log.info("Removed %d deleted chats", len(purged))
-            run_in_background(lambda: remove_chat_libraries(self.libraries, purged),
-                              lambda _result: None)  # fmt: skip
+        if self.store.read_only is not None:
+            self.window.notice.show_message(
+                f"{as_sentence(self.store.read_only.message)} Your chats are shown, but nothing "
+                "new can be saved: make the folder writable and start Hearth again, or set "
+                "HEARTH_HOME to a folder you can write to.",
+                "error",
+            )
+        else:
+            self._purge_deleted_chats()
         for problem in self.settings.problems:
             self.window.notice.show_message(problem, "error")
         self.conversations.restore()
@@ -169,6 +173,18 @@ class AppController(QObject):
         self.server.start()
         self.documents.start()
         self.window.focus_composer()
+
+    def _purge_deleted_chats(self) -> None:
+        """Remove for good the chats deleted in earlier sessions (and their libraries)."""
+        try:
+            purged = self.store.purge_deleted()
+        except ChatStoreError as exc:  # a busy or failing disk: they are removed another time
+            log.warning("Deleted chats were not removed: %s", exc)
+            return
+        if purged:
+            log.info("Removed %d deleted chats", len(purged))
+            run_in_background(lambda: remove_chat_libraries(self.libraries, purged),
+                              lambda _result: None)  # fmt: skip
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.settings.values(), self.window)

@@ -153,8 +153,15 @@ def start_backend(window, settings, paths, on_started) -> None:
     def build(_imported=None) -> None:
         from app.controller import AppController
 
-        controller = AppController(window, settings, paths)
-        controller.start()
+        controller = None
+        try:
+            controller = AppController(window, settings, paths)
+            controller.start()
+        except Exception as exc:  # the crash dialog has the details; the window says what it means
+            window.show_startup_failure(str(exc))
+            if controller is not None:
+                controller.shutdown()  # its threads, however far it started
+            raise
         on_started(controller)
 
     # The model's load starts once the backend is built: say so from the first paint.

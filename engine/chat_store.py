@@ -10,6 +10,7 @@ window holds), never as SQLite's own "database is locked". A failed write change
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sqlite3
@@ -68,7 +69,12 @@ _SCHEMA_V3 = "ALTER TABLE messages ADD COLUMN prompt TEXT"
 
 
 class ChatStoreError(HearthError):
-    """The chat database cannot be opened or written."""
+    """The chat database cannot be opened or written. `on_disk`: the disk refused (full,
+    read-only, busy, failing), not the file: the same action works once the disk does."""
+
+    def __init__(self, message: str, hint: str = "", on_disk: bool = False) -> None:
+        super().__init__(message, hint)
+        self.on_disk = on_disk
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -136,15 +142,20 @@ class StoredMessage:
 class ChatStore:
     """All chat reads and writes. Used from one thread (the GUI thread); every call is short.
 
+    A file on a disk that refuses writes (read-only, full) is opened for reading: the chats
+    can be read, and every write raises a `ChatStoreError` in words, as any refused write does.
+    `read_only` then says why.
+
     Args:
         path: The SQLite file; its folder is created if missing.
 
     Raises:
-        ChatStoreError: The file exists but is not a usable database.
+        ChatStoreError: The file exists but is not a usable database, or it cannot be read.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.read_only: ChatStoreError | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
@@ -153,14 +164,42 @@ class ChatStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            # Writes nothing, yet fails where a write would: a read-only file whose WAL files
+            # are already there opens for writing all the same.
+            self._db.execute("UPDATE conversations SET title = title WHERE 0")
         except (sqlite3.Error, OSError) as exc:
-            raise self._error(exc, "open the chat history") from exc
+            error = self._error(exc, "open the chat history for writing")
+            if not error.on_disk or not self._open_for_reading():
+                raise self._error(exc, "open the chat history") from exc
+            self.read_only = error
+
+    def _open_for_reading(self) -> bool:
+        """Open an existing, current file read-only. Plain read-only mode reads a WAL left by a
+        Hearth that was killed (its shared-memory file is there); `immutable` opens one closed
+        cleanly, whose shared-memory file cannot be made on a read-only disk."""
+        if not self.path.is_file():
+            return False
+        opened = getattr(self, "_db", None)
+        if opened is not None:
+            with contextlib.suppress(sqlite3.Error):
+                opened.close()
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                self._db = sqlite3.connect(f"{self.path.as_uri()}?{flags}", uri=True,
+                                           isolation_level=None)  # fmt: skip
+                self._db.row_factory = sqlite3.Row
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.Error:
+                self._db.close()
+                continue
+            return bool(version == SCHEMA_VERSION)
+        return False
 
     def _error(self, exc: BaseException, action: str) -> ChatStoreError:
         """A disk problem in words, or (for a file that is truly broken) where it is."""
         problem = None if is_damage(exc) else storage_problem(exc, self.path, action)
         if problem is not None:
-            return ChatStoreError(problem.message, problem.hint)
+            return ChatStoreError(problem.message, problem.hint, on_disk=True)
         return ChatStoreError(
             f"The chat history file cannot be used: {self.path} ({exc}).",
             "Move the file away to start with an empty history.",

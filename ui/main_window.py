@@ -157,6 +157,14 @@ class MainWindow(QMainWindow):
 
     # Actions
 
+    def show_startup_failure(self, reason: str) -> None:
+        """Hearth's engine could not start: say so, and take no message that nothing would
+        answer (or keep)."""
+        self.model_status.set_failed(None)
+        self.composer.setEnabled(False)
+        self.composer.setToolTip("Hearth could not start: nothing can be asked.")
+        self.notice.show_message(f"Hearth could not start: {reason}", "error")
+
     def focus_composer(self) -> None:
         self.composer.edit.setFocus()
 

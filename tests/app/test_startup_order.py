@@ -136,3 +136,30 @@ def test_a_last_model_that_is_gone_is_replaced_by_the_bundled_one_and_said(qtbot
         assert default_model_path().name in notice
     finally:
         app.stop()
+
+
+def test_an_engine_that_cannot_start_is_said_and_takes_no_message(qtbot, monkeypatch):
+    """A chat history file that is not a database stops the engine from starting: the window
+    says why, stops saying a model loads, and takes no message that nothing would answer."""
+    import pytest
+
+    from app.gui import start_backend
+    from app.paths import app_paths
+    from app.settings import Settings
+    from engine.chat_store import ChatStoreError
+    from ui.main_window import MainWindow
+
+    monkeypatch.setattr("app.after_paint.after_next_paint", lambda _window, callback: callback())
+    monkeypatch.setattr("app.background.run_in_background",
+                        lambda work, on_done, _on_error=None: on_done(work()))  # fmt: skip
+    paths = app_paths().ensure()
+    paths.chats_db.write_bytes(b"these are not the chats you are looking for" * 100)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    with pytest.raises(ChatStoreError):  # on to the crash dialog, with the details
+        start_backend(window, Settings(paths.settings_file), paths, lambda _controller: None)
+    assert window.model_status.state == "none"
+    assert not window.composer.isEnabled()
+    notice = window.notice.label.text()
+    assert notice.startswith("Hearth could not start: The chat history file cannot be used")
+    assert "Move the file away" in notice

@@ -5,6 +5,7 @@ what a real disk cannot be made to do on cue."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 
 import pytest
@@ -132,7 +133,14 @@ def test_a_read_only_data_folder_is_named_and_nothing_is_damaged(tmp_path, embed
         root = disk / "libraries"
         docs = write_docs(tmp_path / "docs", 1, 2_000, "lamp")
         index(root, "notes", docs, embedder)
-        ChatStore(disk / "chats.sqlite3").close()
+        store = ChatStore(disk / "chats.sqlite3")
+        chat = store.create_conversation("Lamps")
+        store.add_message(chat.id, "user", "How bright is the lamp?")
+        # As a Hearth that was killed leaves it: its WAL and shared-memory files still there.
+        (disk / "killed").mkdir()
+        for part in ("", "-wal", "-shm"):
+            shutil.copy(disk / f"chats.sqlite3{part}", disk / "killed" / f"chats.sqlite3{part}")
+        store.close()
         write_docs(docs, 2, 2_000, "wick")
         read_only(disk)
         try:
@@ -140,8 +148,17 @@ def test_a_read_only_data_folder_is_named_and_nothing_is_damaged(tmp_path, embed
             with pytest.raises(StorageError) as caught:
                 index(root, "notes", docs, embedder)
             assert caught.value.kind == "read_only" and "damaged" not in str(caught.value)
+            store = ChatStore(disk / "chats.sqlite3")  # opened for reading, and says why
+            assert store.read_only is not None and "read-only" in str(store.read_only)
+            assert [c.title for c in store.conversations()] == ["Lamps"]
+            assert store.messages(chat.id)[0].content == "How bright is the lamp?"
             with pytest.raises(ChatStoreError, match="cannot be written to"):
-                ChatStore(disk / "chats.sqlite3").add_message(1, "user", "hi")
+                store.add_message(chat.id, "user", "hi")
+            store.close()
+            killed = ChatStore(disk / "killed" / "chats.sqlite3")
+            assert killed.read_only is not None
+            assert killed.messages(chat.id)[0].content == "How bright is the lamp?"
+            killed.close()
         finally:
             read_only(disk, False)
         assert index(root, "notes", docs, embedder).indexed == 2

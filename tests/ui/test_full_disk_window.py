@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.disks import fill, small_disk
+from tests.engine.disks import fill, read_only, small_disk
 
 
 @pytest.mark.slow
@@ -55,3 +55,31 @@ def test_a_disk_that_fills_while_a_reply_streams_ends_the_reply_in_words(harness
         assert [m.content for m in stored if m.role == "user"][-1] == "And now a short one."
         assert stored[-1].role == "assistant" and stored[-1].content
         harness.stop()
+
+
+@pytest.mark.slow
+def test_on_a_read_only_disk_the_chats_are_shown_and_nothing_typed_is_lost(harness, hearth_home,
+                                                                            qtbot):  # fmt: skip
+    """Hearth starts on a data folder it cannot write: it says so once, shows the chats, loads
+    the model, and a message it cannot save stays in the box."""
+    with small_disk(hearth_home, 40) as disk:
+        app = harness.start()
+        app.send("Written before the disk turned read-only.")
+        app.wait_reply()
+        harness.stop()
+        read_only(disk)
+        try:
+            app = harness.start()
+            window = app.window
+            qtbot.wait_until(lambda: "nothing new can be saved" in window.notice.text(),
+                             timeout=10000)  # fmt: skip
+            assert "read-only" in window.notice.text()
+            assert app.conversation is not None
+            shown = [message.text() for message in window.chat.messages()]
+            assert shown[0] == "Written before the disk turned read-only." and shown[1]
+            app.send("Written on a read-only disk.")
+            qtbot.wait_until(lambda: "cannot be written" in window.notice.text(), timeout=10000)
+            assert window.composer.edit.toPlainText() == "Written on a read-only disk."
+            harness.stop()
+        finally:
+            read_only(disk, False)
