@@ -10,6 +10,7 @@ from typing import Any
 
 from app.cli_options import add_checked
 from app.cli_remote import add_remote_options, connect_remote, exit_status
+from app.cli_text import argument_text, file_text, stdin_text
 from app.paths import app_paths, new_model_session
 from engine.backends import detect_backend
 from engine.bundled import default_model_path
@@ -33,7 +34,9 @@ def register(subparsers: Any) -> None:
     info.set_defaults(func=run_info)
 
     chat = subparsers.add_parser("chat", help="stream a reply from a local model")
-    chat.add_argument("prompt", help="the message to answer ('-' reads standard input)")
+    chat.add_argument(
+        "prompt", type=argument_text, help="the message to answer ('-' reads standard input)"
+    )
     chat.add_argument("--model", help="a GGUF file (default: the bundled model)")
     add_checked(chat, "--ctx", "request.context_size", default=4096,
                 help="context window in tokens (0: trained)")  # fmt: skip
@@ -121,12 +124,12 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    prompt = stdin_text() if args.prompt == "-" else args.prompt
     if not prompt.strip():  # checked before a model is loaded for nothing
         raise HearthError("The message is empty: there is nothing to answer.",
                           "Give the message as an argument, or '-' to read it from stdin.")  # fmt: skip
     history = _read_history(args.history) if args.history else []
-    pinned = [Document(_read_text(path), path) for path in args.pin]
+    pinned = [Document(file_text(path), path) for path in args.pin]
     session = connect_remote(args) if args.remote is not None else _load_local(args)
     try:
         return _chat(args, session, prompt, history, pinned)
@@ -195,26 +198,10 @@ def _load_local(args: argparse.Namespace) -> ModelSession:
     return session
 
 
-def _read_text(path: str) -> str:
-    """A file's text in its own encoding (the document library's reader); lost bytes are said."""
-    from engine.library.textfile import read_text
-    from engine.library.types import FileProblem
-
-    try:
-        decoded = read_text(path)
-    except FileProblem as exc:
-        raise HearthError(f"Cannot read {path}: {exc}.") from exc
-    except OSError as exc:
-        raise HearthError(f"Cannot read {path}: {exc.strerror}.") from exc
-    if decoded.encoding.note:
-        print(f"note: {path}: {decoded.encoding.note}", file=sys.stderr)
-    return decoded.text
-
-
 def _read_history(path: str) -> list[dict[str, str]]:
     """Earlier messages from a JSON file: [{"role": "user"|"assistant", "content": "..."}]."""
     try:
-        messages = json.loads(_read_text(path))
+        messages = json.loads(file_text(path))
         history = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
     except (ValueError, TypeError, KeyError) as exc:
         raise HearthError(

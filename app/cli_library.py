@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from app.cli_options import add_checked
 from app.cli_remote import add_remote_options, connect_remote, exit_status
+from app.cli_text import argument_text
 from app.interrupts import interruptible
 from app.paths import app_paths, new_model_session
 from engine.cancel import CancelToken
@@ -44,7 +45,7 @@ def register(subparsers: Any) -> None:
     index.set_defaults(func=run_index)
 
     search = subparsers.add_parser("search", help="search a document library")
-    search.add_argument("query", help="words or a question")
+    search.add_argument("query", type=argument_text, help="words or a question")
     _library_option(search)
     add_checked(search, "--k", "request.search_k", default=5, help="number of hits (5)")
     search.add_argument("--file", action="append", metavar="PATH", help="only this file")
@@ -53,7 +54,7 @@ def register(subparsers: Any) -> None:
     search.set_defaults(func=run_search)
 
     ask = subparsers.add_parser("ask", help="answer a question from your documents")
-    ask.add_argument("question")
+    ask.add_argument("question", type=argument_text)
     _library_option(ask)
     ask.add_argument("--model", help="a GGUF file (default: the bundled model)")
     add_checked(ask, "--k", "chat.sources_k", default=5, help="excerpts to retrieve (5)")

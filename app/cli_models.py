@@ -11,6 +11,7 @@ import sys
 import time
 from typing import Any
 
+from app.cli_text import argument_text
 from app.paths import app_paths
 from engine.errors import HearthError
 from engine.settings_schema import KV_TYPES, OPTIONS_BY_KEY, read_settings_file
@@ -22,7 +23,9 @@ def register(subparsers: Any) -> None:
     commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
     search = commands.add_parser("search", help="search the Hub for GGUF models")
-    search.add_argument("query", help="words in the model's name, e.g. 'qwen 7b'")
+    search.add_argument(
+        "query", type=argument_text, help="words in the model's name, e.g. 'qwen 7b'"
+    )
     search.add_argument("--limit", type=_positive, default=20, help="results to show (20)")
     search.add_argument("--json", action="store_true", help="print one JSON object")
     search.set_defaults(func=run_search)

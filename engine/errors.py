@@ -56,3 +56,24 @@ class ModelLoadError(HearthError):
 
 class GenerationError(HearthError):
     """Generation failed part-way (context full, decode error)."""
+
+
+class InvalidTextError(HearthError, ValueError):
+    """Text that has no UTF-8 form, so no model can read it: a lone surrogate, as a JSON
+    "\\ud800" escape or bytes decoded with Python's surrogateescape leave in a string."""
+
+
+def utf8(text: str, what: str = "The text") -> bytes:
+    """`text` encoded as UTF-8, for a tokenizer; `what` names it in the error.
+
+    Raises:
+        InvalidTextError: `text` holds a lone surrogate (named, with its place).
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidTextError(
+            f"{what} holds a character that is not valid Unicode (U+{ord(text[exc.start]):04X}, "
+            f"half of a surrogate pair) at character {exc.start + 1:,}.",
+            "Remove it, or save the text again as UTF-8.",
+        ) from exc

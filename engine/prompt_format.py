@@ -27,7 +27,7 @@ from engine.chat_template import (
     fold_system,
     merge_same_roles,
 )
-from engine.errors import GenerationError
+from engine.errors import GenerationError, utf8
 from engine.gguf_info import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,17 @@ class PromptFormat:
     # -- tokens ------------------------------------------------------------------------------
 
     def tokens(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        """The prompt's tokens; only the template's markup yields control tokens."""
+        """The prompt's tokens; only the template's markup yields control tokens.
+
+        Raises:
+            InvalidTextError: A message holds text no model can read (see `engine.errors.utf8`).
+        """
+        for number, message in enumerate(messages, start=1):  # named before they are joined
+            utf8(str(message.get("content") or ""), f"Message {number} ({message['role']})")
         segments = self.segments(messages)
         text = "".join(segment.text for segment in segments)
         if self._template is None:
-            return list(self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+            return list(self._llama.tokenize(utf8(text), add_bos=True, special=False))
         # Templates that write the BOS text themselves must not get a second one.
         add_bos = bool(self._llama._model.add_bos_token()) and not (
             self._bos_text and text.startswith(self._bos_text)
@@ -154,7 +160,7 @@ class PromptFormat:
 
         vocab = self._llama._model.vocab
         n_vocab = self._llama.n_vocab()
-        ids = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        ids = self._llama.tokenize(utf8(text), add_bos=False, special=True)
         pieces: list[Piece] = []
         position = 0
         for token in ids:
@@ -203,7 +209,7 @@ class PromptFormat:
             ):
                 piece = piece.rstrip()
             if piece:
-                tokens.extend(llama.tokenize(piece.encode("utf-8"), add_bos=False, special=False))
+                tokens.extend(llama.tokenize(utf8(piece), add_bos=False, special=False))
         return tokens
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from engine.cancel import CancelToken
-from engine.errors import HearthError
+from engine.errors import HearthError, utf8
 from engine.library.answer import prompt_excerpt
 from engine.library.types import Hit
 
@@ -105,11 +105,9 @@ class QueryLikelihoodReranker:
         words = " ".join(question.split())
         if not words:
             return 0.0
-        asked = list(
-            self._session.llama.tokenize(
-                (" " + words).encode("utf-8"), add_bos=False, special=False
-            )
-        )[:QUESTION_TOKENS]
+        asked = list(self._session.llama.tokenize(utf8(" " + words), add_bos=False, special=False))[
+            :QUESTION_TOKENS
+        ]
         room = RERANK_CTX - len(asked) - 1
         prefix = evaluator.tokenize(PROMPT.format(passage=" ".join(passage.split())))
         if len(prefix) > room:  # keep the prompt's tail, which names what follows

@@ -16,7 +16,7 @@ from engine.backends import auto_gpu_layers, default_threads
 from engine.cancel import CancelToken
 from engine.draft_model import DraftModel, DraftModelRefused, auto_draft_path
 from engine.drafter import Drafter
-from engine.errors import GenerationError, HearthError, ModelLoadError
+from engine.errors import GenerationError, HearthError, ModelLoadError, utf8
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.llama_load import KV_CACHE_TYPES, LoadSettings, decode_batch
 from engine.llama_load import create_llama as _create_llama
@@ -248,7 +248,7 @@ class ModelSession:
     # -- tokens ----------------------------------------------------------------------------
 
     def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
-        return list(self._require().tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
+        return list(self._require().tokenize(utf8(text), add_bos=add_bos, special=False))
 
     def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
         """The exact tokens the model will see for `messages`, reply header included."""

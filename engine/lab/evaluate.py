@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.cancel import CancelToken
+from engine.errors import utf8
 from engine.lab.events import LabCancelled
 
 # Logits rows requested per decode call: llama.cpp keeps an output buffer of rows x vocabulary
@@ -58,7 +59,7 @@ class TokenEvaluator:
     def tokenize(self, text: str) -> list[int]:
         """`text` as the model reads it: BOS first where the model wants one, no special tokens
         parsed (llama.cpp's `common_tokenize(ctx, text, true)`)."""
-        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+        return list(self._llama.tokenize(utf8(text), add_bos=True, special=False))
 
     def clear(self) -> None:
         """Empty the KV cache."""

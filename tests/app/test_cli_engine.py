@@ -135,3 +135,25 @@ def test_opening_a_file_from_the_desktop_starts_the_window(tmp_path):
     # Closing while the dropped file is still being indexed must not end in an error dialog.
     log = (Path(os.environ["HEARTH_HOME"]) / "logs" / "hearth.log").read_text()
     assert "Unexpected error" not in log
+
+
+@pytest.mark.slow
+def test_chat_reads_text_in_the_terminal_s_own_encoding_and_refuses_what_no_model_reads(
+    tmp_path,
+):
+    """Latin-1 bytes as the message, on standard input, or a history with a JSON surrogate
+    escape: never "unexpected error"."""
+    latin1 = "Name one café.".encode("latin-1")
+    as_argument = subprocess.run([sys.executable, "-m", "app", "chat", "--max-tokens", "3",
+                                  latin1], capture_output=True, timeout=180)  # fmt: skip
+    assert as_argument.returncode == 0, as_argument.stderr
+    piped = subprocess.run([sys.executable, "-m", "app", "chat", "--max-tokens", "3", "-"],
+                           input=latin1, capture_output=True, timeout=180)  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    history = tmp_path / "history.json"
+    history.write_text('[{"role": "user", "content": "\\ud800 hi"}, '
+                       '{"role": "assistant", "content": "Hello."}]')  # fmt: skip
+    refused = hearth("chat", "--max-tokens", "3", "--history", str(history), "And now?")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("hearth: Message ") and "not valid Unicode" in refused.stderr
+    assert "unexpected error" not in refused.stderr

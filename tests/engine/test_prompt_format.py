@@ -165,3 +165,17 @@ def test_consecutive_user_messages_are_joined_for_templates_that_insist_on_alter
     session = tiny_sessions["mistral"]
     messages = [{"role": "user", "content": "one"}, {"role": "user", "content": "two"}]
     assert "one\n\ntwo" in session._format.render(messages)
+
+
+def test_text_no_model_can_read_is_refused_in_words(smollm2):
+    """A lone surrogate (a JSON "\\ud800" escape, bytes kept by surrogateescape) has no UTF-8
+    form: every way to the tokenizer refuses it, naming where, rather than failing inside."""
+    from engine.errors import InvalidTextError
+
+    messages = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "caf\udce9 au lait"}]  # fmt: skip
+    with pytest.raises(InvalidTextError, match=r"Message 2 \(user\) holds .*U\+DCE9"):
+        smollm2.prompt_tokens(messages)
+    with pytest.raises(InvalidTextError, match="at character 4"):
+        smollm2.tokenize("caf\udce9")
+    assert smollm2.prompt_tokens([{"role": "user", "content": "café au lait"}])
