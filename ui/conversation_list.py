@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.format import plain_tip
+
 
 class ConversationList(QWidget):
     """Signals: selected(id), newRequested(), renameRequested(id, title), deleteRequested(id),
@@ -79,7 +81,7 @@ class ConversationList(QWidget):
         for conversation in conversations:
             item = QListWidgetItem(conversation.title)
             item.setData(Qt.ItemDataRole.UserRole, conversation.id)
-            item.setToolTip(conversation.title)
+            item.setToolTip(plain_tip(conversation.title))
             self.list.addItem(item)
             if conversation.id == current_id:
                 self.list.setCurrentItem(item)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyledItemDelegate
 
 from engine.display import display_name, display_path
+from ui.format import plain_tip
 from ui.records_model import RecordsModel
 
 COLUMNS = ("File", "Pages", "Chunks", "Status", "Used")
@@ -125,9 +126,10 @@ class DocumentsModel(RecordsModel[FileRow]):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == FILE:
                 counts = _counts(row)
-                return f"{display_path(row.path)} ({counts})" if counts else display_path(row.path)
+                shown = f"{display_path(row.path)} ({counts})" if counts else display_path(row.path)
+                return plain_tip(shown)
             if column == STATUS:
-                return row.status_text if row.indexing else (row.error or row.status)
+                return plain_tip(row.status_text if row.indexing else (row.error or row.status))
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:
             colour = STATUS_COLOURS.get(row.status)

@@ -62,6 +62,7 @@ class DocumentsPanel(QWidget):
         self.heading.setObjectName("EmptyTitle")
         self.heading.setStyleSheet("font-size: 12pt;")
         self.summary = QLabel(EMPTY_SUMMARY)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.summary.setObjectName("Muted")
         self.summary.setWordWrap(True)
         self.model = DocumentsModel(self)
@@ -91,6 +92,7 @@ class DocumentsPanel(QWidget):
         self.progress.setVisible(False)
         self.progress.setAccessibleName("Indexing progress")
         self.progress_label = QLabel()
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.progress_label.setObjectName("Muted")
         self.progress_label.setVisible(False)
 

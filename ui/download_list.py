@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from engine.display import display_path, display_text
 from engine.hub.progress import DownloadProgress, DownloadState
 from ui.elided_label import ElidedLabel
-from ui.format import size
+from ui.format import plain_tip, size
 
 ERROR_STYLE = "color: #b42318;"
 _RUNNING = (DownloadState.QUEUED, DownloadState.CHECKING, DownloadState.DOWNLOADING,
@@ -103,6 +103,7 @@ class DownloadRow(QFrame):
         self.detail.setObjectName("Muted")
         # Why it failed, whole and wrapped: a reason cut off mid-sentence helps no one.
         self.reason = QLabel()
+        self.reason.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.reason.setWordWrap(True)
         self.reason.setStyleSheet(ERROR_STYLE)
         self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -155,7 +156,7 @@ class DownloadRow(QFrame):
         self.reason.setText(reason)
         self.reason.setVisible(bool(reason))
         if state == DownloadState.DONE and progress.path:
-            self.detail.setToolTip(display_path(progress.path))
+            self.detail.setToolTip(plain_tip(display_path(progress.path)))
         self.pause_button.setText({DownloadState.PAUSED: "Resume",
                                    DownloadState.FAILED: "Retry"}.get(state, "Pause"))  # fmt: skip
         self.pause_button.setAccessibleDescription(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QWidget
 
+from ui.format import plain_tip
+
 
 class ElidedLabel(QLabel):
     """Args:
@@ -18,12 +20,13 @@ class ElidedLabel(QLabel):
         self._full = ""
         self._min_chars = min_chars
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # names and titles, never markup
         self._fit_minimum()
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
         self._full = text
-        self.setToolTip(text)
+        self.setToolTip(plain_tip(text))
         self._elide()
 
     def text(self) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
+
+from PySide6.QtGui import Qt
 
 from engine.display import display_name
 from engine.storage import size_text
@@ -80,3 +83,11 @@ def short_name(path: str, limit: int) -> str:
         return name
     keep = limit - 1
     return name[: keep - keep // 3] + "…" + name[-(keep // 3) :]
+
+
+def plain_tip(text: str) -> str:
+    """`text` as a tooltip (or an item's tooltip role) shows it, letter for letter: Qt reads a
+    tooltip that looks like markup ("if a<b ... <i>") as HTML and drops or styles parts of it."""
+    if not Qt.mightBeRichText(text):
+        return text
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"

@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from engine.display import display_text
-from ui.format import count, size
+from ui.format import count, plain_tip, size
 from ui.records_model import RecordsModel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -134,7 +134,9 @@ class RepoModel(RecordsModel[RepoRow]):
             return text
         if role == Qt.ItemDataRole.ToolTipRole:
             if index.column() == 0 and row.gated:
-                return f"{text}\nGated: accept its conditions on the Hub and add an access token."
+                return plain_tip(
+                    f"{text}\nGated: accept its conditions on the Hub and add an access token."
+                )
             if index.column() in (2, 3):
                 value = row.downloads if index.column() == 2 else row.likes
                 return f"{value:,}"
@@ -170,9 +172,11 @@ class FileModel(RecordsModel[FileRow]):
                                               index.column() == 0 else "")  # fmt: skip
         if role == Qt.ItemDataRole.ToolTipRole:
             if index.column() == len(FILE_COLUMNS) - 1 and row.detail:  # all of it, and why
-                return f"{text}\n{row.detail}"
+                return plain_tip(f"{text}\n{row.detail}")
             if index.column() == 0 and row.recommended:
-                return f"{text}\nRecommended: the best quality that fits here with room to spare."
+                return plain_tip(
+                    f"{text}\nRecommended: the best quality that fits here with room to spare."
+                )
             return text
         if role == Qt.ItemDataRole.BackgroundRole and row.recommended:
             return RECOMMENDED_TINT

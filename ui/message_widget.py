@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from ui.evidence_list import EvidenceList
-from ui.format import stats_details, stats_line
+from ui.format import plain_tip, stats_details, stats_line
 from ui.markdown_view import MarkdownView
 from ui.source_list import SourceList
 
@@ -151,7 +151,7 @@ class MessageWidget(QFrame):
         self._stats = stats
         line = stats_line(stats)
         self.show_status(line)
-        self.stats_label.setToolTip(stats_details(stats) if stats is not None else "")
+        self.stats_label.setToolTip(plain_tip(stats_details(stats)) if stats is not None else "")
 
     def set_sources(self, sources: Sequence[Source]) -> None:
         self.sources.set_sources(sources)

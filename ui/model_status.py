@@ -8,6 +8,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QWidget
 
 from ui.elided_label import ElidedButton
+from ui.format import plain_tip
 
 
 class ModelStatus(QWidget):
@@ -56,7 +57,7 @@ class ModelStatus(QWidget):
         self._tick.stop()
         self.bar.setVisible(False)
         self.button.set_name(name, after="  ▾")
-        self.button.setToolTip(detail or name)
+        self.button.setToolTip(plain_tip(detail or name))
         self.button.setAccessibleName(f"Model: {name}")
         self.button.setAccessibleDescription(detail or name)
 

@@ -52,6 +52,7 @@ class PageViewer(QDialog):
         self.title.setTextFormat(Qt.TextFormat.PlainText)  # a file name, never markup
         self.title.setObjectName("GaugeValue")
         self.page_label = QLabel()
+        self.page_label.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.page_label.setObjectName("Muted")
         self.prev_button = self._tool(
             "‹", "Previous page (Page Up)", lambda: self.go(self.page - 1)
@@ -84,6 +85,7 @@ class PageViewer(QDialog):
         self.page_scroll.setAccessibleName("Page")
         self.page_view.setAccessibleName("Page image")
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         self.stack = QStackedWidget()

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.format import plain_tip
+
 EXAMPLE_ADDRESS = "http://192.168.1.20:8080"
 _ASK_TEXT = "Test the connection to see the server's models."
 _NO_KEY = "None"
@@ -192,7 +194,7 @@ class RemoteDialog(QDialog):
         self.model.clear()
         self.model.addItems(list(models))
         self.model.setCurrentText(chosen or typed or (models[0] if len(models) == 1 else ""))
-        self.model.setToolTip(self.model.currentText())
+        self.model.setToolTip(plain_tip(self.model.currentText()))
         self.found.setText(text)
         self.found.setStyleSheet("")
         self._update_buttons()

@@ -6,7 +6,7 @@ import os
 from types import MappingProxyType
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -183,6 +183,7 @@ class SettingsDialog(QDialog):
         self.note = QLabel("Model and memory changes apply when the model is next loaded.")
         self.note.setObjectName("Muted")
         self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.error.setStyleSheet("color: #b42318;")
         self.error.setWordWrap(True)
         self.error.setVisible(False)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.display import display_name
-from ui.format import short_name
+from ui.format import plain_tip, short_name
 
 if TYPE_CHECKING:
     from engine.library.answer import Source
@@ -63,7 +63,7 @@ class SourceList(QWidget):
             button.setObjectName("SourceButton")
             excerpt = " ".join(source.excerpt.split())
             shown = excerpt[:500] + ("…" if len(excerpt) > 500 else "")
-            button.setToolTip(f"{display_name(source.file)}\n{shown}")
+            button.setToolTip(plain_tip(f"{display_name(source.file)}\n{shown}"))
             page = f", page {source.page}" if source.page else ""
             button.setAccessibleName(f"Source {source.number}: {display_name(source.file)}{page}")
             button.setAccessibleDescription("Opens the page with the passage highlighted")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from engine.display import display_name, display_path
 from engine.library.watched import MISSING, SYNCING, UNREADABLE, WatchedFolder
+from ui.format import plain_tip
 
 # The words after a folder's name, by state.
 STATE_TEXT = {
@@ -74,7 +75,7 @@ class WatchedFoldersView(QWidget):
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, folder.path)
             tip = display_path(folder.path)
-            item.setToolTip(f"{tip}\n{folder.message}" if folder.message else tip)
+            item.setToolTip(plain_tip(f"{tip}\n{folder.message}" if folder.message else tip))
             item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
             if folder.state in (MISSING, UNREADABLE):
                 item.setForeground(QColor(PROBLEM_COLOUR))

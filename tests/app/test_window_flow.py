@@ -714,3 +714,27 @@ def test_a_reply_never_written_says_so_after_a_restart(qtbot):
         assert "failed" in reply.stats_label.text() and NOT_SAVED in reply.stats_label.toolTip()
     finally:
         app.stop()
+
+
+def test_a_chat_title_that_looks_like_markup_shows_letter_for_letter(fake_app):
+    """Titles, names and excerpts are text from outside: Qt must not read them as HTML, in a
+    label or in a tooltip."""
+    from PySide6.QtGui import QTextDocument
+    from PySide6.QtGui import Qt as GuiQt
+
+    def as_shown(tip: str) -> str:
+        shown = QTextDocument()
+        if GuiQt.mightBeRichText(tip):
+            shown.setHtml(tip)
+        else:
+            shown.setPlainText(tip)
+        return shown.toPlainText()
+
+    window = fake_app.window
+    fake_app.send("Tell me about otters.")
+    fake_app.wait_reply()
+    title = "if a<b and c>d then <i>done</i> & more"
+    window.conversations.renameRequested.emit(fake_app.conversation.id, title)
+    assert window.title.textFormat() == Qt.TextFormat.PlainText
+    assert as_shown(window.title.toolTip()) == title
+    assert as_shown(window.conversations.list.item(0).toolTip()) == title

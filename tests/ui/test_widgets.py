@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel
@@ -270,3 +271,21 @@ def test_evidence_under_a_reply_is_the_document_s_text_with_its_terms_marked(qtb
     assert clicked.args[0] is evidence[1]
     widget.set_evidence(())
     assert widget.evidence.isHidden() and widget.evidence.quotes() == []
+
+
+@pytest.mark.parametrize("text", ["if a<b and c>d then <i>done</i>", "Renamed <b>bold</b> & x",
+                                  "guide.pdf\n<div class='note'>Keep the lid shut.</div>",
+                                  "plain & simple", "a < b"])  # fmt: skip
+def test_a_tooltip_shows_outside_text_letter_for_letter(text):
+    from PySide6.QtGui import Qt as GuiQt
+    from PySide6.QtGui import QTextDocument
+
+    from ui.format import plain_tip
+
+    tip = plain_tip(text)
+    shown = QTextDocument()
+    if GuiQt.mightBeRichText(tip):  # as QToolTip decides
+        shown.setHtml(tip)
+    else:
+        shown.setPlainText(tip)
+    assert shown.toPlainText() == text

@@ -86,6 +86,7 @@ class Figure(QWidget):
             # when called with a visible label (KL divergences of 0.02 were drawn as 20).
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.caption = QLabel()
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.caption.setObjectName("Muted")
         self.caption.setWordWrap(True)
         layout = QVBoxLayout(self)

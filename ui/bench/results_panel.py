@@ -81,6 +81,7 @@ class ResultsPanel(QWidget):
             "A limit the recommended variant must meet; several separated by commas"
         )
         self.advice = QLabel("Run a benchmark or open saved results.")
+        self.advice.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.advice.setWordWrap(True)
         self.advice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.advice.setAccessibleName("Recommendation")
@@ -125,6 +126,7 @@ class ResultsPanel(QWidget):
         splitter.setSizes([170, 420])
 
         self.source = QLabel()
+        self.source.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.source.setObjectName("Muted")
         self.source.setWordWrap(True)  # long folders wrap rather than being cut off
         self.source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

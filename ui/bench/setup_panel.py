@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.bench.records import GOOD_SOURCES, VARIANT_TYPES, BenchRequest, VariantCheck, VariantRequest
-from ui.format import params, size
+from ui.format import params, plain_tip, size
 from ui.model_picker import ModelRow
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -91,6 +91,7 @@ class SetupPanel(QWidget):
         self.variant_warning.setVisible(False)
         self.disk = _muted()
         self.outcome = QLabel()  # what the last Make variants came to
+        self.outcome.setTextFormat(Qt.TextFormat.PlainText)  # outside text, never markup
         self.outcome.setObjectName("Outcome")
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -227,17 +228,18 @@ class SetupPanel(QWidget):
         for row in self._rows:
             item = QListWidgetItem(self._describe(row))
             item.setData(PATH_ROLE, row.path)
-            item.setToolTip(row.path)
+            item.setToolTip(plain_tip(row.path))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(
                 Qt.CheckState.Checked if row.path in ticked else Qt.CheckState.Unchecked
             )
             self.models.addItem(item)
             self.reference.addItem(row.shown_name, row.path)
-            self.reference.setItemData(self.reference.count() - 1, row.path,
+            self.reference.setItemData(self.reference.count() - 1, plain_tip(row.path),
                                        Qt.ItemDataRole.ToolTipRole)  # fmt: skip
             self.source.addItem(f"{row.shown_name} ({row.file_type})", row.path)
-            self.source.setItemData(self.source.count() - 1, row.path, Qt.ItemDataRole.ToolTipRole)
+            self.source.setItemData(self.source.count() - 1, plain_tip(row.path),
+                                   Qt.ItemDataRole.ToolTipRole)  # fmt: skip
         self.models.blockSignals(False)
         self.reference.setCurrentIndex(max(0, self.reference.findData(reference)))
         self.source.setCurrentIndex(max(0, self.source.findData(source)))
