@@ -9,11 +9,10 @@ sent, so web pages in a browser cannot read the replies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
@@ -21,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.serve.auth import is_loopback, key_matches
+from app.serve.bodies import read_body
 from app.serve.completions import start_reply, streamed_reply, whole_reply
 from app.serve.embeddings import embed
 from app.serve.errors import ApiError
@@ -42,10 +42,6 @@ def build_app(service: Service) -> KeyCheck:
     async def on_api_error(_request: Request, exc: ApiError) -> Response:
         return exc.response()
 
-    @app.exception_handler(RequestValidationError)
-    async def on_invalid(_request: Request, exc: RequestValidationError) -> Response:
-        return _invalid(exc.errors()).response()
-
     @app.exception_handler(HTTPException)
     async def on_http(_request: Request, exc: HTTPException) -> Response:
         words = {404: "There is no such endpoint.", 405: "That method is not allowed here."}
@@ -57,7 +53,8 @@ def build_app(service: Service) -> KeyCheck:
         return ModelList(data=[entry] if entry is not None else [])
 
     @app.post("/v1/chat/completions")
-    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    async def chat_completions(request: Request) -> Response:
+        body = await read_body(request, ChatCompletionRequest)
         admitted = ExitStack()
         admitted.enter_context(service.gate.admit())
         try:
@@ -78,34 +75,16 @@ def build_app(service: Service) -> KeyCheck:
             admitted.close()
 
     @app.post("/v1/embeddings")
-    async def embeddings(body: EmbeddingRequest) -> Response:
+    async def embeddings(request: Request) -> Response:
+        body = await read_body(request, EmbeddingRequest)
         return JSONResponse((await embed(service.embedder, body)).model_dump())
 
-    return KeyCheck(app, service.options.api_key)
+    return KeyCheck(app, service.options.api_key, service.context_length)
 
 
 def _release(run: ReplyRun, held: ExitStack) -> None:
     run.cancel()
     held.close()
-
-
-def _invalid(errors: Any) -> ApiError:
-    """A 400 naming the first field the request got wrong."""
-    first = errors[0] if errors else {}
-    where = [str(part) for part in first.get("loc", ()) if part != "body"]
-    param = ".".join(where) or None
-    message = first.get("msg", "The request is not valid.")
-    if first.get("type") == "json_invalid":
-        return ApiError(400, "The request body is not valid JSON.")
-    if first.get("type") == "extra_forbidden":
-        return ApiError(400, f"{param} is not a field this server knows.", param=param)
-    if not where:  # the body as a whole: absent, or not an object (e.g. sent as text/plain)
-        if first.get("type") == "missing":
-            return ApiError(400, "The request has no body: send a JSON object.")
-        return ApiError(
-            400, "The request body must be a JSON object, sent with Content-Type: application/json."
-        )
-    return ApiError(400, f"{param}: {message}." if param else f"{message}.", param=param)
 
 
 # A 131,072-token window holds about half a megabyte of text: a body many times that can never
@@ -121,16 +100,20 @@ class KeyCheck:
         app: The application it guards.
         api_key: The key each request must carry; "" to take only requests whose Host header
             names this computer (so a web page cannot reach the server by a rebound DNS name).
+        context_length: The served model's window in tokens (None while none is loaded), which
+            the refusal of a large body compares it with.
     """
 
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
+    def __init__(self, app: ASGIApp, api_key: str,
+                 context_length: Callable[[], int | None] = lambda: None) -> None:  # fmt: skip
         self.app = app
         self.api_key = api_key
+        self.context_length = context_length
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = {key.lower(): value.decode("latin-1") for key, value in scope["headers"]}
-            refusal = self._refusal(headers) or _too_large(headers)
+            refusal = self._refusal(headers) or self._too_large(headers)
             if refusal is not None:
                 await refusal.response()(scope, receive, send)
                 return
@@ -150,11 +133,11 @@ class KeyCheck:
                             f"not '{host}'.", code="host_not_allowed")  # fmt: skip
         return None
 
-
-def _too_large(headers: dict[bytes, str]) -> ApiError | None:
-    length = headers.get(b"content-length", "")
-    if not length.isdigit() or int(length) <= MAX_BODY_BYTES:
-        return None
-    return ApiError(413, f"The request is {int(length) / 1e6:,.1f} MB: this server takes at most "
-                    f"{MAX_BODY_BYTES / 1e6:,.0f} MB, far more text than a 131,072-token window "
-                    "holds.", code="request_too_large")  # fmt: skip
+    def _too_large(self, headers: dict[bytes, str]) -> ApiError | None:
+        length = headers.get(b"content-length", "")
+        if not length.isdigit() or int(length) <= MAX_BODY_BYTES:
+            return None
+        window = self.context_length()
+        holds = f", far more text than the model's {window:,}-token window holds" if window else ""
+        return ApiError(413, f"The request is {int(length) / 1e6:,.1f} MB: this server takes at "
+                        f"most {MAX_BODY_BYTES / 1e6:,.0f} MB{holds}.", code="request_too_large")  # fmt: skip

@@ -22,8 +22,8 @@ from app.serve.documents import Retrieved
 from app.serve.errors import ApiError
 from app.serve.reply import ClientGone, ReplyRun
 from app.serve.requests import (
-    check_choices,
     policy_for,
+    refuse_unsupported,
     sampling_for,
     sources_k_for,
     split_messages,
@@ -98,7 +98,7 @@ async def start_reply(service: Service, body: ChatCompletionRequest,
             or library.
         ClientGone: The client went away while the request waited.
     """
-    check_choices(body)  # the request's own faults first: they hold whatever the model
+    refuse_unsupported(body)  # the request's own faults first: they hold whatever the model
     system, history, text = split_messages(body.messages)
     model = service.check_model(body.model)
     options = service.options

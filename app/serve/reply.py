@@ -18,7 +18,7 @@ from app.model_thread import batched
 from app.serve.errors import ApiError
 from engine.chat.answer import Question, answer
 from engine.chat.engine import NoModelError
-from engine.errors import GenerationError, HearthError
+from engine.errors import GenerationError, HearthError, InvalidTextError
 from engine.settings_schema import SettingError
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def api_error(exc: BaseException) -> ApiError:
             else ""
         )
         return ApiError(400, str(exc) + how, param="messages", code="context_length_exceeded")
-    if isinstance(exc, SettingError | GenerationError):
+    if isinstance(exc, SettingError | GenerationError | InvalidTextError):
         return ApiError(400, str(exc))
     if isinstance(exc, NoModelError):
         return ApiError(503, "No model is loaded yet.", code="model_not_loaded")

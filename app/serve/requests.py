@@ -142,11 +142,28 @@ def sources_k_for(request: ChatCompletionRequest, options: ServeOptions) -> int:
         raise ApiError(400, exc.message, param="hearth.sources_k") from exc
 
 
-def check_choices(request: ChatCompletionRequest) -> None:
-    """Raises ApiError (400) when more than one choice is asked for (one model writes one), or
-    tools are offered (this server does not call them; ignoring them would mislead the client)."""
+def refuse_unsupported(request: ChatCompletionRequest) -> None:
+    """Refuse what this server cannot do rather than ignore it, which would mislead the client:
+    more than one choice (one model writes one), tools (it does not call them), a reply held to
+    JSON or a schema, and log probabilities.
+
+    Raises:
+        ApiError: 400 naming the field.
+    """
     if request.n is not None and request.n != 1:
         raise ApiError(400, "This server writes one choice per request (n = 1).", param="n")
     if request.tools:
         raise ApiError(400, "This server does not call tools: send the request without them.",
                        param="tools")  # fmt: skip
+    kind = (request.response_format or {"type": "text"}).get("type")
+    if kind != "text":
+        named = f' of type "{kind}"' if isinstance(kind, str) else ""
+        raise ApiError(400, f"This server writes plain text only and cannot hold its reply to a "
+                       f"response_format{named}: send the request without it (ask for JSON in the "
+                       "message instead).", param="response_format")  # fmt: skip
+    if request.logprobs:
+        raise ApiError(400, "This server does not give log probabilities: send the request "
+                       "without logprobs.", param="logprobs")  # fmt: skip
+    if request.top_logprobs:
+        raise ApiError(400, "This server does not give log probabilities: send the request "
+                       "without top_logprobs.", param="top_logprobs")  # fmt: skip

@@ -1,8 +1,10 @@
 """The API's requests and replies as pydantic models, in OpenAI's shapes.
 
-Requests ignore fields they do not know (clients send `user`, `logprobs: false` and the like);
-the numbers that bound sampling are checked again by the settings schema
-(engine/settings_schema.py), so `temperature: 5` is refused in the same words as `--temperature 5`.
+Requests ignore fields they do not know (clients send `user`, `parallel_tool_calls` and the like),
+but read those a reply could not honour (`tools`, `response_format`, `logprobs`), which
+app/serve/requests.py refuses; the numbers that bound sampling are checked again by the settings
+schema (engine/settings_schema.py), so `temperature: 5` is refused in the same words as
+`--temperature 5`.
 Hearth's own additions travel in a `hearth` object on the request and on the reply.
 """
 
@@ -76,6 +78,9 @@ class ChatCompletionRequest(_Request):
     seed: int | None = None
     n: int | None = None
     tools: list[Any] | None = None
+    response_format: dict[str, Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
     hearth: HearthOptions | None = None
 
 

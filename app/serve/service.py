@@ -56,6 +56,11 @@ class Service:
         return ModelEntry(id=model_id(path), created=created, context_length=report.n_ctx,
                           hearth=hearth)  # fmt: skip
 
+    def context_length(self) -> int | None:
+        """The loaded model's window in tokens (as /v1/models gives it), None while none is."""
+        report = self.model_thread.engine.session.report
+        return report.n_ctx if report is not None else None
+
     def check_model(self, name: str) -> str:
         """The loaded model's id when `name` is it.
 

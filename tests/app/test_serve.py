@@ -260,3 +260,25 @@ def test_hearth_chat_remote_talks_to_hearth_serve(capsys, served):
     assert "".join(lines[:-1]).strip()
     assert 0 < stats["generated_tokens"] <= 12 and stats["counts_estimated"] is False
     assert stats["context"]["budget"]["n_ctx"] == 2048  # from the server's model list
+
+
+def test_a_lone_surrogate_is_refused_before_it_reaches_the_model(served):
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    for model, content, param in ((served.model, "\ud800 hi", "messages[0].content"),
+                                  ("\udfff", "Hi", "model")):  # fmt: skip
+        body = {"model": model, "messages": [{"role": "user", "content": content}], "max_tokens": 3}
+        refused = httpx.post(served.url + "/chat/completions", headers=headers,
+                             content=json.dumps(body).encode("ascii"))  # fmt: skip
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == param
+    assert refused.json()["error"]["message"] == (
+        "model holds text that is not valid Unicode (a lone surrogate, \\udfff, at character 0)."
+    )
+
+
+def test_a_body_too_large_is_measured_against_the_served_window(served):
+    body = {"model": served.model, "messages": [{"role": "user", "content": "word " * 1_800_000}]}
+    too_large = httpx.post(served.url + "/chat/completions", json=body, timeout=30,
+                           headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    message = too_large.json()["error"]["message"]
+    assert too_large.status_code == 413 and "the model's 2,048-token window" in message
+    assert "131,072" not in message

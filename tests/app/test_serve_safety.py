@@ -3,6 +3,7 @@ stop strings and the queue's gate. A real server on 127.0.0.1 where one is neede
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -170,3 +171,102 @@ def test_the_gate_admits_one_running_and_limit_waiting_then_says_when_to_retry()
     assert gate.active == 0 and gate.served == 2
     with gate.admit():
         assert gate.active == 1
+
+
+def post_raw(served, path: str, content: bytes, **headers: str) -> httpx.Response:
+    """POST `content` as it is (httpx's `json=` cannot send a lone surrogate)."""
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json", **headers}
+    return httpx.post(served.url + path, headers=headers, content=content)
+
+
+HI = [{"role": "user", "content": "Hi"}]
+BAD = "\ud800 hi"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/chat/completions", {"model": "x", "messages": [{"role": "user", "content": BAD}]},
+         "messages[0].content"),
+        ("/chat/completions", {"model": "x", "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": BAD}]}]},
+         "messages[0].content[1].text"),
+        ("/chat/completions", {"model": "x", "messages": HI, "stop": ["ok", BAD]}, "stop[1]"),
+        ("/chat/completions", {"model": "x", "messages": HI, "hearth": {"library": BAD}},
+         "hearth.library"),
+        ("/chat/completions", {"model": BAD, "messages": HI}, "model"),
+        ("/chat/completions", {"model": "x", "messages": HI, "hearth": {BAD: 1}}, "hearth"),
+        ("/embeddings", {"model": "all-MiniLM-L6-v2", "input": ["tea", BAD]}, "input[1]"),
+    ],
+)  # fmt: skip
+def test_text_that_is_not_valid_unicode_is_refused_naming_where(empty_server, path, body, param):
+    refused = post_raw(empty_server, path, json.dumps(body).encode("ascii"))
+    error = refused.json()["error"]
+    assert refused.status_code == 400 and error["type"] == "invalid_request_error"
+    assert error["param"] == param
+    assert "not valid Unicode (a lone surrogate, \\ud800, at character 0)" in error["message"]
+
+
+def test_a_body_that_is_not_utf8_or_nested_too_deeply_is_refused_in_words(empty_server):
+    not_utf8 = post_raw(empty_server, "/chat/completions", b'{"model": "caf\xe9", "messages": []}')
+    assert not_utf8.status_code == 400
+    assert not_utf8.json()["error"]["message"].startswith(
+        "The request body is not valid UTF-8 JSON: byte 14 (0xe9)"
+    )
+    deep = b'{"model": "x", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    nested = post_raw(empty_server, "/chat/completions", deep)
+    assert nested.status_code == 400 and "nested too deeply" in nested.json()["error"]["message"]
+    listed = post_raw(empty_server, "/embeddings", b"[1, 2]")
+    assert listed.json()["error"]["message"] == "The request body must be a JSON object."
+
+
+@pytest.mark.parametrize(
+    ("extra", "param", "words"),
+    [
+        ({"messages": [{"role": "user", "content": 42}]}, "messages[0].content",
+         "messages[0].content must be a string or a list of text parts."),
+        ({"messages": [{"role": "user", "content": [{"text": "a"}]}]}, "messages[0].content",
+         "messages[0].content must be a string or a list of text parts."),
+        ({"messages": HI, "stop": [1, 2]}, "stop", "stop must be a string or a list of strings."),
+        ({"messages": HI, "hearth": "x"}, "hearth", "hearth must be an object."),
+        ({"messages": HI, "hearth": {"sources_k": 2.5}}, "hearth.sources_k",
+         "hearth.sources_k must be a whole number."),
+        ({"messages": [{"content": "Hi"}]}, "messages[0].role", "messages[0].role is required."),
+        ({"messages": "Hi"}, "messages", "messages must be a list."),
+        ({"messages": HI, "stream": "maybe"}, "stream", "stream must be true or false."),
+    ],
+)  # fmt: skip
+def test_a_field_of_the_wrong_type_is_named_as_openai_does(empty_server, extra, param, words):
+    refused = httpx.post(empty_server.url + "/chat/completions", json={"model": "x", **extra},
+                         headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == param
+    assert refused.json()["error"]["message"] == words
+
+
+def test_embedding_fields_of_the_wrong_type_are_named_too(empty_server):
+    refused = httpx.post(empty_server.url + "/embeddings", headers={"Authorization": f"Bearer {KEY}"},
+                         json={"model": "m", "input": "tea", "encoding_format": "hex"})  # fmt: skip
+    assert refused.json()["error"] == {
+        "message": "encoding_format must be 'float' or 'base64'.", "type": "invalid_request_error",
+        "param": "encoding_format", "code": None}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "param", "status"),
+    [
+        ({"response_format": {"type": "json_object"}}, "response_format", 400),
+        ({"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {}}}},
+         "response_format", 400),
+        ({"logprobs": True}, "logprobs", 400),
+        ({"logprobs": True, "top_logprobs": 3}, "logprobs", 400),
+        ({"top_logprobs": 2}, "top_logprobs", 400),
+        ({"response_format": {"type": "text"}, "logprobs": False, "top_logprobs": None}, None, 503),
+    ],
+)  # fmt: skip
+def test_response_format_and_logprobs_are_refused_unless_plain(empty_server, extra, param, status):
+    answered = httpx.post(empty_server.url + "/chat/completions",
+                          headers={"Authorization": f"Bearer {KEY}"},
+                          json={"model": "x", "messages": HI, **extra})  # fmt: skip
+    assert answered.status_code == status  # 503: taken, but no model is loaded
+    assert answered.json()["error"]["param"] == param
