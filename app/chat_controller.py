@@ -377,6 +377,7 @@ class ChatController(QObject):
                     quiet=True)  # fmt: skip
         if self.current.is_(reply.conversation_id):
             self.window.chat.remove_from(reply.question_id)
+            self._drop_if_empty(reply.conversation_id)
             self._restore_text(reply.question)
             self.window.notice.show_message(
                 f"Not sent: {why} Your message is back in the message box.", "error",
@@ -394,6 +395,17 @@ class ChatController(QObject):
             f"Your message in “{title}” was not sent: {why}", "error", topic="reply",
             action="Show it", callback=show,
         )  # fmt: skip
+
+    def _drop_if_empty(self, conversation_id: int) -> None:
+        """A chat made for a question that was then not sent holds nothing: it goes, rather than
+        stay in the list under that question's title, and the window shows a new chat. One with
+        documents stays: they were added to it."""
+        conversation = self.store.conversation(conversation_id)
+        if (conversation is None or self.store.messages(conversation_id)
+                or self.library_for(conversation)):  # fmt: skip
+            return
+        if self._write(self.store.delete, conversation_id, quiet=True):
+            self.current.open(None)
 
     def _restore_text(self, text: str) -> None:
         """Put `text` back in the message box, before anything typed there meanwhile."""

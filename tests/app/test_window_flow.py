@@ -719,8 +719,8 @@ def test_a_reply_never_written_says_so_after_a_restart(qtbot):
 def test_a_chat_title_that_looks_like_markup_shows_letter_for_letter(fake_app):
     """Titles, names and excerpts are text from outside: Qt must not read them as HTML, in a
     label or in a tooltip."""
-    from PySide6.QtGui import QTextDocument
     from PySide6.QtGui import Qt as GuiQt
+    from PySide6.QtGui import QTextDocument
 
     def as_shown(tip: str) -> str:
         shown = QTextDocument()

@@ -106,6 +106,21 @@ def test_a_question_that_got_no_reply_goes_back_to_the_message_box(app_window, q
     assert "Not sent" not in window.notice.text()
 
 
+def test_a_new_chat_whose_first_question_was_not_sent_is_not_kept(app_window, qtbot):
+    """Refused before a word, the only question of a new chat leaves no empty chat behind
+    under its title; the text goes back into the box of a new chat."""
+    window = app_window.window
+    app_window.controller.settings.set("context.overflow_policy", "stop")
+    too_long = ("harbour " * 3000).strip()
+    app_window.send(too_long)
+    app_window.wait_reply()
+    assert app_window.conversation is None
+    assert window.conversations.ids() == []
+    assert app_window.store.conversations() == []
+    assert window.composer.text() == too_long
+    assert window.notice.text().startswith("Not sent: ")
+
+
 def test_edit_and_resend_replaces_the_last_exchange(app_window, qtbot):
     window = app_window.window
     app_window.send("What is two plus two?")
