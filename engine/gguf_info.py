@@ -358,11 +358,11 @@ def _read_header(path: Path, stream: BinaryIO | None, file_size: int | None) -> 
             raise ModelFileError(f"Cannot read {path}: {exc.strerror}.") from exc
     assert file_size is not None, "a stream needs its file size"
     with stream:
+        if file_size == 0:
+            raise ModelFileError(f"{path.name} is empty: it holds no model.",
+                                 "Download it again, or choose another .gguf file.")  # fmt: skip
         if stream.read(4) != GGUF_MAGIC:
-            raise ModelFileError(
-                f"{path.name} is not a GGUF model file.",
-                "Hearth runs models in the GGUF format (files ending in .gguf).",
-            )
+            raise ModelFileError(f"{path.name} is not a GGUF model file.", _not_gguf_hint(path))
         reader = _Reader(stream, path, file_size)
         version = reader.scalar("<I")
         if version < SUPPORTED_VERSIONS[0]:
@@ -698,3 +698,12 @@ def _count_swa_layers(metadata: dict[str, Any], arch: str, blocks: int, window: 
         # Gemma 3: five local layers for each global one.
         return blocks - blocks // 6
     return blocks
+
+
+def _not_gguf_hint(path: Path) -> str:
+    """What to do about a file that is not GGUF: a .gguf name suggests a download that saved
+    something else (an error page, a login form)."""
+    if path.suffix.lower() == ".gguf":
+        return ("Its name ends in .gguf, but what is inside is something else: a download may "
+                "have saved an error page. Download it again.")  # fmt: skip
+    return "Hearth runs models in the GGUF format (files ending in .gguf)."

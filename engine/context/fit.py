@@ -13,6 +13,7 @@ whose size is a multiple of the cache's block size (32); other models can only u
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from engine.errors import HearthError
@@ -256,7 +257,8 @@ def check_fit(
             False,
             None,
             memory,
-            f"{info.name} was trained for windows up to {info.context_length:,} tokens; "
+            f"{Path(settings.model_path).name} was trained for windows up to "
+            f"{info.context_length:,} tokens; "
             f"{n_ctx:,} is more than it can use.",
             tuple(notes),
             _proposals(info, settings, memory, gpu_layers, n_ctx),
@@ -390,6 +392,8 @@ def _proposals(
     if limit < n_ctx:
         offer(f"a window of {limit:,} tokens (the model's trained length)", limit, requested,
               gpu_layers)  # fmt: skip
+        if proposals:  # it fits as asked at the trained length: nothing else need change
+            return tuple(proposals)
     caches = list(dict.fromkeys([requested, ("q8_0", "q8_0"), ("q4_0", "q4_0"), ("f16", "f16")]))
     for cache in caches[1:]:
         flash = " (flash attention on)" if cache[1] != "f16" else ""

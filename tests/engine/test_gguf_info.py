@@ -43,14 +43,19 @@ def test_missing_file_is_named(tmp_path):
 def test_text_file_is_not_a_model(tmp_path):
     fake = tmp_path / "notes.gguf"
     fake.write_text("these are my notes, not a model")
-    with pytest.raises(ModelFileError, match="notes.gguf is not a GGUF model file"):
+    with pytest.raises(ModelFileError, match="notes.gguf is not a GGUF model file") as caught:
         read_model_info(fake)
+    assert "may have saved an error page" in str(caught.value)  # its name says .gguf
+    named = tmp_path / "notes.txt"
+    named.write_text("these are my notes, not a model")
+    with pytest.raises(ModelFileError, match="files ending in .gguf"):
+        read_model_info(named)
 
 
 def test_empty_file_is_not_a_model(tmp_path):
     empty = tmp_path / "empty.gguf"
     empty.write_bytes(b"")
-    with pytest.raises(ModelFileError, match="not a GGUF"):
+    with pytest.raises(ModelFileError, match="empty.gguf is empty: it holds no model"):
         read_model_info(empty)
 
 
