@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject
 
-from app.model_controller import ModelController
+from app.model_controller import ModelController, withdraw_past_failures
 from app.model_worker import ModelClient
 from app.worker import SerialWorker
 from engine.errors import HearthError
@@ -58,7 +58,7 @@ class ServerCheck:
     window_assumed: bool = False
 
     def summary(self) -> str:
-        """One line: "llama.cpp server · 1 model · window 8,192 tokens · exact token counts"."""
+        """One line: "llama.cpp server · 1 model · window 8,192 tokens · prompts measured exactly"."""
         count = len(self.models)
         parts = [f"{self.server} server", f"{count} model{'' if count == 1 else 's'}"]
         if not self.model:
@@ -70,7 +70,9 @@ class ServerCheck:
             parts.append(f"window {self.n_ctx:,} tokens (as set here: the server does not say)")
         else:
             parts.append(f"window {self.n_ctx:,} tokens")
-        parts.append("exact token counts" if self.exact else "token counts estimated")
+        parts.append(
+            "prompts measured exactly" if self.exact else "prompt sizes estimated before sending"
+        )
         return "Found a " + " · ".join(parts) + "."
 
 
@@ -327,17 +329,20 @@ class RemoteController(QObject):
             self.models.picker.set_status(f"Connecting to {connection.url}…")
 
     def on_connected(self, info: RemoteInfo) -> None:
+        withdraw_past_failures(self.window)  # this server answers now
+        self._show_connected(info)
+        if self.models.picker is not None:
+            self.models.picker.set_status(f"Chats now run on {info.host}.")
+            self.models.refresh_picker()
+
+    def _show_connected(self, info: RemoteInfo) -> None:
         detail = (
             f"{info.model} on the {info.server} server at {info.url}\n"
             f"Window: {window_words(info)} · token counts: {info.tokenizer}\n"
             "Documents and their search stay on this computer."
         )
-        self.window.notice.withdraw(TOPIC)  # an earlier failure to connect no longer holds
         self.window.model_status.set_loaded(short_name(info), detail)
         self.window.gauges.show_remote(info)
-        if self.models.picker is not None:
-            self.models.picker.set_status(f"Chats now run on {info.host}.")
-            self.models.refresh_picker()
 
     def on_connect_failed(self, connection: RemoteConnection, error: HearthError) -> None:
         self._restore_status()
@@ -350,9 +355,10 @@ class RemoteController(QObject):
         self._restore_status()  # the remote model is still the one answering
 
     def _restore_status(self) -> None:
+        # The notices stay: the failure just shown, and what is still true of this server.
         info = self.model.remote_info
         if info is not None:
-            self.on_connected(info)
+            self._show_connected(info)
         else:  # the local model, if any, still answers
             self.window.model_status.set_failed(self.models.loaded_name or None)
 

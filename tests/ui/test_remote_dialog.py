@@ -133,12 +133,12 @@ def test_adding_a_server_that_did_not_answer_the_test_says_so(fake_app, add_dial
 def test_the_test_result_is_one_line_naming_what_was_found():
     found = ServerCheck("llama.cpp", ("a", "b"), "a", 8192, "the server's model list", True)
     assert found.summary() == (
-        "Found a llama.cpp server · 2 models · window 8,192 tokens · exact token counts."
+        "Found a llama.cpp server · 2 models · window 8,192 tokens · prompts measured exactly."
     )
     guessed = ServerCheck("llama-cpp-python", ("a",), "a", 4096, "", False, window_assumed=True)
     assert guessed.summary() == (
         "Found a llama-cpp-python server · 1 model · window unknown: the server does not say, so "
-        "4,096 tokens are assumed (set Context window if you know it) · token counts estimated."
+        "4,096 tokens are assumed (set Context window if you know it) · prompt sizes estimated before sending."
     )
     several = ServerCheck("vLLM", ("a", "b"))
     assert several.summary() == "Found a vLLM server · 2 models: choose one."

@@ -69,7 +69,7 @@ def test_add_a_server_choose_it_chat_there_and_lose_it(harness, remote, qtbot, t
         qtbot.wait_until(lambda: dialog.found.text().startswith("Found"), timeout=30000)
         assert dialog.found.text() == (
             "Found a llama-cpp-python server · 1 model · window 2,048 tokens (as set here: the "
-            "server does not say) · token counts estimated."
+            "server does not say) · prompt sizes estimated before sending."
         )
         assert dialog.model.currentText() == str(remote.model)
         dialog.grab().save(str(screens / "add-server-tested.png"))
