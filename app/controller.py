@@ -20,6 +20,7 @@ from app.chat_controller import ChatController
 from app.conversation import CurrentConversation
 from app.conversations_controller import ConversationsController
 from app.document_controller import DocumentController
+from app.draft import DraftKeeper
 from app.hub_controller import HubController
 from app.index_worker import IndexClient
 from app.library.client import LibraryClient
@@ -116,6 +117,7 @@ class AppController(QObject):
         self.remotes = RemoteController(window, self.model, self.models,
                                         ConnectionStore(paths.remotes_file))  # fmt: skip
         self.server = ServerController(window, self.model, settings)
+        self.draft = DraftKeeper(window.composer, paths.draft_file, self)
         self.settings_dialog: SettingsDialog | None = None
         self._shut_down = False
         self._warm_up_scheduled = False
@@ -163,6 +165,7 @@ class AppController(QObject):
         for problem in self.settings.problems:
             self.window.notice.show_message(problem, "error")
         self.conversations.restore()
+        self.draft.restore()
         # A first load reads the model's header in Python: the model thread waits until the
         # window has painted the chats just restored (see app.after_paint). The load is queued
         # now all the same, so a question asked meanwhile waits behind it.
@@ -236,6 +239,7 @@ class AppController(QObject):
             return
         self._shut_down = True
         self.window.close_guard = None  # whatever is left unsaved was decided at the close
+        self.draft.save()
         try:
             self.settings.update(self.window.layout_state())
         except Exception:

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     from app.crash import CrashReporter
     from app.logs import setup_logging
     from app.paths import DataFolderError, app_paths, resources_dir, styles_dir
+    from app.quit_signals import QuitSignals
     from app.settings import Settings
     from ui.main_window import MainWindow
     from ui.theme import apply_theme
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     window = MainWindow()
     window.restore_layout(settings.values())
     window.show()
+    quit_signals = QuitSignals(lambda: _quit_without_asking(window), window)
     shown = time.perf_counter() - _STARTED
     log.info("Window shown %.2f s after start", shown)
 
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
         from app.background import wait_for_background
 
         wait_for_background(5000)  # the backend's imports, if the window closed that quickly
+        quit_signals.stop()
         reporter.uninstall()
 
 
@@ -139,6 +142,13 @@ def import_backend() -> None:
     from PySide6.QtWidgets import QStyle
 
     QStyle.StateFlag  # noqa: B018
+
+
+def _quit_without_asking(window) -> None:
+    """Close as Ctrl+Q does, but with no question: a logout or a shutdown cannot wait for an
+    answer. What the disk refused is lost, as the unsaved-replies dialog would have said."""
+    window.close_guard = None
+    window.close()
 
 
 def start_backend(window, settings, paths, on_started) -> None:

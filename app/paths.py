@@ -66,6 +66,11 @@ class AppPaths:
         return self.cache_dir / "prompt-cache"
 
     @property
+    def draft_file(self) -> Path:
+        """The message box's text, kept while it is typed (app.draft)."""
+        return self.data_dir / "draft.txt"
+
+    @property
     def language_model_dir(self) -> Path:
         """The unpacked language-identification model (engine.library.language)."""
         return self.cache_dir / "language-model"

@@ -163,3 +163,38 @@ def test_an_engine_that_cannot_start_is_said_and_takes_no_message(qtbot, monkeyp
     notice = window.notice.label.text()
     assert notice.startswith("Hearth could not start: The chat history file cannot be used")
     assert "Move the file away" in notice
+
+
+@pytest.mark.slow
+def test_a_quit_signal_closes_the_window_as_ctrl_q_does(tmp_path):
+    """SIGTERM (a logout, a shutdown, `kill`) is not a crash: the window closes its own way,
+    keeping the draft and the layout, and the process exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "draft.txt").write_text("Half a question", encoding="utf-8")
+    env = {**os.environ, "HEARTH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    log = home / "logs" / "hearth.log"
+    with subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as process:  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while "Window shown" not in (log.read_text() if log.exists() else ""):
+                assert process.poll() is None and time.monotonic() < deadline, "no window"
+                time.sleep(0.2)
+            time.sleep(1.0)  # the backend starts after the first paint
+            process.send_signal(signal.SIGTERM)
+            _out, errors = process.communicate(timeout=30)
+            assert process.returncode == 0, errors
+        finally:
+            if process.poll() is None:
+                process.kill()
+    settings = (home / "config" / "settings.json").read_text()
+    assert "window.geometry" in settings
+    assert (home / "data" / "draft.txt").read_text(encoding="utf-8") == "Half a question"
+    assert "Quitting on SIGTERM" in log.read_text()

@@ -738,3 +738,28 @@ def test_a_chat_title_that_looks_like_markup_shows_letter_for_letter(fake_app):
     assert window.title.textFormat() == Qt.TextFormat.PlainText
     assert as_shown(window.title.toolTip()) == title
     assert as_shown(window.conversations.list.item(0).toolTip()) == title
+
+
+def test_a_draft_in_the_message_box_is_back_after_a_restart(qtbot):
+    """Typed and not sent: kept on disk a moment after typing stops, so not even a crash loses
+    it; sent, it is no longer kept."""
+    from app.draft import SAVE_AFTER_MS
+    from app.paths import app_paths
+    from tests.conftest import FakeApp
+
+    app = FakeApp(qtbot, FakeEngine(), FakeLibraryClient()).start()
+    try:
+        app.window.composer.edit.insertPlainText("A long question I was still writing")
+        qtbot.wait(SAVE_AFTER_MS + 500)
+        kept = app_paths().draft_file
+        assert kept.read_text(encoding="utf-8") == "A long question I was still writing"
+    finally:
+        app.stop()
+    again = FakeApp(qtbot, FakeEngine(), FakeLibraryClient()).start()
+    try:
+        assert again.window.composer.text() == "A long question I was still writing"
+        again.send(again.window.composer.text())
+        again.wait_reply()
+        qtbot.wait_until(lambda: not kept.exists(), timeout=SAVE_AFTER_MS + 3000)
+    finally:
+        again.stop()
