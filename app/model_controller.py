@@ -82,6 +82,15 @@ def fit_words(report: FitReport, info: ModelInfo, n_ctx: int) -> tuple[str, str]
     return f"{DOES_NOT_FIT}: {report.reason}", detail
 
 
+def withdraw_past_failures(window: MainWindow) -> None:
+    """Another model answers now (or the same one again): take away what it ends, an earlier
+    failure to load or connect and a reply's failure, which was about the engine answering then
+    ("Not sent: Nothing answers at …"). A reply's failure offering an action stays: "Show it"
+    brings back a message that was not sent."""
+    window.notice.withdraw("model")
+    window.notice.withdraw("reply", keep_actions=True)
+
+
 def model_rows(values: Mapping[str, Any], loaded: LoadedModel | None) -> list[ModelRow]:
     """The picker's rows, each checked with the one fit check (reads GGUF headers and probes
     memory: call off the GUI thread). The loaded model's memory counts as free: loading another
@@ -175,10 +184,13 @@ class ModelController(QObject):
         self.load(path)
 
     def load(self, path: str) -> None:
-        """Load `path` with the current settings, once the fit check passes."""
-        self.loading_path = path
+        """Load `path` with the current settings, once the fit check passes; a model loaded, or
+        being loaded, with these settings is not loaded again."""
         values = self.settings.values()
-        self.model.load(load_settings_from(values, path), flash_attn_choice(values))
+        if self.model.load(load_settings_from(values, path), flash_attn_choice(values)):
+            self.loading_path = path
+        elif self.picker is not None and path == self.loaded_path:
+            self.picker.set_status(f"{self.loaded_name} is loaded.")
 
     # Model thread events
 
@@ -209,7 +221,7 @@ class ModelController(QObject):
         )
         self.window.model_status.set_loaded(self.loaded_name, detail)
         self.window.gauges.show_model(loaded)
-        self.window.notice.withdraw("model")  # an earlier failure to load or connect is past
+        withdraw_past_failures(self.window)
         for note in loaded.notes:
             self.window.notice.show_message(note)
         if self.settings.get("model.path") != self.loaded_path:
@@ -339,19 +351,22 @@ class ModelController(QObject):
             guard = ModelGuard(app_paths().checked_models_file)  # llama.cpp's verdict, up front
             return ModelCatalog(app_paths().models_file).import_model(path, guard)
 
+        topic = f"import:{path}"  # a later import of the file replaces an earlier failure
+
         def done(info: ModelInfo) -> None:
             if load:
+                self.window.notice.withdraw(topic)
                 self.load(str(info.path))
             else:
                 self.window.notice.show_message(
                     f"Added {info.name} to your models.", action="Load it",
-                    callback=lambda: self.load(str(info.path)),
+                    callback=lambda: self.load(str(info.path)), topic=topic,
                 )  # fmt: skip
             if self.picker is not None:
                 self.refresh_picker(select=str(info.path))
 
         def failed(exc: Exception) -> None:
-            self.window.notice.show_message(f"{exc}", "error")
+            self.window.notice.show_message(f"{exc}", "error", topic=topic)
             if self.picker is not None:
                 self.picker.set_status(str(exc))
 

@@ -1,7 +1,8 @@
 """The window's handle on the model thread (app.model_thread): requests go in, typed signals come
 back on the GUI thread.
 
-Requests are queued in order, so a question asked while the model loads waits for it. Reply text
+Requests are queued in order, so a question asked while the model loads waits for it; a load of
+the model that is loaded, or will be once the queue is through, is not queued again. Reply text
 reaches the GUI in batches at most ~30 times a second, so a fast model cannot flood the event
 loop. Every reply signal carries the request id that `ask` returned.
 """
@@ -51,6 +52,38 @@ class _SetAside:
     """The chat model was unloaded so that work of its own (a benchmark) has the machine."""
 
     path: str
+
+
+@dataclass(eq=False)
+class _Change:
+    """A queued load, unload or switch to a server; `key` is what it asks for: a load's
+    (settings, flash_attn), ("remote", connection), or a new object for an unload."""
+
+    key: object
+
+
+class _ModelChanges:
+    """The changes of model still queued, and what is loaded now as it was asked for, both seen
+    from the GUI thread: together they tell what the model will be once the queue is through."""
+
+    def __init__(self) -> None:
+        self.current: object = None
+        self._queued: list[_Change] = []
+
+    def wanted(self) -> object:
+        """What is loaded once every queued change is done (and none fails)."""
+        return self._queued[-1].key if self._queued else self.current
+
+    def queue(self, key: object) -> _Change:
+        change = _Change(key)
+        self._queued.append(change)
+        return change
+
+    def finish(self, change: _Change, current: object) -> None:
+        """`change` ended, leaving `current` loaded (a failed one: the same as before)."""
+        if change in self._queued:
+            self._queued.remove(change)
+        self.current = current
 
 
 @dataclass(frozen=True)
@@ -119,6 +152,7 @@ class ModelClient(QObject):
         self._loaded_as: tuple[LoadSettings, bool | None] | None = None
         self.remote_info: RemoteInfo | None = None
         self.remote_connection: RemoteConnection | None = None
+        self._changes = _ModelChanges()
 
     @property
     def has_model(self) -> bool:
@@ -127,9 +161,19 @@ class ModelClient(QObject):
 
     # -- requests ----------------------------------------------------------------------------
 
-    def load(self, settings: LoadSettings, flash_attn: bool | None = None) -> None:
-        """Check the fit and load; the model loaded before stays if either fails."""
+    def load(self, settings: LoadSettings, flash_attn: bool | None = None) -> bool:
+        """Check the fit and load; the model loaded before stays if either fails.
+
+        Returns:
+            False when nothing was queued: that model, with these settings, is already loaded,
+            or will be by a load queued before (a double-click, a second click on Load).
+        """
         path = str(settings.model_path)
+        key = (settings, flash_attn)
+        if self._changes.wanted() == key:
+            log.info("Not loading %s again: it is loaded or loading with these settings", path)
+            return False
+        change = self._changes.queue(key)
 
         def work(task: Task) -> LoadedModel:
             task.emit(path)  # the load starts now, after whatever was queued before it
@@ -137,8 +181,16 @@ class ModelClient(QObject):
             self._loaded_as = (settings, flash_attn)
             return loaded
 
-        self._worker.run(work, on_event=self.loadStarted.emit, on_done=self._on_loaded,
-                         on_error=self._on_load_error)  # fmt: skip
+        def done(loaded: LoadedModel) -> None:
+            self._changes.finish(change, key)
+            self._on_loaded(loaded)
+
+        def failed(exc: Exception) -> None:
+            self._changes.finish(change, self._changes.current)
+            self._on_load_error(exc)
+
+        self._worker.run(work, on_event=self.loadStarted.emit, on_done=done, on_error=failed)
+        return True
 
     def use_remote(
         self,
@@ -147,18 +199,26 @@ class ModelClient(QObject):
         key_where: str = "",
     ) -> None:
         """Answer with `connection`'s model, in turn after what is queued; the model answering
-        before stays if the server cannot be used.
+        before stays if the server cannot be used. A switch to the same server queued last is
+        not queued twice; once connected, choosing it again connects again (a retry after the
+        server went away).
 
         Args:
             api_key: Reads the server's key (from the keyring: on the model thread, not here).
             key_where: Where the person gives the key, for the hint when it is refused.
         """
+        key = ("remote", connection)
+        if self._changes.wanted() == key:
+            log.info("Not connecting to %s again: that is queued already", connection.url)
+            return
+        change = self._changes.queue(key)
 
         def work(task: Task) -> RemoteInfo:
             task.emit(connection)
             return self.model_thread.engine.connect(connection, api_key(), key_where)
 
         def done(info: RemoteInfo) -> None:
+            self._changes.finish(change, None)  # the local model, if any, was freed
             if self.loaded_model is not None:
                 self.loaded_model = None
                 self.unloaded.emit()
@@ -166,6 +226,7 @@ class ModelClient(QObject):
             self.connected.emit(info)
 
         def failed(exc: Exception) -> None:
+            self._changes.finish(change, self._changes.current)
             if not isinstance(exc, HearthError):
                 exc = HearthError(describe(exc, "The server could not be used"))
             self.connectFailed.emit(connection, exc)
@@ -173,11 +234,18 @@ class ModelClient(QObject):
         self._worker.run(work, on_event=self.connectStarted.emit, on_done=done, on_error=failed)
 
     def unload(self) -> None:
+        """Free the model's memory, in turn after what is queued."""
+        change = self._changes.queue(object())
+
         def work(_task: Task) -> None:
             self.model_thread.engine.unload()
             self._loaded_as = None
 
-        self._worker.run(work, on_done=self._on_unloaded)
+        def done(_result: None) -> None:
+            self._changes.finish(change, None)
+            self._on_unloaded(None)
+
+        self._worker.run(work, on_done=done)
 
     def run_aside(
         self,
@@ -306,6 +374,7 @@ class ModelClient(QObject):
             self._on_loaded(restored.loaded)
             return
         self.loaded_model = None
+        self._changes.current = None
         self.unloaded.emit()
         self.loadFailed.emit(restored.error)
 

@@ -207,7 +207,8 @@ class ModelPicker(EnterSafeDialog):
         self.edit_server_button.clicked.connect(
             lambda: self.editServerRequested.emit(self.selected_path() or "")
         )
-        self.table.doubleClicked.connect(lambda _index: self._on_load())
+        # Activation is a double-click (or a single one, where the platform says so) and Enter:
+        # one signal, so one double-click is one load (doubleClicked came on top of it).
         self.table.activated.connect(lambda _index: self._on_load())
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.model.modelReset.connect(self._update_count)

@@ -1,10 +1,11 @@
 """A message strip above the composer: errors, confirmations and actions (Undo, Reload now).
 
-Messages that arrive close together are shown together (newest last, at most three), so a quick
-confirmation cannot hide the explanation of a failure that came a moment before it; the strip
-takes the newest message's colour, and an older error under it is marked "⚠". The newest
-message with actions shows them as buttons (at most three); every message is also read out by the
-screen reader, errors at once.
+Messages that arrive close together are shown together (newest last, at most three, each
+starting with a mark of its own), so a quick confirmation cannot hide the explanation of a failure
+that came a moment before it; the strip takes the newest message's colour, and an older error
+under it is marked "⚠". A message on a topic replaces the earlier one on it, and its sender
+withdraws it once it no longer holds. The newest message with actions shows them as buttons (at
+most three); every message is also read out by the screen reader, errors at once.
 """
 
 from __future__ import annotations
@@ -121,10 +122,13 @@ class NoticeBar(QFrame):
             self.setVisible(False)
             return
         # The bar takes the newest message's colour (a confirmation is never shown as an error);
-        # an earlier error still listed under another colour keeps a mark of its own.
+        # an earlier error still listed under another colour keeps a mark of its own. With
+        # several, each starts with a mark, so that one ends where the next begins.
         level = self._messages[-1].level
+        several = len(self._messages) > 1
         self.label.setText("\n".join(
-            f"⚠ {m.text}" if m.level == "error" and level != "error" else m.text
+            f"⚠ {m.text}" if m.level == "error" and level != "error"
+            else f"• {m.text}" if several else m.text
             for m in self._messages
         ))  # fmt: skip
         self.setAccessibleDescription(self.label.text())
@@ -149,9 +153,15 @@ class NoticeBar(QFrame):
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
 
-    def withdraw(self, topic: str) -> None:
-        """Take away the messages on `topic` (what they said no longer holds)."""
-        self._messages = [m for m in self._messages if m.topic != topic]
+    def withdraw(self, topic: str, keep_actions: bool = False) -> None:
+        """Take away the messages on `topic` (what they said no longer holds).
+
+        Args:
+            keep_actions: Leave those that offer an action: it may still be wanted ("Show it"
+                brings back a message that was not sent).
+        """
+        self._messages = [m for m in self._messages
+                          if m.topic != topic or (keep_actions and m.actions)]  # fmt: skip
         self._render()
 
     def dismiss(self) -> None:

@@ -54,7 +54,7 @@ def test_notices(qtbot):
     bar.show_message("<b>bold.pdf</b> was indexed")
     assert (
         bar.label.text()
-        == f"⚠ Could not index /docs/{SHOWN}: damaged\n<b>bold.pdf</b> was indexed"  # an older error
+        == f"⚠ Could not index /docs/{SHOWN}: damaged\n• <b>bold.pdf</b> was indexed"  # an older error
     )
     assert bar.label.textFormat() == Qt.TextFormat.PlainText
 

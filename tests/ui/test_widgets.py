@@ -114,7 +114,7 @@ def test_a_notice_on_a_topic_replaces_the_earlier_one_and_the_bar_takes_the_newe
     bar.show_message("Nothing answers at http://127.0.0.1:8791.", "error", topic="model")
     bar.show_message("Could not save the chat.", "error")
     bar.show_message("Added 127.0.0.1:8792.", topic="model")  # the failure it follows is past
-    assert bar.label.text() == "⚠ Could not save the chat.\nAdded 127.0.0.1:8792."
+    assert bar.label.text() == "⚠ Could not save the chat.\n• Added 127.0.0.1:8792."
     assert bar.property("level") == "info"  # a confirmation is never shown in red
     bar.withdraw("model")
     assert bar.label.text() == "Could not save the chat." and bar.property("level") == "error"
@@ -289,3 +289,48 @@ def test_a_tooltip_shows_outside_text_letter_for_letter(text):
     else:
         shown.setPlainText(tip)
     assert shown.toPlainText() == text
+
+
+def test_a_withdrawal_that_keeps_actions_leaves_a_message_that_can_still_be_brought_back(qtbot):
+    from ui.notice_bar import NoticeBar
+
+    bar = NoticeBar()
+    qtbot.add_widget(bar)
+    bar.show_message("Not sent: Nothing answers.", "error", topic="reply")
+    bar.show_message("Your message in “Tides” was not sent: Nothing answers.", "error",
+                     topic="reply", action="Show it", callback=lambda: None)  # fmt: skip
+    bar.withdraw("reply", keep_actions=True)
+    assert bar.text() == "Your message in “Tides” was not sent: Nothing answers."
+    assert bar.action_button.text() == "Show it"
+    bar.withdraw("reply")
+    assert bar.text() == ""
+
+
+def test_the_memory_gauge_says_it_all_at_the_window_s_size_and_is_cut_between_parts(qtbot):
+    from app.paths import styles_dir
+    from engine.memory.probe import MemorySnapshot
+    from ui.gauges.gauge_bar import GaugeBar
+    from ui.theme import apply_theme
+
+    apply_theme(QApplication.instance(), "light", styles_dir())  # as the window: its fonts
+    bar = GaugeBar()
+    qtbot.add_widget(bar)
+    bar.resize(1280, 44)  # as wide as the window opens
+    bar.show()
+    bar.memory.set_model_size(1_100_000_000)
+    bar.show_snapshot(MemorySnapshot(process_rss=917_900_000, ram_used=2_100_000_000,
+                                     ram_total=25_300_000_000, ram_available=23_000_000_000))  # fmt: skip
+    QApplication.processEvents()
+    detail = bar.memory.detail
+    whole = detail.text()
+    assert whole.startswith("RAM 2.1") and whole.endswith(" · model 1.1 GB")
+    assert QLabel.text(detail) == whole == detail.toolTip()  # all of it shows
+    bar.resize(1000, 44)
+    QApplication.processEvents()
+    assert QLabel.text(detail) == "RAM 2.1 / 25.3 GB …"  # the last part left out whole
+    for width in (900, 760):  # narrower still: words left out, never half of one
+        bar.resize(width, 44)
+        QApplication.processEvents()
+        shown = QLabel.text(detail)
+        assert shown.endswith(" …") and (whole + " ").startswith(shown[:-1]), (width, shown)
+        assert detail.toolTip() == whole

@@ -43,12 +43,13 @@ class GaugeBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 10, 2)
         layout.setSpacing(0)
-        # Fixed shares (the gauges ignore their text's width): speed's detail is the longest.
+        # Fixed shares (the gauges ignore their text's width): speed's detail is the longest,
+        # memory's next (all of it fits at the window's default width).
         layout.addWidget(self.speed, 5)
         layout.addWidget(_divider())
         layout.addWidget(self.context, 3)
         layout.addWidget(_divider())
-        layout.addWidget(self.memory, 3)
+        layout.addWidget(self.memory, 4)
         layout.addWidget(_divider())
         layout.addSpacing(8)
         layout.addWidget(self.backend, 0, Qt.AlignmentFlag.AlignVCenter)

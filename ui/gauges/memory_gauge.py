@@ -7,10 +7,20 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QWidget
 
 from ui.format import size
-from ui.gauges.gauge import Gauge
+from ui.gauges.gauge import SEPARATOR, Gauge
 
 if TYPE_CHECKING:
     from engine.memory import MemorySnapshot
+
+
+def used_of(used: int, total: int) -> str:
+    """Used of total, with the unit once when both sizes share it ("2.1 / 25.3 GB"): the gauge
+    has little room."""
+    used_text, total_text = size(used), size(total)
+    number, _, unit = used_text.partition(" ")
+    if total_text.endswith(f" {unit}"):
+        return f"{number} / {total_text}"
+    return f"{used_text} / {total_text}"
 
 
 class MemoryGauge(Gauge):
@@ -31,12 +41,12 @@ class MemoryGauge(Gauge):
     def show_snapshot(self, snapshot: MemorySnapshot) -> None:
         """What Hearth uses (window, model and document indexer), RAM and VRAM left."""
         self.value.setText(f"{size(snapshot.app_rss)} app")
-        parts = [f"RAM {size(snapshot.ram_used)} / {size(snapshot.ram_total)}"]
+        parts = [f"RAM {used_of(snapshot.ram_used, snapshot.ram_total)}"]
         if snapshot.vram_total:
-            parts.append(f"VRAM {size(snapshot.vram_used)} / {size(snapshot.vram_total)}")
+            parts.append(f"VRAM {used_of(snapshot.vram_used, snapshot.vram_total)}")
         if self.model_bytes:
             parts.append(f"model {size(self.model_bytes)}")
-        self.detail.setText(" · ".join(parts))
+        self.detail.setText(SEPARATOR.join(parts))
         tip = [f"Hearth: {size(snapshot.app_rss)}"]
         if snapshot.helpers_rss:
             tip.append(f"  window and model: {size(snapshot.process_rss)}")
