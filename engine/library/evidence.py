@@ -230,6 +230,10 @@ def _stem(word: str) -> str:
 def _matches(term: str, word: str) -> bool:
     if term == word:
         return True
+    if any(char.isdigit() for char in term):
+        # A code, a version, a part number ("widget-23", "v2.3.1", "ext4") is itself or
+        # nothing: its stem ("widget") would match every other number of the series.
+        return _PARTS.search(word) is not None and term in _PARTS.split(word)
     stem = _stem(term)
     if len(stem) >= MIN_STEM and (word.startswith(stem) or stem in word and len(stem) >= 6):
         return True
@@ -292,7 +296,7 @@ def select_evidence(
         query: The question or search.
         hits: Ranked hits; earlier ones are preferred when scores tie.
         answer: The model's reply, when there is one: its terms count too, `answer_weight`
-            as much as the question's.
+            as much as the question's (only the question's are marked).
         max_items: Evidence items to return.
         max_sentences: Consecutive sentences per item; a run ends on a sentence that holds a
             question (or reply) term, and one of more than one stays within `RUN_CHARS`.
@@ -346,6 +350,7 @@ def select_evidence(
                 if value > 0 and (index not in best or value > best[index][0]):
                     best[index] = (value, spans[first][0], spans[last][1])
     ranked = sorted(best.items(), key=lambda item: -item[1][0])
+    marked = _marked_terms(query_terms)
     evidence: list[Evidence] = []
     for index, (_value, start, end) in ranked:
         if len(evidence) == max_items:
@@ -360,7 +365,7 @@ def select_evidence(
                 file=hit.file,
                 page=hit.page,
                 text=text,
-                marks=mark_spans(text, [*query_terms, *answer_terms]),
+                marks=mark_spans(text, marked),
                 location=hit.location,
                 source=sources[index] if sources is not None else index + 1,
                 char_start=hit.char_start + start,
@@ -368,6 +373,14 @@ def select_evidence(
             )
         )
     return evidence
+
+
+def _marked_terms(query_terms: list[str]) -> list[str]:
+    """The question's terms to mark (not the reply's), less the parts of its codes: for
+    "widget-23" the code is marked, not every "widget-N" its part "widget" also matches."""
+    codes = [term for term in query_terms if any(char.isdigit() for char in term)]
+    parts = {part for code in codes for part in _PARTS.split(code) if part != code}
+    return [term for term in query_terms if term not in parts]
 
 
 def _overlaps(hit: Hit, start: int, end: int, shown: Evidence) -> bool:

@@ -295,3 +295,25 @@ def test_a_table_of_contents_is_never_quoted():
     prose = _hit(f"Packages are installed with apt.\n{CONTENTS}", 3)
     (evidence,) = select_evidence(question, [prose], max_sentences=3)
     assert evidence.text == "Packages are installed with apt."
+
+
+def test_the_row_of_the_exact_item_asked_for_is_quoted():
+    """A code ("widget-23") is matched as itself: its stem ("widget") would find every row."""
+    cities = ["Oslo", "Bergen", "Tromsø", "Reykjavik", "Turku"]
+    rows = "\n".join(f"widget-{n} | {n * 3} | {cities[n % 5] if n != 23 else 'Reykjavik'}"
+                     for n in range(1, 41))  # fmt: skip
+    hit = _hit("Item | Count | Warehouse\n" + rows, 1, "/docs/inventory.xlsx")
+    [quote] = select_evidence("Which warehouse holds widget-23?", [hit], max_items=1)
+    assert "widget-23 | 69 | Reykjavik" in quote.text
+    marked = {quote.text[a:b] for a, b in quote.marks}
+    assert "widget-23" in marked and "widget-22" not in marked
+
+
+def test_only_the_question_s_words_are_marked_not_the_reply_s():
+    hits = [_hit("The keeper recorded the number of each lamp. Lamp 9 burned 40 liters of whale "
+                 "oil in March.", 3)]  # fmt: skip
+    [quote] = select_evidence("How many liters of whale oil did lamp 9 burn?", hits,
+                              answer="The keeper recorded it.", max_items=1)  # fmt: skip
+    marked = {quote.text[a:b].lower() for a, b in quote.marks}
+    assert {"liters", "whale", "oil"} <= marked
+    assert not marked & {"keeper", "recorded"}
