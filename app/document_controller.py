@@ -184,8 +184,10 @@ class DocumentController(QObject):
         if placement.whole:
             text = f"{name} is in the prompt whole ({placement.tokens:,} tokens)."
         else:
-            text = f"{name} will be searched: " + (
-                placement.reason or "its passages are found by search."
+            text = f"{name} will be searched" + (
+                f". {placement.reason}"
+                if placement.reason
+                else ": its passages are found by search."
             )
         self.window.notice.show_message(text, "info")
 

@@ -52,6 +52,12 @@ def with_article(number: int, unit: str = "") -> str:
     return f"{article} {written}{unit}"
 
 
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """'1 page', '2 pages', '1,200 pages': a number with its noun in the right form (`plural`
+    where adding an s is wrong)."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def duration_text(seconds: float) -> str:
     """Seconds as a person reads a time left: "40 s", "3 min", "1.2 h"."""
     if seconds < 60:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.cancel import CancelToken
+from engine.display import counted
 from engine.library import ocr
 from engine.library.chunk import Chunker
 from engine.library.document import PageText
@@ -102,16 +103,18 @@ def file_note(
     """What a person should know about a file that was indexed, or None."""
     notes: list[str] = []
     if ocr_pages:
-        notes.append(f"{ocr_pages} of {pages} pages read by OCR")
+        notes.append(f"{ocr_pages:,} of {counted(pages, 'page')} read by OCR")
     if extraction.paged and pages_without_text:
         scanned, outlines = blank.get(SCANNED_PAGE, 0), blank.get(OUTLINES_PAGE, 0)
         if scanned:
-            notes.append(f"{scanned} scanned pages without readable text")
+            notes.append(f"{counted(scanned, 'scanned page')} without readable text")
         if outlines:
-            notes.append(f"{outlines} pages of vector outlines without text")
+            notes.append(f"{counted(outlines, 'page')} of vector outlines without text")
         empty = pages_without_text - scanned - outlines
         if empty:
-            notes.append(f"{empty} of {pages} pages are blank")
+            notes.append(
+                f"{empty:,} of {counted(pages, 'page')} {'is' if empty == 1 else 'are'} blank"
+            )
     if extraction.note:
         notes.append(extraction.note)
     return "; ".join(notes) or None

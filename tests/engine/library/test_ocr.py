@@ -26,7 +26,7 @@ def test_a_picture_of_text_is_indexed_by_ocr(tmp_path, open_library):
     library = open_library()
     (outcome,) = library.index([picture]).outcomes
     assert outcome.status == INDEXED, outcome
-    assert outcome.ocr_pages == 1 and outcome.message == "1 of 1 pages read by OCR"
+    assert outcome.ocr_pages == 1 and outcome.message == "1 of 1 page read by OCR"
     (record,) = library.files()
     assert record.ocr_pages == 1 and "read by OCR" in record.error
     (hit,) = library.search("boiler pressure", k=1)

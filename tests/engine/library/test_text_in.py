@@ -258,3 +258,18 @@ def test_folder_entries_that_are_not_files_each_get_a_line(tmp_path, open_librar
     # A named pipe is never opened (that would wait forever), even when named directly.
     (outcome,) = library.index([docs / "pipe.txt"]).skipped
     assert outcome.status == NOT_REGULAR
+
+
+def test_a_blank_page_is_counted_in_words_that_agree(tmp_path, open_library):
+    import pymupdf
+
+    path = tmp_path / "gap.pdf"
+    document = pymupdf.open()
+    for number in range(3):
+        page = document.new_page()
+        if number != 1:
+            page.insert_text((72, 72), f"Page {number + 1} tells of the tides and the moon.")
+    document.save(path)
+    document.close()
+    (outcome,) = open_library().index([path]).outcomes
+    assert outcome.message == "1 of 3 pages is blank"
