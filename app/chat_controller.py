@@ -45,6 +45,11 @@ SAVE_INTERVAL_S = 1.0
 RETRY_SAVE_S = 10.0
 # Says why a reply shown from the store is empty (its row was written, its text never).
 NOT_SAVED = "Nothing of this reply was saved: Hearth closed, or the disk refused it, first."
+# Said under a reply in a chat with documents when no passage of them bore on the question.
+NOT_FROM_DOCUMENTS = (
+    "Nothing in this chat's documents bears on that question: the answer is the model's own, "
+    "not taken from your documents, and any [n] in it points at nothing."
+)
 # Why a reply shown from the store ends where it does: Hearth quit while writing it.
 CLOSED_MID_REPLY = "Hearth closed while this reply was being written."
 # Ends a reply saved to a file while it was still being written.
@@ -353,6 +358,8 @@ class ChatController(QObject):
                                             topic="reply")  # fmt: skip
         else:  # an earlier reply's failure no longer holds
             self.window.notice.withdraw("reply")
+            if reply.searches and not reply.sources and reply.text:
+                self.window.notice.show_message(NOT_FROM_DOCUMENTS, "info", topic="reply")
         self._end_reply(reply)
 
     def on_reply_failed(self, request_id: int, message: str) -> None:

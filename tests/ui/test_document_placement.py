@@ -92,3 +92,24 @@ def test_the_gauge_counts_a_whole_document_as_soon_as_it_is_placed(harness, qtbo
 
     window.documents.removeRequested.emit((str(lighthouse_pdf),))
     qtbot.wait_until(lambda: gauge.budget.pinned == 0, timeout=60000)
+
+
+def test_an_answer_from_outside_the_documents_says_so(app_window, qtbot, tmp_path):
+    """In a chat with documents, a question they do not touch gets the model's own answer,
+    with a word that it is not from the documents (`hearth ask` says "Not found" instead)."""
+    from app.chat_controller import NOT_FROM_DOCUMENTS
+
+    window = app_window.window
+    log = tmp_path / "logbook.txt"
+    entry = "Day {n}: the wind came from the north-west and the keeper trimmed the wick twice.\n"
+    log.write_text("".join(entry.format(n=n) for n in range(400)))
+    drop_files(window, [log])
+    _wait_indexed(app_window, qtbot, log)
+    app_window.send("Where did the wind come from on day 12?")
+    app_window.wait_reply(180000)
+    assert window.chat.last().sources.sources()
+    assert NOT_FROM_DOCUMENTS not in window.notice.text()
+    app_window.send("What is the capital of Australia?")
+    app_window.wait_reply(180000)
+    assert not window.chat.last().sources.sources()
+    assert NOT_FROM_DOCUMENTS in window.notice.text()
