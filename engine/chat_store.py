@@ -69,12 +69,12 @@ _SCHEMA_V3 = "ALTER TABLE messages ADD COLUMN prompt TEXT"
 
 
 class ChatStoreError(HearthError):
-    """The chat database cannot be opened or written. `on_disk`: the disk refused (full,
-    read-only, busy, failing), not the file: the same action works once the disk does."""
+    """The chat database cannot be opened or written. `kind`: how the disk refused ("full",
+    "read_only", "busy", "io"; see engine.storage), or "" for the file itself (damaged)."""
 
-    def __init__(self, message: str, hint: str = "", on_disk: bool = False) -> None:
+    def __init__(self, message: str, hint: str = "", kind: str = "") -> None:
         super().__init__(message, hint)
-        self.on_disk = on_disk
+        self.kind = kind
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -164,14 +164,25 @@ class ChatStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-            # Writes nothing, yet fails where a write would: a read-only file whose WAL files
-            # are already there opens for writing all the same.
-            self._db.execute("UPDATE conversations SET title = title WHERE 0")
+            self._check_writable()
         except (sqlite3.Error, OSError) as exc:
             error = self._error(exc, "open the chat history for writing")
-            if not error.on_disk or not self._open_for_reading():
+            if error.kind not in ("read_only", "full") or not self._open_for_reading():
                 raise self._error(exc, "open the chat history") from exc
             self.read_only = error
+
+    def _check_writable(self) -> None:
+        """Raise what a write would, without writing: a read-only file whose WAL files are
+        already there opens for writing all the same. Another window writing right now means
+        the file can be written: that is not waited for."""
+        self._db.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._db.execute("UPDATE conversations SET title = title WHERE 0")
+        except sqlite3.OperationalError as exc:
+            if self._error(exc, "write").kind != "busy":
+                raise
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
     def _open_for_reading(self) -> bool:
         """Open an existing, current file read-only. Plain read-only mode reads a WAL left by a
@@ -199,7 +210,7 @@ class ChatStore:
         """A disk problem in words, or (for a file that is truly broken) where it is."""
         problem = None if is_damage(exc) else storage_problem(exc, self.path, action)
         if problem is not None:
-            return ChatStoreError(problem.message, problem.hint, on_disk=True)
+            return ChatStoreError(problem.message, problem.hint, kind=problem.kind)
         return ChatStoreError(
             f"The chat history file cannot be used: {self.path} ({exc}).",
             "Move the file away to start with an empty history.",
