@@ -46,14 +46,15 @@ def test_the_message_box_and_the_conversation_scroll_like_the_chat_list(qtbot, t
         for i in range(12):
             window.chat.add_message(i, "user" if i % 2 else "assistant", "Some words. " * 80)
         window.composer.set_text("\n".join(f"line {i}" for i in range(30)))
-        qtbot.wait(50)  # the layouts settle, the scroll bars appear
         bars = {
             "chat list": window.conversations.list.verticalScrollBar(),
             "message box": window.composer.edit.verticalScrollBar(),
             "conversation": window.chat.verticalScrollBar(),
         }
+        # The layouts settle and the scroll bars appear (later on a busy machine).
+        qtbot.wait_until(lambda: all(bar.isVisible() and bar.maximum() > 0
+                                     for bar in bars.values()), timeout=5000)  # fmt: skip
         for bar in bars.values():
-            assert bar.isVisible() and bar.maximum() > 0, [n for n, b in bars.items() if b is bar]
             bar.setValue(0)
         QApplication.processEvents()
         image = window.grab().toImage()
