@@ -135,6 +135,11 @@ def _candidates(path: Path) -> list[str]:
         matches = from_bytes(_non_ascii_lines(path))
         best = matches.best()
         ordered = ([best] if best is not None else []) + list(matches)
+        if best is not None:
+            # A short sample often reads equally well in several Windows code pages (cp1250,
+            # cp1252, cp1257 all give "Ã©"-free text); Western European is the likeliest.
+            ties = [m for m in ordered if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+            ordered = [m for m in ties if m.encoding == _LAST_RESORT] + ordered
         for match in ordered:
             name = codecs.lookup(match.encoding).name
             # UTF-16/32 text without a byte order mark is full of NULs: rejected above.

@@ -273,3 +273,15 @@ def test_a_blank_page_is_counted_in_words_that_agree(tmp_path, open_library):
     document.close()
     (outcome,) = open_library().index([path]).outcomes
     assert outcome.message == "1 of 3 pages is blank"
+
+
+def test_a_short_western_european_text_in_a_windows_code_page_reads_as_written(tmp_path):
+    """A sample this short reads equally well in cp1250, cp1252 and cp1257 to the detector:
+    the likeliest, Western European, wins the tie ("crème", not "crčme")."""
+    text = "Café Müller’s crème brûlée costs 7 € — “quoted”. The chef is Zoë Ångström."
+    path = tmp_path / "menu.txt"
+    path.write_bytes(text.encode("cp1252"))
+    assert read_text(path).text == text
+    czech = "Příliš žluťoučký kůň úpěl ďábelské ódy. Čeština je krásný jazyk, řekl Jiří."
+    path.write_bytes(czech.encode("cp1250"))
+    assert read_text(path).text == czech  # a clear winner still wins
