@@ -204,6 +204,22 @@ class DocumentController(QObject):
                 return
             self.promptDocumentsChanged.emit()
             self.index.remove(conversation.library_name, paths)
+            self._say_watched_files_return(conversation.library_name, paths)
+
+    def _say_watched_files_return(self, library: str, paths: Sequence[str]) -> None:
+        """A file taken out of a folder the chat follows is read again when it changes there:
+        say so, and how to keep it out, rather than have it come back unannounced."""
+        folders = [Path(folder) for folder in self.watched.get(library, {})]
+        inside = [p for p in paths if any(Path(p).is_relative_to(f) for f in folders)]
+        if not inside:
+            return
+        which = Path(inside[0]).name if len(inside) == 1 else f"{len(inside):,} of these files"
+        self.window.notice.show_message(
+            f"{which} will come back if {'it changes' if len(inside) == 1 else 'they change'} in "
+            "the folder this chat follows. To keep it out for good, move it out of the folder, or "
+            "stop watching the folder.",
+            "info",
+        )
 
     def on_stop_watching(self, folder: str) -> None:
         """Stop following `folder`. Its documents stay in the chat (they are still what the

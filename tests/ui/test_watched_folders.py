@@ -74,3 +74,21 @@ def test_a_file_added_to_a_dropped_folder_appears_on_its_own(harness, qtbot, tmp
     (folder / "old.txt").unlink()
     qtbot.wait_until(lambda: panel.row_of(str(folder / "old.txt")) < 0, timeout=60000)
     qtbot.wait_until(lambda: window.documents_button.text() == "Documents (2)", timeout=30000)
+
+
+def test_a_file_taken_out_of_a_watched_folder_says_it_may_come_back(fake_app, qtbot, tmp_path):
+    window, panel = fake_app.window, fake_app.window.documents
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "boats.txt").write_text("Boats leave before dawn.")
+    loose = tmp_path / "tides.txt"
+    loose.write_text("High tide comes twice a day.")
+    drop_files(window, [folder, loose])
+    qtbot.wait_until(lambda: panel.watched.folders() == [str(folder)], timeout=30000)
+    qtbot.wait_until(lambda: panel.status_of(str(loose)) == "indexed", timeout=30000)
+
+    panel.removeRequested.emit((str(loose),))
+    assert "will come back" not in window.notice.text()
+    panel.removeRequested.emit((str(folder / "boats.txt"),))
+    assert "boats.txt will come back if it changes" in window.notice.text()
+    assert "stop watching the folder" in window.notice.text()
