@@ -109,7 +109,13 @@ def make_view(results: BenchResults, constraint: str = "", source: str = "") -> 
 
     A constraint Hearth cannot read is said in the recommendation's place.
     """
-    from engine.lab import pareto_front, parse_constraint, quality_metric, recommend
+    from engine.lab import (
+        incomparable_reason,
+        pareto_front,
+        parse_constraint,
+        quality_metric,
+        recommend,
+    )
 
     rows = list(results.results)
     try:
@@ -129,6 +135,7 @@ def make_view(results: BenchResults, constraint: str = "", source: str = "") -> 
         advice=advice,
         choice=choice,
         source=source,
+        quality_note=incomparable_reason(rows),
     )
 
 

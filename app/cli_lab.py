@@ -231,10 +231,11 @@ def run_bench_show(args: argparse.Namespace) -> int:
 def _report(
     results: Any, constraints: list, as_json: bool, saved: tuple[Path, Path] | None
 ) -> None:
-    from engine.lab import pareto_front, quality_metric, recommend
+    from engine.lab import incomparable_reason, pareto_front, quality_metric, recommend
 
     advice = recommend(results.results, constraints)
     front = pareto_front(results.results)
+    reason = incomparable_reason(results.results)
     if as_json:
         data = results.to_dict()
         data["recommendation"] = {
@@ -242,6 +243,8 @@ def _report(
             "choice": advice.choice.model if advice.choice else None,
             "best": advice.best.model if advice.best else None,
             "quality_metric": advice.metric,
+            "quality_comparable": not reason,
+            "quality_note": reason,
             "constraints": [c.text for c in constraints],
         }
         data["pareto_front"] = [
@@ -251,6 +254,8 @@ def _report(
         print(json.dumps(data, indent=2))
         return
     print_table(results.results, sys.stdout)
+    if reason:
+        print(f"\n≠ Quality not comparable: {reason}")
     if front:
         metric = quality_metric(front) or ""
         names = ", ".join(r.label for r in front)
@@ -268,7 +273,9 @@ def data_config(result: Any) -> dict[str, Any]:
 
 
 def print_table(results: Iterable[Any], stream: TextIO) -> None:
-    """The results as an aligned text table: medians with their min-max range."""
+    """The results as an aligned text table: medians with their min-max range; the reference's
+    KL divergence and top-1 read "reference", and a model of another vocabulary's quality is
+    marked not comparable (≠)."""
     from engine.lab.results import TTFT_FORMAT
 
     headings = ("model", "type", "backend", "load s", "prompt t/s", "gen t/s", "TTFT s",
@@ -278,6 +285,9 @@ def print_table(results: Iterable[Any], stream: TextIO) -> None:
         if result.error:
             rows.append((result.label, result.file_type, f"failed: {result.error}"))
             continue
+        # The reference's own KL and top-1 are no score; another vocabulary's do not compare.
+        standing = result.quality_standing
+        against = standing in ("reference", "not comparable")
         rows.append(
             (
                 result.label,
@@ -289,9 +299,10 @@ def print_table(results: Iterable[Any], stream: TextIO) -> None:
                 _spread(result.ttft_s, TTFT_FORMAT),
                 _size(result.ram_used.median if result.ram_used else None),
                 _size(result.estimated_ram_bytes),
-                _value(result.perplexity, "{:.3f}"),
-                _value(result.kl_divergence, "{:.4f}"),
-                _value(result.top1_agreement, "{:.1%}"),
+                _value(result.perplexity, "{:.3f}")
+                + (" ≠" if standing == "not comparable" else ""),
+                standing if against else _value(result.kl_divergence, "{:.4f}"),
+                standing if against else _value(result.top1_agreement, "{:.1%}"),
             )
         )
     widths = [
@@ -332,12 +343,13 @@ def _default_save() -> Path:
 
 
 def _count(text: str, option: str, minimum: int = 1) -> int:
+    """`text` as a whole number of at least `minimum`; the refusal says both, in one line."""
     try:
         value = int(text)
     except ValueError:
-        raise HearthError(f"{option} must be a whole number, not '{text}'.") from None
+        value = minimum - 1
     if value < minimum:
-        raise HearthError(f"{option} must be at least {minimum}.")
+        raise HearthError(f"{option} must be a whole number of {minimum} or more, not '{text}'.")
     return value
 
 
@@ -345,7 +357,13 @@ def _counts(text: str, option: str) -> list[int]:
     parts = [part.strip().lower() for part in text.split(",") if part.strip()]
     if not parts:
         raise HearthError(f"{option} needs at least one number.")
-    return [_count(p[:-1], option) * 1024 if p.endswith("k") else _count(p, option) for p in parts]
+    counts = []
+    for part in parts:
+        number = part[:-1] if part.endswith("k") else part
+        if not number.isdigit() or int(number) < 1:  # said as written: "-5", not "-5"[:-1]
+            raise HearthError(f"{option} takes positive whole numbers of tokens, not '{part}'.")
+        counts.append(int(number) * (1024 if part.endswith("k") else 1))
+    return counts
 
 
 def _configs(kv_types: str, flash_attn: str) -> tuple[Any, ...]:

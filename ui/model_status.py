@@ -10,6 +10,9 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QWidget
 from ui.elided_label import ElidedButton
 from ui.format import plain_tip
 
+MIN_CHARS = 18  # the button shrinks no narrower than about this many characters
+NAME_CHARS = 4  # ... and keeps this many of them for the name (ElidedButton drops fewer)
+
 
 class ModelStatus(QWidget):
     """Signals: clicked() opens the model picker."""
@@ -19,7 +22,7 @@ class ModelStatus(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         # A long model name is cut short in its middle when the title row is short of room.
-        self.button = ElidedButton("No model", min_chars=18)
+        self.button = ElidedButton("No model", min_chars=MIN_CHARS)
         self.button.setToolTip("Choose, import or load a model")
         self.button.setAccessibleName("Model: none loaded")
         self.button.setAccessibleDescription("Opens the list of models to choose, import or load")
@@ -74,12 +77,28 @@ class ModelStatus(QWidget):
             self.button.setAccessibleName("Model: none loaded")
 
     def set_paused(self, name: str, reason: str) -> None:
-        """The model is set aside for a while (`reason`: "benchmark running") and will be back."""
+        """The model is set aside for a while (`reason`: "paused for a benchmark") and will be
+        back. The button says as many of the reason's first words as fit beside the name at its
+        narrowest ("paused"), never a cut word; the tooltip says all of it."""
         self.state = "paused"
         self._tick.stop()
         self.bar.setVisible(False)
-        self.button.set_name(name, after=f": {reason}  ▾")
+        self.button.set_name(name, after=f": {self._short(reason)}  ▾")
+        self.button.setToolTip(plain_tip(f"{name}: {reason}"))
         self.button.setAccessibleName(f"Model: {name}, {reason}")
+
+    def _short(self, reason: str) -> str:
+        """The reason's leading whole words that fit the button at its narrowest (the first
+        word at least): only the name is ever cut, so all of them always show."""
+        metrics = self.button.fontMetrics()
+        room = metrics.averageCharWidth() * (MIN_CHARS - NAME_CHARS)
+        words = reason.split()
+        shown = words[:1]
+        for word in words[1:]:
+            if metrics.horizontalAdvance(f": {' '.join([*shown, word])}  ▾") > room:
+                break
+            shown.append(word)
+        return " ".join(shown)
 
     def set_unloaded(self) -> None:
         self.state = "none"

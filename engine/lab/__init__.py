@@ -7,12 +7,14 @@ Modules, from the bottom up (plain dataclasses and generators, no Qt):
 - `evaluate`: decoding tokens on a loaded model through llama.cpp's C API, with all logits.
 - `speed`: prompt processing, generation and time to first token, as llama-bench measures them.
 - `quality`: perplexity, KL divergence and top-1 agreement, as llama-perplexity measures them.
+- `vocab`: a model's vocabulary: quality compares only between models that share one.
 - `peak`: peak RAM and VRAM while a block runs.
 - `task`: a task score from a question file and the document library.
 - `plan`: what to measure (`BenchPlan`) and the steps it becomes on this machine.
 - `runner`: `run_bench`, the generator that runs a plan and ends with `BenchResults`.
 - `results`: the records a table and plots read, saved as JSON and CSV and reopened.
-- `decide`: the speed/quality Pareto front and a recommendation under a constraint.
+- `decide`: the speed/quality Pareto front and a recommendation under a constraint; whether the
+  quality figures compare at all (`quality_comparable`).
 """
 
 from typing import TYPE_CHECKING
@@ -23,8 +25,10 @@ if TYPE_CHECKING:
     from engine.lab.decide import (
         Constraint,
         Recommendation,
+        incomparable_reason,
         pareto_front,
         parse_constraint,
+        quality_comparable,
         quality_metric,
         recommend,
     )
@@ -45,8 +49,10 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Constraint": "decide",
     "Recommendation": "decide",
+    "incomparable_reason": "decide",
     "pareto_front": "decide",
     "parse_constraint": "decide",
+    "quality_comparable": "decide",
     "quality_metric": "decide",
     "recommend": "decide",
     "LabCancelled": "events",
@@ -97,12 +103,14 @@ __all__ = [
     "TaskQuestion",
     "check_request",
     "default_target",
+    "incomparable_reason",
     "load_questions",
     "load_results",
     "pareto_front",
     "parse_constraint",
     "prepare",
     "prepare_task",
+    "quality_comparable",
     "quality_metric",
     "recommend",
     "run_bench",

@@ -140,9 +140,42 @@ def metric_value(result: ModelResult, metric: str) -> float | None:
     return float(value.median) if hasattr(value, "median") else float(value)
 
 
+# Figures counted per token: comparable only between models of one vocabulary (see `vocab`).
+PER_TOKEN_METRICS = ("perplexity", "kl_divergence", "top1_agreement")
+
+
+def quality_comparable(results: Sequence[ModelResult]) -> bool:
+    """Whether the per-token quality figures of `results` compare: no measured one has another
+    vocabulary than the reference's. Every view asks this before comparing them."""
+    return not any(r.same_vocabulary is False and not r.error for r in results)
+
+
+def incomparable_reason(results: Sequence[ModelResult]) -> str:
+    """Why the quality of `results` does not compare, in words; "" when it does."""
+    others = [r for r in results if r.same_vocabulary is False and not r.error]
+    if not others:
+        return ""
+    reference = next((r for r in results if r.is_reference), None)
+    names = " and ".join(r.label for r in others)
+    sizes = ""
+    if reference is not None and reference.vocabulary_size:
+        counts = ", ".join(f"{r.vocabulary_size:,}" for r in others if r.vocabulary_size)
+        sizes = f" ({counts} tokens against {reference.vocabulary_size:,})" if counts else ""
+    against = f" {reference.label}'s" if reference is not None else " the reference's"
+    return (
+        f"{names} {'has' if len(others) == 1 else 'have'} another vocabulary than{against}"
+        f"{sizes}: a different vocabulary cuts the text into different tokens, so perplexity, "
+        "KL divergence and top-1 agreement are not comparable between them."
+    )
+
+
 def quality_metric(results: Sequence[ModelResult]) -> str | None:
-    """The quality figure every candidate has: KL divergence, perplexity or task score."""
+    """The quality figure every candidate has: KL divergence, perplexity or task score; the
+    per-token ones only between models of one vocabulary."""
+    comparable = quality_comparable(results)
     for metric in ("kl_divergence", "perplexity", "task_score"):
+        if metric in PER_TOKEN_METRICS and not comparable:
+            continue
         if results and all(getattr(r, metric) is not None for r in results):
             return metric
     return None
@@ -215,8 +248,12 @@ _BEST_WORDS = {
 
 
 def ranking_metric(results: Sequence[ModelResult]) -> str | None:
-    """The first of `RANKING_METRICS` every one of `results` has; None when none is shared."""
+    """The first of `RANKING_METRICS` every one of `results` has and that compares between
+    them (perplexity only within one vocabulary); None when none is shared."""
+    comparable = quality_comparable(results)
     for metric in RANKING_METRICS:
+        if metric in PER_TOKEN_METRICS and not comparable:
+            continue
         if results and all(metric_value(r, metric) is not None for r in results):
             return metric
     return None
@@ -227,7 +264,8 @@ def recommend(
 ) -> Recommendation:
     """Pick the variant to use under `constraints` and say what it gives and costs.
 
-    Quality is perplexity (else the task score), measured alike for every model. Variants whose
+    Quality is perplexity (else the task score), measured alike for every model; perplexity
+    only when all share one vocabulary (`quality_comparable`), else the text says why. Variants whose
     quality is the best one's within the measurement error count as equally good, and the
     fastest of them (then the smallest in memory) is chosen. Without a quality figure, the
     fastest is chosen and the text says so. With fewer than two models measured alike, nothing
@@ -241,12 +279,15 @@ def recommend(
                 "so there is no recommendation.")  # fmt: skip
         return Recommendation(None, None, text, None)
     metric = ranking_metric(usable)
+    reason = incomparable_reason(usable)
     if metric is None:
         text = (
             "Nothing comparable was measured: no figure (perplexity, task score or generation "
             "speed) was measured for every model, so there is no recommendation. "
             "A stopped run or a text too short for one chunk leaves figures out."
         )
+        if reason:
+            text = f"Nothing comparable was measured: {reason} No speed was measured either."
         return Recommendation(None, None, text, None)
 
     def rank(result: ModelResult) -> tuple[float, float, float]:
@@ -261,14 +302,17 @@ def recommend(
         closest = _closest(usable, constraints)
         text = f"No variant meets {limits}."
         if closest is not None:
-            text += f" The closest is {closest.label}: {_figures(closest)}."
+            text += f" The closest is {closest.label}: {_figures(closest, not reason)}."
         return Recommendation(None, best, text, metric)
     top = min(allowed, key=rank)
     choice = min((r for r in allowed if _as_good(r, top, metric)), key=lambda r: rank(r)[1:])
+    comparable = not reason
     opening = f"Under {limits}, use {choice.label}" if constraints else f"Use {choice.label}"
-    text = f"{opening}: {_figures(choice)}."
+    text = f"{opening}: {_figures(choice, comparable)}."
     best_words = _BEST_WORDS[metric]
-    if metric == "gen_tokens_per_s":
+    if metric == "gen_tokens_per_s" and reason:
+        text += f" Chosen on speed, then memory, not on quality: {reason}"
+    elif metric == "gen_tokens_per_s":
         text += " Chosen on speed alone: no quality figure was measured for every model."
     if choice is best:
         text += f" It has {best_words} measured."
@@ -276,7 +320,8 @@ def recommend(
         if choice is not top:
             text += (f" Its {metric.replace('_', ' ')} is as good as {top.label}'s within the "
                      "measurement error, and it is faster.")  # fmt: skip
-        text += f" Against {best.label}, with {best_words} measured, {_compare(choice, best)}."
+        text += (f" Against {best.label}, with {best_words} measured, "
+                 f"{_compare(choice, best, comparable)}.")  # fmt: skip
     return Recommendation(choice, best, text, metric)
 
 
@@ -309,7 +354,8 @@ def _closest(
     return ranked[0] if ranked and miss(ranked[0]) != float("inf") else None
 
 
-def _figures(result: ModelResult) -> str:
+def _figures(result: ModelResult, comparable: bool = True) -> str:
+    """`result`'s figures in words; its per-token quality only where it compares."""
     parts = []
     if result.gen_tokens_per_s is not None:
         parts.append(f"{result.gen_tokens_per_s.median:.1f} tokens/s")
@@ -317,9 +363,9 @@ def _figures(result: ModelResult) -> str:
         parts.append(f"{size_text(result.ram_used.median)} RAM used")
     if result.peak_vram_bytes is not None and result.peak_vram_bytes.median:
         parts.append(f"{size_text(result.peak_vram_bytes.median)} VRAM")
-    if result.kl_divergence is not None and not result.is_reference:
+    if result.kl_divergence is not None and not result.is_reference and comparable:
         parts.append(f"KL divergence {result.kl_divergence:.4f}")
-    if result.perplexity is not None:
+    if result.perplexity is not None and comparable:
         parts.append(f"perplexity {result.perplexity:.2f}")
     if result.task_score is not None:
         parts.append(f"task score {result.task_score:.0%}")
@@ -327,9 +373,10 @@ def _figures(result: ModelResult) -> str:
     return ", ".join(parts)
 
 
-def _compare(choice: ModelResult, best: ModelResult) -> str:
+def _compare(choice: ModelResult, best: ModelResult, comparable: bool = True) -> str:
     """What `choice` gives and what it costs against `best`, in words: "it is 2.10x as fast,
-    ...; it costs perplexity 10.00 -> 10.30 (+3.0%)". A figure better than `best`'s is a gain."""
+    ...; it costs perplexity 10.00 -> 10.30 (+3.0%)". A figure better than `best`'s is a gain.
+    Per-token quality is left out when it does not compare (`quality_comparable`)."""
     gains: list[str] = []
     costs: list[str] = []
     choice_speed = metric_value(choice, "gen_tokens_per_s")
@@ -354,16 +401,16 @@ def _compare(choice: ModelResult, best: ModelResult) -> str:
             gains.append(f"its file is {share:.0%} of the size")
         else:
             costs.append(f"a file {share:.2f}x the size")
-    if choice.perplexity is not None and best.perplexity is not None:
+    if choice.perplexity is not None and best.perplexity is not None and comparable:
         change = (choice.perplexity / best.perplexity - 1) * 100
         figure = f"perplexity {best.perplexity:.2f} -> {choice.perplexity:.2f} ({change:+.1f}%)"
         (gains if choice.perplexity <= best.perplexity else costs).append(figure)
     if choice.task_score is not None and best.task_score is not None:
         figure = f"task score {best.task_score:.0%} -> {choice.task_score:.0%}"
         (gains if choice.task_score >= best.task_score else costs).append(figure)
-    if choice.kl_divergence is not None and not choice.is_reference:
+    if choice.kl_divergence is not None and not choice.is_reference and comparable:
         costs.append(f"a KL divergence of {choice.kl_divergence:.4f} from the reference")
-    if choice.top1_agreement is not None and not choice.is_reference:
+    if choice.top1_agreement is not None and not choice.is_reference and comparable:
         costs.append(f"a top-1 agreement of {choice.top1_agreement:.1%}")
     text = ", ".join(gains)
     if costs:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.context.fit import cache_type_problem, check_fit
-from engine.display import with_article
+from engine.display import counted, with_article
 from engine.errors import HearthError
 from engine.gguf_info import ModelInfo, read_model_info
 from engine.lab.files import read_text_file
 from engine.lab.quality import QualitySettings
 from engine.lab.task import TaskItem
+from engine.lab.vocab import Vocabulary, difference_words, read_vocabulary
 from engine.session import KV_CACHE_TYPES, LoadSettings
 
 DEFAULT_PROMPT_LENGTHS = (512, 4096, 16384)
@@ -51,8 +52,8 @@ class BenchPlan:
     Attributes:
         models: GGUF files to compare.
         reference: The model others are judged against (KL divergence, top-1 agreement); None
-            picks the highest-precision one (most bits per weight). Measured too if not in
-            `models`.
+            picks the highest-precision one (most bits per weight) of the vocabulary most of
+            the models share (see `vocab`). Measured too if not in `models`.
         configs: Settings to measure each model with; the first is the reference's.
         speed: Measure load time, prompt processing, generation and time to first token.
         prompt_lengths: Prompt-processing lengths in tokens; those over a model's window or
@@ -123,6 +124,11 @@ class PlannedModel:
     configs: tuple[RunConfig, ...]
     is_reference: bool = False
     notes: tuple[str, ...] = ()
+    vocabulary: Vocabulary | None = None
+    # False when its vocabulary is not the reference's: its quality is not comparable with the
+    # reference's and it is not judged against it; None when unknown or there is no reference.
+    same_vocabulary: bool | None = None
+    quality_note: str = ""  # why its quality is not comparable, in words
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ class PlannedStep:
         name = Path(self.model).name
         what = {
             "load": "loading",
-            "prompt": f"prompt of {self.prompt_length:,} tokens",
+            "prompt": f"prompt of {counted(self.prompt_length, 'token')}",
             "generate": "generation and time to first token",
             "quality": "perplexity and KL divergence",
             "task": "answering the task questions",
@@ -225,23 +231,53 @@ def prepare(plan: BenchPlan) -> PreparedPlan:
     paths = list(by_file.values())
     infos = {path: read_model_info(path) for path in paths}
     reference = None
-    if plan.quality:
-        if plan.reference is not None:
-            reference = by_file.get(Path(plan.reference).resolve(), str(Path(plan.reference)))
-            if reference not in infos:
-                infos[reference] = read_model_info(reference)
-                paths.insert(0, reference)
-        else:
-            reference = max(paths, key=lambda p: bits_per_weight(infos[p]))
+    if plan.quality and plan.reference is not None:
+        reference = by_file.get(Path(plan.reference).resolve(), str(Path(plan.reference)))
+        if reference not in infos:
+            infos[reference] = read_model_info(reference)
+            paths.insert(0, reference)
+    vocabularies = {path: read_vocabulary(path) for path in paths}
+    if plan.quality and reference is None:
+        reference = choose_reference(paths, infos, vocabularies)
     # The text also gives the speed prompts their tokens, so it is read in every case.
     text, text_name = read_text(plan.text_path)
     models = []
     for path in paths:
         model = _plan_model(plan, path, infos[path], path == reference)
+        if reference is not None:
+            model = _with_vocabulary(model, vocabularies[path], reference, vocabularies[reference])
         notes.extend(f"{Path(path).name}: {note}" for note in model.notes)
         models.append(model)
     prepared = PreparedPlan(plan, tuple(models), reference, text, text_name, (), tuple(notes))
     return replace(prepared, steps=tuple(_steps(prepared)))
+
+
+def choose_reference(
+    paths: list[str], infos: dict[str, ModelInfo], vocabularies: dict[str, Vocabulary | None]
+) -> str:
+    """The model the others are judged against: of the vocabulary most of them share (only
+    those can be judged against it), the one with the most bits per weight."""
+    shared = {path: sum(vocabularies[o] == vocabularies[path] for o in paths) for path in paths}
+    return max(paths, key=lambda p: (shared[p], bits_per_weight(infos[p])))
+
+
+def _with_vocabulary(
+    model: PlannedModel, vocabulary: Vocabulary | None, reference: str, ref: Vocabulary | None
+) -> PlannedModel:
+    """`model` told whether it shares the reference's vocabulary (the decision every view of the
+    results shows), with a note when not."""
+    if model.is_reference or vocabulary is None or ref is None:
+        same = True if model.is_reference else None
+        return replace(model, vocabulary=vocabulary, same_vocabulary=same)
+    if vocabulary == ref:
+        return replace(model, vocabulary=vocabulary, same_vocabulary=True)
+    why = difference_words(Path(model.path).name, vocabulary.size, Path(reference).name, ref.size)
+    note = ("quality not comparable with the reference's: another vocabulary "
+            f"({vocabulary.size:,} tokens against {ref.size:,}), so no KL divergence or top-1 "
+            "agreement")  # fmt: skip
+    notes = (*model.notes, note) if model.quality else model.notes
+    return replace(model, vocabulary=vocabulary, same_vocabulary=False, quality_note=why,
+                   notes=notes)  # fmt: skip
 
 
 def _plan_model(plan: BenchPlan, path: str, info: ModelInfo, is_reference: bool) -> PlannedModel:
@@ -265,7 +301,9 @@ def _plan_model(plan: BenchPlan, path: str, info: ModelInfo, is_reference: bool)
         wanted = sorted(set(plan.prompt_lengths))
         lengths = [n for n in wanted if n + plan.gen_tokens <= trained]
         for skipped in wanted[len(lengths) :]:
-            notes.append(f"prompt of {skipped:,} tokens skipped: its window is {trained:,}")
+            notes.append(
+                f"prompt of {counted(skipped, 'token')} skipped: its window is {trained:,}"
+            )
     floor = max(plan.ttft_prompt_tokens + plan.gen_tokens if plan.speed else 0,
                 plan.quality_settings.n_ctx if quality else 0)  # fmt: skip
     while True:
@@ -278,7 +316,8 @@ def _plan_model(plan: BenchPlan, path: str, info: ModelInfo, is_reference: bool)
             configs = []
             break
         dropped = lengths.pop()
-        notes.append(f"prompt of {dropped:,} tokens skipped: it does not fit this machine's memory")
+        notes.append(f"prompt of {counted(dropped, 'token')} skipped: it does not fit this "
+                     "machine's memory")  # fmt: skip
     return PlannedModel(
         path=path,
         info=info,

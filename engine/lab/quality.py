@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from engine.cancel import CancelToken
+from engine.display import counted
 from engine.errors import HearthError
 from engine.lab.evaluate import TokenEvaluator
 from engine.lab.events import LabCancelled
@@ -157,13 +158,13 @@ def text_chunks(
         HearthError: the text is shorter than one chunk.
     """
     if n_ctx < 16:
-        raise HearthError(f"A perplexity chunk of {n_ctx} tokens is too short to score.")
+        raise HearthError(f"A perplexity chunk of {counted(n_ctx, 'token')} is too short to score.")
     count = len(tokens) // n_ctx
     if max_chunks > 0:
         count = min(count, max_chunks)
     if count == 0:
         raise HearthError(
-            f"The text is {len(tokens)} tokens long; perplexity needs at least {n_ctx}.",
+            f"The text is {counted(len(tokens), 'token')} long; perplexity needs at least {n_ctx:,}.",
             "Choose a longer text or a smaller chunk size.",
         )
     chunks = []

@@ -74,7 +74,14 @@ class ModelResult:
         estimated_ram_bytes, estimated_vram_bytes: The engine's estimate for this load.
         allocated_ram_bytes, allocated_vram_bytes: What llama.cpp reported allocating.
         memory_by_context: Estimated RAM+VRAM in bytes per window size, for a memory plot.
-        kl_divergence, top1_agreement: Against `reference_model`; None for no reference.
+        kl_divergence, top1_agreement: Against `reference_model`; None for no reference, or
+            for a model of another vocabulary. The reference's own are 0 and 1: views show
+            "reference" instead.
+        vocabulary_size: Tokens in the model's vocabulary (0: unknown).
+        same_vocabulary: Whether it shares the reference's vocabulary: only then are its
+            quality figures comparable with the reference's (see `vocab`); None when unknown
+            (no reference, or results saved before this was recorded).
+        quality_note: Why its quality is not comparable, in words ("" when it is).
         task_score: Share of task questions answered with the expected words.
     """
 
@@ -89,6 +96,9 @@ class ModelResult:
     n_threads: int = 0
     n_ctx: int = 0
     is_reference: bool = False
+    vocabulary_size: int = 0
+    same_vocabulary: bool | None = None
+    quality_note: str = ""
     load_s: Spread | None = None
     prompt_tokens_per_s: dict[int, Spread] = field(default_factory=dict)
     gen_tokens_per_s: Spread | None = None
@@ -119,6 +129,17 @@ class ModelResult:
         if self.config == RunConfig():
             return self.name
         return f"{self.name} [{self.config.label}]"
+
+    @property
+    def quality_standing(self) -> str:
+        """How its quality figures stand beside the others': "reference" (the others' KL
+        divergence and top-1 agreement are measured against it), "not comparable" (another
+        vocabulary than the reference's), "comparable", or "" when it has none."""
+        if self.perplexity is None and self.kl_divergence is None:
+            return ""
+        if self.is_reference:
+            return "reference"
+        return "not comparable" if self.same_vocabulary is False else "comparable"
 
     @property
     def ram_used(self) -> Spread | None:
@@ -162,6 +183,7 @@ class ModelResult:
         data["peak_vram_bytes"] = _bytes(self.peak_vram_bytes)
         data["prompt_length"] = min(self.prompt_tokens_per_s) if self.prompt_tokens_per_s else None
         data["memory_by_context"] = {str(k): v for k, v in self.memory_by_context.items()}
+        data["quality_standing"] = self.quality_standing
         data["notes"] = list(self.notes)
         data["config"] = asdict(self.config)
         data["spread"] = spreads
@@ -206,6 +228,8 @@ class ModelResult:
             "file_size": self.file_size,
             "n_ctx": self.n_ctx,
             "is_reference": self.is_reference,
+            "vocabulary_size": self.vocabulary_size or None,
+            "same_vocabulary": self.same_vocabulary,
         }
         for name in _SPREAD_FIELDS:
             if name == "prompt_tokens_per_s":
@@ -224,6 +248,7 @@ class ModelResult:
             kl_divergence=self.kl_divergence,
             top1_agreement=self.top1_agreement,
             task_score=self.task_score,
+            quality_note=self.quality_note,
             notes="; ".join(self.notes),
             error=self.error,
         )
@@ -380,6 +405,9 @@ def _from_csv(text: str) -> BenchResults:
                 backend=row.get("backend", ""),
                 n_ctx=int(_number(row.get("n_ctx")) or 0),
                 is_reference=row.get("is_reference") == "True",
+                vocabulary_size=int(_number(row.get("vocabulary_size")) or 0),
+                same_vocabulary={"True": True, "False": False}.get(row.get("same_vocabulary", "")),
+                quality_note=row.get("quality_note") or "",
                 load_s=spreads["load_s"],
                 prompt_tokens_per_s=by_length,
                 gen_tokens_per_s=spreads["gen_tokens_per_s"],

@@ -193,9 +193,15 @@ class _Run:
         self, session: ModelSession, model: PlannedModel, config: RunConfig, step: PlannedStep
     ) -> Generator[LabEvent, None, QualityResult]:
         is_reference = model.is_reference and config == self.plan.configs[0]
-        reference = None if is_reference else self.reference
+        # A model of another vocabulary is not judged against the reference (see `vocab`).
+        judged = not is_reference and model.same_vocabulary is not False
+        reference = self.reference if judged else None
         # Keep the reference's distributions only when another row will be judged against them.
-        keep = is_reference and len(self.rows) > 1
+        keep = is_reference and any(
+            (path, other) != (model.path, config)
+            and self.prepared.model(path).same_vocabulary is not False
+            for path, other in self.rows
+        )
         with TokenEvaluator(session.llama, self.cancel) as evaluator:
             result, kept = yield from self._relay(
                 measure_quality(evaluator, self.prepared.text, self.plan.quality_settings,
@@ -286,6 +292,12 @@ class _Run:
                 quality_tokens=quality.scored_tokens,
                 reference_model=self.prepared.reference or "",
             )
+        if self.prepared.reference:
+            result = replace(
+                result,
+                same_vocabulary=model.same_vocabulary,
+                quality_note=model.quality_note,
+            )
         if task is not None:
             result = replace(result, task_score=task.share, task_questions=task.total)
         return result
@@ -318,6 +330,7 @@ def _describe(model: PlannedModel, config: RunConfig, row: _Row) -> ModelResult:
         n_threads=report.n_threads if report else 0,
         n_ctx=report.n_ctx if report else model.n_ctx,
         is_reference=model.is_reference,
+        vocabulary_size=model.vocabulary.size if model.vocabulary else 0,
         load_s=Spread.of(row.load_s),
         prompt_tokens_per_s={n: s for n, v in row.prompt.items() if (s := Spread.of(v))},
         gen_tokens_per_s=Spread.of(row.gen),

@@ -205,3 +205,42 @@ def test_bad_bench_input_ends_with_one_line(tiny_model, tmp_path):
     assert "with --questions" in one_line_error(
         hearth("bench", "run", tiny_model, "--library", "manuals")
     )
+
+
+def test_bench_show_across_vocabularies_says_quality_does_not_compare(tmp_path):
+    from tests.engine.lab.conftest import across_vocabularies
+
+    saved, _csv = across_vocabularies().save(tmp_path / "two.json")
+    shown = hearth("bench", "show", saved)
+    assert shown.returncode == 0, shown.stderr
+    heading, smol, gemma = shown.stdout.splitlines()[:3]
+    # The reference's own KL and top-1 are no score; Gemma's quality does not compare with it.
+    assert smol.split()[-2:] == ["reference", "reference"] and "0.0000" not in smol
+    assert gemma.endswith("9.000 ≠  not comparable  not comparable")
+    assert (
+        "≠ Quality not comparable: gemma-3-270m.q4_k_m.gguf has another vocabulary" in shown.stdout
+    )
+    assert "lowest perplexity" not in shown.stdout and "Pareto" not in shown.stdout
+    assert "Use gemma-3-270m.q4_k_m.gguf" in shown.stdout and "not on quality" in shown.stdout
+    report = json.loads(hearth("bench", "show", saved, "--json").stdout)
+    advice = report["recommendation"]
+    assert advice["quality_comparable"] is False and advice["quality_metric"] == "gen_tokens_per_s"
+    assert "262,144" in advice["quality_note"] and report["pareto_front"] == []
+    assert [r["quality_standing"] for r in report["results"]] == ["reference", "not comparable"]
+    assert [r["same_vocabulary"] for r in report["results"]] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--prompt-lengths", "-5,99999999999", "--prompt-lengths takes positive whole numbers of "
+         "tokens, not '-5'."),
+        ("--prompt-lengths", "512,-2k", "not '-2k'."),
+        ("--repeats", "-1", "--repeats must be a whole number of 1 or more, not '-1'."),
+        ("--gen-tokens", "1", "--gen-tokens must be a whole number of 2 or more, not '1'."),
+        ("--chunks", "-3", "--chunks must be a whole number of 0 or more, not '-3'."),
+        ("--chunk-tokens", "x", "--chunk-tokens must be a whole number of 16 or more, not 'x'."),
+    ],
+)  # fmt: skip
+def test_a_count_out_of_range_is_refused_in_true_words(tiny_model, option, value, said):
+    assert one_line_error(hearth("bench", "run", tiny_model, f"{option}={value}")).endswith(said)

@@ -159,8 +159,10 @@ class SpeedQualityFigure(Figure):
         rows = list(view.results.results)
         metric = view.metric
         # Slow and far from the reference is where no variant worth having sits.
-        self.reset(METRIC_AXIS.get(metric or "", "Quality"), "Generation speed (tokens/s)",
-                   legend_at=(-10, -10))  # fmt: skip
+        axis = METRIC_AXIS.get(metric or "", "Quality")
+        if metric is None and view.quality_note:
+            axis = "Quality (not comparable: the models have different vocabularies)"
+        self.reset(axis, "Generation speed (tokens/s)", legend_at=(-10, -10))
         self.points = pg.ScatterPlotItem()
         self.front_points = pg.ScatterPlotItem()
         self.labels = []
@@ -175,7 +177,13 @@ class SpeedQualityFigure(Figure):
             "Whiskers: slowest and fastest run. " + backends(rows)
         )
         if not usable:
-            self.say("Measure speed and quality to compare them here.")
+            if self.plot.legend is not None:
+                self.plot.legend.setVisible(False)  # nothing drawn: no empty box either
+            if view.quality_note:
+                self.caption.setText(f"{view.quality_note} {backends(rows)}")
+                self.say("Quality is not comparable across vocabularies.")
+            else:
+                self.say("Measure speed and quality to compare them here.")
             return
         _background, text, _grid = _colours()
         labels = short_labels(rows)

@@ -82,6 +82,8 @@ class BenchView:
         advice: The recommendation in words, under the person's constraint.
         choice: Index of the recommended row, or None.
         source: The file the results came from ("" for a run just finished).
+        quality_note: Why the quality figures do not compare (models of other vocabularies),
+            in words; "" when they do.
     """
 
     results: BenchResults
@@ -90,3 +92,4 @@ class BenchView:
     advice: str = ""
     choice: int | None = None
     source: str = ""
+    quality_note: str = ""

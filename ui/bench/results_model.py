@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
+from engine.display import counted
 from engine.lab.results import TTFT_FORMAT
 from engine.storage import size_text
 from ui.records_model import RecordsModel
@@ -53,6 +54,60 @@ def _ram_tip(result: ModelResult) -> str:
     return "; ".join(parts)
 
 
+def _perplexity_text(result: ModelResult) -> str:
+    if result.perplexity is None:
+        return "–"
+    mark = " ≠" if result.quality_standing == "not comparable" else ""
+    return f"{result.perplexity:.3f}{mark}"
+
+
+def _perplexity_tip(result: ModelResult) -> str:
+    if result.perplexity is None:
+        return "Not measured"
+    error = result.perplexity_error or 0
+    tip = (f"{result.perplexity:.3f} ± {error:.3f} over "
+           f"{counted(result.quality_tokens, 'token')}")  # fmt: skip
+    if result.quality_standing == "not comparable":
+        tip += f"\n≠ Not comparable with the reference's. {_not_comparable(result)}"
+    return tip
+
+
+def _not_comparable(result: ModelResult) -> str:
+    return result.quality_note or "It has another vocabulary than the reference."
+
+
+def _against_reference(name: str, fmt: str, unit: str = "") -> Callable[[Any], str]:
+    """Cell text of a figure measured against the reference: "reference" in the reference's
+    own row (not a perfect score), "not comparable" for another vocabulary."""
+
+    def text(result: ModelResult) -> str:
+        standing = result.quality_standing
+        if standing in ("reference", "not comparable"):
+            return standing
+        figure = getattr(result, name)
+        return "–" if figure is None else fmt.format(figure) + unit
+
+    return text
+
+
+def _against_reference_tip(name: str, fmt: str, unit: str = "") -> Callable[[Any], str]:
+    def tip(result: ModelResult) -> str:
+        standing = result.quality_standing
+        if standing == "reference":
+            return "The reference: the others are measured against this model"
+        if standing == "not comparable":
+            return _not_comparable(result)
+        figure = getattr(result, name)
+        return "Not measured" if figure is None else fmt.format(figure) + unit
+
+    return tip
+
+
+def _against_reference_value(name: str) -> Callable[[Any], Any]:
+    """Sort value: only figures that compare (the reference's own 0 and 1 do)."""
+    return lambda r: None if r.quality_standing == "not comparable" else getattr(r, name)
+
+
 # (heading, header tooltip, cell text, cell tooltip, sort value) per column.
 Column = tuple[str, str, Callable[[Any], str], Callable[[Any], str], Callable[[Any], Any]]
 COLUMNS: tuple[Column, ...] = (
@@ -79,20 +134,19 @@ COLUMNS: tuple[Column, ...] = (
      "whichever program runs it (hover a cell for the whole process's peak)",
      lambda r: _bytes_cell(r.ram_used), _ram_tip,
      lambda r: r.ram_used and r.ram_used.median),
-    ("Perplexity", "Perplexity on the text (lower is better)",
-     lambda r: "–" if r.perplexity is None else f"{r.perplexity:.3f}",
-     lambda r: "Not measured" if r.perplexity is None else
-     f"{r.perplexity:.3f} ± {r.perplexity_error or 0:.3f} over {r.quality_tokens:,} tokens",
-     lambda r: r.perplexity),
-    ("KL\ndivergence", "Mean KL divergence from the reference, in nats (lower is better)",
-     lambda r: "–" if r.kl_divergence is None else f"{r.kl_divergence:.4f}",
-     lambda r: "The reference" if r.is_reference else
-     ("Not measured" if r.kl_divergence is None else f"{r.kl_divergence:.5f} nats"),
-     lambda r: r.kl_divergence),
-    ("Top-1", "How often the most likely next token is the reference's",
-     lambda r: "–" if r.top1_agreement is None else f"{r.top1_agreement:.1%}",
-     lambda r: "Not measured" if r.top1_agreement is None else f"{r.top1_agreement:.2%}",
-     lambda r: r.top1_agreement),
+    ("Perplexity", "Perplexity on the text (lower is better); ≠ marks a model of another "
+     "vocabulary than the reference's, whose perplexity does not compare with the others'",
+     _perplexity_text, _perplexity_tip, _against_reference_value("perplexity")),
+    ("KL\ndivergence", "Mean KL divergence from the reference, in nats (lower is better); only "
+     "for models of the reference's vocabulary",
+     _against_reference("kl_divergence", "{:.4f}"),
+     _against_reference_tip("kl_divergence", "{:.5f}", " nats"),
+     _against_reference_value("kl_divergence")),
+    ("Top-1", "How often the most likely next token is the reference's; only for models of the "
+     "reference's vocabulary",
+     _against_reference("top1_agreement", "{:.1%}"),
+     _against_reference_tip("top1_agreement", "{:.2%}"),
+     _against_reference_value("top1_agreement")),
 )  # fmt: skip
 
 

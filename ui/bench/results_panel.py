@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.display import counted
 from ui.bench.plots import BenchPlots
 from ui.bench.records import BenchView
 from ui.bench.results_model import ResultsModel
@@ -162,7 +163,7 @@ class ResultsPanel(QWidget):
         self.advice.setText(view.advice)
         self.save_button.setEnabled(True)
         results = view.results
-        what = f"{len(results.results)} rows"
+        what = counted(len(results.results), "row")
         if results.started_at:
             what += f", measured {results.started_at.replace('T', ' ')[:16]}"
         if results.cancelled:

@@ -304,7 +304,7 @@ class SetupPanel(QWidget):
         """The run as set up now.
 
         Raises:
-            ValueError: The prompt lengths are not whole numbers; the message says so.
+            ValueError: A prompt length is not a positive whole number; the message says so.
         """
         lengths = []
         for part in self.prompt_lengths.text().replace(";", ",").split(","):
@@ -313,7 +313,9 @@ class SetupPanel(QWidget):
                 continue
             number = part[:-1] if part.endswith("k") else part
             if not number.isdigit() or int(number) < 1:
-                raise ValueError(f"Prompt lengths are whole numbers of tokens, not '{part}'.")
+                raise ValueError(
+                    f"Prompt lengths are positive whole numbers of tokens, not '{part}'."
+                )
             lengths.append(int(number) * (1024 if part.endswith("k") else 1))
         if self.speed.isChecked() and not lengths:
             raise ValueError("Give at least one prompt length, in tokens.")

@@ -48,3 +48,32 @@ def gemma_variants(tmp_path_factory, gemma_model_path):
         events = run_all(quantize(request))
         made[quant_type] = (events[-1], events)
     return made
+
+
+def across_vocabularies():
+    """Results of the bundled SmolLM2 (the reference) beside Gemma 3, whose vocabulary is another:
+    Gemma is faster here and reads a lower perplexity, which must not make it the better model."""
+    from engine.lab import BenchResults, ModelResult, RunConfig, Spread
+    from engine.lab.vocab import difference_words
+
+    def row(name, size, vocabulary, gen, ppl, reference):
+        return ModelResult(
+            model=f"/models/{name}", name=name, file_type=name.rsplit(".", 2)[-2].upper(),
+            file_size=size, parameter_count=1, config=RunConfig(), backend="CPU (1 thread)",
+            n_ctx=512, is_reference=reference, vocabulary_size=vocabulary,
+            same_vocabulary=bool(reference),
+            quality_note="" if reference else difference_words(
+                name, vocabulary, "SmolLM2-135M-Instruct.Q4_1.gguf", 49152),
+            gen_tokens_per_s=Spread(gen, gen, gen), model_ram_bytes=Spread(size, size, size),
+            perplexity=ppl, perplexity_error=0.2, quality_tokens=31,
+            kl_divergence=0.0 if reference else None, top1_agreement=1.0 if reference else None,
+        )  # fmt: skip
+
+    return BenchResults(
+        results=(
+            row("SmolLM2-135M-Instruct.Q4_1.gguf", 98_000_000, 49152, 90.0, 12.0, True),
+            row("gemma-3-270m.q4_k_m.gguf", 253_000_000, 262144, 120.0, 9.0, False),
+        ),
+        reference="/models/SmolLM2-135M-Instruct.Q4_1.gguf",
+        started_at="2026-11-30T10:15:00+00:00",
+    )
