@@ -350,7 +350,7 @@ def select_evidence(
                 if value > 0 and (index not in best or value > best[index][0]):
                     best[index] = (value, spans[first][0], spans[last][1])
     ranked = sorted(best.items(), key=lambda item: -item[1][0])
-    marked = _marked_terms(query_terms)
+    marked = _marked_terms(query_terms, answer_terms, answer or "")
     evidence: list[Evidence] = []
     for index, (_value, start, end) in ranked:
         if len(evidence) == max_items:
@@ -375,12 +375,30 @@ def select_evidence(
     return evidence
 
 
-def _marked_terms(query_terms: list[str]) -> list[str]:
-    """The question's terms to mark (not the reply's), less the parts of its codes: for
-    "widget-23" the code is marked, not every "widget-N" its part "widget" also matches."""
+def _marked_terms(query_terms: list[str], answer_terms: list[str], answer: str) -> list[str]:
+    """The terms to mark: the question's, less the parts of its codes (for "widget-23" the code
+    is marked, not every "widget-N" its part "widget" also matches), and of the reply's only
+    the names and numbers it states ("Marta", "40"), the claims a person checks: a small
+    model's rambling would otherwise put "page", "number" and "text" in bold."""
     codes = [term for term in query_terms if any(char.isdigit() for char in term)]
     parts = {part for code in codes for part in _PARTS.split(code) if part != code}
-    return [term for term in query_terms if term not in parts]
+    claims = _claims(answer)
+    return [term for term in query_terms if term not in parts] + [
+        term for term in answer_terms if term in claims
+    ]
+
+
+def _claims(answer: str) -> set[str]:
+    """Words of `answer` that name or count something (lower case): written with a digit, or
+    capitalised where no sentence starts."""
+    claims: set[str] = set()
+    for match in _WORD.finditer(answer):
+        word = match.group(0)
+        before = answer[: match.start()].rstrip()
+        starts_sentence = not before or before[-1] in '.!?:\n"“'
+        if any(char.isdigit() for char in word) or (word[0].isupper() and not starts_sentence):
+            claims.add(word.lower())
+    return claims
 
 
 def _overlaps(hit: Hit, start: int, end: int, shown: Evidence) -> bool:
