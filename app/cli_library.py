@@ -320,6 +320,8 @@ def print_summary(report, stream: TextIO) -> None:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from engine.library.types import with_place
+
     with _open(args.library, create=False) as library:
         hits, notes = _search(library, args.query, args.k, args.rerank, files=args.file)
     _say_all(notes)
@@ -330,10 +332,11 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"No matches in the library '{args.library}'.")
         return 0
     for number, hit in enumerate(hits, start=1):
-        where = f", page {hit.page:,}" if hit.page else ""
-        heading = f" - {hit.heading}" if hit.heading else ""
-        heading = display_text(heading)
-        print(f"{number}. {display_name(hit.file)}{where}{heading}  ({_scores(hit)})")
+        cited = with_place(display_name(hit.file), hit.page, hit.location)
+        # A sheet's name is its heading too: "sheet Inventory, rows 1-28" says it already.
+        said = hit.heading and hit.heading not in hit.where
+        heading = display_text(f" - {hit.heading}") if said else ""
+        print(f"{number}. {cited}{heading}  ({_scores(hit)})")
         print(f"   {_excerpt(hit.text)}")
         print(f"   {display_path(hit.file)}")
     return 0
@@ -356,6 +359,7 @@ def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 def run_ask(args: argparse.Namespace) -> int:
     from engine.library.answer import AnswerResult, plan_answer, stream_answer
+    from engine.library.types import with_place
 
     if args.remote is not None:
         from engine.remote.address import ServerAddress
@@ -413,9 +417,9 @@ def run_ask(args: argparse.Namespace) -> int:
     if result.evidence:
         print("\nEvidence:")
         for evidence in result.evidence:
-            where = f", {evidence.where}" if evidence.where else ""
+            cited = with_place(display_name(evidence.file), evidence.page, evidence.location)
             marked = " ".join(evidence.marked().split())
-            print(f"[{evidence.source}] {display_name(evidence.file)}{where}: {marked}")
+            print(f"[{evidence.source}] {cited}: {marked}")
     if result.sources:
         print("\nSources:")
         for source in result.sources:

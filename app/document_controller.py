@@ -20,6 +20,7 @@ from app.page_renderer import PageRenderer
 from app.settings import Settings
 from engine.chat_store import ChatStore, ChatStoreError, Conversation
 from engine.library.formats import file_dialog_filter
+from engine.library.types import place_label
 from ui.documents_model import FileRow
 from ui.main_window import MainWindow
 from ui.page_viewer import PageViewer
@@ -421,11 +422,13 @@ class DocumentController(QObject):
 
     def open_source(self, source: Source) -> None:
         """Show the cited page with the passage highlighted."""
-        self._viewer().open_source(source.file, source.page or 1, source.excerpt)
+        self._viewer().open_source(source.file, source.page or 1, source.excerpt,
+                                   place_label(source.page, source.location))  # fmt: skip
 
     def open_evidence(self, evidence: Evidence) -> None:
         """Show the page an evidence line comes from with its sentences highlighted."""
-        self._viewer().open_source(evidence.file, evidence.page or 1, evidence.text)
+        self._viewer().open_source(evidence.file, evidence.page or 1, evidence.text,
+                                   place_label(evidence.page, evidence.location))  # fmt: skip
 
     def open_file(self, path: str) -> None:
         self._viewer().open_source(path, 1, "")

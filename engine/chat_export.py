@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from engine.chat_store import Conversation, StoredMessage
+from engine.library.types import with_place
 
 _ROLE_TITLES = {"user": "You", "assistant": "Hearth", "system": "System"}
 
@@ -21,8 +22,7 @@ def conversation_markdown(conversation: Conversation, messages: list[StoredMessa
             parts.append("")
             for source in message.sources:
                 name = Path(str(source.get("path", ""))).name
-                page = source.get("page")
-                where = f"{name}, page {page}" if page else name
+                where = with_place(name, source.get("page"), source.get("location"))
                 parts.append(f"{source.get('number', '?')}. {where}")
                 excerpt = " ".join(str(source.get("excerpt", "")).split())
                 if excerpt:

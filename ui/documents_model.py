@@ -1,17 +1,25 @@
 """The documents table's data: one `FileRow` per file, shown by a QTableView, and the progress bar
-drawn in the status cell of a file being indexed."""
+drawn in the status cell of a file being indexed.
+
+A file is named by its path under the folder it was added with ("sub/nested.md"), with as many
+parent folders as it takes to tell two files of the same name apart; its status cell holds the
+status word, and the reason under it on a line of its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
-from PySide6.QtWidgets import QStyledItemDelegate
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-from engine.display import display_name, display_path
+from engine.display import display_path, display_text
 from ui.format import plain_tip
 from ui.records_model import RecordsModel
 
@@ -67,6 +75,14 @@ class FileRow:
             return f"indexing {int((self.fraction or 0.0) * 100)}%"
         return self.status + (f": {self.error}" if self.error else "")
 
+    @property
+    def status_lines(self) -> str:
+        """The status cell: the word in full, the reason under it ("failed\nthe file is damaged"),
+        so a narrow column never cuts the word to "failed: …"."""
+        if self.indexing or not self.error:
+            return self.status_text
+        return f"{self.status}\n{self.error}"
+
 
 class DocumentsModel(RecordsModel[FileRow]):
     """The files of the open chat's library, with where each stands and how it reaches the model."""
@@ -74,6 +90,9 @@ class DocumentsModel(RecordsModel[FileRow]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(COLUMNS, COLUMN_TIPS, parent)
         self._placements: dict[str, str] = {}
+        self._folders: tuple[str, ...] = ()
+        self._names: dict[str, str] | None = None  # shown names, worked out when first read
+        self._file_names: Counter[str] = Counter()  # rows per file name, to see a second one
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -87,15 +106,41 @@ class DocumentsModel(RecordsModel[FileRow]):
     def placement(self, path: str) -> str:
         return PLACEMENT_TEXT.get(self._placements.get(str(path), ""), "")
 
+    def shown_name(self, path: str) -> str:
+        """The file as its row names it: "README.md", "sub/README.md"."""
+        if self._names is None:
+            self._names = shown_names([row.path for row in self._rows], self._folders)
+        return self._names.get(str(path)) or shown_names([str(path)], self._folders)[str(path)]
+
     # -- changing ----------------------------------------------------------------------------
+
+    def set_rows(self, rows: Iterable[FileRow]) -> None:
+        self._names = None
+        super().set_rows(rows)
+        self._file_names = Counter(os.path.basename(row.path) for row in self._rows)
+
+    def set_folders(self, folders: Iterable[str]) -> None:
+        """The folders files were added with: a file in one is named by its path under it."""
+        folders = tuple(str(folder) for folder in folders)
+        if folders == self._folders:
+            return
+        self._folders = folders
+        self._names_changed()
 
     def update_row(self, row: FileRow) -> None:
         """Add the row, or update the one with the same path."""
         index = self.row_of(row.path)
         if index < 0:
+            name = os.path.basename(row.path)
+            self._file_names[name] += 1
             self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
             self._rows.append(row)
             self.endInsertRows()
+            # A second README.md renames the first too ("docs/README.md").
+            if self._file_names[name] > 1:
+                self._names_changed()
+            elif self._names is not None:
+                self._names.update(shown_names([row.path], self._folders))
             return
         self._rows[index] = self._rows[index].updated(row)
         self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
@@ -111,6 +156,11 @@ class DocumentsModel(RecordsModel[FileRow]):
         if self._rows:
             self.dataChanged.emit(self.index(0, USED), self.index(len(self._rows) - 1, USED))
 
+    def _names_changed(self) -> None:
+        self._names = None
+        if self._rows:
+            self.dataChanged.emit(self.index(0, FILE), self.index(len(self._rows) - 1, FILE))
+
     # -- what each cell shows -----------------------------------------------------------------
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -121,6 +171,8 @@ class DocumentsModel(RecordsModel[FileRow]):
             return row.path
         if role == PROGRESS_ROLE:
             return row.fraction if column == STATUS and row.indexing else None
+        if role == Qt.ItemDataRole.DisplayRole and column == STATUS:
+            return row.status_lines
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -140,7 +192,7 @@ class DocumentsModel(RecordsModel[FileRow]):
 
     def _text(self, row: FileRow, column: int) -> str:
         if column == FILE:
-            return display_name(row.path)
+            return self.shown_name(row.path)
         if column == PAGES:
             return "" if row.pages is None else str(row.pages)
         if column == CHUNKS:
@@ -149,6 +201,17 @@ class DocumentsModel(RecordsModel[FileRow]):
             return row.status_text
         # Only an indexed file reaches the model; a failed or skipped one is neither way.
         return self.placement(row.path) if row.status == "indexed" else ""
+
+
+class OneLineDelegate(QStyledItemDelegate):
+    """Keeps a cell's text on one line, shortened as the view elides it: the table wraps its
+    status cells, and a path wrapped at its slashes and hyphens in a one-line row reads as
+    neither its folder nor its name. (Like every Python override Qt calls, it needs the guard of
+    app/qt_compat.py on Python 3.11.)"""
+
+    def initStyleOption(self, option: Any, index: Index) -> None:  # noqa: N802 (Qt's name)
+        super().initStyleOption(option, index)
+        option.features &= ~QStyleOptionViewItem.ViewItemFeature.WrapText
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -180,6 +243,37 @@ class ProgressDelegate(QStyledItemDelegate):
         painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
                          f"{int(fraction * 100)}%")  # fmt: skip
         painter.restore()
+
+
+def shown_names(paths: Iterable[str], folders: Iterable[str] = ()) -> dict[str, str]:
+    """Each path as the table names it (escaped for display): its path under the deepest of
+    `folders` that holds it, else its file name; then, while two paths read the same, each of
+    them with one more parent folder, until they differ or have none left to show.
+
+    Args:
+        paths: The files (absolute).
+        folders: The folders they were added with.
+    """
+    roots = [PurePath(folder) for folder in folders]
+    parts: dict[str, tuple[str, ...]] = {}
+    shown: dict[str, int] = {}  # how many trailing parts of the path are shown
+    for path in paths:
+        pure = PurePath(path)
+        parts[path] = pure.parts
+        under = [root for root in roots if root != pure and pure.is_relative_to(root)]
+        deepest = max(under, key=lambda root: len(root.parts), default=None)
+        shown[path] = len(pure.parts) - len(deepest.parts) if deepest is not None else 1
+    while True:
+        readers: dict[tuple[str, ...], list[str]] = {}
+        for path, count in shown.items():
+            readers.setdefault(parts[path][-count:], []).append(path)
+        longer = [path for same in readers.values() if len(same) > 1 for path in same
+                  if shown[path] < len(parts[path]) - 1]  # fmt: skip
+        if not longer:
+            break
+        for path in longer:
+            shown[path] += 1
+    return {path: display_text(os.sep.join(parts[path][-count:])) for path, count in shown.items()}
 
 
 def _counts(row: FileRow) -> str:

@@ -1,11 +1,16 @@
-"""The chat's documents: each file with pages, chunks and status, live progress while indexing."""
+"""The chat's documents: each file with pages, chunks and status, live progress while indexing.
+
+A long path is shortened in the middle (its folder and its file name both stay in view); a
+status's reason reads on a second line of its cell, in a column as wide as it needs up to a share
+of the table.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -29,6 +35,7 @@ from ui.documents_model import (
     USED,
     DocumentsModel,
     FileRow,
+    OneLineDelegate,
     ProgressDelegate,
 )
 from ui.watched_folders import WatchedFoldersView
@@ -40,6 +47,10 @@ EMPTY_SUMMARY = "Drop files or folders on the window, or add them here."
 # Below this table width the Pages and Passages columns are hidden (their counts move to the
 # file's tooltip), so the file's name keeps room to be read.
 COMPACT_TABLE_WIDTH = 420
+# The status column is as wide as its longest line (a reason), within these bounds; a longer
+# reason wraps onto more lines of its cell.
+STATUS_MIN_WIDTH = 80
+STATUS_MAX_SHARE = 0.3
 
 
 class DocumentsPanel(QWidget):
@@ -74,6 +85,9 @@ class DocumentsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it
+        # "sub/…/nested.md" keeps the folder and the name; the whole path is in the tooltip.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setItemDelegateForColumn(FILE, OneLineDelegate(self.table))
         self.table.setAccessibleName("Documents")
         self.table.setAccessibleDescription(
             "Each file with its pages, passages, status and whether it is in the prompt whole. "
@@ -84,10 +98,16 @@ class DocumentsPanel(QWidget):
         for column in (PAGES, CHUNKS):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(STATUS, 80)
+        header.resizeSection(STATUS, STATUS_MIN_WIDTH)
         header.setSectionResizeMode(USED, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(36)
         self.table.installEventFilter(self)  # its width decides which columns fit
+        # The status column and the rows' heights follow the statuses once per turn of the event
+        # loop, however many rows a folder's indexing changed in it.
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_status)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setAccessibleName("Indexing progress")
@@ -162,6 +182,31 @@ class DocumentsPanel(QWidget):
         for column in (PAGES, CHUNKS):
             if self.table.isColumnHidden(column) != compact:
                 self.table.setColumnHidden(column, compact)
+        self._fit_timer.start()
+
+    def _fit_status(self) -> None:
+        """The status column as wide as its longest line, within a share of the table; a row
+        with a reason as tall as its status cell's lines (the reason wraps)."""
+        table, metrics = self.table, self.table.fontMetrics()
+        rows = self.model.rows()
+        # An item's text keeps this margin on each side (QCommonStyle's item text margin).
+        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table)
+        padding = 2 * (margin + 1) + 4
+        lines = {line for row in rows for line in row.status_lines.split("\n")}
+        widest = max((metrics.horizontalAdvance(line) for line in lines), default=0) + padding
+        room = int(table.width() * STATUS_MAX_SHARE)
+        width = max(STATUS_MIN_WIDTH, min(widest, room))
+        if table.columnWidth(STATUS) != width:
+            table.setColumnWidth(STATUS, width)
+        one_line = table.verticalHeader().defaultSectionSize()
+        box = QRect(0, 0, width - padding, 1 << 20)
+        for number, row in enumerate(rows):
+            height = one_line
+            if "\n" in row.status_lines:
+                text = metrics.boundingRect(box, Qt.TextFlag.TextWordWrap, row.status_lines)
+                height = max(one_line, text.height() + one_line - metrics.height())
+            if table.rowHeight(number) != height:
+                table.setRowHeight(number, height)
 
     def set_file_rows(self, rows: Sequence[FileRow]) -> None:
         """Replace every row (a chat was opened, or its library listed)."""
@@ -172,8 +217,10 @@ class DocumentsPanel(QWidget):
         self.model.update_row(row)
 
     def set_watched_folders(self, folders: Sequence[WatchedFolder]) -> None:
-        """The folders this chat follows, with how following each goes."""
+        """The folders this chat follows, with how following each goes; a file in one is named
+        by its path under it."""
         self.watched.set_folders(folders)
+        self.model.set_folders(folder.path for folder in folders)
 
     def set_placement(self, path: str, placement: str) -> None:
         """How `path` reaches the model: "whole" or "searched"."""
@@ -235,6 +282,7 @@ class DocumentsPanel(QWidget):
     def _on_rows_changed(self, *_args: object) -> None:
         self._update_summary()
         self._update_buttons()
+        self._fit_timer.start()
 
     def _update_buttons(self, *_args: object) -> None:
         busy = self.cancel_button.isVisible()

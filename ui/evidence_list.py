@@ -1,5 +1,5 @@
 """The evidence under a reply: the few sentences of the top sources that support it, matched
-terms in bold, each with its file and page, which opens the page with the sentence highlighted.
+terms in bold, each with its file and place (page, slide, sheet and rows), which opens the passage.
 
 Even when a small model answers wrongly, the line that holds the answer is in front of the person.
 """
@@ -15,7 +15,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.display import display_name
-from ui.format import short_name
+from engine.library.types import with_place
+from ui.format import plain_tip, short_name
+from ui.source_list import opens_what
 
 if TYPE_CHECKING:
     from engine.library.types import Evidence
@@ -56,7 +58,7 @@ def evidence_place(evidence: Evidence) -> str:
     """ "[2]  report.pdf  ·  page 4": the source's number (as cited), file and place."""
     name = short_name(evidence.file, MAX_NAME_CHARS)
     number = f"[{evidence.source}]  " if evidence.source else ""
-    return f"{number}{name}  ·  {evidence.where}" if evidence.where else f"{number}{name}"
+    return number + with_place(name, evidence.page, evidence.location, "  ·  ")
 
 
 class EvidenceList(QWidget):
@@ -148,12 +150,10 @@ class EvidenceList(QWidget):
         button = QPushButton(evidence_place(evidence))
         button.setObjectName("EvidenceLink")
         button.setCursor(Qt.CursorShape.PointingHandCursor)
-        button.setToolTip(
-            f"{display_name(evidence.file)}\nOpen the page with this passage highlighted"
-        )
-        where = f", {evidence.where}" if evidence.where else ""
-        button.setAccessibleName(f"Evidence from {display_name(evidence.file)}{where}")
-        button.setAccessibleDescription("Opens the page with the passage highlighted")
+        named = with_place(display_name(evidence.file), evidence.page, evidence.location)
+        button.setToolTip(plain_tip(f"{named}\n{opens_what(evidence.file)}"))
+        button.setAccessibleName(f"Evidence from {named}")
+        button.setAccessibleDescription(opens_what(evidence.file))
         button.clicked.connect(lambda _=False, e=evidence: self.evidenceClicked.emit(e))
         layout.addWidget(quote, 1)
         layout.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)

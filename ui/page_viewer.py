@@ -1,5 +1,7 @@
 """The built-in document viewer: a page with the cited passage highlighted, page and zoom controls,
-and a way out to the system's own viewer.
+and a way out to the system's own viewer. Formats without rendered pages (slides, sheets, text)
+show the cited passage and where it is ("slide 4", "sheet Inventory, rows 1-28"), with no page
+controls to turn.
 
 It only asks for pages (`pageRequested`); rendering happens off the GUI thread elsewhere.
 """
@@ -7,6 +9,7 @@ It only asks for pages (`pageRequested`); rendering happens off the GUI thread e
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.display import display_name
+from engine.library.formats import PPTX_SUFFIXES, is_paged
 from ui.page_view import PageView
 
 if TYPE_CHECKING:
@@ -46,6 +50,8 @@ class PageViewer(QDialog):
         self.page = 1
         self.page_count = 0
         self.passage = ""
+        self.where = ""  # where the passage is, for a file shown as text ("slide 4")
+        self.paged = True
         self.zoom = 1.5
 
         self.title = QLabel()
@@ -110,28 +116,41 @@ class PageViewer(QDialog):
 
     # Requests
 
-    def open_source(self, path: str, page: int, passage: str = "") -> None:
-        """Show `page` of `path` with `passage` highlighted (the page arrives asynchronously)."""
+    def open_source(self, path: str, page: int, passage: str = "", where: str = "") -> None:
+        """Show `page` of `path` with `passage` highlighted (the page arrives asynchronously).
+
+        Args:
+            where: The place a citation names (`place_label`): "slide 4", "sheet Inventory,
+                rows 1-28"; shown for a file without rendered pages, where a page number
+                means nothing. Slides are named from `page` when it is not given.
+        """
         self.path, self.page, self.passage = str(path), max(1, int(page or 1)), passage
         self.page_count = 0
+        self.paged = is_paged(self.path)
+        self.where = where or _slide(self.path, page)
+        self._show_page_tools(self.paged)
         # Fit a typical page (A4 or Letter, ~600 points wide) to the viewer's width.
         width = self.page_scroll.viewport().width() if self.isVisible() else self.width() - 60
         self.zoom = max(_ZOOMS[0], min(_ZOOMS[-1], (width - 24) / 600))
         self.title.setText(display_name(path))
-        self.setWindowTitle(f"{display_name(path)} – page {self.page}")
-        self._show_message("Opening page…")
+        self.setWindowTitle(self._window_title())
+        self._show_message("Opening page…" if self.paged else "Opening passage…")
         self._request()
         self.show()
         self.raise_()
         self.activateWindow()
 
     def go(self, page: int) -> None:
-        if not self.path or (self.page_count and not 1 <= page <= self.page_count) or page < 1:
+        if not self.paged or not self.path or page < 1:
+            return
+        if self.page_count and not 1 <= page <= self.page_count:
             return
         self.page = page
         self._request()
 
     def _zoom(self, step: int) -> None:
+        if not self.paged:
+            return
         if step > 0:
             self.zoom = next((z for z in _ZOOMS if z > self.zoom + 0.01), _ZOOMS[-1])
         else:
@@ -139,9 +158,12 @@ class PageViewer(QDialog):
         self._request()
 
     def _request(self) -> None:
-        self.page_label.setText(
-            f"page {self.page}" + (f" of {self.page_count}" if self.page_count else "")
-        )
+        if self.paged:
+            self.page_label.setText(
+                f"page {self.page}" + (f" of {self.page_count}" if self.page_count else "")
+            )
+        else:
+            self.page_label.setText(self.where)
         self.pageRequested.emit(self.path, self.page, self.zoom, self.passage)
 
     def open_in_system(self) -> None:
@@ -158,7 +180,7 @@ class PageViewer(QDialog):
         self.page_view.set_page(rendered.png, rendered.highlights)
         self.stack.setCurrentWidget(self.page_scroll)
         self.page_label.setText(f"page {self.page} of {self.page_count}")
-        self.setWindowTitle(f"{display_name(self.path)} – page {self.page}")
+        self.setWindowTitle(self._window_title())
         self.prev_button.setEnabled(self.page > 1)
         self.next_button.setEnabled(self.page < self.page_count)
         highlights = rendered.highlights
@@ -173,11 +195,14 @@ class PageViewer(QDialog):
             self.page_scroll.verticalScrollBar().setValue(0)
 
     def show_text(self, text: str) -> None:
-        """For files without pages (text, Markdown, HTML, DOCX): the cited passage itself."""
+        """For files without rendered pages (text, Markdown, HTML, DOCX, slides, sheets): the
+        cited passage itself, and where it is."""
         self.page_count = 0
-        self.prev_button.setEnabled(False)
-        self.next_button.setEnabled(False)
-        self.page_label.setText("")
+        self._show_page_tools(False)
+        self.page_label.setText(self.where)
+        self.text_view.setAccessibleDescription(
+            f"Cited passage, {self.where}" if self.where else "Cited passage"
+        )
         body = html.escape(text).replace("\n", "<br>")
         self.text_view.setHtml(
             f"<p style='color:gray'>Cited passage</p><p style='background:#fff3b0;"
@@ -185,9 +210,24 @@ class PageViewer(QDialog):
         )
         self.stack.setCurrentWidget(self.text_view)
 
+    def _show_page_tools(self, shown: bool) -> None:
+        """A passage shown as text has no pages to turn and no zoom: no buttons that do nothing."""
+        for tool in (self.prev_button, self.next_button, self.zoom_out, self.zoom_in):
+            tool.setVisible(shown)
+
+    def _window_title(self) -> str:
+        """ "report.pdf – page 4", "deck.pptx – slide 4", or the name alone."""
+        where = f"page {self.page}" if self.paged else self.where
+        return f"{display_name(self.path)} – {where}" if where else display_name(self.path)
+
     def show_error(self, message: str) -> None:
         self._show_message(message)
 
     def _show_message(self, message: str) -> None:
         self.message.setText(message)
         self.stack.setCurrentWidget(self.message)
+
+
+def _slide(path: str, page: int | None) -> str:
+    """ "slide 4" for a presentation's page 4 (a slide is cited by its number); "" otherwise."""
+    return f"slide {page}" if page and Path(path).suffix.lower() in PPTX_SUFFIXES else ""

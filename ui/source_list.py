@@ -1,4 +1,5 @@
-"""The numbered sources under a reply: file name and page, each a button that opens the page."""
+"""The numbered sources under a reply: file name and place (page, slide, sheet and rows), each a
+button that opens the cited passage."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.display import display_name
+from engine.library.formats import is_paged
+from engine.library.types import with_place
 from ui.format import plain_tip, short_name
 
 if TYPE_CHECKING:
@@ -21,9 +24,16 @@ MAX_NAME_CHARS = 48
 
 
 def source_title(source: Source) -> str:
-    """ "[2]  report.pdf  ·  page 4" """
+    """ "[2]  report.pdf  ·  page 4", "[1]  deck.pptx  ·  slide 4" """
     name = short_name(source.file, MAX_NAME_CHARS)
-    return f"[{source.number}]  {name}" + (f"  ·  page {source.page}" if source.page else "")
+    return f"[{source.number}]  " + with_place(name, source.page, source.location, "  ·  ")
+
+
+def opens_what(path: str) -> str:
+    """What clicking a source or evidence line of `path` shows, for its accessible description."""
+    if is_paged(path):
+        return "Opens the page with the passage highlighted"
+    return "Shows the cited passage"
 
 
 class SourceList(QWidget):
@@ -63,10 +73,10 @@ class SourceList(QWidget):
             button.setObjectName("SourceButton")
             excerpt = " ".join(source.excerpt.split())
             shown = excerpt[:500] + ("…" if len(excerpt) > 500 else "")
-            button.setToolTip(plain_tip(f"{display_name(source.file)}\n{shown}"))
-            page = f", page {source.page}" if source.page else ""
-            button.setAccessibleName(f"Source {source.number}: {display_name(source.file)}{page}")
-            button.setAccessibleDescription("Opens the page with the passage highlighted")
+            named = with_place(display_name(source.file), source.page, source.location)
+            button.setToolTip(plain_tip(f"{named}\n{shown}"))
+            button.setAccessibleName(f"Source {source.number}: {named}")
+            button.setAccessibleDescription(opens_what(source.file))
             button.clicked.connect(lambda _=False, s=source: self.sourceClicked.emit(s))
             self._layout.addWidget(button)
 

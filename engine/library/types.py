@@ -147,6 +147,17 @@ def place_label(page: int | None, location: str | None) -> str:
     return f"page {page}" if page else ""
 
 
+def with_place(name: str, page: int | None, location: str | None, separator: str = ", ") -> str:
+    """A file's shown `name` and where in it a passage is: "deck.pptx, slide 4",
+    "report.pdf, page 7", "inventory.xlsx, sheet Inventory, rows 1-28", or the name alone.
+
+    Every list of hits, sources and citations (window, terminal, exports) words a place this
+    way, so a slide is never called a page in one of them and a slide in another.
+    """
+    where = place_label(page, location)
+    return f"{name}{separator}{where}" if where else name
+
+
 @dataclass(frozen=True)
 class Evidence:
     """The few sentences of a source that best support an answer, for a person to check.
