@@ -390,14 +390,14 @@ def _marked_terms(query_terms: list[str], answer_terms: list[str], answer: str) 
 
 def _claims(answer: str) -> set[str]:
     """Words of `answer` that name or count something (lower case): written with a digit, or
-    capitalised where no sentence starts."""
+    capitalised, unless a stop word ("Marta", not "The")."""
     claims: set[str] = set()
     for match in _WORD.finditer(answer):
         word = match.group(0)
-        before = answer[: match.start()].rstrip()
-        starts_sentence = not before or before[-1] in '.!?:\n"“'
-        if any(char.isdigit() for char in word) or (word[0].isupper() and not starts_sentence):
-            claims.add(word.lower())
+        lowered = word.lower()
+        named = word[0].isupper() and lowered not in STOPWORDS | _EXTRA_STOPWORDS
+        if named or any(char.isdigit() for char in word):
+            claims.add(lowered)
     return claims
 
 
