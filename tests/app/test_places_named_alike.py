@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.cli import main
-from tests.engine.library.formats import write_pptx, write_xlsx
+from tests.engine.library.formats import cite_deck_and_sheet, write_pptx, write_xlsx
 
 # `hearth index` and `search` run the real embedding model.
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_embedding_model")]
@@ -39,21 +39,13 @@ def test_search_names_a_slide_and_a_sheets_rows_as_a_citation_does(capsys, deck_
     assert first.startswith("1. plant.xlsx, sheet Staff, rows 1-2  (score "), first
 
 
-def test_an_exported_chat_names_a_slide_and_a_sheets_rows(deck_and_sheet, shared_embedder):
+def test_an_exported_chat_names_a_slide_and_a_sheets_rows(tmp_path, shared_embedder):
     from engine.chat.stored import sources_to_stored
     from engine.chat_export import conversation_markdown
     from engine.chat_store import Conversation, StoredMessage
-    from engine.library import Library
     from engine.library.answer import plan_answer
 
-    deck, sheet = deck_and_sheet
-    library = Library.open(deck.parent / "libraries", "places", embedder=shared_embedder)
-    try:
-        library.index([deck, sheet])
-        hits = library.search("GX-17", k=1, files=[deck])
-        hits += library.search("cooling tower shift lead", k=1, files=[sheet])
-    finally:
-        library.close()
+    hits = cite_deck_and_sheet(tmp_path, shared_embedder)
     plan = plan_answer("Where are the parts and who leads the shift?", hits)
     assert [source.location for source in plan.sources] == ["slide 2", "sheet Staff, rows 1-2"]
     conversation = Conversation(id=1, title="Parts", created_at=0.0, updated_at=0.0)

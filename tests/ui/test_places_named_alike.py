@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.engine.library.formats import write_lines_pdf, write_pptx, write_xlsx
+from tests.engine.library.formats import (
+    cite_deck_and_sheet,
+    write_lines_pdf,
+    write_pptx,
+    write_xlsx,
+)
 from ui.evidence_list import EvidenceList
 from ui.page_viewer import PageViewer
 from ui.source_list import SourceList
@@ -16,21 +21,12 @@ from ui.source_list import SourceList
 @pytest.fixture(scope="module")
 def cited(tmp_path_factory, embedding_model_dir):
     """The answer plan for a question about a real slide deck and a real workbook."""
-    from engine.library import Library
     from engine.library.answer import plan_answer
     from engine.library.embed import Embedder
 
-    folder = tmp_path_factory.mktemp("places")
-    deck, sheet = write_pptx(folder / "review.pptx"), write_xlsx(folder / "plant.xlsx")
     embedder = Embedder(embedding_model_dir)
     embedder.load()
-    library = Library.open(folder / "libraries", "places", embedder=embedder)
-    try:
-        library.index([deck, sheet])
-        hits = library.search("Gasket GX-17", k=1, files=[deck])
-        hits += library.search("Marta shift lead cooling tower", k=1, files=[sheet])
-    finally:
-        library.close()
+    hits = cite_deck_and_sheet(tmp_path_factory.mktemp("places"), embedder)
     plan = plan_answer("Which part is the gasket, and who leads the shift?", hits)
     assert [source.location for source in plan.sources] == ["slide 2", "sheet Staff, rows 1-2"]
     return plan

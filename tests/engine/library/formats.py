@@ -283,3 +283,19 @@ def write_xlsx(path: Path) -> Path:
     second.append(["Marta", "shift lead for the cooling tower"])
     workbook.save(path)
     return path
+
+
+def cite_deck_and_sheet(folder: Path, embedder) -> list:
+    """Hits from a real slide deck and workbook indexed in `folder`: one citing slide 2 of the
+    deck, one the Staff sheet's rows 1-2 of the workbook (in that order)."""
+    from engine.library import Library
+
+    deck, sheet = write_pptx(folder / "review.pptx"), write_xlsx(folder / "plant.xlsx")
+    library = Library.open(folder / "libraries", "places", embedder=embedder)
+    try:
+        library.index([deck, sheet])
+        hits = library.search("Gasket GX-17", k=1, files=[deck])
+        hits += library.search("Marta shift lead cooling tower", k=1, files=[sheet])
+    finally:
+        library.close()
+    return hits
