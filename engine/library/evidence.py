@@ -12,6 +12,7 @@ without spaces match on character bigrams. Pure text work, no model: about a mil
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -138,6 +139,17 @@ _EXTRA_STOPWORDS = frozenset(
         "dass",
     ]
 )
+_ALL_STOPWORDS = STOPWORDS | _EXTRA_STOPWORDS
+_has_digit = re.compile(r"\d").search
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_code(term: str) -> bool:
+    """A term with a digit: a code, a version or a number (see `_matches`). Cached: it is asked
+    for every term against every word of every sentence of the hits. Evidence for one question
+    (10 hits, and each hit alone) took 19.2 ms before codes were told apart, 36.9 ms with a
+    scan of the term per call, 22.6 ms cached."""
+    return _has_digit(term) is not None
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -213,7 +225,7 @@ def terms_of(text: str) -> list[str]:
     for word in _WORD.findall(index_text(text).lower()):
         parts = [word, *_PARTS.split(word)] if _PARTS.search(word) else [word]
         for part in parts:
-            if part in STOPWORDS or part in _EXTRA_STOPWORDS or len(part) < 2 and part.isascii():
+            if part in _ALL_STOPWORDS or len(part) < 2 and part.isascii():
                 continue
             if part != word and len(part) < MIN_STEM:
                 continue
@@ -230,7 +242,7 @@ def _stem(word: str) -> str:
 def _matches(term: str, word: str) -> bool:
     if term == word:
         return True
-    if any(char.isdigit() for char in term):
+    if _is_code(term):
         # A code, a version, a part number ("widget-23", "v2.3.1", "ext4") is itself or
         # nothing: its stem ("widget") would match every other number of the series.
         return _PARTS.search(word) is not None and term in _PARTS.split(word)
@@ -380,7 +392,7 @@ def _marked_terms(query_terms: list[str], answer_terms: list[str], answer: str) 
     is marked, not every "widget-N" its part "widget" also matches), and of the reply's only
     the names and numbers it states ("Marta", "40"), the claims a person checks: a small
     model's rambling would otherwise put "page", "number" and "text" in bold."""
-    codes = [term for term in query_terms if any(char.isdigit() for char in term)]
+    codes = [term for term in query_terms if _has_digit(term)]
     parts = {part for code in codes for part in _PARTS.split(code) if part != code}
     claims = _claims(answer)
     return [term for term in query_terms if term not in parts] + [
@@ -395,8 +407,8 @@ def _claims(answer: str) -> set[str]:
     for match in _WORD.finditer(answer):
         word = match.group(0)
         lowered = word.lower()
-        named = word[0].isupper() and lowered not in STOPWORDS | _EXTRA_STOPWORDS
-        if named or any(char.isdigit() for char in word):
+        named = word[0].isupper() and lowered not in _ALL_STOPWORDS
+        if named or _has_digit(word):
             claims.add(lowered)
     return claims
 
