@@ -27,7 +27,7 @@ from engine.chat_template import (
     fold_system,
     merge_same_roles,
 )
-from engine.errors import GenerationError, utf8
+from engine.errors import GenerationError, InvalidTextError, utf8
 from engine.gguf_info import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,14 @@ class PromptFormat:
         Raises:
             InvalidTextError: A message holds text no model can read (see `engine.errors.utf8`).
         """
-        for number, message in enumerate(messages, start=1):  # named before they are joined
-            utf8(str(message.get("content") or ""), f"Message {number} ({message['role']})")
+        try:
+            return self._tokens(messages)
+        except InvalidTextError:
+            for number, message in enumerate(messages, start=1):  # say which one
+                utf8(str(message.get("content") or ""), f"Message {number} ({message['role']})")
+            raise
+
+    def _tokens(self, messages: Sequence[dict[str, str]]) -> list[int]:
         segments = self.segments(messages)
         text = "".join(segment.text for segment in segments)
         if self._template is None:
