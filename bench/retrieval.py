@@ -187,7 +187,7 @@ def evaluate(
     }
     misses: list[dict] = []
     conn = library.manifest.conn
-    language.warm()  # searches do not wait for it; here every question must see it
+    language.warm()  # loaded before the searches are timed
     for _ in range(3):  # warm up the model and SQLite's caches
         library.search(questions[0]["question"], k=DEPTH)
     for q in questions:

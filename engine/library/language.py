@@ -36,8 +36,8 @@ MIN_CONFIDENCE = 0.8
 log = logging.getLogger(__name__)
 
 _identifier: Any = None
+_tried = False
 _lock = threading.Lock()
-_loader: threading.Thread | None = None
 _copy_dir: Path | None = None
 
 
@@ -48,44 +48,39 @@ def keep_model_copy_in(folder: Path | None) -> None:
     _copy_dir = Path(folder) if folder is not None else None
 
 
-def warm(wait: bool = True) -> None:
-    """Start loading the language model (once per process); with `wait`, until it is loaded."""
-    global _loader
+def warm() -> None:
+    """Load the language model now, once per process (threads asking meanwhile wait for it)."""
+    global _identifier, _tried
     with _lock:
-        if _identifier is None and _loader is None:
-            _loader = threading.Thread(target=_load, name="language-model", daemon=True)
-            _loader.start()
-        loader = _loader
-    if wait and loader is not None:
-        loader.join()
+        if not _tried:
+            _tried = True
+            _identifier = _loaded()
 
 
 def language_of(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | None:
     """The ISO 639-1 code of the language `text` is written in ("en", "de"), or None when the
     text is too short or too mixed to tell with `min_confidence`. The first call of a process
     loads the model (see the module's docstring for how long that takes)."""
+    if not text.strip():
+        return None
+    warm()
     if _identifier is None:
-        warm(wait=True)
-    if not text.strip() or _identifier is None:
         return None
     language, confidence = _identifier.classify(text)
     return str(language) if confidence >= min_confidence else None
 
 
-def _load() -> None:
-    global _identifier
+def _loaded() -> Any:
+    """py3langid's identifier, or None (logged) for a broken install: searches then go on with
+    every signal at full weight."""
     from py3langid.langid import LanguageIdentifier
 
     try:
-        parts = _model_parts()
+        ptc, pc, classes, nextmove, row, output = _model_parts()
     except Exception as exc:  # noqa: BLE001
-        # A broken install: searches go on with every signal at full weight.
         log.warning("The language model could not be loaded: %s", exc)
-        return
-    ptc, pc, classes, nextmove, row, output = parts
-    identifier = LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
-    with _lock:
-        _identifier = identifier
+        return None
+    return LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
 
 
 def _model_parts() -> tuple:
