@@ -19,7 +19,7 @@ from app.cli_text import argument_text
 from app.interrupts import interruptible
 from app.paths import app_paths, new_model_session
 from engine.cancel import CancelToken
-from engine.display import display_name, display_path, display_text
+from engine.display import counted, display_name, display_path, display_text
 from engine.errors import HearthError
 
 EXCERPT_CHARS = 240
@@ -134,15 +134,12 @@ def _search(library, question: str, k: int, rerank: bool, files=None) -> tuple[l
 
 
 def _search_notes(library, notes: list[str]) -> list[str]:
-    from engine.library.types import INDEXED
-
     notes = list(notes)
     if library.search_note:
         notes.append(f"note: {library.search_note}")
-    # An upgrade forgets the stamps of files today's extraction reads better (manifest.upgrade).
-    stale = [f for f in library.files() if f.status == INDEXED and f.content_hash is None]
+    stale = sum(1 for record in library.files() if record.read_again)
     if stale:
-        documents = "1 document was" if len(stale) == 1 else f"{len(stale):,} documents were"
+        documents = "1 document was" if stale == 1 else f"{stale:,} documents were"
         notes.append(f"note: {documents} indexed by an older Hearth; `hearth index` with the "
                      "same files reads them again, better.")  # fmt: skip
     return notes
@@ -244,9 +241,9 @@ class ProgressPrinter:
             self._clear()
             detail = event.message or ""
             if event.status == "indexed":
-                detail = _count(event.chunks, "chunk")
+                detail = counted(event.chunks, "chunk")
                 if event.page_count:
-                    detail = f"{_count(event.page_count, 'page')}, {detail}"
+                    detail = f"{counted(event.page_count, 'page')}, {detail}"
                 if event.message:
                     detail += f"; {event.message}"
             width = len(f"{event.file_count:,}")
@@ -275,10 +272,6 @@ class ProgressPrinter:
             self.stream.write("\r\033[K")
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
-
-
 def _bar(fraction: float, width: int) -> str:
     filled = int(round(max(0.0, min(1.0, fraction)) * width))
     return "#" * filled + "-" * (width - filled)
@@ -296,8 +289,8 @@ def print_summary(report, stream: TextIO) -> None:
     if report.removed:
         parts.append(f"{report.removed:,} removed")
     print(
-        f"Library '{report.library}': {', '.join(parts)}; {_count(report.pages, 'page')}, "
-        f"{_count(report.chunks, 'chunk')} in {report.seconds:.1f} s"
+        f"Library '{report.library}': {', '.join(parts)}; {counted(report.pages, 'page')}, "
+        f"{counted(report.chunks, 'chunk')} in {report.seconds:.1f} s"
         + (" (stopped early)" if report.cancelled else ""),
         file=stream,
     )
@@ -493,8 +486,8 @@ def run_library_show(args: argparse.Namespace) -> int:
         return 0
     print(f"Library '{info.name}' ({display_path(info.folder)}): {_library_counts(info)}")
     for record in records:
-        size = f"{_count(record.pages, 'page')}, " if record.pages else ""
-        detail = f"{size}{_count(record.chunks, 'chunk')}"
+        size = f"{counted(record.pages, 'page')}, " if record.pages else ""
+        detail = f"{size}{counted(record.chunks, 'chunk')}"
         if record.error:
             detail = display_text(record.error)
         print(f"  {record.status:<10} {display_path(record.path)}  ({detail})")
@@ -503,13 +496,13 @@ def run_library_show(args: argparse.Namespace) -> int:
 
 def _library_counts(info) -> str:
     """'3 files: 1 indexed (12 chunks), 1 pending, 1 not indexed': every file counted once."""
-    parts = [f"{info.files:,} indexed ({_count(info.chunks, 'chunk')})"]
+    parts = [f"{info.files:,} indexed ({counted(info.chunks, 'chunk')})"]
     if info.pending:
         parts.append(f"{info.pending:,} pending")
     if info.failed:
         parts.append(f"{info.failed:,} not indexed")
     total = info.files + info.pending + info.failed
-    return f"{_count(total, 'file')}: {', '.join(parts)}"
+    return f"{counted(total, 'file')}: {', '.join(parts)}"
 
 
 def run_library_remove(args: argparse.Namespace) -> int:

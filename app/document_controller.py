@@ -397,11 +397,9 @@ class DocumentController(QObject):
         extraction reads them better), once per session, at the indexer's low priority. Until
         then their old passages still answer. A file not where it was is left for the person:
         its drive may only be unplugged."""
-        from engine.library.types import INDEXED
-
         asked = self.read_again.setdefault(library, set())
-        stale = [f.path for f in files if f.status == INDEXED and f.content_hash is None
-                 and f.path not in asked and Path(f.path).is_file()]  # fmt: skip
+        stale = [f.path for f in files
+                 if f.read_again and f.path not in asked and Path(f.path).is_file()]  # fmt: skip
         if not stale:
             return
         asked.update(stale)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.display import counted
 from engine.library.types import BROKEN_LINK, LINKED_FOLDER, NOT_REGULAR
 from ui.documents_model import (
     CHUNKS,
@@ -301,10 +302,10 @@ class DocumentsPanel(QWidget):
         skipped = sum(1 for row in rows if row.status in _NOT_DOCUMENTS)
         # Text files have no pages: "0 pages" beside their passages would read as a fault.
         counts = [
-            _count(len(rows) - skipped, "file"),
+            counted(len(rows) - skipped, "file"),
             f"{skipped:,} skipped" if skipped else "",
-            _count(pages, "page") if pages else "",
-            _count(chunks, "passage"),
+            counted(pages, "page") if pages else "",
+            counted(chunks, "passage"),
         ]
         self.summary.setText(
             f"{' · '.join(part for part in counts if part)}. Answers in this chat cite them."
@@ -313,7 +314,3 @@ class DocumentsPanel(QWidget):
 
 # Entries of a dropped folder that are listed but never read: they are not in the library.
 _NOT_DOCUMENTS = frozenset({NOT_REGULAR, BROKEN_LINK, LINKED_FOLDER})
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"

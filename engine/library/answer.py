@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.cancel import CancelToken
 from engine.library.evidence import focused_span, select_evidence
-from engine.library.types import Evidence, Hit, place_label
+from engine.library.types import Evidence, Hit, with_place
 
 NOT_FOUND = "Not found in your documents."
 
@@ -63,9 +63,7 @@ class Source:
 
     @property
     def label(self) -> str:
-        name = Path(self.file).name
-        where = place_label(self.page, self.location)
-        return f"{name}, {where}" if where else name
+        return with_place(Path(self.file).name, self.page, self.location)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

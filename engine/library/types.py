@@ -221,6 +221,12 @@ class FileRecord:
     indexed_at: float | None
     ocr_pages: int = 0
 
+    @property
+    def read_again(self) -> bool:
+        """Indexed by an older Hearth that read it worse: an upgrade forgot its stamp, so the
+        next index run reads it again (manifest.upgrade)."""
+        return self.status == INDEXED and self.content_hash is None
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
