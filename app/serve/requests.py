@@ -161,9 +161,7 @@ def refuse_unsupported(request: ChatCompletionRequest) -> None:
         raise ApiError(400, f"This server writes plain text only and cannot hold its reply to a "
                        f"response_format{named}: send the request without it (ask for JSON in the "
                        "message instead).", param="response_format")  # fmt: skip
-    if request.logprobs:
-        raise ApiError(400, "This server does not give log probabilities: send the request "
-                       "without logprobs.", param="logprobs")  # fmt: skip
-    if request.top_logprobs:
-        raise ApiError(400, "This server does not give log probabilities: send the request "
-                       "without top_logprobs.", param="top_logprobs")  # fmt: skip
+    for field in ("logprobs", "top_logprobs"):
+        if getattr(request, field):
+            raise ApiError(400, "This server does not give log probabilities: send the request "
+                           f"without {field}.", param=field)  # fmt: skip

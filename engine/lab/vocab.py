@@ -15,11 +15,12 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.gguf_info import _ARRAY, _SCALAR_FORMATS, _STRING
+
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-# GGUF value types and their sizes in bytes; 8 is a string, 9 an array.
-_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-_STRING, _ARRAY = 8, 9
+# Byte sizes of GGUF's scalar value types, from the reader's own struct formats.
+_SIZES = {kind: struct.calcsize(fmt) for kind, fmt in _SCALAR_FORMATS.items()}
 _TOKENS = b"tokenizer.ggml.tokens"
 _KIND = b"tokenizer.ggml.model"
 
