@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.errors import HearthError
 from engine.library.formats import is_paged
+from engine.library.salvage import open_salvaged
 
 # A line read by OCR is highlighted when at least this share of its words is in the passage.
 OCR_LINE_OVERLAP = 0.6
@@ -65,7 +66,8 @@ def render_page(path: Path, page: int, zoom: float = 1.5, passage: str = "") -> 
     if not is_paged(path):
         raise PageRenderError(f"{path.name} has no pages to show.")
     try:
-        doc = pymupdf.open(path)
+        # Opened as the indexer opens it, so a cut-short file's page numbers match its citations.
+        doc = open_salvaged(path).doc
     except Exception as exc:  # PyMuPDF raises several types for damaged files
         raise PageRenderError(f"{path.name} cannot be opened: {exc}") from exc
     with doc:

@@ -39,7 +39,9 @@ class Extraction:
     """An opened document. Iterate `pages()`; `page_count` is None where unknown in advance.
 
     Attributes:
-        repaired: MuPDF had to repair the file (it is damaged or cut short).
+        repaired: The file had to be repaired to be read (it is damaged or cut short).
+        pages_found: The file's list of pages was lost: its pages are those found in it, and
+            how many it had is unknown.
         note: Something a person should know about the whole file (bytes that could not be
             decoded), or None.
     """
@@ -49,6 +51,7 @@ class Extraction:
         self.page_count = page_count
         self._pages = pages
         self.repaired = False
+        self.pages_found = False
         self.note: str | None = None
 
     def pages(self) -> Iterator[PageText]:

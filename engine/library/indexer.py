@@ -56,6 +56,8 @@ HASH_BLOCK = 1 << 20
 INDEX_RESERVE_BYTES = 8 * 2**20
 INDEX_BYTES_PER_FILE_BYTE = 6
 INDEX_FILE_BYTES_COUNTED = 32 * 2**20
+# Why pages of a file cannot be read, in the words its status uses.
+CUT_SHORT = "the file is cut short or damaged"
 
 
 def space_needed(file_size: int) -> int:
@@ -102,6 +104,9 @@ def file_note(
 ) -> str | None:
     """What a person should know about a file that was indexed, or None."""
     notes: list[str] = []
+    lost = blank.get(UNREADABLE_PAGE, 0)
+    if extraction.paged and (lost or extraction.pages_found):
+        notes.append(damage_note(pages, lost, pages - pages_without_text, extraction.pages_found))
     if ocr_pages:
         notes.append(f"{ocr_pages:,} of {counted(pages, 'page')} read by OCR")
     if extraction.paged and pages_without_text:
@@ -110,14 +115,48 @@ def file_note(
             notes.append(f"{counted(scanned, 'scanned page')} without readable text")
         if outlines:
             notes.append(f"{counted(outlines, 'page')} of vector outlines without text")
-        empty = pages_without_text - scanned - outlines
+        empty = pages_without_text - scanned - outlines - lost
         if empty:
-            notes.append(
-                f"{empty:,} of {counted(pages, 'page')} {'is' if empty == 1 else 'are'} blank"
-            )
+            notes.append(f"{empty:,} of {counted(pages, 'page')} {_are(empty)} blank")
     if extraction.note:
         notes.append(extraction.note)
     return "; ".join(notes) or None
+
+
+def damage_note(pages: int, lost: int, searchable: int, pages_found: bool = False) -> str:
+    """What a damaged or cut-short file that was read in part says about its pages.
+
+    Args:
+        pages: The pages it has (those found, when its list of pages was lost).
+        lost: Those that cannot be read.
+        searchable: Those with text to search.
+        pages_found: Its list of pages was lost, so how many it had is unknown.
+
+    Returns:
+        E.g. "damaged: 13 of 30 pages cannot be read (the file is cut short or damaged); the
+        other 17 are searchable".
+    """
+    if pages_found:
+        found = f"the {counted(pages, 'page')} found"
+        if searchable == pages:
+            readable = f"{found} {_are(pages)} searchable"
+        else:
+            readable = f"{searchable:,} of {found} {_are(searchable)} searchable"
+        return f"damaged: pages may be missing ({CUT_SHORT}); {readable}"
+    others = pages - lost
+    if searchable == others:
+        readable = f"the other {'page' if others == 1 else f'{others:,}'} {_are(others)} searchable"
+    else:
+        readable = f"{searchable:,} of the other {others:,} {_are(searchable)} searchable"
+    return f"{_pages_lost(pages, lost)}; {readable}"
+
+
+def _pages_lost(pages: int, lost: int) -> str:
+    return f"damaged: {lost:,} of {counted(pages, 'page')} cannot be read ({CUT_SHORT})"
+
+
+def _are(count: int) -> str:
+    return "is" if count == 1 else "are"
 
 
 class Cancelled(Exception):
@@ -162,15 +201,14 @@ class _PageTally:
             self.blank[reason] = self.blank.get(reason, 0) + 1
 
     def check(self, extraction: Extraction, chunks: int) -> None:
-        """Raise the FileProblem for a file whose pages could not be read or held no text."""
+        """Raise the FileProblem for a file none of whose pages could be read, or that held
+        no text. A file that lost only some of its pages is indexed: its note says so."""
         lost = self.blank.get(UNREADABLE_PAGE, 0)
         if lost and lost == self.pages:
             raise FileProblem(DAMAGED, "damaged file, its pages cannot be read")
-        if extraction.repaired and lost:
+        if chunks == 0 and lost:
             raise FileProblem(
-                DAMAGED,
-                f"damaged or cut short: {lost} of {self.pages} pages cannot be read",
-                "Download or copy the file again.",
+                DAMAGED, f"{_pages_lost(self.pages, lost)}, and the others hold no text"
             )
         if chunks == 0:
             raise no_text_problem(extraction.kind, self.blank)

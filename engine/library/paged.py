@@ -2,8 +2,9 @@
 
 Pages are numbered from 1 as a viewer shows them. A page without a text layer is looked at
 before it is given up: a picture on it (a scan, a photo) or letters drawn as shapes are read by
-OCR (engine.library.ocr); a page with nothing on it in a file MuPDF had to repair was lost when
-the file was cut short or damaged. Each page says which of these it was, so the file's status can.
+OCR (engine.library.ocr); a page with nothing on it in a file that had to be repaired, or that
+MuPDF reported an error reading, was lost when the file was cut short or damaged. Each page says
+which of these it was, so the file's status can (the pages that read are indexed all the same).
 Running headers and footers of PDF and XPS pages (a book's title, page numbers) are left out
 of the text (engine.library.running), unless they are all a page without pictures holds.
 """
@@ -21,6 +22,7 @@ from engine.library.document import Extraction, PageText, locate_headings
 from engine.library.formats import IMAGE_SUFFIXES, RUNNING_HEADER_SUFFIXES
 from engine.library.pdftext import clean_page_text
 from engine.library.running import MIN_PAGES, Line, running_lines
+from engine.library.salvage import PagesUnreadable, open_salvaged
 from engine.library.types import DAMAGED, ENCRYPTED, FileProblem
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,8 @@ MIN_OUTLINE_STROKES = 20
 
 
 def open_paged(path: Path, use_ocr: bool = True):
-    """Open a PyMuPDF document for extraction.
+    """Open a PyMuPDF document for extraction; what can be read of a damaged or cut-short PDF
+    is read (engine.library.salvage).
 
     Raises:
         FileProblem: damaged, encrypted or page-less file.
@@ -50,10 +53,13 @@ def open_paged(path: Path, use_ocr: bool = True):
     suffix = path.suffix.lower()
     kind = "image" if suffix in IMAGE_SUFFIXES else suffix[1:]
     try:
-        doc = pymupdf.open(path)
+        opened = open_salvaged(path)
+    except PagesUnreadable as exc:
+        raise FileProblem(DAMAGED, "damaged file, its pages cannot be read") from exc
     except Exception as exc:  # MuPDF raises FileDataError, RuntimeError, ValueError...
         what = "picture" if kind == "image" else f"{suffix[1:].upper()} file"
         raise FileProblem(DAMAGED, f"damaged or not a valid {what}") from exc
+    doc = opened.doc
     if doc.needs_pass:
         doc.close()
         raise FileProblem(
@@ -61,17 +67,13 @@ def open_paged(path: Path, use_ocr: bool = True):
             "password-protected, cannot be read",
             "Save an unprotected copy and index that.",
         )
-    try:
-        page_count = doc.page_count
-    except Exception as exc:
-        doc.close()
-        raise FileProblem(DAMAGED, "damaged file, its pages cannot be read") from exc
+    page_count = doc.page_count
     if page_count == 0:
         doc.close()
         raise FileProblem(DAMAGED, "damaged file, no pages found")
-    repaired = bool(getattr(doc, "is_repaired", False))
-    extraction = Extraction(kind, page_count, _pages(doc, kind, repaired, use_ocr))
-    extraction.repaired = repaired
+    extraction = Extraction(kind, page_count, _pages(doc, kind, opened.repaired, use_ocr))
+    extraction.repaired = opened.repaired
+    extraction.pages_found = opened.pages_found
     return extraction
 
 
@@ -87,6 +89,8 @@ class _ReadPage:
         lines: Its lines in text order, each with the box of its block, when they spell `text`
             exactly (so lines can be left out of it); else empty.
         height: Page height in points.
+        faulty: MuPDF reported an error while reading it (a part of the file it needs is
+            damaged or missing).
     """
 
     index: int
@@ -95,6 +99,7 @@ class _ReadPage:
     text: str = ""
     lines: list[Line] = field(default_factory=list)
     height: float = 0.0
+    faulty: bool = False
 
     def text_without(self, dropped: frozenset[int]) -> str:
         """The page's text, the lines in `dropped` (indexes into `lines`) left out."""
@@ -143,6 +148,7 @@ def _pages(doc: Any, kind: str, repaired: bool, use_ocr: bool) -> Iterator:
 def _read_page(doc: Any, index: int, flags: int, kind: str, with_lines: bool) -> _ReadPage:
     """Page `index` laid out: its text and, when `with_lines`, its lines; a page MuPDF cannot
     read comes back without its PyMuPDF page."""
+    _reported_error()  # forget what reading earlier pages left
     try:
         page = doc.load_page(index)
         if kind == "image":
@@ -160,10 +166,22 @@ def _read_page(doc: Any, index: int, flags: int, kind: str, with_lines: bool) ->
             ]
             if _joined(lines) == raw.text:  # else none can be left out of the page's text
                 raw.lines = lines
+        raw.faulty = _reported_error()
         return raw
     except Exception:
         log.info("page %d could not be read", index + 1, exc_info=True)
         return _ReadPage(index)
+
+
+def _reported_error() -> bool:
+    """Whether MuPDF reported an error since it was last asked; forgets what it reported.
+
+    A page whose text MuPDF cannot decode (a damaged stream in the middle of an intact-looking
+    file) reads as empty, without an exception: only this tells it from a blank page.
+    """
+    import pymupdf
+
+    return "error" in pymupdf.TOOLS.mupdf_warnings(reset=True)
 
 
 def _page_text(
@@ -192,7 +210,7 @@ def _page_text(
                 titles = [t for t in _large_font_lines(raw.textpage) if t not in left_out]
             return text, titles, None, False
         # Judged by what is left: a scan stamped with a running line is still read by OCR.
-        blank = _why_blank(raw.page, kind, repaired)
+        blank = _why_blank(raw.page, kind, repaired or raw.faulty)
         if blank in (SCANNED_PAGE, OUTLINES_PAGE) and can_ocr:
             text = _ocr_text(raw.page)
         return text, titles, blank, bool(text.strip())
@@ -202,7 +220,8 @@ def _page_text(
         return "", [], UNREADABLE_PAGE, False
 
 
-def _why_blank(page: Any, kind: str, repaired: bool) -> str:
+def _why_blank(page: Any, kind: str, damaged: bool) -> str:
+    """Why a page gave no text: a picture, outlines, a damaged file's lost page, or nothing."""
     if kind == "image" or page.get_images(full=False):
         return SCANNED_PAGE
     try:
@@ -212,7 +231,7 @@ def _why_blank(page: Any, kind: str, repaired: bool) -> str:
         strokes = 0
     if strokes >= MIN_OUTLINE_STROKES:
         return OUTLINES_PAGE
-    return UNREADABLE_PAGE if repaired else BLANK
+    return UNREADABLE_PAGE if damaged else BLANK
 
 
 def _ocr_text(page: Any) -> str:

@@ -13,7 +13,6 @@ from engine.library.pdftext import clean_page_text, join_broken_lines
 from engine.library.textfile import detect_encoding, read_text
 from engine.library.types import (
     BROKEN_LINK,
-    DAMAGED,
     INDEXED,
     LINKED_FOLDER,
     NOT_REGULAR,
@@ -228,11 +227,15 @@ def test_vector_outlines_are_not_called_scanned(tmp_path, open_library):
     assert outcome.message == "vector outlines, no text"
 
 
-def test_truncated_pdf_is_damaged(tmp_path, open_library):
+def test_truncated_pdf_is_indexed_and_called_damaged(tmp_path, open_library):
     library = open_library()
     (outcome,) = library.index([write_truncated_pdf(tmp_path / "cut.pdf")]).outcomes
-    assert outcome.status == DAMAGED
-    assert "cut short" in outcome.message and "of 20 pages cannot be read" in outcome.message
+    assert (outcome.status, outcome.pages) == (INDEXED, 20)
+    assert outcome.message == (
+        "damaged: 14 of 20 pages cannot be read (the file is cut short or damaged); "
+        "the other 6 are searchable"
+    )
+    assert library.search("Page 6 describes valve 5", k=1)[0].page == 6
 
 
 def test_folder_entries_that_are_not_files_each_get_a_line(tmp_path, open_library):
