@@ -80,6 +80,7 @@ class DocumentController(QObject):
         panel = self.window.documents
         self.window.filesDropped.connect(self.on_dropped)
         self.window.composer.attachRequested.connect(self.on_add_files)
+        self.window.composer.attachFolderRequested.connect(self.on_add_folder)
         panel.addFilesRequested.connect(self.on_add_files)
         panel.addFolderRequested.connect(self.on_add_folder)
         panel.removeRequested.connect(self.on_remove)

@@ -30,14 +30,18 @@ class BackendInfo:
         return asdict(self)
 
 
+def usable_cpus() -> int:
+    """The logical CPUs this process may run on (its affinity where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def default_threads() -> int:
     """Physical cores: llama.cpp generation is memory-bound and hyper-threads only add contention."""
     physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 1
-    return max(1, min(physical, usable))
+    return max(1, min(physical, usable_cpus()))
 
 
 def detect_backend() -> BackendInfo:

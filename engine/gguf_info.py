@@ -10,9 +10,11 @@ whole process on some of those contradictions; each refusal names what is wrong 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import stat
 import struct
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -93,13 +95,19 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class GGUFHeader:
-    """Everything in a GGUF file but the weights."""
+    """Everything in a GGUF file but the weights.
+
+    Attributes:
+        vocab_digest: The vocabulary's digest (see `_VocabularyDigest`), 32 hex digits; "" when
+            the file has no token list.
+    """
 
     version: int
     metadata: dict[str, Any]
     tensors: tuple[TensorInfo, ...]
     data_start: int
     file_size: int
+    vocab_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,8 @@ class ModelInfo:
     vocab_size: int
     chat_template: str | None
     feed_forward_length: int = 0  # the widest layer's; 0 when the file does not say
+    # Equal for two files exactly when they read a text as the same tokens (see GGUFHeader).
+    vocab_digest: str = ""
 
     @property
     def has_chat_template(self) -> bool:
@@ -133,6 +143,7 @@ class ModelInfo:
         """A JSON-friendly view (the chat template itself is long, so only its presence)."""
         data = asdict(self)
         data.pop("chat_template")
+        data.pop("vocab_digest")
         data["has_chat_template"] = self.has_chat_template
         return data
 
@@ -159,6 +170,8 @@ class _Reader:
         # Counted here rather than asked of the stream: a file's tell() is a system call, and a
         # vocabulary is read as some 100,000 small strings.
         self.position = stream.tell()
+        # Given every byte read while it is set, as stored (see _VocabularyDigest).
+        self.tap: Callable[[bytes], object] | None = None
 
     @property
     def remaining(self) -> int:
@@ -169,6 +182,8 @@ class _Reader:
             raise self._cut_short()
         data = self._stream.read(size)
         self.position += len(data)
+        if self.tap is not None:
+            self.tap(data)
         return data
 
     def _cut_short(self) -> ModelFileError:
@@ -183,7 +198,7 @@ class _Reader:
         some 100,000 strings each (4-7x faster on the bundled models)."""
         if self._stream.seekable():
             return self._distinct_strings_in_blocks(count)
-        read, unpack, size = self._stream.read, _U64.unpack, self._size
+        read, unpack, size, tap = self._stream.read, _U64.unpack, self._size, self.tap
         position = self.position
         seen: set[bytes] = set()
         for _ in range(count):
@@ -198,19 +213,24 @@ class _Reader:
             data = read(length)
             position += 8 + len(data)
             seen.add(data)
+            if tap is not None:
+                tap(head)
+                tap(data)
         self.position = position
         return len(seen)
 
     def _distinct_strings_in_blocks(self, count: int) -> int:
         """`distinct_strings` over blocks read whole (one read per 1 MiB, not two per string),
         then the stream put back where the strings end: SmolLM2's header in 50-65 ms, not 72-76."""
-        unpack_from, size = _U64.unpack_from, self._size
+        unpack_from, size, tap = _U64.unpack_from, self._size, self.tap
         block_start = self.position  # where `block` begins in the file
         block, at = b"", 0
         seen: set[bytes] = set()
 
         def refill(need: int) -> None:
             nonlocal block, block_start, at
+            if tap is not None:
+                tap(block[:at])  # the strings read so far, as stored
             block_start += at
             kept = block[at:]
             wanted = max(_STRING_BLOCK_BYTES, need) - len(kept)
@@ -231,6 +251,8 @@ class _Reader:
                 end = 8 + length
             seen.add(block[at + 8 : end])
             at = end
+        if tap is not None:
+            tap(block[:at])
         self.position = block_start + at
         self._stream.seek(self.position)
         return len(seen)
@@ -269,6 +291,37 @@ class _Reader:
         if count <= _MAX_KEPT_ARRAY:
             return [self.value(item_type) for _ in range(count)]
         return _LongArray(count, item_type, self.distinct_strings(count))
+
+
+class _VocabularyDigest:
+    """A digest of the vocabulary as stored, taken while the header is read (no second walk).
+
+    BLAKE2b (16 bytes) of the token list's value bytes (`tokenizer.ggml.tokens`, an array:
+    item type, count, and each token's length and bytes) followed by the tokenizer kind's
+    (`tokenizer.ggml.model`, a single value). Two files read a text as the same tokens when
+    their digests are equal; quality per token compares only between such models.
+    """
+
+    TOKENS = "tokenizer.ggml.tokens"
+    KIND = "tokenizer.ggml.model"
+
+    def __init__(self) -> None:
+        self._tokens = hashlib.blake2b(digest_size=16)
+        self._kind: list[bytes] = []
+
+    def tap(self, key: str, value_type: int) -> Callable[[bytes], object] | None:
+        """Where the bytes of `key`'s value go; None for a value the digest does not cover."""
+        if key == self.TOKENS and value_type == _ARRAY:
+            return self._tokens.update
+        if key == self.KIND and value_type != _ARRAY:
+            return self._kind.append
+        return None
+
+    def hexdigest(self) -> str:
+        digest = self._tokens.copy()
+        for part in self._kind:
+            digest.update(part)
+        return digest.hexdigest()
 
 
 def damaged(path: Path, what: str) -> ModelFileError:
@@ -338,31 +391,56 @@ def _cached_header(path: str, _size: int, _mtime_ns: int, _inode: int) -> GGUFHe
     return _read_header(Path(path), None, None)
 
 
+def check_gguf_file(path: str | Path) -> None:
+    """Refuse a path that cannot be a GGUF model, reading no more than its first four bytes:
+    quick enough to answer while a person waits (the full check is `read_header`).
+
+    Raises:
+        ModelFileError: missing, a folder, a pipe or device, unreadable, empty or not GGUF,
+            in the same words as `read_header`.
+    """
+    path = Path(path)
+    stream, file_size = _open_model_file(path)
+    with stream:
+        _check_start(path, stream, file_size)
+
+
+def _open_model_file(path: Path) -> tuple[BinaryIO, int]:
+    """The file opened for reading, and its size; refused in words when it is not a file."""
+    try:
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise ModelFileError(f"{path.name} is a folder, not a model file.",
+                                 "Choose a .gguf file in it.")  # fmt: skip
+        # A pipe or device would block the read (a pipe until a writer comes) or never end;
+        # llama.cpp maps model files into memory, which only a regular file allows.
+        if not stat.S_ISREG(status.st_mode):
+            raise ModelFileError(
+                f"{path.name} is not a model file: it is a pipe or a device, not a file on a disk.",
+                "Choose a .gguf file.",
+            )
+        return path.open("rb"), status.st_size
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"Model file not found: {path}") from exc
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+
+
+def _check_start(path: Path, stream: BinaryIO, file_size: int) -> None:
+    """Refuse an empty file or one that does not begin with GGUF's magic; reads four bytes."""
+    if file_size == 0:
+        raise ModelFileError(f"{path.name} is empty: it holds no model.",
+                             "Download it again, or choose another .gguf file.")  # fmt: skip
+    if stream.read(4) != GGUF_MAGIC:
+        raise ModelFileError(f"{path.name} is not a GGUF model file.", _not_gguf_hint(path))
+
+
 def _read_header(path: Path, stream: BinaryIO | None, file_size: int | None) -> GGUFHeader:
     if stream is None:
-        try:
-            status = path.stat()
-            # A pipe or device would block the read (a pipe until a writer comes) or never end;
-            # llama.cpp maps model files into memory, which only a regular file allows.
-            if not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode):
-                raise ModelFileError(
-                    f"{path.name} is not a model file: it is a pipe or a device, not a file "
-                    "on a disk.",
-                    "Choose a .gguf file.",
-                )
-            file_size = status.st_size
-            stream = path.open("rb")
-        except FileNotFoundError as exc:
-            raise ModelFileError(f"Model file not found: {path}") from exc
-        except OSError as exc:
-            raise ModelFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+        stream, file_size = _open_model_file(path)
     assert file_size is not None, "a stream needs its file size"
     with stream:
-        if file_size == 0:
-            raise ModelFileError(f"{path.name} is empty: it holds no model.",
-                                 "Download it again, or choose another .gguf file.")  # fmt: skip
-        if stream.read(4) != GGUF_MAGIC:
-            raise ModelFileError(f"{path.name} is not a GGUF model file.", _not_gguf_hint(path))
+        _check_start(path, stream, file_size)
         reader = _Reader(stream, path, file_size)
         version = reader.scalar("<I")
         if version < SUPPORTED_VERSIONS[0]:
@@ -378,13 +456,18 @@ def _read_header(path: Path, stream: BinaryIO | None, file_size: int | None) -> 
             raise damaged(path, f"it claims {max(tensor_count, kv_count):,} entries")
         metadata: dict[str, Any] = {}
         value_types: dict[str, int] = {}
+        vocabulary = _VocabularyDigest()
         for _ in range(kv_count):
             key = reader.string()
             value_type = reader.scalar("<I")
             if key in metadata:
                 raise damaged(path, f"the key {_short(key)} appears twice")
+            reader.tap = vocabulary.tap(key, value_type)
             metadata[key] = reader.value(value_type)
+            reader.tap = None
             value_types[key] = value_type
+        has_tokens = value_types.get(_VocabularyDigest.TOKENS) == _ARRAY
+        vocab_digest = vocabulary.hexdigest() if has_tokens else ""
         alignment = _alignment(path, metadata, value_types)
         tensors = _read_tensor_table(reader, path, tensor_count)
         data_start = -(-reader.position // alignment) * alignment
@@ -396,7 +479,7 @@ def _read_header(path: Path, stream: BinaryIO | None, file_size: int | None) -> 
             f"{path.name} is incomplete: {size_text(missing)} of model weights are missing.",
             "The download probably stopped early; download the file again.",
         )
-    return GGUFHeader(version, metadata, tuple(tensors), data_start, file_size)
+    return GGUFHeader(version, metadata, tuple(tensors), data_start, file_size, vocab_digest)
 
 
 def _alignment(path: Path, metadata: dict[str, Any], value_types: dict[str, int]) -> int:
@@ -674,6 +757,7 @@ def _model_info(
         vocab_size=len(tokens) if isinstance(tokens, (list, _LongArray)) else 0,
         chat_template=str(template) if isinstance(template, str) and template else None,
         feed_forward_length=_widest(arch_key("feed_forward_length")),
+        vocab_digest=header.vocab_digest,
     )
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
 
 
 class PromptEdit(QPlainTextEdit):
@@ -50,11 +58,13 @@ class PromptEdit(QPlainTextEdit):
 
 
 class Composer(QFrame):
-    """Signals: sendRequested(text), stopRequested(), attachRequested(), editLastRequested()."""
+    """Signals: sendRequested(text), stopRequested(), attachRequested() (files),
+    attachFolderRequested(), editLastRequested()."""
 
     sendRequested = Signal(str)
     stopRequested = Signal()
     attachRequested = Signal()
+    attachFolderRequested = Signal()
     editLastRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -64,11 +74,26 @@ class Composer(QFrame):
         self.attach_button = QToolButton(self)
         self.attach_button.setText("+")
         self.attach_button.setObjectName("Flat")
-        self.attach_button.setToolTip("Add documents to this chat (or drop them on the window)")
+        self.attach_button.setToolTip(
+            "Add files or a folder to this chat (or drop them on the window)"
+        )
         self.attach_button.setAccessibleName("Add documents")
         self.attach_button.setAccessibleDescription(self.attach_button.toolTip())
         self.attach_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.attach_button.setStyleSheet("font-size: 16pt; font-weight: 600;")
+        # A click or Space opens the choice; arrows and Enter (or F, O) pick one.
+        self.attach_menu = QMenu(self)
+        self.attach_menu.setAccessibleName("Add documents")
+        self.add_files_action = self.attach_menu.addAction("Add &files…")
+        self.add_folder_action = self.attach_menu.addAction("Add f&older…")
+        self.add_folder_action.setToolTip("Every document in it, now and as the folder changes")
+        self.attach_menu.setToolTipsVisible(True)
+        self.attach_button.setMenu(self.attach_menu)
+        self.attach_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # The menu's own look stays the theme's; the "+" says enough without an arrow.
+        self.attach_button.setStyleSheet(
+            "QToolButton { font-size: 16pt; font-weight: 600; }"
+            " QToolButton::menu-indicator { image: none; width: 0px; }"
+        )
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("Primary")
         self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -84,7 +109,8 @@ class Composer(QFrame):
         self.edit.submitted.connect(self._on_submit)
         self.edit.upInEmpty.connect(self.editLastRequested)
         self.send_button.clicked.connect(self._on_button)
-        self.attach_button.clicked.connect(self.attachRequested)
+        self.add_files_action.triggered.connect(self.attachRequested)
+        self.add_folder_action.triggered.connect(self.attachFolderRequested)
         self.edit.textChanged.connect(self._update_button)
         self._update_button()
 

@@ -14,7 +14,7 @@ Modules, from the bottom up (plain dataclasses and generators, no Qt):
 - `runner`: `run_bench`, the generator that runs a plan and ends with `BenchResults`.
 - `results`: the records a table and plots read, saved as JSON and CSV and reopened.
 - `decide`: the speed/quality Pareto front and a recommendation under a constraint; whether the
-  quality figures compare at all (`quality_comparable`).
+  quality figures compare at all (`quality_comparable`), and among which models.
 """
 
 from typing import TYPE_CHECKING

@@ -1,14 +1,17 @@
 """From measurements to a choice: the speed/quality Pareto front and a recommendation in words.
 
-The front judges quality by the strongest figure every candidate has: KL divergence from the
-reference (lower is better), else perplexity (lower is better), else the task score (higher is
-better). Speed is generation tokens/s (median). A variant is on the Pareto front when no other
-one is at least as fast and at least as good, and better in one of the two. The recommendation
-ranks on figures measured alike for every model (see `recommend`).
+The front judges quality by the figure most candidates have, the strongest in a tie: KL
+divergence from the reference (lower is better), perplexity (lower is better), the task score
+(higher is better); the per-token ones only among the models of the reference's vocabulary.
+Candidates without that figure are left off the front, and a chart says why
+(`speed_quality_points`). Speed is generation tokens/s (median). A variant is on the Pareto front
+when no other one is at least as fast and at least as good, and better in one of the two. The
+recommendation ranks on figures measured alike for every model (see `recommend`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -169,16 +172,38 @@ def incomparable_reason(results: Sequence[ModelResult]) -> str:
     )
 
 
+def comparable_results(results: Sequence[ModelResult]) -> list[ModelResult]:
+    """The measured `results` whose per-token quality figures compare with each other: all of
+    them when none has another vocabulary than the reference's; else those of the reference's
+    vocabulary, when there are two or more (one alone compares with nothing)."""
+    measured = [r for r in results if not r.error]
+    group = [r for r in measured if r.same_vocabulary is not False]
+    return group if len(group) == len(measured) or len(group) > 1 else []
+
+
+# Quality figures a speed/quality front can judge by, strongest first, with their names in words.
+QUALITY_METRICS = {"kl_divergence": "KL divergence", "perplexity": "perplexity",
+                   "task_score": "task score"}  # fmt: skip
+
+
+def with_quality(results: Sequence[ModelResult], metric: str) -> list[ModelResult]:
+    """The measured `results` that have `metric` as a finite number and, for a per-token figure,
+    that compare on it (`comparable_results`)."""
+    pool = comparable_results(results) if metric in PER_TOKEN_METRICS else results
+    return [
+        r
+        for r in pool
+        if not r.error and (value := metric_value(r, metric)) is not None and math.isfinite(value)
+    ]
+
+
 def quality_metric(results: Sequence[ModelResult]) -> str | None:
-    """The quality figure every candidate has: KL divergence, perplexity or task score; the
-    per-token ones only between models of one vocabulary."""
-    comparable = quality_comparable(results)
-    for metric in ("kl_divergence", "perplexity", "task_score"):
-        if metric in PER_TOKEN_METRICS and not comparable:
-            continue
-        if results and all(getattr(r, metric) is not None for r in results):
-            return metric
-    return None
+    """The quality figure to judge `results` by: of KL divergence, perplexity and task score,
+    the one most of them have (`with_quality`), the strongest of those in a tie. A figure some
+    lack is still used for the others; None when none has any."""
+    counts = {metric: len(with_quality(results, metric)) for metric in QUALITY_METRICS}
+    metric = max(counts, key=lambda m: counts[m])  # the first of the largest
+    return metric if counts[metric] else None
 
 
 def _loss(metric: str) -> Callable[[ModelResult], float]:
@@ -193,11 +218,11 @@ def pareto_front(results: Sequence[ModelResult], metric: str | None = None) -> l
     Args:
         metric: Quality figure to use; `quality_metric(results)` when None.
     """
-    candidates = [r for r in results if not r.error and r.gen_tokens_per_s is not None]
+    candidates = [r for r in results if not r.error and _has_speed(r)]
     metric = metric or quality_metric(candidates)
     if metric is None:
         return []
-    candidates = [r for r in candidates if getattr(r, metric) is not None]
+    candidates = with_quality(candidates, metric)
     loss = _loss(metric)
 
     def speed(result: ModelResult) -> float:
@@ -215,6 +240,61 @@ def pareto_front(results: Sequence[ModelResult], metric: str | None = None) -> l
         )
     ]
     return sorted(front, key=speed, reverse=True)
+
+
+def _has_speed(result: ModelResult) -> bool:
+    """A generation speed whose median and range are numbers to compare and plot."""
+    spread = result.gen_tokens_per_s
+    return spread is not None and all(map(math.isfinite, (spread.median, spread.low, spread.high)))
+
+
+def speed_quality_points(
+    results: Sequence[ModelResult], metric: str | None
+) -> tuple[list[int], list[str]]:
+    """Which of `results` a chart of generation speed against `metric` places, and why it
+    leaves off the others, so that a figure some rows lack never blanks the chart.
+
+    Args:
+        metric: The quality figure on the chart (see `quality_metric`); None for none.
+
+    Returns:
+        The indices into `results` of the rows with a generation speed and a comparable
+        `metric` (those `pareto_front` judges), in order; and for each other row one sentence
+        in words, e.g. "gemma.gguf is not plotted: its vocabulary differs from the
+        reference's, so its KL divergence cannot be measured against it." Both are empty
+        when `metric` is None.
+    """
+    if metric is None:
+        return [], []
+    rows = list(results)
+    timed = [r for r in rows if not r.error and _has_speed(r)]
+    placed = {id(r) for r in with_quality(timed, metric)}  # rows hold dicts: not hashable
+    what = QUALITY_METRICS.get(metric, metric.replace("_", " "))
+    indices: list[int] = []
+    left_off: list[str] = []
+    for index, result in enumerate(rows):
+        if id(result) in placed:
+            indices.append(index)
+            continue
+        value = metric_value(result, metric)
+        if result.error:
+            why = "its run failed"
+        elif not _has_speed(result):
+            why = "its generation speed was not measured"
+        elif metric in PER_TOKEN_METRICS and result.same_vocabulary is False:
+            why = "its vocabulary differs from the reference's, so its " + (
+                "KL divergence cannot be measured against it"
+                if metric == "kl_divergence"
+                else f"{what} is counted in other tokens and does not compare"
+            )
+        elif value is None:
+            why = f"its {what} was not measured"
+        elif not math.isfinite(value):
+            why = f"its {what} came out as {value}, not a number that can be plotted"
+        else:
+            why = f"its {what} has no other of its vocabulary to compare with"
+        left_off.append(f"{result.label} is not plotted: {why}.")
+    return indices, left_off
 
 
 @dataclass(frozen=True)

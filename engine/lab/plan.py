@@ -19,7 +19,7 @@ from engine.gguf_info import ModelInfo, read_model_info
 from engine.lab.files import read_text_file
 from engine.lab.quality import QualitySettings
 from engine.lab.task import TaskItem
-from engine.lab.vocab import Vocabulary, difference_words, read_vocabulary
+from engine.lab.vocab import Vocabulary, difference_words, vocabulary_of
 from engine.session import KV_CACHE_TYPES, LoadSettings
 
 DEFAULT_PROMPT_LENGTHS = (512, 4096, 16384)
@@ -236,7 +236,7 @@ def prepare(plan: BenchPlan) -> PreparedPlan:
         if reference not in infos:
             infos[reference] = read_model_info(reference)
             paths.insert(0, reference)
-    vocabularies = {path: read_vocabulary(path) for path in paths}
+    vocabularies = {path: vocabulary_of(infos[path]) for path in paths}
     if plan.quality and reference is None:
         reference = choose_reference(paths, infos, vocabularies)
     # The text also gives the speed prompts their tokens, so it is read in every case.

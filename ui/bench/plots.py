@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.lab.decide import metric_value, speed_quality_points
+
 if TYPE_CHECKING:
     from engine.lab.results import ModelResult
     from ui.bench.records import BenchView
@@ -166,20 +168,19 @@ class SpeedQualityFigure(Figure):
         self.points = pg.ScatterPlotItem()
         self.front_points = pg.ScatterPlotItem()
         self.labels = []
-        usable = [
-            i for i, r in enumerate(rows)
-            if not r.error and r.gen_tokens_per_s is not None and metric
-            and getattr(r, metric) is not None
-        ]  # fmt: skip
+        # The rows with a speed and a comparable figure; the others are named in the caption,
+        # on a line of their own.
+        usable, left_off = speed_quality_points(rows, metric)
         better = "up and to the right" if metric == "task_score" else "up and to the left"
         self.caption.setText(
             f"Better is {better}. ◆ The Pareto front: no other variant is both faster and better. "
             "Whiskers: slowest and fastest run. " + backends(rows)
-        )
+            + "".join(f"\n{sentence}" for sentence in left_off)
+        )  # fmt: skip
         if not usable:
             if self.plot.legend is not None:
                 self.plot.legend.setVisible(False)  # nothing drawn: no empty box either
-            if view.quality_note:
+            if view.quality_note and not left_off:
                 self.caption.setText(f"{view.quality_note} {backends(rows)}")
                 self.say("Quality is not comparable across vocabularies.")
             else:
@@ -187,7 +188,7 @@ class SpeedQualityFigure(Figure):
             return
         _background, text, _grid = _colours()
         labels = short_labels(rows)
-        xs = [float(getattr(rows[i], metric or "")) for i in usable]
+        xs = [metric_value(rows[i], metric or "") or 0.0 for i in usable]
         ys = [self._speed(rows[i]) for i in usable]
         low = [ys[k] - rows[i].gen_tokens_per_s.low for k, i in enumerate(usable)]  # type: ignore[union-attr]
         high = [rows[i].gen_tokens_per_s.high - ys[k] for k, i in enumerate(usable)]  # type: ignore[union-attr]

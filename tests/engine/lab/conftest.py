@@ -77,3 +77,19 @@ def across_vocabularies():
         reference="/models/SmolLM2-135M-Instruct.Q4_1.gguf",
         started_at="2026-11-30T10:15:00+00:00",
     )
+
+
+def partly_across_vocabularies():
+    """`across_vocabularies` with a Q8_0 variant of SmolLM2 beside its reference: two of the
+    three models share a vocabulary, so their quality compares and Gemma's does not."""
+    from dataclasses import replace
+
+    from engine.lab import Spread
+
+    two = across_vocabularies()
+    reference, gemma = two.results
+    variant = replace(reference, model="/models/SmolLM2-135M-Instruct.Q8_0.gguf",
+                      name="SmolLM2-135M-Instruct.Q8_0.gguf", file_type="Q8_0",
+                      is_reference=False, gen_tokens_per_s=Spread(70.0, 66.0, 73.0),
+                      perplexity=11.9, kl_divergence=0.004, top1_agreement=0.97)  # fmt: skip
+    return replace(two, results=(reference, variant, gemma))

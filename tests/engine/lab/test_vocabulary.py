@@ -3,6 +3,9 @@ charted or scored across vocabularies, and the reference's own KL and top-1 are 
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
 
 from engine.lab import (
@@ -18,10 +21,16 @@ from engine.lab import (
     recommend,
     run_bench,
 )
+from engine.lab.decide import comparable_results, speed_quality_points
 from engine.lab.quantize import QuantizeRequest, quantize
 from engine.lab.vocab import read_vocabulary
 from tests.engine.context.tiny_gguf import SPECIAL_TOKENS, write_tiny_model
-from tests.engine.lab.conftest import THREADS, across_vocabularies, run_all
+from tests.engine.lab.conftest import (
+    THREADS,
+    across_vocabularies,
+    partly_across_vocabularies,
+    run_all,
+)
 
 
 def test_the_bundled_models_vocabularies_are_read_from_their_metadata(
@@ -31,6 +40,60 @@ def test_the_bundled_models_vocabularies_are_read_from_their_metadata(
     assert smol is not None and gemma is not None
     assert (smol.size, gemma.size) == (49152, 262144)
     assert smol != gemma and read_vocabulary(default_model_path) == smol
+
+
+def test_a_run_reads_each_model_s_vocabulary_in_its_one_header_walk(
+    monkeypatch, default_model_path, gemma_model_path
+):
+    # The digest is taken while the header is read: preparing a run opens each file once.
+    from engine import gguf_info
+
+    opened = []
+    real_open = io.open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).endswith(".gguf"):
+            opened.append(Path(file).name)
+        return real_open(file, *args, **kwargs)
+
+    gguf_info._cached_header.cache_clear()
+    monkeypatch.setattr("builtins.open", counting_open)
+    monkeypatch.setattr("io.open", counting_open)
+    prepared = prepare(BenchPlan(models=(str(default_model_path), str(gemma_model_path)),
+                                 speed=False, quality_settings=QualitySettings(64, 1)))  # fmt: skip
+    assert sorted(opened) == sorted([default_model_path.name, gemma_model_path.name])
+    smol, gemma = (m.vocabulary for m in prepared.models)
+    assert smol == read_vocabulary(default_model_path) and gemma.size == 262144
+
+
+def test_a_header_read_from_a_stream_gives_the_same_vocabulary(default_model_path):
+    # As a file on the Hub is read, through a stream that cannot seek.
+    from engine.gguf_info import read_header, read_model_info
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self, path):
+            self.file, self.at = open(path, "rb"), 0  # noqa: SIM115 (closed with the stream)
+
+        def readable(self):
+            return True
+
+        def tell(self):
+            return self.at
+
+        def readinto(self, buffer):
+            data = self.file.read(len(buffer))
+            buffer[: len(data)] = data
+            self.at += len(data)
+            return len(data)
+
+        def close(self):
+            self.file.close()
+            super().close()
+
+    size = default_model_path.stat().st_size
+    streamed = read_header(default_model_path, Unseekable(default_model_path), size)
+    assert streamed.vocab_digest == read_model_info(default_model_path).vocab_digest
+    assert len(streamed.vocab_digest) == 32
 
 
 def test_the_reference_is_of_the_vocabulary_most_models_share(tmp_path):
@@ -63,6 +126,51 @@ def test_recommending_across_vocabularies_rests_on_speed_and_says_why():
     # Nothing is charted or put on a front against a figure that does not compare.
     assert quality_metric(rows) is None and pareto_front(rows) == []
     assert [r.quality_standing for r in rows] == ["reference", "not comparable"]
+
+
+def test_models_of_the_reference_s_vocabulary_are_judged_among_themselves():
+    reference, variant, gemma = rows = partly_across_vocabularies().results
+    assert comparable_results(rows) == [reference, variant]
+    assert quality_metric(rows) == "kl_divergence" and pareto_front(rows) == [reference]
+    assert speed_quality_points(rows, "kl_divergence") == ([0, 1], [
+        "gemma-3-270m.q4_k_m.gguf is not plotted: its vocabulary differs from the reference's, "
+        "so its KL divergence cannot be measured against it."])  # fmt: skip
+    # Judged on perplexity, Gemma's lower one, over other tokens, puts it on no front.
+    assert pareto_front(rows, "perplexity") == [reference, variant]
+    assert "counted in other tokens" in speed_quality_points(rows, "perplexity")[1][0]
+    # The recommendation still rests on what all three share: speed.
+    advice = recommend(rows)
+    assert advice.metric == "gen_tokens_per_s" and advice.choice is gemma
+    assert "another vocabulary" in advice.text
+
+
+def test_a_quality_figure_some_models_lack_is_still_used_for_the_others():
+    from dataclasses import replace
+
+    reference, variant, gemma = partly_across_vocabularies().results
+    skipped = replace(variant, name="skipped.gguf", kl_divergence=None, top1_agreement=None,
+                      perplexity=None)  # fmt: skip
+    broken = replace(variant, name="broken.gguf", kl_divergence=float("nan"),
+                     perplexity=float("inf"))  # fmt: skip
+    failed = replace(variant, name="failed.gguf", error="out of memory")
+    rows = [reference, variant, skipped, broken, failed, gemma]
+    assert quality_metric(rows) == "kl_divergence"
+    assert pareto_front(rows) == [reference]
+    placed, left_off = speed_quality_points(rows, "kl_divergence")
+    assert placed == [0, 1]
+    assert left_off == [
+        "skipped.gguf is not plotted: its KL divergence was not measured.",
+        "broken.gguf is not plotted: its KL divergence came out as nan, not a number that "
+        "can be plotted.",
+        "failed.gguf is not plotted: its run failed.",
+        "gemma-3-270m.q4_k_m.gguf is not plotted: its vocabulary differs from the reference's, "
+        "so its KL divergence cannot be measured against it.",
+    ]
+    # A figure more models have wins over a stronger one fewer have; in a tie, the stronger.
+    scored = [replace(r, task_score=0.5) for r in (reference, variant, skipped)]
+    assert quality_metric(scored) == "task_score"
+    assert quality_metric(scored[:2]) == "kl_divergence"
+    assert speed_quality_points(rows, None) == ([], [])
 
 
 def test_the_decision_is_saved_and_reopened_with_the_results(tmp_path):
