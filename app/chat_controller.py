@@ -470,7 +470,7 @@ class ChatController(QObject):
                 text = f"{now.text}\n\n{CUT_OFF_MARK}"
             exchanges.append((reply.question, text))
         try:
-            write_text_atomic(Path(path), replies_markdown(exchanges))
+            write_text_atomic(Path(path), replies_markdown(exchanges), make_folder=False)
         except HearthError as exc:
             self.window.notice.show_message(str(exc), "error")
             return False

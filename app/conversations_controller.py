@@ -132,7 +132,7 @@ class ConversationsController(QObject):
             return
         text = conversation_markdown(conversation, self.store.messages(conversation_id))
         try:
-            write_text_atomic(path, text)
+            write_text_atomic(path, text, make_folder=False)
         except HearthError as exc:
             self.window.notice.show_message(str(exc), "error")
             return

@@ -556,7 +556,13 @@ def test_an_export_the_disk_refuses_is_explained(fake_app, tmp_path):
     blocked.mkdir()
     fake_app.controller.conversations.export_to(fake_app.conversation.id, blocked)
     assert "Could not save chat.md" in fake_app.window.notice.text()
+    # A mistyped folder in the save dialog is said, not made.
     target = tmp_path / "out" / "chat.md"
+    fake_app.controller.conversations.export_to(fake_app.conversation.id, target)
+    assert "the folder" in fake_app.window.notice.text()
+    assert "does not exist" in fake_app.window.notice.text()
+    assert not target.parent.exists()
+    target.parent.mkdir()
     fake_app.controller.conversations.export_to(fake_app.conversation.id, target)
     assert target.read_text().startswith("# Say yes.")
 

@@ -32,3 +32,31 @@ def test_a_refused_write_keeps_the_old_file_and_says_why(tmp_path):
     assert "disk is not full" in error.value.hint
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.md"]
     assert (blocked / "inside.txt").read_text() == "kept"
+
+
+def test_a_killed_writes_temporary_file_is_removed_by_the_next_write_once_stale(tmp_path):
+    import os
+    import time
+
+    from engine.atomic_io import STALE_PARTIAL_S
+
+    old = tmp_path / ".chat.md.partial-k2x8d0qz"  # what a write killed before its rename leaves
+    recent = tmp_path / ".notes.md.partial-a1b2c3d4"  # perhaps another process writing right now
+    mine = tmp_path / ".plan.md.k2x8d0qz"  # the person's own hidden file, of another shape
+    for path in (old, recent, mine):
+        path.write_text("half")
+    long_ago = time.time() - STALE_PARTIAL_S - 60
+    os.utime(old, (long_ago, long_ago))
+    os.utime(mine, (long_ago, long_ago))
+    write_text_atomic(tmp_path / "other.md", "text")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [recent.name, mine.name, "other.md"]
+    )
+
+
+def test_a_folder_the_person_chose_is_not_made_when_it_does_not_exist(tmp_path):
+    missing = tmp_path / "rial_faults" / "exp"  # a mistyped folder in a save dialog
+    with pytest.raises(SaveError, match="the folder .*exp does not exist") as error:
+        write_text_atomic(missing / "chat.md", "text", make_folder=False)
+    assert "Choose a folder that exists" in error.value.hint
+    assert not (tmp_path / "rial_faults").exists()

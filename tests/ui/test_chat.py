@@ -186,7 +186,7 @@ def test_a_restored_chat_shows_its_context_use_without_a_question(harness, qtbot
 def test_export_writes_markdown(app_window, tmp_path):
     app_window.send("Say yes.")
     app_window.wait_reply()
-    target = tmp_path / "out" / "chat.md"
+    target = tmp_path / "chat.md"
     app_window.controller.conversations.export_to(app_window.conversation.id, target)
     text = target.read_text()
     assert text.startswith("# Say yes.")
