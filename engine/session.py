@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from engine.backends import auto_gpu_layers, default_threads
+from engine.backends import auto_gpu_layers, default_threads, usable_cpus
 from engine.cancel import CancelToken
 from engine.draft_model import DraftModel, DraftModelRefused, auto_draft_path
 from engine.drafter import Drafter
@@ -364,6 +364,13 @@ def _resolve(settings: LoadSettings, info: ModelInfo) -> tuple[LoadSettings, lis
         flash_attn = True
         notes.append("Flash attention was turned on: a quantized V cache needs it.")
     threads = settings.n_threads or default_threads()
+    cpus = usable_cpus()
+    if threads > cpus:  # a settings file or --threads from a bigger machine
+        notes.append(
+            f"{threads} CPU threads were asked for, but Hearth may use {cpus} CPUs here: it uses "
+            f"{cpus}, since more threads than CPUs only slow generation down."
+        )
+        threads = cpus
     gpu_layers = settings.n_gpu_layers
     if gpu_layers == "auto":
         import llama_cpp

@@ -226,6 +226,21 @@ def test_quantized_v_cache_turns_on_flash_attention(default_model_path):
         session.unload()
 
 
+def test_more_threads_than_cpus_are_cut_to_the_cpus_and_said(default_model_path):
+    from engine.backends import usable_cpus
+
+    session = ModelSession()
+    report = session.load(
+        LoadSettings(model_path=str(default_model_path), n_ctx=512, n_threads=usable_cpus() + 62)
+    )
+    try:
+        assert report.n_threads == usable_cpus()
+        note = next(n for n in report.notes if "CPU threads" in n)
+        assert f"{usable_cpus() + 62} CPU threads were asked for" in note
+    finally:
+        session.unload()
+
+
 def test_gpu_layers_auto_is_zero_without_a_gpu(default_model_path):
     from engine.backends import detect_backend
 
