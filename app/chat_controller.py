@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from app import conversation as prompts
-from app.conversation import CurrentConversation, store_write, title_from
+from app.conversation import SAVE_TOPIC, CurrentConversation, store_write, title_from
 from app.model_worker import ModelClient
 from app.settings import Settings
 from engine.atomic_io import write_text_atomic
@@ -26,7 +26,13 @@ from engine.chat.stored import (
     stats_from_stored,
 )
 from engine.chat_export import replies_markdown
-from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
+from engine.chat_store import (
+    DEFAULT_TITLE,
+    ChatStore,
+    ChatStoreError,
+    Conversation,
+    StoredMessage,
+)
 from engine.context.budget import Message
 from engine.errors import HearthError
 from engine.stats import GenerationStats
@@ -52,6 +58,10 @@ NOT_FROM_DOCUMENTS = (
 )
 # Why a reply shown from the store ends where it does: Hearth quit while writing it.
 CLOSED_MID_REPLY = "Hearth closed while this reply was being written."
+# Why a reply shown from the store ends where it does: it was being written when Hearth stopped
+# without closing it (a crash, a kill, a power cut), or closed before that could be recorded.
+STOPPED_MID_REPLY = ("Hearth stopped while this reply was being written (it was closed or it "
+                     "crashed); Regenerate writes it again.")  # fmt: skip
 # Ends a reply saved to a file while it was still being written.
 CUT_OFF_MARK = "_(Still being written when Hearth closed.)_"
 # Settings that change how a chat fills the context window.
@@ -81,6 +91,8 @@ class Reply:
     question_id: int
     question: str
     searches: bool = False  # its chat has documents: a search comes before the prompt
+    # Said with the reply: the chat's documents it was answered without (not indexed yet).
+    not_indexed: str = ""
     text: str = ""
     tokens: int = 0
     sources: tuple[Source, ...] = ()
@@ -88,6 +100,20 @@ class Reply:
     saved_at: float = field(default_factory=time.monotonic)
     # Set once a save failed (a full disk), so the notice is shown once, not every second.
     save_failed: bool = False
+
+
+def stats_as_shown(message: StoredMessage, stats: GenerationStats | None) -> GenerationStats | None:
+    """What a stored reply (not being written now) shows under it: one whose writing never
+    ended says that Hearth stopped while writing it; one whose row was made and then nothing,
+    that nothing of it was saved."""
+    if not message.content and (stats is None or message.in_progress):
+        # Its row was made, and then nothing: Hearth closed, or the disk refused.
+        return GenerationStats.ended("error", NOT_SAVED)
+    if message.in_progress:  # its count as last saved; none kept before chats version 4
+        tokens = stats.generated_tokens if stats is not None else 0
+        return replace(GenerationStats.ended("cancelled", STOPPED_MID_REPLY),
+                       generated_tokens=tokens)  # fmt: skip
+    return stats
 
 
 class ChatController(QObject):
@@ -158,10 +184,8 @@ class ChatController(QObject):
                 if message.role == "system":
                     continue
                 stats = stats_from_stored(message.stats)
-                if (message.role == "assistant" and not message.content and stats is None
-                        and message.id != streaming):  # fmt: skip
-                    # Its row was made, and then nothing: Hearth closed, or the disk refused.
-                    stats = GenerationStats.ended("error", NOT_SAVED)
+                if message.role == "assistant" and message.id != streaming:
+                    stats = stats_as_shown(message, stats)
                 chat.add_message(message.id, message.role, message.content, stats,
                                  sources_from_stored(message.sources),
                                  evidence_from_stored(message.sources))  # fmt: skip
@@ -212,6 +236,7 @@ class ChatController(QObject):
             self._explain(str(exc))
             self.window.composer.set_text(text)
             return
+        self._saved()
         self.window.chat.add_message(message.id, "user", text)
         if conversation.title == DEFAULT_TITLE:
             self._write(self.current.rename, conversation.id, title_from(text))
@@ -222,17 +247,23 @@ class ChatController(QObject):
         question = prompts.question(self.store, self.settings.values(), conversation, text, past,
                                     self.library_for(conversation))  # fmt: skip
         try:
-            placeholder = self.store.add_message(conversation.id, "assistant", "")
+            # Marked in progress until it ends: a crash leaves the mark, and a restart shows it.
+            placeholder = self.store.add_message(conversation.id, "assistant", "",
+                                                 in_progress=True)  # fmt: skip
         except ChatStoreError as exc:  # the question is saved; Regenerate asks it again later
             self._explain(str(exc))
             return
+        self._saved()
         self.window.chat.add_message(placeholder.id, "assistant", "")
         self.window.chat.set_reply_streaming(placeholder.id, True)
         if not self.model.has_model:
             self.window.chat.show_reply_status(placeholder.id, "Waiting for the model to load…")
         request_id = self.model.ask(question)
+        # This one is sent: an earlier "not sent" no longer holds ("Show it" may still be wanted).
+        self.window.notice.withdraw("reply", keep_actions=True)
         self.reply = Reply(request_id, conversation.id, placeholder.id, question_id, text,
-                           searches=bool(question.library))  # fmt: skip
+                           searches=bool(question.library),
+                           not_indexed=self._not_indexed(conversation))  # fmt: skip
         self.window.composer.set_busy(True)
         self.window.chat.set_busy(True)
 
@@ -333,7 +364,11 @@ class ChatController(QObject):
         if now - reply.saved_at >= SAVE_INTERVAL_S:
             reply.saved_at = now
             try:
-                self.store.update_message(reply.message_id, reply.text)
+                # What a crash from now on leaves: stopped, with the count so far.
+                so_far = replace(GenerationStats.ended("cancelled", STOPPED_MID_REPLY),
+                                 generated_tokens=reply.tokens)  # fmt: skip
+                self.store.update_message(reply.message_id, reply.text, so_far.to_dict(),
+                                          in_progress=True)  # fmt: skip
             except ChatStoreError as exc:  # the reply keeps streaming; the final save retries
                 if not reply.save_failed:
                     reply.save_failed = True
@@ -358,9 +393,33 @@ class ChatController(QObject):
                                             topic="reply")  # fmt: skip
         else:  # an earlier reply's failure no longer holds
             self.window.notice.withdraw("reply")
+            notes = [reply.not_indexed] if reply.not_indexed and reply.text else []
             if reply.searches and not reply.sources and reply.text:
-                self.window.notice.show_message(NOT_FROM_DOCUMENTS, "info", topic="reply")
+                notes.append(NOT_FROM_DOCUMENTS)
+            if notes:
+                self.window.notice.show_message(" ".join(notes), "info", topic="reply")
         self._end_reply(reply)
+
+    def _not_indexed(self, conversation: Conversation) -> str:
+        """What to say with a reply about the chat's documents it cannot use yet: those still
+        queued or being read, and those whose indexing stopped, as the documents panel lists
+        them now (it shows the open chat, where a question is asked). A document placed whole
+        in the prompt is read all the same."""
+        from engine.library.answer import UnreadDocument, not_indexed_note
+
+        if not self.current.is_(conversation.id):
+            return ""
+        whole = {document.path for document in self.store.pinned_documents(conversation.id)}
+        rows = [row for row in self.window.documents.model.rows() if row.path not in whole]
+        reading = [UnreadDocument(row.path, row.fraction if row.status == "indexing" else None)
+                   for row in rows if row.status in ("queued", "indexing")]  # fmt: skip
+        stopped = [UnreadDocument(row.path) for row in rows
+                   if row.status in ("pending", "cancelled")]  # fmt: skip
+        them = "it" if len(stopped) == 1 else "them"
+        notes = [not_indexed_note(reading, reading=True),
+                 not_indexed_note(stopped, reading=False,
+                                  then=f"Re-index in the documents panel finishes {them}.")]  # fmt: skip
+        return " ".join(note for note in notes if note)
 
     def on_reply_failed(self, request_id: int, message: str) -> None:
         reply = self._mine(request_id)
@@ -483,6 +542,7 @@ class ChatController(QObject):
         row = (reply.text, stats.to_dict(), sources_to_stored(reply.sources, reply.evidence))
         try:
             self.store.update_message(reply.message_id, *row)
+            self._saved()
             self._unsaved.pop(reply.message_id, None)  # its text so far, kept at a close
             return
         except ChatStoreError as exc:
@@ -522,7 +582,14 @@ class ChatController(QObject):
     def _write(self, write: Callable[..., object], *args: object, quiet: bool = False) -> bool:
         """One chat-store write; with `quiet` a failure is only logged (another message is the
         news). Returns whether it was written."""
-        return store_write(write, *args, explain=None if quiet else self._explain)
+        written = store_write(write, *args, explain=None if quiet else self._explain)
+        if written:
+            self._saved()
+        return written
+
+    def _saved(self) -> None:
+        """A write went through: an earlier failure to save the chat no longer holds."""
+        self.window.notice.withdraw(SAVE_TOPIC)
 
     def _explain(self, message: str) -> None:
-        self.window.notice.show_message(message, "error")
+        self.window.notice.show_message(message, "error", topic=SAVE_TOPIC)

@@ -142,7 +142,23 @@ def _search_notes(library, notes: list[str]) -> list[str]:
         documents = "1 document was" if stale == 1 else f"{stale:,} documents were"
         notes.append(f"note: {documents} indexed by an older Hearth; `hearth index` with the "
                      "same files reads them again, better.")  # fmt: skip
+    _unread, note = _not_indexed(library)
+    if note:
+        notes.append(f"note: {note}")
     return notes
+
+
+def _not_indexed(library) -> tuple[list[str], str]:
+    """The library's files not searchable yet (left pending by a stopped index run, or being
+    indexed now by another), and what to say about them ("" when there are none)."""
+    from engine.library.answer import UnreadDocument, not_indexed_note
+    from engine.library.types import INDEXING, PENDING
+
+    unread = [r.path for r in library.files() if r.status in (PENDING, INDEXING)]
+    them = "it" if len(unread) == 1 else "them"
+    finish = f"`hearth index --library {library.name}` finishes {them}."
+    documents = [UnreadDocument(path) for path in unread]
+    return unread, not_indexed_note(documents, reading=False, then=finish)
 
 
 def _root() -> Path:
@@ -218,13 +234,19 @@ def run_watch(args: argparse.Namespace) -> int:
     return 0
 
 
+# Off a terminal, a file that takes longer than this gets a progress line this often.
+PROGRESS_LINE_S = 5.0
+
+
 class ProgressPrinter:
-    """Progress callback for the terminal: a live bar on a tty, one line per file otherwise."""
+    """Progress callback for the terminal: a live bar on a tty, one line per file otherwise,
+    with a line every `PROGRESS_LINE_S` for a file that takes longer."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.live = stream.isatty()
         self._last_draw = 0.0
+        self._last_line = time.monotonic()
 
     def __call__(self, event) -> None:
         if event.stage == "upgrade":
@@ -232,11 +254,19 @@ class ProgressPrinter:
                 print(f"{event.message}: {event.file_index:,}/{event.file_count:,} chunks",
                       file=self.stream, flush=True)  # fmt: skip
             return
+        if event.stage == "file":
+            self._last_line = time.monotonic()
         if event.stage == "page" and self.live:
             now = time.monotonic()
             if now - self._last_draw >= 0.1:
                 self._last_draw = now
                 self._draw(event)
+        elif event.stage == "page":
+            now = time.monotonic()
+            if now - self._last_line >= PROGRESS_LINE_S:
+                self._last_line = now
+                print(f"  {display_name(event.file)}: {event.file_fraction:.1%}, "
+                      f"{counted(event.chunks, 'chunk')} so far", file=self.stream, flush=True)  # fmt: skip
         elif event.stage == "done":
             self._clear()
             detail = event.message or ""
@@ -255,11 +285,12 @@ class ProgressPrinter:
             )
 
     def _draw(self, event) -> None:
-        fraction = event.page / event.page_count if event.page_count else 0.0
+        fraction = event.file_fraction
         overall = (event.file_index + fraction) / max(event.file_count, 1)
         bar = _bar(fraction, 20)
         name = display_name(event.file)[:40]
-        pages = f"page {event.page:,}/{event.page_count:,}" if event.page_count else ""
+        pages = (f"page {event.page:,}/{event.page_count:,}" if event.page_count
+                 else counted(event.chunks, "chunk"))  # fmt: skip
         line = (
             f"\r{name:<40} {bar} {fraction:4.0%} {pages:>16}  "
             f"overall {_bar(overall, 10)} {overall:4.0%}"
@@ -278,7 +309,7 @@ def _bar(fraction: float, width: int) -> str:
 
 
 def print_summary(report, stream: TextIO) -> None:
-    from engine.library.types import REMOVED
+    from engine.library.types import REMOVED, in_library
 
     parts = [
         f"{report.indexed:,} indexed",
@@ -301,7 +332,8 @@ def print_summary(report, stream: TextIO) -> None:
         if outcome.status == REMOVED:  # its passages left the library with it
             print(f"  removed: {display_path(outcome.path)}: "
                   f"{display_text(outcome.message or '')}", file=stream)  # fmt: skip
-    skipped = [o for o in report.skipped if o.status != "unchanged"]
+    # Entries the walk passed over; those it could not read are listed once, with the failed.
+    skipped = [o for o in report.skipped if not in_library(o.status)]
     for outcome in skipped[:20]:
         print(f"  skipped: {display_path(outcome.path)}: {display_text(outcome.message or '')}",
               file=stream)  # fmt: skip
@@ -367,6 +399,7 @@ def run_ask(args: argparse.Namespace) -> int:
     try:
         with _open(args.library, create=False) as library:
             hits, notes = _search(library, args.question, args.k, args.rerank)
+            unread, unread_note = _not_indexed(library)
         plan = plan_answer(args.question, hits)
     except BaseException:
         if loading is not None:
@@ -404,7 +437,9 @@ def run_ask(args: argparse.Namespace) -> int:
             session.unload()
     assert result is not None
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        # The files the answer could not use yet, and the note said about them on stderr.
+        print(json.dumps({**result.to_dict(), "not_indexed": unread,
+                          "not_indexed_note": unread_note}, indent=2))  # fmt: skip
         return exit_status(args, result.stats) if result.stats is not None else 0
     print()
     if result.evidence:

@@ -19,12 +19,13 @@ from app.bench_controller import BenchController
 from app.chat_controller import ChatController
 from app.conversation import CurrentConversation
 from app.conversations_controller import ConversationsController
+from app.deleted_chats import ChatFolder, purge_deleted_chats, remove_chat_folders
 from app.document_controller import DocumentController
 from app.draft import DraftKeeper
 from app.hub_controller import HubController
 from app.index_worker import IndexClient
 from app.library.client import LibraryClient
-from app.library.protocol import DocumentText, RemoveLibrary, RerankSkipped, Search
+from app.library.protocol import DocumentText, RerankSkipped, Search
 from app.memory_monitor import MemoryMonitor
 from app.model_controller import ModelController
 from app.model_worker import ModelClient
@@ -52,15 +53,6 @@ PAINT_WAIT_S = 1.0
 
 # Delay between the first model load and importing the document stack in the background.
 WARM_UP_DELAY_MS = 1500
-
-
-def remove_chat_libraries(libraries: LibraryClient, conversation_ids: list[int]) -> None:
-    """Delete the document libraries of chats that were deleted for good."""
-    for conversation_id in conversation_ids:
-        try:
-            libraries.call(RemoveLibrary(f"chat-{conversation_id}"))
-        except HearthError as exc:
-            log.warning("Could not remove the library of chat %s: %s", conversation_id, exc)
 
 
 class AppController(QObject):
@@ -160,8 +152,9 @@ class AppController(QObject):
                 "HEARTH_HOME to a folder you can write to.",
                 "error",
             )
+            leftovers: list[ChatFolder] = []
         else:
-            self._purge_deleted_chats()
+            leftovers = self._purge_deleted_chats()
         for problem in self.settings.problems:
             self.window.notice.show_message(problem, "error")
         self.conversations.restore()
@@ -174,20 +167,35 @@ class AppController(QObject):
         after_next_paint(self.window, painted.set)
         self.models.start()
         self.server.start()
-        self.documents.start()
+        self._follow_folders_after(leftovers)
         self.window.focus_composer()
 
-    def _purge_deleted_chats(self) -> None:
-        """Remove for good the chats deleted in earlier sessions (and their libraries)."""
+    def _purge_deleted_chats(self) -> list[ChatFolder]:
+        """Remove for good the chats deleted in earlier sessions; returns the library folders
+        of chats that no longer exist, to remove (see app.deleted_chats)."""
         try:
-            purged = self.store.purge_deleted()
+            return purge_deleted_chats(self.store, self.paths.libraries_dir)
         except ChatStoreError as exc:  # a busy or failing disk: they are removed another time
             log.warning("Deleted chats were not removed: %s", exc)
+            return []
+
+    def _follow_folders_after(self, leftovers: list[ChatFolder]) -> None:
+        """Follow the watched folders, once the libraries of deleted chats are gone: followed
+        first, a deleted chat's folders would be read into its library again."""
+        if not leftovers:
+            self.documents.start()
             return
-        if purged:
-            log.info("Removed %d deleted chats", len(purged))
-            run_in_background(lambda: remove_chat_libraries(self.libraries, purged),
-                              lambda _result: None)  # fmt: skip
+        libraries = self.libraries
+
+        def follow(_result: object = None) -> None:
+            if not self._shut_down:
+                self.documents.start()
+
+        def failed(exc: Exception) -> None:
+            log.warning("The libraries of deleted chats were not all removed: %s", exc)
+            follow()
+
+        run_in_background(lambda: remove_chat_folders(libraries, leftovers), follow, failed)
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.settings.values(), self.window)

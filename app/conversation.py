@@ -20,6 +20,10 @@ from engine.context.budget import Message
 
 log = logging.getLogger(__name__)
 
+# The notice topic of a chat the store could not save: the next write that goes through
+# withdraws it.
+SAVE_TOPIC = "chat-save"
+
 
 def store_write(
     write: Callable[..., object], *args: object, explain: Callable[[str], None] | None

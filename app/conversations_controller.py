@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from app.conversation import CurrentConversation, store_write, title_from
+from app.conversation import SAVE_TOPIC, CurrentConversation, store_write, title_from
 from engine.atomic_io import write_text_atomic
 from engine.chat_export import conversation_markdown
 from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
@@ -101,10 +101,13 @@ class ConversationsController(QObject):
             self.current.open(conversation_id)
 
     def _write(self, write: Callable[..., object], *args: object) -> bool:
-        return store_write(write, *args, explain=self._explain)
+        written = store_write(write, *args, explain=self._explain)
+        if written:  # an earlier failure to save a chat no longer holds
+            self.window.notice.withdraw(SAVE_TOPIC)
+        return written
 
     def _explain(self, message: str) -> None:
-        self.window.notice.show_message(message, "error")
+        self.window.notice.show_message(message, "error", topic=SAVE_TOPIC)
 
     def on_search(self, text: str) -> None:
         self._search = text.strip()

@@ -13,14 +13,14 @@ from PySide6.QtWidgets import QFileDialog
 
 from app import conversation as prompts
 from app.conversation import CurrentConversation
-from app.index_worker import IndexClient
+from app.index_worker import INDEX_TOPIC, IndexClient, watch_topic
 from app.library.libraries import library_exists
 from app.model_worker import ModelClient
 from app.page_renderer import PageRenderer
 from app.settings import Settings
 from engine.chat_store import ChatStore, ChatStoreError, Conversation
 from engine.library.formats import file_dialog_filter
-from engine.library.types import place_label
+from engine.library.types import INDEXED, place_label
 from ui.documents_model import FileRow
 from ui.main_window import MainWindow
 from ui.page_viewer import PageViewer
@@ -259,6 +259,8 @@ class DocumentController(QObject):
             self.window.documents.set_indexing(True, "Indexing…", 0.0)
 
     def on_file_progress(self, progress: FileProgress) -> None:
+        if progress.status == INDEXED:  # indexing works again: an earlier failure is past
+            self.window.notice.withdraw(INDEX_TOPIC)
         panel = self.window.documents
         panel.update_file_row(FileRow(progress.path, progress.status, progress.error,
                                       progress.pages, progress.chunks, progress.fraction))  # fmt: skip
@@ -315,23 +317,37 @@ class DocumentController(QObject):
         only_failures = failed and not (report.indexed or report.unchanged or report.removed)
         self.window.notice.show_message(text + ".", "error" if only_failures else "info")
 
-    def on_index_failed(self, library: str, message: str) -> None:
+    def on_index_failed(self, library: str, message: str, topic: str = "") -> None:
         self.indexing = False
         self.window.documents.set_indexing(False)
-        self.window.notice.show_message(message, "error")
+        self.window.notice.show_message(message, "error", topic=topic)
 
     # Watched folders
 
     def on_folders_listed(self, library: str, folders: Sequence[WatchedFolder]) -> None:
         self.watched[library] = {folder.path: folder for folder in folders}
+        for folder in folders:
+            self._withdraw_watch_failure(folder)
         self._show_watched(library)
 
+    def _withdraw_watch_failure(self, folder: WatchedFolder) -> None:
+        """A folder followed now: a failure to start watching it no longer holds."""
+        if folder.followed:
+            self.window.notice.withdraw(watch_topic(folder.path))
+
     def on_folder_state(self, folder: WatchedFolder) -> None:
+        self._withdraw_watch_failure(folder)
         known = self.watched.setdefault(folder.library, {})
         before = known.get(folder.path)
         known[folder.path] = folder
         self._show_watched(folder.library)
         lost = not folder.followed and folder.message
+        if not folder.followed and (before is None or before.followed):
+            # A batch it stopped in the middle of sends no report: the listing says where each
+            # file stands (pending, with why), rather than "indexing" for good.
+            if self._is_current(folder.library) and not self.indexing:
+                self.window.documents.set_indexing(False)
+            self.index.list_files(folder.library)
         topic = f"watch:{folder.path}"  # "followed again" replaces the notice that it was lost
         if lost and self._is_current(folder.library) and (before is None or before.followed):
             self.window.notice.show_message(folder.message, "error", topic=topic)
@@ -374,7 +390,7 @@ class DocumentController(QObject):
             self.window.documents.set_watched_folders(sorted(folders, key=lambda f: f.path))
 
     def on_files_listed(self, library: str, files: Sequence[FileRecord]) -> None:
-        from engine.library.types import display_status
+        from engine.library.types import display_status, in_library
 
         rows = [FileRow(f.path, display_status(f.status), f.error or "", f.pages, f.chunks)
                 for f in files]  # fmt: skip
@@ -391,7 +407,7 @@ class DocumentController(QObject):
         panel.set_placements({row.path: "whole" if row.path in whole else "searched"
                               for row in rows})  # fmt: skip
         panel.set_file_rows(rows + extra)
-        self.window.set_document_count(len(rows))
+        self.window.set_document_count(sum(1 for row in rows if in_library(row.status)))
 
     def _read_again_if_upgraded(self, library: str, files: Sequence[FileRecord]) -> None:
         """Read again the files an upgrade left unstamped (engine/library/manifest.py: today's

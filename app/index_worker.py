@@ -31,6 +31,7 @@ from app.library.protocol import (
 )
 from app.worker import SerialWorker
 from engine.errors import HearthError
+from engine.library.watched import normalise
 
 if TYPE_CHECKING:
     from engine.library.types import FileRecord, IndexReport
@@ -53,10 +54,21 @@ class _Finished:
     report: IndexReport
 
 
+# The notice topics of failures: the next success of the same kind withdraws the failure
+# (a file indexed, the folder watched; see app.document_controller).
+INDEX_TOPIC = "index"
+
+
+def watch_topic(folder: str) -> str:
+    """The notice topic of a failure to watch `folder`."""
+    return f"watch-request:{normalise(folder)}"
+
+
 @dataclass(frozen=True)
 class _Failed:
     library: str
     message: str
+    topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,7 @@ class _Watched:
 
 class IndexClient(QObject):
     """Signals: started(library), fileProgress(FileProgress), finished(library, IndexReport),
-    failed(library, message), filesListed(library, tuple[FileRecord]), warmedUp(),
+    failed(library, message, notice topic), filesListed(library, tuple[FileRecord]), warmedUp(),
     and for watched folders: foldersListed(library, tuple[WatchedFolder]),
     folderState(WatchedFolder), watchProgress(library, FileProgress),
     watchReport(library, folder, IndexReport)."""
@@ -81,7 +93,7 @@ class IndexClient(QObject):
     started = Signal(str)
     fileProgress = Signal(object)
     finished = Signal(str, object)
-    failed = Signal(str, str)
+    failed = Signal(str, str, str)
     filesListed = Signal(str, object)
     warmedUp = Signal()
     foldersListed = Signal(str, object)
@@ -146,14 +158,15 @@ class IndexClient(QObject):
     def watch(self, library: str, folder: str) -> None:
         """Follow `folder` from now on (and after restarts); its changes come as watch* signals."""
         self.follow()
-        self._change_watch(library, WatchFolder(library, folder), "The folder cannot be watched")
+        request = WatchFolder(library, folder)
+        self._change_watch(library, request, "The folder cannot be watched", watch_topic(folder))
 
     def stop_watching(self, library: str, folder: str) -> None:
         """Stop following `folder`; its documents stay in the library."""
         request = StopWatching(library, folder)
         self._change_watch(library, request, "Could not stop watching the folder")
 
-    def _change_watch(self, library: str, request: Any, failure: str) -> None:
+    def _change_watch(self, library: str, request: Any, failure: str, topic: str = "") -> None:
         """Send a request that changes the watched folders, then list them again."""
 
         def work(task: Task) -> None:
@@ -161,7 +174,7 @@ class IndexClient(QObject):
                 self.libraries.call(request)
             except Exception as exc:
                 log.exception("%s failed", request)
-                task.emit(_Failed(library, f"{failure}: {exc}"))
+                task.emit(_Failed(library, f"{failure}: {exc}", topic))
             self._list_watched(task, library)
 
         self._worker.run(work, on_event=self._on_event)
@@ -195,10 +208,10 @@ class IndexClient(QObject):
         try:
             report = self.libraries.call(IndexFiles(library, paths), on_event=task.emit)
         except HearthError as exc:
-            task.emit(_Failed(library, str(exc)))
+            task.emit(_Failed(library, str(exc), INDEX_TOPIC))
         except Exception as exc:  # indexing must never take the app down
             log.exception("Indexing failed")
-            task.emit(_Failed(library, f"Indexing stopped: {exc}"))
+            task.emit(_Failed(library, f"Indexing stopped: {exc}", INDEX_TOPIC))
         # The new listing is fetched before "finished" goes out, so the window shows the end of
         # indexing and the files it produced together.
         files = self._fetch(task, library)
@@ -253,7 +266,7 @@ class IndexClient(QObject):
         elif isinstance(event, _Finished):
             self.finished.emit(event.library, event.report)
         elif isinstance(event, _Failed):
-            self.failed.emit(event.library, event.message)
+            self.failed.emit(event.library, event.message, event.topic)
         elif isinstance(event, _Listed):
             self.filesListed.emit(event.library, event.files)
         elif isinstance(event, _Watched):

@@ -17,6 +17,8 @@ def conversation_markdown(conversation: Conversation, messages: list[StoredMessa
     parts = [f"# {conversation.title}", "", f"_Exported from Hearth; started {when}._", ""]
     for message in messages:
         parts += [f"## {_ROLE_TITLES.get(message.role, message.role)}", "", message.content, ""]
+        if note := cut_short_note(message):
+            parts += [note, ""]
         if message.sources:
             parts.append("**Sources**")
             parts.append("")
@@ -29,6 +31,27 @@ def conversation_markdown(conversation: Conversation, messages: list[StoredMessa
                     parts.append(f"   > {excerpt[:400]}")
             parts.append("")
     return "\n".join(parts).rstrip() + "\n"
+
+
+# Said under an exported reply that did not come to its end, by how it ended.
+_CUT_SHORT = {
+    "cancelled": "_(Cut short: the reply was stopped before its end.)_",
+    "error": "_(Cut short: the reply broke off before its end.)_",
+    "length": "_(Cut short: the reply reached the most tokens a reply may have.)_",
+}
+
+
+def cut_short_note(message: StoredMessage) -> str:
+    """The line an exported reply that did not come to its end carries under it ("" for one
+    that did): a reader of the file cannot see the window's stats line."""
+    if message.role != "assistant":
+        return ""
+    if message.in_progress:  # Hearth stopped (closed, crashed) while writing it
+        if not message.content:
+            return "_(Nothing of this reply was saved: Hearth stopped first.)_"
+        return "_(Cut short: Hearth stopped while this reply was being written.)_"
+    reason = (message.stats or {}).get("stop_reason")
+    return _CUT_SHORT.get(reason, "") if isinstance(reason, str) else ""
 
 
 def replies_markdown(exchanges: list[tuple[str, str]]) -> str:

@@ -1,7 +1,11 @@
 """Chats on disk: conversations and their messages (with stats and sources) in one SQLite file.
 
-WAL mode and a commit per change mean a killed process loses at most the write in flight. Deleting a
-conversation only marks it, so the window can offer Undo; `purge_deleted` removes marked ones for good.
+WAL mode and a commit per change mean a killed process loses at most the write in flight. A reply
+is marked in progress from its first write until it ends, so one cut short by a crash says so after
+a restart. Deleting a conversation only marks it, so the window can offer Undo; `purge_deleted`
+removes marked ones for good. A conversation id is never given twice (AUTOINCREMENT, and
+`skip_ids_through` for ids whose leftovers outlived their row), so nothing kept under one, such as
+its document library, can turn up in another chat.
 
 Two Hearth windows may share the file: a write waits up to BUSY_TIMEOUT_S for the other's to end,
 and every failure arrives as a `ChatStoreError` in words (a full or read-only disk, a file another
@@ -27,7 +31,7 @@ from engine.storage import is_damage, storage_problem
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_TITLE = "New chat"
 # How long a write waits for another window's write to finish before giving up.
 BUSY_TIMEOUT_S = 15.0
@@ -66,6 +70,14 @@ CREATE TABLE IF NOT EXISTS pinned_documents (
 
 # Version 3: a question as the model read it (with the excerpts found for it), for later prompts.
 _SCHEMA_V3 = "ALTER TABLE messages ADD COLUMN prompt TEXT"
+
+# Version 4: a reply being written is marked until it ends, so a restart can tell one cut off by a
+# crash from one that finished. Every earlier version wrote a reply's stats when it ended (done,
+# stopped, failed, or Hearth closing), so its replies without stats are the ones that never ended.
+_SCHEMA_V4 = """
+ALTER TABLE messages ADD COLUMN in_progress INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET in_progress = 1 WHERE role = 'assistant' AND stats IS NULL
+"""
 
 
 class ChatStoreError(HearthError):
@@ -128,6 +140,8 @@ class StoredMessage:
     stats: dict[str, Any] | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
     prompt: str | None = None
+    # A reply still being written, or one whose writing never ended (Hearth closed or crashed).
+    in_progress: bool = False
 
     def as_prompt(self) -> dict[str, str]:
         """The message as the model's chat format expects it: as the model read it when that
@@ -225,6 +239,7 @@ class ChatStore:
             scripts = [_SCHEMA] if version < 1 else []
             scripts += [_SCHEMA_V2] if version < 2 else []
             scripts += [_SCHEMA_V3] if version < 3 else []
+            scripts += [_SCHEMA_V4] if version < 4 else []
             for statement in ";".join(scripts).split(";"):
                 if statement.strip():
                     self._db.execute(statement)
@@ -290,6 +305,32 @@ class ChatStore:
         )
 
     @_guarded
+    def conversation_ids(self) -> set[int]:
+        """The id of every conversation in the file, deleted ones not yet purged included."""
+        return {int(row[0]) for row in self._db.execute("SELECT id FROM conversations")}
+
+    @_guarded
+    def skip_ids_through(self, highest: int) -> None:
+        """Never give a new conversation an id up to `highest`: ids used before this file knew
+        of them (a chat history moved away, whose chats' libraries stayed)."""
+        row = self._db.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'conversations'"
+        ).fetchone()
+        if row is not None and int(row[0]) >= highest:
+            return  # the usual case: a read, no write at start
+        with self._transaction():
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('conversations', ?)",
+                    (highest,),
+                )
+            else:
+                self._db.execute(
+                    "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'conversations'",
+                    (highest,),
+                )
+
+    @_guarded
     def purge_deleted(self) -> list[int]:
         """Remove hidden conversations for good. Returns their ids (to drop their libraries)."""
         # Most starts have nothing to purge: a read, not a write transaction and its fsync
@@ -337,18 +378,20 @@ class ChatStore:
         content: str,
         stats: dict[str, Any] | None = None,
         sources: list[dict[str, Any]] | None = None,
+        in_progress: bool = False,
     ) -> StoredMessage:
+        """Add a message; `in_progress` for a reply about to be written (see `update_message`)."""
         now = time.time()
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at, stats, sources)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, now, _dump(stats), _dump(sources or [])),
-            )
+                "INSERT INTO messages (conversation_id, role, content, created_at, stats, sources,"
+                " in_progress) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, now, _dump(stats), _dump(sources or []),
+                 int(in_progress)),
+            )  # fmt: skip
             self._touch(conversation_id, now)
-        return StoredMessage(
-            int(cursor.lastrowid or 0), conversation_id, role, content, now, stats, sources or []
-        )
+        return StoredMessage(int(cursor.lastrowid or 0), conversation_id, role, content, now, stats,
+                             sources or [], in_progress=in_progress)  # fmt: skip
 
     @_guarded
     def update_message(
@@ -357,12 +400,20 @@ class ChatStore:
         content: str,
         stats: dict[str, Any] | None = None,
         sources: list[dict[str, Any]] | None = None,
+        in_progress: bool = False,
     ) -> None:
-        """Replace a message's text (and, when given, its stats and sources)."""
+        """Replace a message's text (and, when given, its stats and sources).
+
+        Stats end a reply in progress: the reply is done, stopped or failed, and the stats say
+        which. With `in_progress` they are its numbers so far, and it stays in progress. Text
+        alone leaves the mark as it is.
+        """
+        stored = _dump(stats)
         self._db.execute(
             "UPDATE messages SET content = ?, stats = COALESCE(?, stats),"
-            " sources = COALESCE(?, sources) WHERE id = ?",
-            (content, _dump(stats), _dump(sources), message_id),
+            " sources = COALESCE(?, sources),"
+            " in_progress = CASE WHEN ? IS NULL THEN in_progress ELSE ? END WHERE id = ?",
+            (content, stored, _dump(sources), stored, int(in_progress), message_id),
         )
 
     @_guarded
@@ -458,4 +509,5 @@ def _message(row: sqlite3.Row) -> StoredMessage:
         stats=_load(row["stats"], None),
         sources=_load(row["sources"], []),
         prompt=row["prompt"],
+        in_progress=bool(row["in_progress"]),
     )

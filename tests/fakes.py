@@ -96,6 +96,9 @@ class FakeEngine:
         return TurnPlan(messages=messages, prompt_tokens=budget.prompt, budget=budget,
                         changes=changes, policy=policy)  # fmt: skip
 
+    def refuse_if_too_long(self, turn: TurnRequest, reply_tokens: int, policy: str) -> None:
+        """Nothing is too long for a model that is not there; `plan` raises `plan_error`."""
+
     def measure(
         self, turn: TurnRequest, reply_tokens: int, policy: str, conversation: object = None
     ) -> TurnPlan:

@@ -55,6 +55,12 @@ class Announcer(QObject):
         self.announced.emit(text)
 
 
+def ring_on_focus(widget: QWidget) -> None:
+    """Show the theme's focus ring around `widget`, a view without a frame of its own (the
+    chat, a message's text, a page): Qt's style draws no focus mark on those."""
+    widget.setProperty("focusRing", True)
+
+
 def accessible_name(widget: QWidget) -> str:
     """The name a screen reader says for `widget`: its own, or what Qt derives (a button's text,
     a label's buddy)."""

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.accessibility import Announcer
+from ui.accessibility import Announcer, ring_on_focus
 from ui.message_widget import MessageWidget
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class ChatView(QScrollArea):
         self.announcer = Announcer(self)
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
+        ring_on_focus(self)  # it takes the focus to scroll with the keys
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         content = QWidget()
         outer = QVBoxLayout(content)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.display import counted
-from engine.library.types import BROKEN_LINK, LINKED_FOLDER, NOT_REGULAR
+from engine.library.types import in_library
 from ui.documents_model import (
     CHUNKS,
     FILE,
@@ -297,9 +297,10 @@ class DocumentsPanel(QWidget):
             return
         pages = sum(row.pages or 0 for row in rows)
         chunks = sum(row.chunks or 0 for row in rows)
-        # A pipe or a broken link in a dropped folder is listed, but is not a document: counted
-        # apart, so the summary agrees with the Documents (n) button.
-        skipped = sum(1 for row in rows if row.status in _NOT_DOCUMENTS)
+        # A pipe or a link to a folder in a dropped folder is listed ("skipped"), but is not in
+        # the library: counted apart by the library's own rule, so the summary agrees with the
+        # Documents (n) button and `hearth library show`.
+        skipped = sum(1 for row in rows if not in_library(row.status))
         # Text files have no pages: "0 pages" beside their passages would read as a fault.
         counts = [
             counted(len(rows) - skipped, "file"),
@@ -310,7 +311,3 @@ class DocumentsPanel(QWidget):
         self.summary.setText(
             f"{' · '.join(part for part in counts if part)}. Answers in this chat cite them."
         )
-
-
-# Entries of a dropped folder that are listed but never read: they are not in the library.
-_NOT_DOCUMENTS = frozenset({NOT_REGULAR, BROKEN_LINK, LINKED_FOLDER})

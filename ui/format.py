@@ -46,11 +46,15 @@ def params(value: int) -> str:
     return f"{value / 1e6:.0f}M"
 
 
-def stats_line(stats: GenerationStats | None) -> str:
-    """One line under a reply: tokens, time to first token, speed, and why it stopped early."""
+def stats_line(stats: GenerationStats | None, text: str = "") -> str:
+    """One line under a reply: tokens, time to first token, speed, and why it stopped early.
+    `text`: the reply's; when it has some but no token was counted (a reply Hearth stopped
+    writing before chats kept a count), the count is left out rather than shown as 0."""
     if stats is None:
         return ""
-    parts = [f"{stats.generated_tokens} token{'' if stats.generated_tokens == 1 else 's'}"]
+    parts = []
+    if stats.generated_tokens or not text.strip():
+        parts.append(f"{stats.generated_tokens} token{'' if stats.generated_tokens == 1 else 's'}")
     if stats.generated_tokens and stats.ttft_s:  # 0: not measured (Hearth closed mid-reply)
         parts.append(f"first token {seconds(stats.ttft_s)}")
     if stats.generation_tokens_per_s:
@@ -61,7 +65,7 @@ def stats_line(stats: GenerationStats | None) -> str:
     elif reason == "length":
         parts.append("cut at max tokens")
     elif reason == "error":
-        parts.append("cut off" if stats.generated_tokens else "failed")
+        parts.append("cut off" if stats.generated_tokens or text.strip() else "failed")
     return " · ".join(parts)
 
 
@@ -72,7 +76,12 @@ def stats_details(stats: GenerationStats) -> str:
         f"{stats.prompt_tokens_per_s:.0f} tok/s\n"
         f"Reply: {stats.generated_tokens} tokens, {stats.generation_tokens_per_s:.1f} tok/s"
     )
-    return text + (f"\nError: {stats.error}" if stats.error else "")
+    if not stats.error:
+        return text
+    # A stop says why in its own words ("Hearth closed while..."); a failure is an error.
+    return text + (
+        f"\n{stats.error}" if stats.stop_reason == "cancelled" else f"\nError: {stats.error}"
+    )
 
 
 def short_name(path: str, limit: int) -> str:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QFrame, QMenu, QSizePolicy, QTextBrowser
 
+from ui.accessibility import ring_on_focus
 from ui.code_highlighter import CodeHighlighter, is_code_block
 from ui.theme import is_dark
 
@@ -60,6 +61,7 @@ class MarkdownView(QTextBrowser):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
         self.viewport().setAutoFillBackground(False)
         self.setStyleSheet("QTextBrowser { background: transparent; }")
+        ring_on_focus(self)  # it takes the focus to select text and follow [n] links
         self.document().setDocumentMargin(2)
         self._markdown = ""
         self._source_count = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -54,10 +55,6 @@ class MessageWidget(QFrame):
 
         self.role_label = QLabel("You" if role == "user" else "Hearth")
         self.role_label.setObjectName("MessageRole")
-        self.copy_button = self._action("Copy", "Copy this message as Markdown", self.copy)
-        self.copy_code_button = self._action(
-            "Copy code", "Copy the code blocks of this message", self.copy_code
-        )
         self.edit_button = self._action(
             "Edit",
             "Edit and send again (Up arrow in an empty box)",
@@ -68,6 +65,10 @@ class MessageWidget(QFrame):
             "Write this reply again",
             lambda: self.regenerateRequested.emit(self.message_id),
         )
+        self.copy_code_button = self._action(
+            "Copy code", "Copy the code blocks of this message", self.copy_code
+        )
+        self.copy_button = self._action("Copy", "Copy this message as Markdown", self.copy)
         self.edit_button.setVisible(False)
         self.regenerate_button.setVisible(False)
 
@@ -75,12 +76,7 @@ class MessageWidget(QFrame):
         header.setSpacing(2)
         header.addWidget(self.role_label)
         header.addStretch(1)
-        for button in (
-            self.edit_button,
-            self.regenerate_button,
-            self.copy_code_button,
-            self.copy_button,
-        ):
+        for button in self._actions():
             header.addWidget(button)
 
         self.body = MarkdownView(self)
@@ -88,10 +84,10 @@ class MessageWidget(QFrame):
         self.stats_label = QLabel()
         self.stats_label.setObjectName("MessageStats")
         self.stats_label.setVisible(False)
-        self.sources = SourceList(self)
-        self.sources.sourceClicked.connect(self.sourceClicked)
         self.evidence = EvidenceList(self)
         self.evidence.evidenceClicked.connect(self.evidenceClicked)
+        self.sources = SourceList(self)
+        self.sources.sourceClicked.connect(self.sourceClicked)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 10)
@@ -107,6 +103,7 @@ class MessageWidget(QFrame):
         self.evidence.set_evidence(evidence)
         self.show_reply_stats(stats)
         self._update_code_button()
+        self._order_tabs()
         who = "Your message" if role == "user" else "Hearth's reply"
         self.setAccessibleName(who)
         self.body.setAccessibleName(who)
@@ -114,6 +111,17 @@ class MessageWidget(QFrame):
         self.copy_code_button.setAccessibleName("Copy the code blocks")
         self.edit_button.setAccessibleName("Edit your message and send it again")
         self.regenerate_button.setAccessibleName("Write this reply again")
+
+    def _actions(self) -> tuple[QToolButton, ...]:
+        """The action buttons, left to right as shown."""
+        return (self.edit_button, self.regenerate_button, self.copy_code_button, self.copy_button)
+
+    def _order_tabs(self) -> None:
+        """Tab goes through the message as it reads: the actions left to right, the text, the
+        evidence, the sources (whose buttons are made later than the rest)."""
+        chain = [*self._actions(), self.body, *self.evidence.buttons(), *self.sources.buttons()]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def _action(self, text: str, tip: str, slot) -> QToolButton:
         button = QToolButton(self)
@@ -149,17 +157,19 @@ class MessageWidget(QFrame):
     def show_reply_stats(self, stats: GenerationStats | None) -> None:
         """The reply's numbers under it (tokens, first token, speed), details in the tooltip."""
         self._stats = stats
-        line = stats_line(stats)
+        line = stats_line(stats, self._text)
         self.show_status(line)
         self.stats_label.setToolTip(plain_tip(stats_details(stats)) if stats is not None else "")
 
     def set_sources(self, sources: Sequence[Source]) -> None:
         self.sources.set_sources(sources)
         self.body.set_markdown(self._text, len(sources))
+        self._order_tabs()
 
     def set_evidence(self, evidence: Sequence[Evidence]) -> None:
         """The sentences of the sources that support the reply, under it."""
         self.evidence.set_evidence(evidence)
+        self._order_tabs()
 
     def set_last(self, last_user: bool, last_reply: bool) -> None:
         """Only the newest user message can be edited and the newest reply regenerated."""

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from engine.display import display_name
 from engine.library.formats import PPTX_SUFFIXES, is_paged
+from ui.accessibility import ring_on_focus
 from ui.page_view import PageView
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class PageViewer(QDialog):
         self.page_scroll.setWidget(self.page_view)
         self.page_scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.page_scroll.setStyleSheet("QScrollArea { background: #8a8a8a; }")
+        ring_on_focus(self.page_scroll)
         self.text_view = QTextBrowser()
         self.text_view.setAccessibleName("Cited passage")
         self.page_scroll.setAccessibleName("Page")

@@ -80,6 +80,12 @@ class SourceList(QWidget):
             button.clicked.connect(lambda _=False, s=source: self.sourceClicked.emit(s))
             self._layout.addWidget(button)
 
+    def buttons(self) -> list[QPushButton]:
+        """The button of each source, in order (for keyboard focus)."""
+        items = (self._layout.itemAt(index) for index in range(self._layout.count()))
+        widgets = (item.widget() for item in items if item is not None)
+        return [widget for widget in widgets if isinstance(widget, QPushButton)]
+
     def button_for(self, number: int) -> QPushButton | None:
         """The button of source `number` (for tests and keyboard focus)."""
         for index in range(self._layout.count()):

@@ -19,7 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.display import display_name, display_path
-from engine.library.watched import MISSING, SYNCING, UNREADABLE, WatchedFolder
+from engine.library.watched import (
+    CANNOT_WRITE,
+    DISK_FULL,
+    MISSING,
+    SYNCING,
+    UNREADABLE,
+    WatchedFolder,
+)
 from ui.format import plain_tip
 
 # The words after a folder's name, by state.
@@ -27,6 +34,9 @@ STATE_TEXT = {
     SYNCING: "catching up",
     MISSING: "not found",
     UNREADABLE: "cannot be read",
+    # The folder is fine: the library's disk is not.
+    DISK_FULL: "paused, the disk is full",
+    CANNOT_WRITE: "paused, the library cannot be saved",
 }
 PROBLEM_COLOUR = "#b42318"
 MAX_ROWS_SHOWN = 3
@@ -77,7 +87,7 @@ class WatchedFoldersView(QWidget):
             tip = display_path(folder.path)
             item.setToolTip(plain_tip(f"{tip}\n{folder.message}" if folder.message else tip))
             item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
-            if folder.state in (MISSING, UNREADABLE):
+            if folder.state in (MISSING, UNREADABLE, DISK_FULL, CANNOT_WRITE):
                 item.setForeground(QColor(PROBLEM_COLOUR))
             self.list.addItem(item)
             if folder.path == selected:

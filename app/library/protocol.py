@@ -378,7 +378,7 @@ class FileProgressFeed:
             self.send(replace(update, status=status, error=error,
                               pages=progress.page_count or None, chunks=progress.chunks or None))  # fmt: skip
             return
-        fraction = progress.page / progress.page_count if progress.page_count else 0.0
+        fraction = progress.file_fraction
         percent = int(fraction * 100)
         if (progress.file, percent) == self._last:
             return

@@ -31,9 +31,11 @@ from engine.library.watched import (
     add_watched_folder,
     all_watched_folders,
     normalise,
+    paused_by_disk,
     remove_watched_folder,
     watched_folders,
 )
+from engine.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,9 @@ class FolderWatchers:
             for folder in folders:
                 try:
                     self._start(library, folder)
+                except StorageError as exc:  # the library's disk: the others are still followed
+                    log.warning("Cannot follow %s for %s: %s", folder, library, exc)
+                    self._set_state((library, folder), *paused_by_disk(Path(folder), exc, False))
                 except Exception as exc:  # a damaged library: the others are still followed
                     log.exception("Cannot follow %s for %s", folder, library)
                     self._set_state((library, folder), UNREADABLE,
@@ -188,9 +193,17 @@ class FolderWatchers:
                 except FolderUnavailable as exc:
                     log.warning("Stopped following %s: %s", key[1], exc)
                     self._set_state(key, exc.state, str(exc))
-                # Followed again once it is back (a drive plugged in again, permission given).
+                    back = watcher.available
+                except StorageError as exc:  # the library's disk, not the folder
+                    if exc.kind not in ("full", "read_only"):
+                        raise
+                    log.warning("Paused following %s: %s", key[1], exc)
+                    self._set_state(key, *paused_by_disk(Path(key[1]), exc))
+                    back = watcher.library_writable
+                # Followed again once it is back (a drive plugged in again, permission given,
+                # space freed): catching up reads the files left pending.
                 while not watcher.wait_stopped(RETRY_S):
-                    if watcher.available():
+                    if back():
                         break
                 if watcher.stopping:
                     return

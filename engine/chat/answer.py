@@ -138,6 +138,9 @@ def answer(
         raise NoModelError("No model is loaded.", "Pick one with the model button.")
     sources: Sequence[Source] = ()
     if question.library and retrieve is not None:
+        # A message too long for the window (a pasted book) is refused before it is searched.
+        engine.refuse_if_too_long(_turn(question, ()), question.sampling.max_tokens,
+                                  question.overflow_policy)  # fmt: skip
         sources = tuple(retrieve(question.library, question.text, question.sources_k, cancel))
         if cancel.cancelled:  # stopped while the documents were searched
             yield ReplyEnded(GenerationStats.ended("cancelled"))

@@ -66,6 +66,15 @@ class ChatEngine(Protocol):
         """
         ...
 
+    def refuse_if_too_long(self, turn: TurnRequest, reply_tokens: int, policy: str) -> None:
+        """Refuse at once a turn whose system prompt and message alone cannot fit the window,
+        before anything else is done for it (a search of its documents, a plan).
+
+        Raises:
+            ContextFullError: They cannot fit, whatever the policy.
+        """
+        ...
+
     def measure(
         self, turn: TurnRequest, reply_tokens: int, policy: str, conversation: object = None
     ) -> TurnPlan:
@@ -241,6 +250,9 @@ class LocalEngine:
             manager.reset()  # the remembered cut and summary belong to one conversation
             self._conversation = conversation
         return manager.plan(turn, reply_tokens, cancel)
+
+    def refuse_if_too_long(self, turn: TurnRequest, reply_tokens: int, policy: str) -> None:
+        self._manager_for(policy).refuse_if_too_long(turn, reply_tokens)
 
     def measure(
         self, turn: TurnRequest, reply_tokens: int, policy: str, conversation: object = None

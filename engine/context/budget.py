@@ -20,6 +20,10 @@ TYPED = "typed"
 
 # Parts of the prompt, in the order they appear in it.
 PROMPT_PARTS = ("system", "pinned", "summary", "history", "documents", "message")
+# Characters counted at a time when a text may be too long for the window (`TokenCounter.beyond`):
+# about 13,000 tokens of English (tokenized in ~30 ms), so a window of 8K tokens or less is judged
+# after one block; a shorter text is counted whole.
+LONG_TEXT_BLOCK = 65_536
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,33 @@ class TokenCounter:
         else:
             self._cache.move_to_end(text)
         return count
+
+    def beyond(self, text: str, limit: int) -> int:
+        """Whether `text` is surely longer than `limit` tokens, counting only as much of it as
+        it takes to tell: a pasted book is refused after one block, not after its millions of
+        characters went through the tokenizer (seconds, several times over).
+
+        Returns:
+            0 when `text` may fit in `limit` tokens, or is short enough to count whole (at most
+            `LONG_TEXT_BLOCK` characters); else about how many tokens it holds (its counted
+            blocks' tokens per character, times its length), more than `limit`.
+        """
+        if len(text) <= LONG_TEXT_BLOCK or len(text.encode("utf-8", "surrogatepass")) <= limit:
+            return 0  # quick to count exactly; or fits, as no token is shorter than a byte
+        counted = blocks = start = 0
+        while start < len(text):
+            end = min(len(text), start + LONG_TEXT_BLOCK)
+            if end < len(text):  # cut at a line break or a space, where tokens part anyway
+                cut = max(text.rfind("\n", start, end), text.rfind(" ", start, end))
+                end = cut if cut > start else end
+            counted += len(self._session.tokenize(text[start:end]))
+            blocks += 1
+            start = end
+            # Each cut may cost a token the whole text would not have (a tokenizer's leading
+            # space per block): only a count that passes `limit` by that much is sure.
+            if counted - blocks > limit:
+                return max(counted, round(counted * len(text) / start))
+        return 0
 
     def message(self, message: Message) -> int:
         """Tokens of one message inside the prompt, framing included."""

@@ -147,6 +147,7 @@ class ContextManager:
         reserve = self._reserve(reply_tokens)
         limit = n_ctx - reserve
         low_water = max(0, limit - int(self.settings.headroom * n_ctx))
+        self.refuse_if_too_long(request, reply_tokens)
         state = self._state_for(request, policy)
         draft = self._draft(request, state)
         summary = state.summary
@@ -192,6 +193,24 @@ class ContextManager:
         return self._turn_plan(draft, tokens, budget, summary, policy,
                                changes=tuple(draft.changes), summary_written=written,
                                reused_tokens=self._reusable_prefix(tokens))  # fmt: skip
+
+    def refuse_if_too_long(self, request: TurnRequest, reply_tokens: int) -> None:
+        """Refuse at once a turn whose system prompt and new message alone cannot fit the
+        window, whatever the policy, counting the message only as far as it takes to tell
+        (`TokenCounter.beyond`): `plan` would refuse it too, after tokenizing all of it.
+
+        Raises:
+            ContextFullError: They cannot fit; the message gives their size as an estimate.
+        """
+        n_ctx = self.session.n_ctx
+        reserve = self._reserve(reply_tokens)
+        system = self.counter.text(request.system_prompt.strip()) + 2 * self.counter.framing
+        message = self.counter.beyond(request.message, n_ctx - reserve - system)
+        if message:
+            budget = ContextBudget(n_ctx=n_ctx, system=system, message=message,
+                                   reply_reserve=reserve)  # fmt: skip
+            raise self._refusal(None, [], n_ctx, reserve, stopped=False, floor=system + message,
+                                budget=budget)  # fmt: skip
 
     def measure(self, request: TurnRequest, reply_tokens: int,
                 remembered: bool = True) -> TurnPlan:  # fmt: skip
@@ -392,19 +411,23 @@ class ContextManager:
 
     # -- refusals ------------------------------------------------------------------------------
 
-    def _refusal(self, draft: Draft, tokens: list[int], n_ctx: int, reserve: int,
-                 stopped: bool, floor: int = 0, summary_need: int = 0) -> ContextFullError:  # fmt: skip
+    def _refusal(self, draft: Draft | None, tokens: list[int], n_ctx: int, reserve: int,
+                 stopped: bool, floor: int = 0, summary_need: int = 0,
+                 budget: ContextBudget | None = None) -> ContextFullError:  # fmt: skip
         """The refusal for a turn that cannot fit; `floor` > 0: the parts never cut are too big;
-        `summary_need` > 0: the summarize policy's own request does not fit."""
-        budget = draft.budget(len(tokens), n_ctx, reserve)
-        parts = ", ".join(f"{name} {count:,}" for name, count in draft.parts().items() if count)
+        `summary_need` > 0: the summarize policy's own request does not fit. `budget` (with no
+        `draft`): a floor estimated before the turn was tokenized (`refuse_if_too_long`)."""
+        if budget is None:
+            assert draft is not None
+            budget = draft.budget(len(tokens), n_ctx, reserve)
         need = summary_need or (floor or len(tokens)) + reserve
         larger = self._larger_window(need)
         policy = self.settings.policy
         proposals = []
         if floor:
+            size = f"{floor:,}" if draft is not None else f"about {_rounded(floor):,}"
             message = (
-                f"The system prompt and your message alone are {floor:,} tokens; with {reserve:,} "
+                f"The system prompt and your message alone are {size} tokens; with {reserve:,} "
                 f"kept for the reply they do not fit the {n_ctx:,}-token context window, whatever "
                 "the overflow policy."
             )
@@ -418,6 +441,8 @@ class ContextManager:
             proposals += ["choose the sliding-window policy for this chat",
                           "shorten the system prompt"]  # fmt: skip
         elif stopped:
+            assert draft is not None
+            parts = ", ".join(f"{name} {count:,}" for name, count in draft.parts().items() if count)
             message = (
                 f"This turn needs {need:,} tokens ({parts}, reply {reserve:,}) but the context "
                 f"window holds {n_ctx:,}. Nothing was left out, because the overflow policy is "
@@ -426,6 +451,8 @@ class ContextManager:
             proposals += ["start a new chat",
                           "choose the summarize or sliding-window policy"]  # fmt: skip
         else:
+            assert draft is not None
+            parts = ", ".join(f"{name} {count:,}" for name, count in draft.parts().items() if count)
             done = "summarized" if policy == "summarize" else "left out"
             message = (
                 f"Even with older messages {done} and documents shortened (overflow policy "
@@ -515,3 +542,9 @@ def _summary_system(draft: Draft) -> str:
     the summary so far."""
     blocks = [draft.request.system_prompt.strip(), draft.summary_block()]
     return "\n\n".join(block for block in blocks if block)
+
+
+def _rounded(tokens: int) -> int:
+    """An estimated count as it is said: to the thousand from 10,000 on, else to the hundred."""
+    step = 1000 if tokens >= 10_000 else 100
+    return max(step, round(tokens / step) * step)

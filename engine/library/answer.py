@@ -70,6 +70,61 @@ class Source:
 
 
 @dataclass(frozen=True)
+class UnreadDocument:
+    """A document of the library that a question was answered without: not indexed yet.
+
+    Attributes:
+        path: The file.
+        fraction: How far it was read (0..1) while it is being read; None when not known.
+    """
+
+    path: str
+    fraction: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Documents named in a `not_indexed_note`; the others are counted.
+UNREAD_NAMED = 3
+
+
+def not_indexed_note(documents: Sequence[UnreadDocument], reading: bool, then: str = "") -> str:
+    """What a person is told with an answer given while some documents were not searchable
+    yet, or "" when there were none.
+
+    Args:
+        reading: They are being read now (the answer may be asked again once they are);
+            False: their indexing stopped, and `then` says how to finish it.
+        then: The sentence that ends the note when not `reading`.
+
+    Returns:
+        E.g. "1 document is still being read (big.txt, 0 %): this answer does not use it yet.
+        Ask again when it is ready."
+    """
+    if not documents:
+        return ""
+    one = len(documents) == 1
+    names = []
+    for document in documents[:UNREAD_NAMED]:
+        name = Path(document.path).name
+        if document.fraction is not None:
+            name += f", {int(document.fraction * 100)} %"
+        names.append(name)
+    if len(documents) > UNREAD_NAMED:
+        names.append(f"{len(documents) - UNREAD_NAMED:,} more")
+    which = f"{'1 document is' if one else f'{len(documents):,} documents are'}"
+    it = "it" if one else "them"
+    if reading:
+        ready = "it is" if one else "they are"
+        return (f"{which} still being read ({'; '.join(names)}): this answer does not use {it} "
+                f"yet. Ask again when {ready} ready.")  # fmt: skip
+    return f"{which} not indexed yet ({'; '.join(names)}): this answer does not use {it}." + (
+        f" {then}" if then else ""
+    )
+
+
+@dataclass(frozen=True)
 class AnswerPlan:
     """What will be sent to the model, or why nothing will be."""
 

@@ -62,7 +62,7 @@ def discover(paths: list[Path]) -> Discovery:
         path = Path(os.path.abspath(os.path.expanduser(str(raw))))
         if not path.exists():
             if path.is_symlink():
-                found.skipped.append(FileOutcome(str(path), BROKEN_LINK, "skipped: broken link"))
+                found.skipped.append(FileOutcome(str(path), BROKEN_LINK, "broken link"))
             else:
                 found.missing.append(path)
         elif path.is_dir():
@@ -92,9 +92,7 @@ def _walk(root: Path, found: Discovery, add) -> None:
                 found.skipped.append(FileOutcome(str(base / name), HIDDEN, "hidden folder"))
             elif (base / name).is_symlink():
                 found.skipped.append(
-                    FileOutcome(
-                        str(base / name), LINKED_FOLDER, "skipped: link to a folder, not followed"
-                    )
+                    FileOutcome(str(base / name), LINKED_FOLDER, "link to a folder, not followed")
                 )
         dirs[:] = sorted(d for d in dirs if not is_hidden(base / d))
         for name in sorted(names):
@@ -111,7 +109,7 @@ def skip_reason(file: Path) -> FileOutcome | None:
     if is_hidden(file):
         return FileOutcome(str(file), HIDDEN, "hidden file")
     if file.is_symlink() and not file.exists():
-        return FileOutcome(str(file), BROKEN_LINK, "skipped: broken link")
+        return FileOutcome(str(file), BROKEN_LINK, "broken link")
     if not file.is_file():
         return _not_regular(file)
     if not is_supported(file):
@@ -120,7 +118,7 @@ def skip_reason(file: Path) -> FileOutcome | None:
 
 
 def _not_regular(path: Path) -> FileOutcome:
-    return FileOutcome(str(path), NOT_REGULAR, "skipped: not a regular file")
+    return FileOutcome(str(path), NOT_REGULAR, "not a regular file")
 
 
 def _name_is_text(path: Path) -> bool:

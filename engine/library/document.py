@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -44,6 +44,8 @@ class Extraction:
             how many it had is unknown.
         note: Something a person should know about the whole file (bytes that could not be
             decoded), or None.
+        read_fraction: How much of the file its pages so far came from (0..1), where
+            `page_count` is None and this can be told (a text file: bytes read of its size).
     """
 
     def __init__(self, kind: str, page_count: int | None, pages: Iterator[PageText]) -> None:
@@ -53,6 +55,7 @@ class Extraction:
         self.repaired = False
         self.pages_found = False
         self.note: str | None = None
+        self.read_fraction: Callable[[], float] | None = None
 
     def pages(self) -> Iterator[PageText]:
         return self._pages

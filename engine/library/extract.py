@@ -59,8 +59,12 @@ def open_document(path: Path, use_ocr: bool = True) -> Extraction:
 
         is_markdown = suffix in {".md", ".markdown"}
         encoding = _text_encoding(path, detect_encoding)
-        extraction = Extraction("text", None, _text_blocks(path, encoding, is_markdown))
+        bytes_read = [0]
+        blocks = _text_blocks(path, encoding, is_markdown, bytes_read)
+        extraction = Extraction("text", None, blocks)
         extraction.note = encoding.note
+        size = max(1, path.stat().st_size)
+        extraction.read_fraction = lambda: min(1.0, bytes_read[0] / size)
         return extraction
     if suffix in HTML_SUFFIXES:
         return Extraction("html", None, iter([_html_text(path)]))
@@ -102,14 +106,14 @@ def check_regular_file(path: Path) -> None:
         info = path.stat()
     except FileNotFoundError as exc:
         if os.path.islink(path):
-            raise FileProblem(BROKEN_LINK, "skipped: broken link") from exc
+            raise FileProblem(BROKEN_LINK, "broken link") from exc
         raise FileProblem(VANISHED, "the file is no longer there") from exc
     except OSError as exc:
         raise FileProblem(UNREADABLE, f"cannot read this file ({exc.strerror})") from exc
     if stat.S_ISDIR(info.st_mode):
         raise FileProblem(UNREADABLE, "this is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
-        raise FileProblem(NOT_REGULAR, "skipped: not a regular file")
+        raise FileProblem(NOT_REGULAR, "not a regular file")
     if info.st_size == 0:
         raise FileProblem(EMPTY, "empty file")
     try:
@@ -131,7 +135,9 @@ _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _SETEXT_HEADING = re.compile(r"^([^\n]*\S[^\n]*)\n {0,3}(=+|-+)[ \t]*$", re.MULTILINE)
 
 
-def _text_blocks(path: Path, encoding, markdown: bool) -> Iterator[PageText]:
+def _text_blocks(
+    path: Path, encoding, markdown: bool, bytes_read: list[int] | None = None
+) -> Iterator[PageText]:
     from engine.library.textfile import read_blocks
 
     offset = 0
@@ -146,7 +152,7 @@ def _text_blocks(path: Path, encoding, markdown: bool) -> Iterator[PageText]:
         offset += len(text)
         return page
 
-    for data in read_blocks(path, encoding, TEXT_BLOCK_CHARS):
+    for data in read_blocks(path, encoding, TEXT_BLOCK_CHARS, bytes_read):
         buffer += data
         while len(buffer) >= TEXT_BLOCK_CHARS:
             # Cut after the last line break (else the last space) so no word straddles two

@@ -301,7 +301,7 @@ class FileIndexer:
             info = path.stat()
             if not stat.S_ISREG(info.st_mode):
                 # A pipe or device: opening it to hash it could wait forever.
-                return FileOutcome(key, NOT_REGULAR, "skipped: not a regular file")
+                return FileOutcome(key, NOT_REGULAR, "not a regular file")
             record = self.manifest.file(key)
             if _same_file(record, info.st_size, info.st_mtime):
                 assert record is not None
@@ -350,6 +350,7 @@ class FileIndexer:
                         page=page.page or tally.pages,
                         page_count=extraction.page_count or 0,
                         chunks=writer.count + len(batch),
+                        fraction=extraction.read_fraction() if extraction.read_fraction else None,
                     )
                 )
         self._store(file_id, writer, batch)
@@ -367,13 +368,17 @@ class FileIndexer:
         self.store.delete_file(file_id)
 
     def _undo_quietly(self, file_id: int, writer, key: str) -> None:
-        """Undo what can be undone on a disk that refuses writes; the file stays "indexing" if
-        even that fails, and the next open of the library cleans it up (`Library._recover`)."""
-        try:
-            self._undo(file_id, writer)
-            self.manifest.set_outcome(key, PENDING)
-        except Exception as exc:  # the disk is still refusing: recovery on the next open
-            log.warning("could not roll back %s now: %s", key, exc)
+        """Undo what can be undone on a disk that refuses writes, each step on its own: the
+        file is pending again even when its vectors cannot be dropped now (they are dropped
+        before it is next indexed, and a search never shows a pending file's). It stays
+        "indexing" only if even that fails; the next run cleans it up (`Library._recover`)."""
+        steps = (writer.abort, lambda: self.store.delete_file(file_id),
+                 lambda: self.manifest.set_outcome(key, PENDING))  # fmt: skip
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:  # the disk is still refusing: cleaned up later
+                log.warning("could not roll back %s now: %s", key, exc)
 
     def _fail(
         self,

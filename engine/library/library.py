@@ -12,6 +12,7 @@ can be removed by deleting a folder and two processes indexing two libraries nev
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -101,13 +102,23 @@ class Library:
     ) -> None:
         self.name = validate_name(name)
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        made_folder = not self.folder.exists()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = storage_problem(exc, self.folder, f"create the library '{name}'")
+            if problem is None:
+                raise
+            raise problem from exc
         self.embedder = embedder or Embedder()
         self._write_problem: StorageError | None = None  # why this library can only be read
         try:
             self.manifest = Manifest(self.folder / MANIFEST_FILE)
         except StorageError as problem:
-            if problem.kind not in ("full", "read_only"):
+            if problem.kind not in ("full", "read_only") or not self._has_manifest():
+                # Nothing to read: a library that could not be made is not left half made.
+                if made_folder:
+                    _remove_empty_folder(self.folder)
                 raise
             # Searching and showing still work on a full or read-only disk; indexing says why not.
             log.warning("Library %s opened read-only: %s", name, problem)
@@ -135,6 +146,32 @@ class Library:
                 if storage_problem(exc, self.folder, "tidy the library") is None:
                     raise
                 log.warning("Library %s not tidied now: %s", name, exc)
+
+    def _has_manifest(self) -> bool:
+        return (self.folder / MANIFEST_FILE).is_file()
+
+    def _writable(self, action: str) -> None:
+        """Make sure the library can be written before `action`: a library opened while its
+        disk was full or read-only is opened for writing again once the disk takes writes.
+
+        Raises:
+            StorageError: the disk still refuses writes.
+        """
+        if self._write_problem is None:
+            return
+        try:
+            manifest = Manifest(self.folder / MANIFEST_FILE)
+        except StorageError as problem:
+            if problem.kind in ("full", "read_only"):
+                self._write_problem = problem
+            raise
+        # Searches on other threads may still hold the reader: it is left to close itself.
+        self.manifest = manifest
+        self._write_problem = None
+        with self._store_lock:
+            if isinstance(self._store, UnwritableVectorStore):
+                self._store = None
+        log.info("Library %s can be written again (%s)", self.name, action)
 
     def _upgrade(self, progress: ProgressCallback | None) -> None:
         """Rebuild what an older Hearth wrote (the keyword index), reporting progress as
@@ -238,8 +275,7 @@ class Library:
         started = time.perf_counter()
         report = IndexReport(self.name)
         emit = progress or (lambda _event: None)
-        if self._write_problem is not None:
-            raise self._write_problem
+        self._writable("index")
         try:
             total = self._index(paths, report, emit, progress, cancel)
         except Exception as exc:
@@ -290,6 +326,9 @@ class Library:
                 except Cancelled:
                     report.cancelled = True
                     outcome = _cancelled(path)
+                except Exception as exc:
+                    self._left_unread(found.files[position:], exc)
+                    raise
                 report.outcomes.append(outcome)
                 emit(
                     IndexProgress(
@@ -311,11 +350,23 @@ class Library:
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> IndexReport:
         """Index the files a stopped or killed run left pending."""
-        if self._write_problem is not None:
-            raise self._write_problem
+        self._writable("index")
         with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
             self._recover()
         return self.index(self.pending_files(), progress, cancel)
+
+    def _left_unread(self, paths: list[Path], exc: BaseException) -> None:
+        """Say on each file a run that stopped on the disk did not finish why it is still
+        pending and how it gets read, where the disk lets that be written (else it is plain
+        pending: the next index run reads it all the same)."""
+        problem = storage_problem(exc, self.folder, "index")
+        if problem is None:
+            return
+        note = unread_note(problem.kind)
+        try:
+            self.manifest.note_pending([str(path) for path in paths], note)
+        except Exception as failure:  # the disk refuses even that: they stay plain pending
+            log.warning("Library %s: pending files not marked: %s", self.name, failure)
 
     def pending_files(self) -> list[str]:
         return self.manifest.paths_with_status(PENDING, INDEXING)
@@ -450,8 +501,7 @@ class Library:
     def remove_file(self, path: str | Path) -> bool:
         """Remove one file (its chunks and vectors). Returns False if it was not in the library."""
         key = os.path.abspath(os.path.expanduser(str(path)))
-        if self._write_problem is not None:
-            raise self._write_problem
+        self._writable("remove a file")
         with self._index_lock, IndexLock(self.folder / LOCK_FILE, required=True):
             file_id = self.manifest.remove(key)
             if file_id is None:
@@ -558,6 +608,32 @@ def _summarise(name: str, folder: Path, records: list[FileRecord]) -> LibraryInf
         pending=sum(1 for r in records if r.status in (PENDING, INDEXING)),
         failed=sum(1 for r in records if r.status not in (INDEXED, PENDING, INDEXING)),
     )
+
+
+# Why a file is still pending after a run stopped on the disk, by StorageError.kind.
+_UNREAD_CAUSES = {
+    "full": "the disk was full",
+    "read_only": "the library's folder could not be written to",
+    "busy": "another Hearth was writing to the library",
+    "io": "the disk reported an input/output error",
+}
+
+
+def unread_note(kind: str) -> str:
+    """What a pending file left by a run that stopped on the disk says: why, and how it gets
+    read ("not read: the disk was full; free some space, then Re-index ...")."""
+    cause = _UNREAD_CAUSES.get(kind, _UNREAD_CAUSES["io"])
+    fix = "free some space, then" if kind == "full" else "once that is fixed,"
+    return (
+        f"not read: {cause}; {fix} Re-index (in a terminal: hearth index) and it is read; "
+        "a watched folder catches up by itself"
+    )
+
+
+def _remove_empty_folder(folder: Path) -> None:
+    """Remove a library folder made for nothing (its manifest could not be made)."""
+    with contextlib.suppress(OSError):  # something is in it after all: it stays
+        folder.rmdir()
 
 
 def _collection_name(name: str) -> str:

@@ -8,6 +8,7 @@ Searches only ever see chunks of files whose transaction committed.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -18,6 +19,8 @@ from engine.library import keyword
 from engine.library.formats import RUNNING_HEADER_SUFFIXES
 from engine.library.types import INDEXED, INDEXING, PENDING, Chunk, FileRecord, LibraryError
 from engine.storage import is_damage, storage_problem
+
+log = logging.getLogger(__name__)
 
 # 2: keyword index of its own text (CJK split into bigrams, headings searchable), an index of
 #    character n-grams of the words, chunk locations (slide, sheet and rows), pages read by OCR.
@@ -99,6 +102,7 @@ class Manifest:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        creating = not read_only and not self.path.exists()
         try:
             if not read_only:
                 self.conn.executescript(_TABLES)
@@ -114,10 +118,11 @@ class Manifest:
             self.stored_version = int(stored or SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
             self.close()
-            problem = (
-                None if is_damage(exc) else storage_problem(exc, self.path, "open the library")
-            )
+            action = "create the library" if creating else "open the library"
+            problem = None if is_damage(exc) else storage_problem(exc, self.path, action)
             if problem is not None:
+                if creating:  # a file with no tables left behind would read as damaged later
+                    self._remove_unmade()
                 raise problem from exc
             raise LibraryError(
                 f"The library file {self.path} is damaged: {exc}",
@@ -215,17 +220,43 @@ class Manifest:
 
     def _read_only_connection(self) -> sqlite3.Connection:
         """A reader; when the disk cannot take SQLite's shared-memory file (full, read-only),
-        the file is read as it stands (what the last writer committed and checkpointed)."""
+        the file is read as it stands (what the last writer committed and checkpointed). A file
+        that holds no table yet (its making was cut short by a full disk) reads as an empty
+        library, not as a damaged one."""
         uri = self.path.absolute().as_uri()
         try:
             conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-            return conn
         except sqlite3.OperationalError as exc:
             if is_damage(exc) or storage_problem(exc, self.path, "read") is None:
                 raise
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+        if _holds_tables(conn):
+            return conn
+        conn.close()
+        empty = sqlite3.connect(":memory:", check_same_thread=False)
+        empty.executescript(_TABLES)
+        return empty
+
+    def _remove_unmade(self) -> None:
+        """Remove the file this open had just made when it holds no table: a full disk cut
+        its making short. A file that holds anything stays."""
+        try:
+            probe = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True)
+            try:
+                made = _holds_tables(probe)
+            finally:
+                probe.close()
+        except sqlite3.Error:
+            return  # cannot tell: keep it
+        if made:
+            return
+        for suffix in ("-wal", "-shm", ""):
+            try:
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("Could not remove the unfinished %s: %s", self.path, exc)
 
     def close(self) -> None:
         with self._guard:
@@ -282,6 +313,15 @@ class Manifest:
             conn.executemany(
                 "INSERT OR IGNORE INTO files(path, status) VALUES (?, ?)",
                 ((path, PENDING) for path in paths),
+            )
+
+    def note_pending(self, paths: Iterable[str], note: str) -> None:
+        """Say why files of a run that stopped are still pending (those not pending or being
+        indexed are left as they are); the note goes when the file is next indexed."""
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE files SET error = ? WHERE path = ? AND status IN (?, ?)",
+                ((note, path, PENDING, INDEXING) for path in paths),
             )
 
     def begin_file(self, path: str, content_hash: str, size: int, mtime: float) -> int:
@@ -389,6 +429,12 @@ class Manifest:
         return _Transaction(self.conn)
 
 
+def _holds_tables(conn: sqlite3.Connection) -> bool:
+    """True when the database behind `conn` has any table (a file SQLite made but never wrote
+    a schema to has none)."""
+    return conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None
+
+
 def _add_to_keyword_indexes(
     conn: sqlite3.Connection, rows: list[tuple[int, str, str | None]]
 ) -> None:
@@ -422,7 +468,7 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
-        else:
+        elif self.conn.in_transaction:  # SQLite rolls back by itself on a full disk
             self.conn.execute("ROLLBACK")
 
 
@@ -486,6 +532,9 @@ class ChunkWriter:
         self._open = False
 
     def abort(self) -> None:
+        """Drop the chunks added so far (SQLite may have rolled them back itself already, as
+        it does when the disk is full)."""
         if self._open:
-            self.conn.execute("ROLLBACK")
             self._open = False
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")

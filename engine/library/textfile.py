@@ -11,6 +11,7 @@ Nothing is ever replaced silently.
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,11 +178,22 @@ def _undecodable(path: Path, encoding: str, stop_at_first: bool = False) -> int:
     return bad
 
 
-def read_blocks(path: Path, encoding: TextEncoding, block_chars: int) -> Iterator[str]:
-    """The file's text in pieces of at most `block_chars` characters, newlines as "\\n"."""
+def read_blocks(
+    path: Path, encoding: TextEncoding, block_chars: int, bytes_read: list[int] | None = None
+) -> Iterator[str]:
+    """The file's text in pieces of at most `block_chars` characters, newlines as "\\n".
+
+    Args:
+        bytes_read: Its one item is set to the bytes of the file read so far (for progress).
+    """
     errors = "replace" if encoding.undecodable else "strict"
-    with path.open("r", encoding=encoding.name, errors=errors, newline=None) as handle:
+    with (
+        path.open("rb") as raw,
+        io.TextIOWrapper(raw, encoding=encoding.name, errors=errors, newline=None) as handle,
+    ):
         while data := handle.read(block_chars):
+            if bytes_read is not None:
+                bytes_read[0] = raw.tell()
             yield data
 
 

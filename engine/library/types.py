@@ -65,6 +65,13 @@ def display_status(status: str) -> str:
     return DISPLAY_STATUS.get(status, status)
 
 
+def in_library(status: str) -> bool:
+    """True for a file the library holds (indexed, pending, failed...), False for an entry
+    passed over (hidden, unsupported, a pipe, a link to a folder: "skipped"), which is listed
+    but is not counted among the files. `status` is an engine status or its shown word."""
+    return display_status(status) != "skipped"
+
+
 class LibraryError(HearthError):
     """A library that cannot be opened, named, found or used as asked."""
 
@@ -236,6 +243,8 @@ class IndexProgress:
     """Sent to the progress callback; cheap to build, carries no references to engine objects.
 
     `stage` is "scan", "file", "page", "done" (one file finished) or "finished" (whole batch).
+    `fraction` says how far into the file a "page" is where its pages are not counted ahead
+    (a text file's blocks: bytes read of its size); `file_fraction` gives it for either kind.
     """
 
     stage: str
@@ -247,6 +256,14 @@ class IndexProgress:
     chunks: int = 0
     status: str | None = None
     message: str | None = None
+    fraction: float | None = None
+
+    @property
+    def file_fraction(self) -> float:
+        """How far into its file this progress is (0..1; 0 when that cannot be told)."""
+        if self.page_count:
+            return self.page / self.page_count
+        return self.fraction or 0.0
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,11 @@ from engine.cancel import CancelToken
 from engine.errors import HearthError
 from engine.library.discover import is_hidden
 from engine.library.formats import is_supported
-from engine.library.indexer import ProgressCallback
+from engine.library.indexer import INDEX_RESERVE_BYTES, ProgressCallback
 from engine.library.priority import lower_thread_priority
 from engine.library.types import REMOVED, FileOutcome, IndexReport
 from engine.library.watched import UNREADABLE, folder_problem
+from engine.storage import StorageError, check_free_space, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,17 @@ class FolderWatcher:
             return False
         return True
 
+    def library_writable(self) -> bool:
+        """True when the library's disk takes writes again (writable, with room for a file):
+        a watch paused by a full or read-only disk may start again."""
+        folder = self.library.folder
+        try:
+            check_writable(folder, "index")
+            check_free_space(folder, INDEX_RESERVE_BYTES, "index")
+        except OSError:
+            return False
+        return True
+
     def cancel_batch(self) -> None:
         """Stop the batch being indexed at its next page (its files are left pending and caught
         up at the next start); watching goes on."""
@@ -126,6 +138,8 @@ class FolderWatcher:
         Raises:
             FolderUnavailable: A folder is gone or cannot be read (at the start or later); no
                 document was removed because of it.
+            StorageError: The library's disk is full or refuses writes; the files not read
+                yet are pending.
         """
         import watchfiles
 
@@ -163,7 +177,7 @@ class FolderWatcher:
                 elif not pending and now - checked >= CHECK_EVERY_S:
                     checked = now
                     self._check()
-        except FolderUnavailable:
+        except (FolderUnavailable, StorageError):  # the library's disk is not the folder's fault
             raise
         except Exception as exc:  # the system refused to watch (no permission, too many watches)
             if self._stop.is_set():

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.atomic_io import write_json_atomic
+from engine.errors import as_sentence
+from engine.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ SYNCING = "syncing"  # catching up with changes made while nobody watched
 WATCHING = "watching"
 MISSING = "missing"  # deleted, moved, or on a drive that is not there now
 UNREADABLE = "unreadable"  # no permission, or the system refused to watch it
+DISK_FULL = "disk_full"  # the library's disk is full: paused until there is room again
+CANNOT_WRITE = "cannot_write"  # the library's disk refuses writes: paused until it takes them
 STOPPED = "stopped"  # not followed in this run (the watcher ended)
 
 
@@ -35,7 +39,7 @@ class WatchedFolder:
     Attributes:
         library: The library's name.
         path: The folder (absolute).
-        state: SYNCING, WATCHING, MISSING, UNREADABLE or STOPPED.
+        state: SYNCING, WATCHING, MISSING, UNREADABLE, DISK_FULL, CANNOT_WRITE or STOPPED.
         message: Plain words for a folder that is not followed now ("" otherwise).
     """
 
@@ -116,6 +120,25 @@ def all_watched_folders(root: Path) -> dict[str, list[str]]:
         if folders:
             found[path.parent.name] = folders
     return found
+
+
+def paused_by_disk(folder: Path, problem: StorageError, resumes: bool = True) -> tuple[str, str]:
+    """(state, plain words) for a watched folder whose library's disk stopped taking writes:
+    the folder itself is fine, so the words name the disk and say how following resumes.
+
+    Args:
+        resumes: Following starts again by itself once the disk takes writes (else at the
+            next start of Hearth).
+    """
+    name = folder.name or str(folder)
+    full = problem.kind == "full"
+    when = "there is free space" if full else "the library can be written again"
+    if resumes:
+        after = (f"Hearth paused following {name} and catches up by itself once {when}; the "
+                 "files not read yet stay pending, and nothing was lost.")  # fmt: skip
+    else:
+        after = f"Hearth follows {name} again at its next start once {when}; nothing was lost."
+    return DISK_FULL if full else CANNOT_WRITE, f"{as_sentence(problem.message)} {after}"
 
 
 def folder_problem(folder: Path, known_files: int = 0) -> tuple[str, str] | None:

@@ -243,3 +243,35 @@ def test_ctrl_c_while_the_reranking_model_loads_stops_the_search(docs, hearth_ho
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, (out, err)
     assert out == ""
+
+
+def test_ask_says_which_files_it_could_not_use_yet(capsys, docs, tmp_path):
+    """A file whose indexing was stopped stays pending: `ask` answers from the rest, and says
+    on stderr (and in --json) that this one was not used and how to finish it."""
+    from app.paths import app_paths
+    from engine.cancel import CancelToken
+    from engine.library import Library
+
+    run(capsys, "index", str(docs / "guide.pdf"))
+    big = tmp_path / "big.txt"
+    big.write_text("The keeper trimmed the wick and wrote the weather in the log.\n" * 4_000)
+    cancel = CancelToken()
+    with Library.open(app_paths().libraries_dir, "default", create=False) as library:
+        report = library.index([big], progress=lambda _event: cancel.cancel(), cancel=cancel)
+    assert report.cancelled
+
+    note = ("note: 1 document is not indexed yet (big.txt): this answer does not use it. "
+            "`hearth index --library default` finishes it.")  # fmt: skip
+    code, out, err = run(capsys, "ask", "What does this document say about cryptocurrency taxes?")
+    assert code == 0 and out.strip() == "Not found in your documents."
+    assert note in err
+    code, out, _ = run(capsys, "ask", "Who won the 1966 world cup?", "--json")
+    result = json.loads(out)
+    assert result["not_indexed"] == [str(big)]
+    assert result["not_indexed_note"] == note.removeprefix("note: ")
+    code, _, err = run(capsys, "search", "green tea", "--k", "1")
+    assert code == 0 and note in err
+
+    run(capsys, "index", "--library", "default")  # finishes it: nothing more is said
+    code, out, err = run(capsys, "ask", "Who won the 1966 world cup?", "--json")
+    assert "not indexed yet" not in err and json.loads(out)["not_indexed"] == []

@@ -168,6 +168,7 @@ def test_a_version_2_database_keeps_its_chats_and_sends_them_as_typed(tmp_path):
     store.pin_document(conversation.id, "/a.txt", "text", 1)
     store.close()
     db = sqlite3.connect(path)
+    db.execute("ALTER TABLE messages DROP COLUMN in_progress")
     db.execute("ALTER TABLE messages DROP COLUMN prompt")
     db.execute("PRAGMA user_version=2")
     db.commit()
@@ -189,6 +190,7 @@ def test_a_version_1_database_gains_whole_documents_and_keeps_its_chats(tmp_path
     store.close()
     db = sqlite3.connect(path)
     db.execute("DROP TABLE pinned_documents")
+    db.execute("ALTER TABLE messages DROP COLUMN in_progress")
     db.execute("ALTER TABLE messages DROP COLUMN prompt")
     db.execute("PRAGMA user_version=1")
     db.commit()
@@ -198,3 +200,96 @@ def test_a_version_1_database_gains_whole_documents_and_keeps_its_chats(tmp_path
     assert [m.content for m in store.messages(conversation.id)] == ["Hello"]
     store.pin_document(conversation.id, "/a.txt", "text", 1)
     assert len(store.pinned_documents(conversation.id)) == 1
+
+
+def test_a_reply_is_in_progress_from_its_start_until_stats_end_it(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    chat = store.create_conversation("Story")
+    store.add_message(chat.id, "user", "Tell me a story.")
+    reply = store.add_message(chat.id, "assistant", "", in_progress=True)
+    store.update_message(reply.id, "Once")  # text alone: still being written
+    store.update_message(reply.id, "Once upon", {"generated_tokens": 2}, in_progress=True)
+    store.close()
+    # Killed here: what it wrote is all there, and it says the reply never ended.
+    store = ChatStore(path)
+    [_question, cut] = store.messages(chat.id)
+    assert (cut.content, cut.in_progress, cut.stats) == ("Once upon", True, {"generated_tokens": 2})
+    store.update_message(reply.id, "Once upon a time.", {"generated_tokens": 4})
+    [_question, done] = store.messages(chat.id)
+    assert (done.content, done.in_progress) == ("Once upon a time.", False)
+    store.close()
+
+
+def test_a_version_3_database_marks_the_replies_that_never_ended(tmp_path):
+    """Every earlier version wrote a reply's stats when it ended, so the replies it left without
+    stats are the ones a crash cut off (or whose row was made and then nothing); replies that
+    ended, and questions, are not marked."""
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    chat = store.create_conversation("Old chat")
+    store.add_message(chat.id, "user", "Tell me a story.")
+    store.add_message(chat.id, "assistant", "A story.", {"generated_tokens": 3})
+    store.add_message(chat.id, "user", "Another.")
+    store.add_message(chat.id, "assistant", "Stopped by me.", {"stop_reason": "cancelled"})
+    store.add_message(chat.id, "user", "A long one.")
+    store.add_message(chat.id, "assistant", "…learn how to bake bread from Tho")
+    store.add_message(chat.id, "assistant", "")
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE messages DROP COLUMN in_progress")
+    db.execute("PRAGMA user_version=3")
+    db.commit()
+    db.close()
+
+    store = ChatStore(path)
+    marked = [(m.content, m.in_progress) for m in store.messages(chat.id)]
+    assert marked == [("Tell me a story.", False), ("A story.", False), ("Another.", False),
+                      ("Stopped by me.", False), ("A long one.", False),
+                      ("…learn how to bake bread from Tho", True), ("", True)]  # fmt: skip
+    store.close()
+
+
+def test_a_chat_id_is_never_given_twice(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    first = store.create_conversation("First")
+    store.delete(first.id)
+    assert store.conversation_ids() == {first.id}  # deleted, not yet purged
+    store.close()
+    store = ChatStore(path)
+    assert store.purge_deleted() == [first.id]
+    assert store.conversation_ids() == set()
+    second = store.create_conversation("Second")
+    assert second.id > first.id
+    # Ids used by a history this file never saw (its chats' libraries are still on disk).
+    store.skip_ids_through(7)
+    store.skip_ids_through(3)  # never back down
+    assert store.create_conversation("Third").id == 8
+    store.close()
+
+
+def test_a_new_history_skips_ids_used_before_it(tmp_path):
+    store = ChatStore(tmp_path / "chats.sqlite3")
+    store.skip_ids_through(4)  # no chat made yet: SQLite has no counter for it so far
+    assert store.create_conversation().id == 5
+    store.close()
+
+
+def test_markdown_export_says_which_replies_were_cut_short(store):
+    chat = store.create_conversation("Stories")
+    store.add_message(chat.id, "user", "A long story.")
+    cut = store.add_message(chat.id, "assistant", "", in_progress=True)
+    store.update_message(cut.id, "…learn how to bake bread from Tho", {"generated_tokens": 9},
+                         in_progress=True)  # fmt: skip
+    store.add_message(chat.id, "user", "A short one.")
+    store.add_message(chat.id, "assistant", "The end.", {"stop_reason": "stop"})
+    store.add_message(chat.id, "user", "Another.")
+    store.add_message(chat.id, "assistant", "Once", {"stop_reason": "cancelled"})
+    text = conversation_markdown(chat, store.messages(chat.id))
+    assert (
+        "…learn how to bake bread from Tho\n\n"
+        "_(Cut short: Hearth stopped while this reply was being written.)_"
+    ) in text
+    assert "The end.\n\n## You" in text
+    assert "Once\n\n_(Cut short: the reply was stopped before its end.)_" in text

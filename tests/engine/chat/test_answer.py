@@ -238,3 +238,32 @@ def test_the_context_in_use_is_the_chat_as_it_stands_and_says_when_it_outgrew_th
     used = context_in_use(engine, replace(longer, overflow_policy="stop"))
     assert used is not None and "will be refused" in used.notice
     assert context_in_use(FakeEngine(ready=False), question) is None
+
+
+@pytest.mark.slow
+def test_a_message_too_long_for_the_window_is_refused_before_the_documents_are_searched(
+    default_model_path,
+):
+    """A pasted book in a chat with documents: the real model's tokenizer says at once that it
+    cannot fit, and the library is never asked (a search of 2 MB took seconds more)."""
+    from engine.chat.answer import Question
+    from engine.chat.engine import LocalEngine
+    from engine.session import LoadSettings, SamplingSettings
+
+    engine = LocalEngine()
+    engine.load(LoadSettings(str(default_model_path), n_ctx=2048))
+    searched: list[str] = []
+
+    def retrieve(library, text, k, cancel):
+        searched.append(text)
+        return sources(1)
+
+    try:
+        book = "the manual says to hold the button for ten seconds\n" * 45_000
+        question = Question(book, library="manuals", sampling=SamplingSettings(max_tokens=64))
+        with pytest.raises(ContextFullError) as refused:
+            list(answer(engine, question, retrieve))
+        assert "your message alone are about" in refused.value.message
+        assert searched == []
+    finally:
+        engine.unload()

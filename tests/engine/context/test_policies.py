@@ -235,6 +235,59 @@ def test_a_message_longer_than_the_window_is_refused_not_crashed(session, policy
     assert manager.summarizer.calls == 0, "refused before anything was summarized or dropped"
 
 
+def paste(chars: int) -> str:
+    """A pasted text of `chars` characters, in lines of words."""
+    line = "the router resets when the button is held for ten seconds, says the manual\n"
+    return (line * (chars // len(line) + 1))[:chars]
+
+
+def counting_tokenizer(session, monkeypatch) -> list[int]:
+    """Record the characters each call of the session's tokenizer reads."""
+    seen: list[int] = []
+    tokenize = session.tokenize
+    prompt_tokens = session.prompt_tokens
+
+    def counted(text, *args, **kwargs):
+        seen.append(len(text))
+        return tokenize(text, *args, **kwargs)
+
+    def counted_prompt(messages):
+        seen.append(sum(len(m["content"]) for m in messages))
+        return prompt_tokens(messages)
+
+    monkeypatch.setattr(session, "tokenize", counted)
+    monkeypatch.setattr(session, "prompt_tokens", counted_prompt)
+    return seen
+
+
+@pytest.mark.parametrize("policy", ["stop", "sliding_window"])
+def test_a_pasted_book_is_refused_after_reading_a_little_of_it(session, policy, monkeypatch):
+    """A 2.25 MB message in a 1K window: refused having tokenized one block of it, not the
+    whole of it three times (seconds on a fast machine), with its size as an estimate."""
+    manager = ContextManager(session, ContextSettings(policy=policy))
+    message = paste(2_250_000)
+    exact = len(session.tokenize(message))
+    seen = counting_tokenizer(session, monkeypatch)
+    with pytest.raises(ContextFullError) as refused:
+        manager.plan(TurnRequest(SYSTEM, message, conversation(2)), 64)
+    assert sum(seen) < len(message) // 10, seen
+    error = refused.value
+    assert "your message alone are about" in error.message and "shorten the message" in error.hint
+    said = int(error.message.split("about ")[1].split(" tokens")[0].replace(",", ""))
+    assert abs(said - exact) <= 0.02 * exact
+    assert error.budget.n_ctx == N_CTX and error.budget.message > N_CTX
+
+
+def test_a_long_message_that_fits_is_not_refused(session):
+    """The quick count never refuses what fits: 300,000 characters (over 50,000 tokens) in
+    SmolLM2's 8K window are too long, 30,000 under a 16K window are not judged by it."""
+    manager = ContextManager(session)
+    message = paste(300_000)
+    assert manager.counter.beyond(message, len(session.tokenize(message)) - 1) == 0
+    assert manager.counter.beyond(message, 8192) > 8192
+    assert manager.counter.beyond(paste(30_000), 10) == 0, "short texts are counted whole"
+
+
 def test_budget_is_live_during_generation(session):
     manager = ContextManager(session)
     plan = manager.plan(TurnRequest(SYSTEM, "Count from one to twenty.", []), 16)

@@ -72,3 +72,19 @@ def test_real_model_streams_an_answer_with_sources(guide_library, default_model_
     assert isinstance(result.stats, GenerationStats) and result.stats.generated_tokens > 0
     assert result.sources[0].page == 3
     assert result.to_dict()["sources"][0]["page"] == 3
+
+
+def test_the_note_on_documents_not_indexed_yet_names_them_and_says_what_to_do():
+    from engine.library.answer import UnreadDocument, not_indexed_note
+
+    big = UnreadDocument("/home/me/big.txt", 0.0)
+    assert not_indexed_note([], reading=True) == ""
+    assert not_indexed_note([big], reading=True) == (
+        "1 document is still being read (big.txt, 0 %): this answer does not use it yet. "
+        "Ask again when it is ready."
+    )
+    five = [UnreadDocument(f"/d/{n}.pdf", n / 10 if n == 1 else None) for n in range(5)]
+    assert not_indexed_note(five, reading=False, then="Re-index finishes them.") == (
+        "5 documents are not indexed yet (0.pdf; 1.pdf, 10 %; 2.pdf; 2 more): this answer "
+        "does not use them. Re-index finishes them."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from pathlib import Path
@@ -276,6 +277,36 @@ def test_progress_reports_scan_files_pages_and_finish(open_library, guide_pdf):
     done = next(e for e in events if e.stage == "done")
     assert done.status == INDEXED and done.page_count == len(TOPICS) and done.chunks > 0
     assert stages[-1] == "finished"
+
+
+def test_a_big_text_file_reports_how_far_it_is_read(tmp_path, open_library):
+    """A text file has no pages to count: its progress is the share of its bytes read, so the
+    documents panel's percentage and the terminal's line move while it is read (a 200 MB file
+    sat at 0 % for minutes)."""
+    from app.cli_library import ProgressPrinter
+    from app.library.protocol import FileProgressFeed
+
+    path = tmp_path / "big.txt"
+    path.write_text("Grüße: the keeper trimmed the wick and wrote down the weather.\n" * 8_000)
+    events, shown = [], []
+    feed = FileProgressFeed(shown.append)
+    open_library().index([path], progress=lambda e: (events.append(e), feed(e)))
+    fractions = [e.file_fraction for e in events if e.stage == "page"]
+    assert len(fractions) >= 3 and fractions == sorted(fractions)
+    assert 0 < fractions[0] < 0.5 and fractions[-1] == 1.0
+    percents = [round(p.fraction * 100) for p in shown if p.fraction is not None]
+    assert len(set(percents)) >= 3 and max(percents) == 100
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return False
+
+    out = Terminal()
+    printer = ProgressPrinter(out)
+    printer._last_line -= 60  # as if the file started a minute ago
+    page = next(e for e in events if e.stage == "page")
+    printer(page)
+    assert f"  big.txt: {page.file_fraction:.1%}, " in out.getvalue()
 
 
 def test_changed_file_that_turns_bad_loses_its_old_chunks(tmp_path, open_library):
