@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from app import qt_compat
+    from app import qt_compat, single_instance
     from app.crash import CrashReporter
     from app.logs import setup_logging
     from app.paths import DataFolderError, app_paths, resources_dir, styles_dir
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
         return 2
     setup_logging(paths.log_file)
     log = logging.getLogger("hearth")
+    instance = single_instance.claim(paths.data_dir, open_paths or ())
+    if not isinstance(instance, single_instance.WindowClaim):
+        return _leave_to_the_open_window(instance)
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     app.setDesktopFileName("hearth")
@@ -77,12 +80,24 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     log.info("Window shown %.2f s after start", shown)
 
     controllers = []
+    to_open = [str(Path(p).resolve()) for p in open_paths or ()]
 
     def on_started(controller) -> None:
         controllers.append(controller)
-        if open_paths:
-            controller.documents.on_dropped([str(Path(p).resolve()) for p in open_paths])
+        if to_open:
+            controller.documents.on_dropped(to_open)
 
+    def on_launched_again(files: tuple[str, ...]) -> None:
+        log.info("Hearth was started again: window brought to the front, opening %s", files)
+        single_instance.bring_to_front(window)
+        if not files:
+            return
+        if controllers:  # as if dropped on the window
+            controllers[0].documents.on_dropped(list(files))
+        else:  # until the backend is built
+            to_open.extend(files)
+
+    instance.on_request(on_launched_again)
     start_backend(window, settings, paths, on_started)
     if os.environ.get("HEARTH_EXIT_WHEN_SHOWN"):
         # Used by bench/ui.py: report when the window is up, then quit.
@@ -90,6 +105,7 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
     try:
         return app.exec()
     finally:
+        instance.stop_listening()  # a launch from now on waits for this one to let go
         # However the loop ended, stop the worker threads before Python tears down.
         for controller in controllers:
             controller.shutdown()
@@ -98,6 +114,26 @@ def main(argv: list[str] | None = None, open_paths: list[str] | None = None) -> 
         wait_for_background(5000)  # the backend's imports, if the window closed that quickly
         quit_signals.stop()
         reporter.uninstall()
+        instance.release()  # last: what the window had to write is written
+
+
+def _leave_to_the_open_window(outcome) -> int:
+    """Say that a window is already open on the data folder, and give the exit code: 0 when it
+    took this launch's files, 1 when it did not answer (a dialog says so too, on a screen)."""
+    from PySide6.QtGui import QGuiApplication
+
+    from app import single_instance
+
+    message = outcome.message()
+    logging.getLogger("hearth").info("Not opened: %s", message)
+    print(message, file=sys.stderr)
+    if isinstance(outcome, single_instance.HandedOver):
+        return 0
+    if QGuiApplication.platformName() not in ("offscreen", "minimal"):
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(None, "Hearth is already open", message)
+    return 1
 
 
 # How long a thread running Python holds the GIL while another waits for it (Python's default is
