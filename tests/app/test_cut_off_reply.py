@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ from app.paths import app_paths
 from engine.chat_store import ChatStore
 from tests.conftest import FakeApp
 from tests.fakes import FakeEngine, FakeLibraryClient
+from tests.older_stores import as_version
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,11 +163,7 @@ def test_a_reply_an_earlier_version_left_unfinished_says_so(qtbot):
     store.add_message(chat.id, "user", "A longer one.")
     store.add_message(chat.id, "assistant", "…learn how to bake bread from Tho")
     store.close()
-    db = sqlite3.connect(path)
-    db.execute("ALTER TABLE messages DROP COLUMN in_progress")
-    db.execute("PRAGMA user_version=3")
-    db.commit()
-    db.close()
+    as_version(path, 3)
 
     app = FakeApp(qtbot, FakeEngine(), FakeLibraryClient()).start()
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from engine.chat_export import conversation_markdown
 from engine.chat_store import ChatStore, ChatStoreError
+from tests.older_stores import as_version
 
 
 @pytest.fixture
@@ -167,12 +168,7 @@ def test_a_version_2_database_keeps_its_chats_and_sends_them_as_typed(tmp_path):
     store.add_message(conversation.id, "user", "Hello")
     store.pin_document(conversation.id, "/a.txt", "text", 1)
     store.close()
-    db = sqlite3.connect(path)
-    db.execute("ALTER TABLE messages DROP COLUMN in_progress")
-    db.execute("ALTER TABLE messages DROP COLUMN prompt")
-    db.execute("PRAGMA user_version=2")
-    db.commit()
-    db.close()
+    as_version(path, 2)
 
     store = ChatStore(path)
     [message] = store.messages(conversation.id)
@@ -188,13 +184,7 @@ def test_a_version_1_database_gains_whole_documents_and_keeps_its_chats(tmp_path
     conversation = store.create_conversation("Old chat")
     store.add_message(conversation.id, "user", "Hello")
     store.close()
-    db = sqlite3.connect(path)
-    db.execute("DROP TABLE pinned_documents")
-    db.execute("ALTER TABLE messages DROP COLUMN in_progress")
-    db.execute("ALTER TABLE messages DROP COLUMN prompt")
-    db.execute("PRAGMA user_version=1")
-    db.commit()
-    db.close()
+    as_version(path, 1)
 
     store = ChatStore(path)
     assert [m.content for m in store.messages(conversation.id)] == ["Hello"]
@@ -236,11 +226,7 @@ def test_a_version_3_database_marks_the_replies_that_never_ended(tmp_path):
     store.add_message(chat.id, "assistant", "…learn how to bake bread from Tho")
     store.add_message(chat.id, "assistant", "")
     store.close()
-    db = sqlite3.connect(path)
-    db.execute("ALTER TABLE messages DROP COLUMN in_progress")
-    db.execute("PRAGMA user_version=3")
-    db.commit()
-    db.close()
+    as_version(path, 3)
 
     store = ChatStore(path)
     marked = [(m.content, m.in_progress) for m in store.messages(chat.id)]
