@@ -56,6 +56,11 @@ NOT_FROM_DOCUMENTS = (
     "Nothing in this chat's documents bears on that question: the answer is the model's own, "
     "not taken from your documents, and any [n] in it points at nothing."
 )
+# The same, when some of the chat's documents are not read yet (they are named beside it).
+NOT_FROM_DOCUMENTS_READ = (
+    "Nothing in the documents read so far bears on that question: the answer is the model's "
+    "own, and any [n] in it points at nothing."
+)
 # Why a reply shown from the store ends where it does: Hearth quit while writing it.
 CLOSED_MID_REPLY = "Hearth closed while this reply was being written."
 # Why a reply shown from the store ends where it does: it was being written when Hearth stopped
@@ -395,7 +400,7 @@ class ChatController(QObject):
             self.window.notice.withdraw("reply")
             notes = [reply.not_indexed] if reply.not_indexed and reply.text else []
             if reply.searches and not reply.sources and reply.text:
-                notes.append(NOT_FROM_DOCUMENTS)
+                notes.append(NOT_FROM_DOCUMENTS_READ if reply.not_indexed else NOT_FROM_DOCUMENTS)
             if notes:
                 self.window.notice.show_message(" ".join(notes), "info", topic="reply")
         self._end_reply(reply)

@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         from app.gui import main as gui_main
 
         return gui_main([], open_paths=args_list)
+    missing = _missing_paths(args_list)
+    if missing:
+        print(f"hearth: no such file: {display_text(missing[0])}. Give files that exist to open "
+              "them in the window, or a command (hearth --help lists them).", file=sys.stderr)  # fmt: skip
+        return 2
     parser = build_parser(next((a for a in args_list if not a.startswith("-")), None))
     args = parser.parse_args(args_list)
     if args.self_test:
@@ -94,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _all_existing_paths(args: list[str]) -> bool:
     return all(not arg.startswith("-") and os.path.exists(arg) for arg in args)
+
+
+def _missing_paths(args: list[str]) -> list[str]:
+    """The arguments that name files which do not exist, when no argument is an option or a
+    command and one looks like a path (a folder part or an extension): `hearth notes.pdf`
+    with a mistyped name, which argparse would call an invalid command."""
+    commands = {name for names in COMMAND_MODULES.values() for name in names}
+    if any(arg.startswith("-") or arg in commands for arg in args):
+        return []
+    if not any(os.sep in arg or os.path.splitext(arg)[1] for arg in args):
+        return []
+    return [arg for arg in args if not os.path.exists(arg)]
 
 
 if __name__ == "__main__":

@@ -137,6 +137,7 @@ class ConversationsController(QObject):
         try:
             write_text_atomic(path, text, make_folder=False)
         except HearthError as exc:
-            self.window.notice.show_message(str(exc), "error")
+            self.window.notice.show_message(str(exc), "error", topic="export")
             return
-        self.window.notice.show_message(f"Saved {path.name}.")
+        # The topic: a save that worked replaces the refusal of the one before it.
+        self.window.notice.show_message(f"Saved {path.name}.", topic="export")

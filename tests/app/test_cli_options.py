@@ -80,3 +80,15 @@ def test_each_command_is_built_from_the_module_that_owns_it():
         for command in owned:
             assert commands(build_parser(command)) == set(owned)
     assert commands(build_parser("not-a-command")) == everything
+
+
+def test_a_file_that_does_not_exist_is_said_not_taken_for_a_command(tmp_path, capsys):
+    mistyped = tmp_path / "notse.pdf"
+    assert main([str(mistyped)]) == 2
+    said = capsys.readouterr().err
+    assert f"no such file: {mistyped}" in said
+    assert "invalid choice" not in said
+    assert main(["notes.pdf"]) == 2, "a bare name with an extension is a file too"
+    with pytest.raises(SystemExit):  # a word with neither is a mistyped command: argparse says so
+        main(["serach"])
+    assert "invalid choice: 'serach'" in capsys.readouterr().err

@@ -565,6 +565,7 @@ def test_an_export_the_disk_refuses_is_explained(fake_app, tmp_path):
     target.parent.mkdir()
     fake_app.controller.conversations.export_to(fake_app.conversation.id, target)
     assert target.read_text().startswith("# Say yes.")
+    assert fake_app.window.notice.text() == "Saved chat.md.", "the refusal no longer holds"
 
 
 def test_a_reply_from_documents_shows_its_evidence_keeps_it_and_opens_its_page(qtbot, tmp_path):

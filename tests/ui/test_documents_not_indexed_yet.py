@@ -38,6 +38,8 @@ def test_an_answer_says_which_documents_it_could_not_use_yet(app_window, qtbot, 
     said = window.notice.text()
     assert "1 document is still being read (big.txt, " in said
     assert "this answer does not use it yet. Ask again when it is ready." in said
+    # What is not read yet may hold the answer: nothing says the documents lack it.
+    assert "Nothing in this chat's documents" not in said
 
     # Stopped: the file stays pending, and the next answer says how to finish it.
     panel.cancelRequested.emit()
