@@ -1,7 +1,10 @@
 """A lock file that keeps two processes from indexing one library at once.
 
-It holds the owner's pid; a lock left behind by a killed process (its pid no longer runs, or runs
-a process started after the lock was written) is taken over.
+It holds the owner's pid and its parent's; a lock left behind by a killed process (its pid no
+longer runs, or runs a process started after the lock was written) is taken over. A lock held by
+the library process of a window that was killed is waited for: that process is stopping (it sees
+its window gone and ends its indexing run at the next page), and the window started next would
+otherwise refuse the files handed to it meanwhile.
 """
 
 from __future__ import annotations
@@ -9,9 +12,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import time
 from pathlib import Path
 
 from engine.library.types import LibraryError
+
+# How long a lock held by an orphaned process is waited for: it is ending an indexing run, which
+# stops at its next page or block of text (seconds; a 200,000-character block of a big text file
+# takes up to about half a minute on two cores).
+ORPHAN_WAIT_S = 45.0
+ORPHAN_POLL_S = 0.2
 
 
 class IndexLock:
@@ -29,6 +39,11 @@ class IndexLock:
 
     def __enter__(self) -> bool:
         self.held = _try_lock(self.path)
+        if not self.held and self.required:
+            deadline = time.monotonic() + ORPHAN_WAIT_S
+            while not self.held and _orphaned(self.path) and time.monotonic() < deadline:
+                time.sleep(ORPHAN_POLL_S)
+                self.held = _try_lock(self.path)
         if not self.held and self.required:
             owner = _lock_owner(self.path)
             raise LibraryError(
@@ -56,7 +71,7 @@ def _try_lock(path: Path) -> bool:
             continue
         try:
             with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
+                handle.write(f"{os.getpid()}\n{os.getppid()}")
         except OSError as exc:
             # A full disk takes the lock file but not the pid in it: the lock still holds here,
             # and removing a library (which frees space) must not fail for want of four bytes.
@@ -67,10 +82,27 @@ def _try_lock(path: Path) -> bool:
 
 
 def _lock_owner(path: Path) -> int | None:
+    return _lock_pids(path)[0]
+
+
+def _lock_pids(path: Path) -> tuple[int | None, int | None]:
+    """The lock's owner and the owner's parent as the lock recorded them (None: not recorded;
+    earlier versions wrote the owner alone)."""
     try:
-        return int(path.read_text().strip() or 0) or None
+        pids = [int(word) for word in path.read_text().split()[:2]]
     except (OSError, ValueError):
-        return None
+        return None, None
+    pids += [0] * (2 - len(pids))
+    return pids[0] or None, pids[1] or None
+
+
+def _orphaned(path: Path) -> bool:
+    """Whether the lock's owner still runs but the parent it had when it took the lock is gone
+    (the window of a library process was killed): it is on its way out."""
+    owner, parent = _lock_pids(path)
+    if owner is None or parent is None or parent == os.getpid():
+        return False
+    return _pid_alive(owner, path) and not _pid_alive(parent, path)
 
 
 def _pid_alive(pid: int, lock: Path) -> bool:
