@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from engine.chat.answer import Question, WholeDocument
 from engine.chat.placement import DocumentsToPlace
 from engine.chat_store import DEFAULT_TITLE, ChatStore, ChatStoreError, Conversation
+from engine.chat_title import title_from
 from engine.context.budget import Message
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,6 @@ def store_write(
             explain(str(exc))
         return False
     return True
-
-
-def title_from(text: str, words: int = 7) -> str:
-    """A chat title from the first words of its first question."""
-    parts = " ".join(text.split()).split(" ")
-    title = " ".join(parts[:words])
-    return (title[:60] + "…") if len(title) > 60 or len(parts) > words else title
 
 
 class CurrentConversation(QObject):

@@ -9,9 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from app.conversation import SAVE_TOPIC, CurrentConversation, store_write, title_from
+from app.conversation import SAVE_TOPIC, CurrentConversation, store_write
 from engine.atomic_io import write_text_atomic
-from engine.chat_export import conversation_markdown
+from engine.chat_export import conversation_markdown, export_file_name
 from engine.chat_store import DEFAULT_TITLE, ChatStore, Conversation
 from engine.errors import HearthError
 from ui.main_window import MainWindow
@@ -121,7 +121,8 @@ class ConversationsController(QObject):
         conversation = self.store.conversation(conversation_id)
         if conversation is None:
             return
-        suggested = str(Path.home() / f"{title_from(conversation.title, 8)}.md")
+        name = export_file_name(conversation, self.store.messages(conversation_id))
+        suggested = str(Path.home() / name)
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export chat", suggested, "Markdown (*.md)"
         )

@@ -6,15 +6,31 @@ import time
 from pathlib import Path
 
 from engine.chat_store import Conversation, StoredMessage
+from engine.chat_title import file_name_for, whole_title
 from engine.library.types import with_place
 
 _ROLE_TITLES = {"user": "You", "assistant": "Hearth", "system": "System"}
 
 
+def export_title(conversation: Conversation, messages: list[StoredMessage]) -> str:
+    """The chat's title in full, as its export's heading and file name carry it: a title made
+    from the first question, and cut short there, is that question whole."""
+    first = next((m.content for m in messages if m.role == "user"), None)
+    return whole_title(conversation.title, first)
+
+
+def export_file_name(conversation: Conversation, messages: list[StoredMessage]) -> str:
+    """The file name an export of the chat is offered under ("chat.md" for a title that
+    leaves nothing a file name may hold)."""
+    return file_name_for(export_title(conversation, messages))
+
+
 def conversation_markdown(conversation: Conversation, messages: list[StoredMessage]) -> str:
-    """The conversation as Markdown: a heading per message, its sources listed under it."""
+    """The conversation as Markdown: the chat's whole title, a heading per message, its
+    sources listed under it."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created_at))
-    parts = [f"# {conversation.title}", "", f"_Exported from Hearth; started {when}._", ""]
+    title = export_title(conversation, messages)
+    parts = [f"# {title}", "", f"_Exported from Hearth; started {when}._", ""]
     for message in messages:
         parts += [f"## {_ROLE_TITLES.get(message.role, message.role)}", "", message.content, ""]
         if note := cut_short_note(message):

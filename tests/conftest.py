@@ -49,9 +49,12 @@ def hearth_home(tmp_path_factory, monkeypatch, language_model_copies):
 
 @pytest.fixture(autouse=True)
 def desk_sized_screen(monkeypatch):
-    """The offscreen platform's screen is 800 px wide, narrower than any desk's: windows are
-    laid out as on a 1920 px screen (tests of smaller screens set their own)."""
-    monkeypatch.setattr("ui.main_window.MainWindow._screen_width", lambda _self: 1920)
+    """The offscreen platform's screen is 800 × 600, smaller than any desk's: windows are laid
+    out as on a 1920 px wide screen (tests of smaller screens set their own)."""
+    from PySide6.QtCore import QRect
+
+    room = QRect(0, 0, 1920, 1040)
+    monkeypatch.setattr("ui.main_window.MainWindow._screen_room", lambda _self: room)
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
@@ -59,8 +59,9 @@ class MainWindow(QMainWindow):
         self.close_guard: Callable[[], bool] | None = None
         self.setWindowTitle("Hearth")
         self.setAcceptDrops(True)
-        self.setMinimumSize(760, 480)  # widened to what the visible panes need (_fit_panes)
         self._list_hidden_for_panel = False
+        self._settled = False  # fitted to the screen once its frame is known (showEvent)
+        self._set_minimum_width(760)  # widened to what the visible panes need (_fit_panes)
         self._fit_to_screen(1280, 820)
 
         self.conversations = ConversationList()
@@ -194,15 +195,50 @@ class MainWindow(QMainWindow):
         if not panel_open and self._list_hidden_for_panel:
             self._list_hidden_for_panel = False
             self.conversations.setVisible(True)
-        screen = self._screen_width()
+        screen = self._screen_room().width()
         if panel_open and self.conversations.isVisible() and self._panes_width() > screen:
             self._list_hidden_for_panel = True
             self.conversations.setVisible(False)
-        self.setMinimumWidth(max(760, min(self._panes_width(), screen)))
+        width = self.width()
+        self._set_minimum_width(max(760, self._panes_width()))
+        if self.width() != width:  # grown to the right: pulled back onto the screen
+            self._keep_on_screen()
 
-    def _screen_width(self) -> int:
-        screen = self.screen()
-        return screen.availableGeometry().width() if screen is not None else 1 << 16
+    def _set_minimum_width(self, width: int) -> None:
+        """Ask for at least `width` (and 480 high), never more than the screen has room for: a
+        minimum the screen cannot hold would push the window's edge off it."""
+        room = self._screen_room()
+        frame = self._frame_extra()
+        self.setMinimumSize(
+            min(width, room.width() - frame.width()), min(480, room.height() - frame.height())
+        )
+
+    def _screen_room(self) -> QRect:
+        """The part of the window's screen that windows may take (less task bars and docks)."""
+        screen = QGuiApplication.screenAt(self.frameGeometry().center()) or self.screen()
+        if screen is None:
+            return QRect(0, 0, 1 << 16, 1 << 16)
+        return screen.availableGeometry()
+
+    def _frame_extra(self) -> QRect:
+        """How much wider and taller the window's frame (title bar, borders) makes it."""
+        frame = self.frameGeometry()
+        return QRect(0, 0, frame.width() - self.width(), frame.height() - self.height())
+
+    def _keep_on_screen(self) -> None:
+        """Shrink the window, then move it, so that all of it, frame included, lies within the
+        room of the screen it is on."""
+        room = self._screen_room()
+        extra = self._frame_extra()
+        width = min(self.width(), room.width() - extra.width())
+        height = min(self.height(), room.height() - extra.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        left = max(room.left(), min(frame.left(), room.right() + 1 - frame.width()))
+        top = max(room.top(), min(frame.top(), room.bottom() + 1 - frame.height()))
+        if (left, top) != (frame.left(), frame.top()):
+            self.move(left, top)  # a window's position is its frame's
 
     def _panes_width(self) -> int:
         """Width the visible panes, the splitter's handles and the gauge row need."""
@@ -232,19 +268,21 @@ class MainWindow(QMainWindow):
 
     def _fit_to_screen(self, width: int, height: int) -> None:
         """Open at the preferred size, or smaller so the frame and gauges stay on screen."""
-        screen = QGuiApplication.primaryScreen()
-        if screen is not None:
-            room = screen.availableGeometry()
-            width = min(width, int(room.width() * 0.92))
-            height = min(height, int(room.height() * 0.9))
+        room = self._screen_room()
+        width = min(width, int(room.width() * 0.92))
+        height = min(height, int(room.height() * 0.9))
         self.resize(max(width, 760), max(height, 480))
+        self._keep_on_screen()
 
     def restore_layout(self, values: dict) -> None:
+        """Show the window as it was last closed, moved and shrunk to fit the screen it is on now
+        (a smaller screen, a screen gone, a panel that needs more width than there is)."""
         if values.get("window.geometry"):
             self.restoreGeometry(QByteArray.fromBase64(values["window.geometry"].encode()))
         if values.get("window.splitter"):
             self.splitter.restoreState(QByteArray.fromBase64(values["window.splitter"].encode()))
         self.show_documents(bool(values.get("window.documents_visible")))
+        self._keep_on_screen()
 
     # Drag and drop
 
@@ -271,6 +309,17 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             self.filesDropped.emit(tuple(paths))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        if not self._settled:
+            self._settled = True
+            # The frame (title bar, borders) is known once the window is up: fit it in as well.
+            QTimer.singleShot(0, self._settle_on_screen)
+
+    def _settle_on_screen(self) -> None:
+        self._fit_panes()
+        self._keep_on_screen()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         if self.close_guard is not None and not self.close_guard():

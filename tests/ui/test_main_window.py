@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app.paths import styles_dir
@@ -10,6 +11,8 @@ from ui.theme import apply_theme
 
 TITLE = "Hello there, what is the capital of France?"
 MODEL = "SmolLM2-135M-Instruct.Q4_1"
+# The real screen's room, before the desk-sized one the tests lay windows out on replaces it.
+SCREEN_ROOM = MainWindow._screen_room
 
 
 def test_the_chat_title_stays_readable_with_the_documents_panel_open(qtbot):
@@ -48,7 +51,8 @@ def narrow_window_with_panel(qtbot, monkeypatch, screen_width: int) -> MainWindo
     """A window 900 px wide on a screen `screen_width` wide (the test platform's screen is
     smaller than a desk's), with the documents panel opened."""
     apply_theme(QApplication.instance(), "light", styles_dir())
-    monkeypatch.setattr(MainWindow, "_screen_width", lambda _self: screen_width)
+    room = QRect(0, 0, screen_width, 1040)
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda _self: room)
     window = MainWindow()
     qtbot.add_widget(window)
     window.resize(900, 700)
@@ -85,3 +89,68 @@ def test_on_a_small_screen_the_chat_list_steps_aside_for_the_panel(qtbot, monkey
     window.show_documents(False)
     qtbot.wait(50)
     assert window.conversations.isVisible(), "the list comes back with the panel closed"
+
+
+# The layout a 1280 × 800 screen kept (a window 1250 × 720 at 50, 50 with the documents panel
+# open, the chat list 240 px wide), as the settings file holds it.
+SAVED_ON_A_WIDER_SCREEN = {
+    "window.geometry": "AdnQywADAAAAAAAwAAAAMAAABRUAAAMDAAAAMgAAADIAAAUTAAADAQAAAAAAAAAABQAAAAAy"
+    "AAAAMgAABRMAAAMB",
+    "window.splitter": "AAAA/wAAAAEAAAADAAAA8AAAAvoAAAEsAP////8BAAAAAQA=",
+    "window.documents_visible": True,
+}
+
+
+def started_with(qtbot, values: dict) -> MainWindow:
+    """A window started as app.gui.main starts it: the saved layout restored, then shown."""
+    apply_theme(QApplication.instance(), "light", styles_dir())
+    window = MainWindow()
+    qtbot.add_widget(window)
+    window.restore_layout(values)
+    window.show()
+    qtbot.wait_exposed(window)
+    qtbot.wait(50)  # the panel's second fit, after the splitter counted its panes
+    return window
+
+
+def on_its_screen(window: MainWindow) -> bool:
+    room = window.screen().availableGeometry()
+    return room.contains(window.frameGeometry())
+
+
+def test_a_layout_saved_on_a_larger_screen_opens_within_this_one(qtbot, monkeypatch):
+    # The offscreen platform's own screen (800 × 600) is the smaller screen here.
+    monkeypatch.setattr(MainWindow, "_screen_room", SCREEN_ROOM)
+    window = started_with(qtbot, SAVED_ON_A_WIDER_SCREEN)
+    assert on_its_screen(window), f"{window.frameGeometry()} is off {window.screen().geometry()}"
+    assert window.documents.isVisible()
+    # What it keeps on quitting, the next start shows as it is.
+    kept = window.layout_state()
+    again = started_with(qtbot, kept)
+    assert again.frameGeometry().size() == window.frameGeometry().size()
+    assert on_its_screen(again)
+
+
+def test_a_window_saved_off_the_screen_is_brought_onto_it(qtbot, monkeypatch):
+    monkeypatch.setattr(MainWindow, "_screen_room", SCREEN_ROOM)
+    first = MainWindow()
+    qtbot.add_widget(first)
+    first.setGeometry(2600, 1400, 1200, 900)  # on a screen that is gone, and larger than this one
+    window = started_with(qtbot, first.layout_state())
+    assert on_its_screen(window), f"{window.frameGeometry()} is off {window.screen().geometry()}"
+
+
+def test_opening_the_panel_keeps_the_window_on_the_screen(qtbot, monkeypatch):
+    room = QRect(0, 0, 1280, 800)  # the panel fits beside the chat list, if the window grows
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda _self: room)
+    window = started_with(qtbot, {})
+    window.resize(900, 700)
+    qtbot.wait(10)
+    window.move(room.right() + 1 - window.frameGeometry().width(), room.top())  # at the right edge
+    qtbot.wait(10)
+    assert room.contains(window.frameGeometry())
+    window.show_documents(True)
+    qtbot.wait(50)
+    assert window.width() > 1000 and window.conversations.isVisible()
+    assert room.contains(window.frameGeometry()), f"{window.frameGeometry()} is off {room}"
+    assert window.documents.isVisible() and header_fits(window)
