@@ -20,6 +20,7 @@ from app.page_renderer import PageRenderer
 from app.settings import Settings
 from engine.chat_store import ChatStore, ChatStoreError, Conversation
 from engine.library.formats import file_dialog_filter
+from engine.library.notes import MIXED_HEADING, WARNING_HEADINGS, note_warnings
 from engine.library.types import INDEXED, place_label
 from ui.documents_model import FileRow
 from ui.main_window import MainWindow
@@ -28,11 +29,36 @@ from ui.page_viewer import PageViewer
 if TYPE_CHECKING:
     from engine.chat.placement import Placement
     from engine.library.answer import Source
-    from engine.library.types import Evidence, FileProgress, FileRecord, IndexReport
+    from engine.library.types import (
+        Evidence,
+        FileOutcome,
+        FileProgress,
+        FileRecord,
+        IndexReport,
+    )
     from engine.library.watched import WatchedFolder
     from engine.page_render import RenderedPage
 
 log = logging.getLogger(__name__)
+
+
+def _warnings_said(outcomes: Sequence[FileOutcome]) -> str:
+    """The files an index run read with warnings, for its notice: "1 with damaged pages
+    (cut.pdf: 10 of 30 pages cannot be read)"; "" when none has one. A note of plain
+    information (pages read by OCR) is left to the documents panel."""
+    warned = [(o, note_warnings(o.message)) for o in outcomes if o.status == INDEXED]
+    warned = [(outcome, parts) for outcome, parts in warned if parts]
+    if not warned:
+        return ""
+    kinds = {part.kind for _, parts in warned for part in parts}
+    heading = WARNING_HEADINGS[kinds.pop()] if len(kinds) == 1 else MIXED_HEADING
+    first, parts = warned[0]
+    detail = f"{Path(first.path).name}: {', '.join(part.short for part in parts)}"
+    if len(warned) > 1:
+        others = len(warned) - 1
+        which = "the other is" if others == 1 else f"the other {others:,} are"
+        detail += f"; {which} noted in the documents panel"
+    return f"{len(warned)} {heading} ({detail})"
 
 
 class DocumentController(QObject):
@@ -297,6 +323,9 @@ class DocumentController(QObject):
             parts.append(f"{report.unchanged} unchanged")
         if report.removed:
             parts.append(f"{report.removed} removed")
+        warned = _warnings_said(outcomes)
+        if warned:
+            parts.append(warned)
         if failed:
             parts.append(f"{len(failed)} not indexed")
         if skipped:
@@ -315,7 +344,8 @@ class DocumentController(QObject):
             text += (f". {names} {'is' if len(gone) == 1 else 'are'} no longer where {were}, so "
                      f"{were} taken out; drop a moved file again to add it back")  # fmt: skip
         only_failures = failed and not (report.indexed or report.unchanged or report.removed)
-        self.window.notice.show_message(text + ".", "error" if only_failures else "info")
+        level = "error" if only_failures else "warning" if warned else "info"
+        self.window.notice.show_message(text + ".", level)
 
     def on_index_failed(self, library: str, message: str, topic: str = "") -> None:
         self.indexing = False

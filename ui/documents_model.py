@@ -3,7 +3,9 @@ drawn in the status cell of a file being indexed.
 
 A file is named by its path under the folder it was added with ("sub/nested.md"), with as many
 parent folders as it takes to tell two files of the same name apart; its status cell holds the
-status word, and the reason under it on a line of its own.
+status word, and the reason or note under it on at most two lines (the whole of it in the cell's
+tooltip). An indexed file's note is a warning (pages that cannot be read) in amber, or plain
+information (pages read by OCR) in the muted colour.
 """
 
 from __future__ import annotations
@@ -15,13 +17,21 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextLayout, QTextOption
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from engine.display import display_path, display_text
+from engine.library.notes import note_warnings
 from ui.format import plain_tip
 from ui.records_model import RecordsModel
+from ui.theme import is_dark
 
 COLUMNS = ("File", "Pages", "Chunks", "Status", "Used")
 FILE, PAGES, CHUNKS, STATUS, USED = range(len(COLUMNS))
@@ -29,10 +39,23 @@ COLUMN_TIPS = ("", "Pages read", "Passages the file was cut into for search", ""
                "Whether the whole file is in every prompt, or its passages are searched")  # fmt: skip
 # How a file reaches the model (the app decides): its whole text, or search.
 PLACEMENT_TEXT = {"whole": "whole", "searched": "searched"}
-STATUS_COLOURS = {"indexed": "#15803d", "failed": "#b42318", "skipped": "#a16207"}
+# Each appearance's colours for a status word and the reason under it, readable on its table:
+# "warning" is an indexed file's note that says part of it is lost (amber, as skipped files are),
+# "information" one that only says how it was read (muted, as in the style sheets).
+STATUS_COLOURS = {
+    "light": {"indexed": "#15803d", "failed": "#b42318", "skipped": "#a16207",
+              "warning": "#a16207", "information": "#667085"},
+    "dark": {"indexed": "#4ade80", "failed": "#f87171", "skipped": "#fbbf24",
+             "warning": "#fbbf24", "information": "#9a9a94"},
+}  # fmt: skip
+# A status's reason or note shows on at most this many lines; the tooltip holds all of it.
+NOTE_LINES = 2
 # The fraction (0..1) of a file being indexed, for the progress bar in its status cell.
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole
+# The reason or note under the status word ("" for none), and its colour.
+NOTE_ROLE = Qt.ItemDataRole.UserRole + 2
+NOTE_COLOUR_ROLE = Qt.ItemDataRole.UserRole + 3
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -82,6 +105,24 @@ class FileRow:
         if self.indexing or not self.error:
             return self.status_text
         return f"{self.status}\n{self.error}"
+
+    @property
+    def note(self) -> str:
+        """The reason or note under the status word ("" while indexing, or when there is none)."""
+        return "" if self.indexing else self.error
+
+    @property
+    def warned(self) -> bool:
+        """Indexed, with a note that says part of the file is lost to the search (damaged pages,
+        pages without readable text, bytes that could not be decoded)."""
+        return self.status == "indexed" and bool(note_warnings(self.error))
+
+    @property
+    def note_tone(self) -> str:
+        """Which colour the note takes: "warning", "information", or the status's own."""
+        if self.status != "indexed":
+            return self.status
+        return "warning" if self.warned else "information"
 
 
 class DocumentsModel(RecordsModel[FileRow]):
@@ -173,6 +214,8 @@ class DocumentsModel(RecordsModel[FileRow]):
             return row.fraction if column == STATUS and row.indexing else None
         if role == Qt.ItemDataRole.DisplayRole and column == STATUS:
             return row.status_lines
+        if role == NOTE_ROLE:
+            return row.note if column == STATUS else None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -183,8 +226,9 @@ class DocumentsModel(RecordsModel[FileRow]):
             if column == STATUS:
                 return plain_tip(row.status_text if row.indexing else (row.error or row.status))
             return None
-        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:
-            colour = STATUS_COLOURS.get(row.status)
+        if role in (Qt.ItemDataRole.ForegroundRole, NOTE_COLOUR_ROLE) and column == STATUS:
+            tone = row.status if role == Qt.ItemDataRole.ForegroundRole else row.note_tone
+            colour = status_colours().get(tone)
             return QColor(colour) if colour else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (PAGES, CHUNKS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -243,6 +287,83 @@ class ProgressDelegate(QStyledItemDelegate):
         painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
                          f"{int(fraction * 100)}%")  # fmt: skip
         painter.restore()
+
+
+class StatusDelegate(ProgressDelegate):
+    """Draws a status cell: the progress bar while its file is indexed, else the status word in
+    its colour with the reason or note under it in the note's colour (NOTE_COLOUR_ROLE), wrapped
+    onto at most NOTE_LINES lines and shortened with "…" past them."""
+
+    def paint(self, painter: Any, option: Any, index: Index) -> None:
+        note = index.data(NOTE_ROLE)
+        if index.data(PROGRESS_ROLE) is not None or not note:
+            super().paint(painter, option, index)
+            return
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        word = str(index.data(Qt.ItemDataRole.DisplayRole)).partition("\n")[0]
+        item.text = ""  # the background, selection and focus as the style draws them
+        widget = item.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        metrics = QFontMetrics(item.font)
+        margin = text_margin(widget)
+        lines = [word, *note_lines(note, item.font, option.rect.width() - 2 * margin)]
+        spacing = metrics.lineSpacing()
+        top = option.rect.top() + max(0, (option.rect.height() - len(lines) * spacing) // 2)
+        selected = bool(item.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setFont(item.font)
+        for number, line in enumerate(lines):
+            colour = index.data(Qt.ItemDataRole.ForegroundRole if number == 0 else NOTE_COLOUR_ROLE)
+            if selected:
+                colour = item.palette.color(QPalette.ColorRole.HighlightedText)
+            painter.setPen(colour or item.palette.color(QPalette.ColorRole.Text))
+            box = QRect(option.rect.left() + margin, top + number * spacing,
+                        option.rect.width() - 2 * margin, spacing)  # fmt: skip
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, line)
+        painter.restore()
+
+
+def status_colours() -> dict[str, str]:
+    """The status colours of the appearance in use (light or dark)."""
+    return STATUS_COLOURS["dark" if is_dark() else "light"]
+
+
+def text_margin(view: QAbstractItemView | Any) -> int:
+    """The space an item's text keeps on each side of its cell (QCommonStyle's item margin)."""
+    style = view.style() if view is not None else QApplication.style()
+    return style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+
+
+def note_lines(text: str, font: QFont, width: int, most: int = NOTE_LINES) -> list[str]:
+    """`text` wrapped at its spaces to `width` pixels, on at most `most` lines, the last one
+    shortened with "…" when the text goes on past it.
+
+    Args:
+        text: A status's reason or note.
+        font: The font it is drawn in.
+        width: The room for a line, in pixels.
+        most: The most lines it may take.
+    """
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    lines: list[str] = []
+    layout.beginLayout()
+    while len(lines) < most:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(max(1, width))
+        if len(lines) == most - 1:
+            rest = text[line.textStart() :]
+            lines.append(QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width))
+        else:
+            lines.append(text[line.textStart() : line.textStart() + line.textLength()].rstrip())
+    layout.endLayout()
+    return lines
 
 
 def shown_names(paths: Iterable[str], folders: Iterable[str] = ()) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """The chat's documents: each file with pages, chunks and status, live progress while indexing.
 
 A long path is shortened in the middle (its folder and its file name both stay in view); a
-status's reason reads on a second line of its cell, in a column as wide as it needs up to a share
-of the table.
+status's reason or note reads under it on at most two lines of its cell (all of it in the
+tooltip), in a column as wide as it needs up to a share of the table.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -37,7 +36,9 @@ from ui.documents_model import (
     DocumentsModel,
     FileRow,
     OneLineDelegate,
-    ProgressDelegate,
+    StatusDelegate,
+    note_lines,
+    text_margin,
 )
 from ui.watched_folders import WatchedFoldersView
 
@@ -49,7 +50,7 @@ EMPTY_SUMMARY = "Drop files or folders on the window, or add them here."
 # file's tooltip), so the file's name keeps room to be read.
 COMPACT_TABLE_WIDTH = 420
 # The status column is as wide as its longest line (a reason), within these bounds; a longer
-# reason wraps onto more lines of its cell.
+# reason wraps onto a second line of its cell, and is shortened past it.
 STATUS_MIN_WIDTH = 80
 STATUS_MAX_SHARE = 0.3
 
@@ -80,7 +81,7 @@ class DocumentsPanel(QWidget):
         self.model = DocumentsModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setItemDelegateForColumn(STATUS, ProgressDelegate(self.table))
+        self.table.setItemDelegateForColumn(STATUS, StatusDelegate(self.table))
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -187,12 +188,12 @@ class DocumentsPanel(QWidget):
 
     def _fit_status(self) -> None:
         """The status column as wide as its longest line, within a share of the table; a row
-        with a reason as tall as its status cell's lines (the reason wraps)."""
+        with a reason as tall as its status cell's lines (the word, and the reason on at most
+        two lines under it, as the status delegate draws them)."""
         table, metrics = self.table, self.table.fontMetrics()
         rows = self.model.rows()
-        # An item's text keeps this margin on each side (QCommonStyle's item text margin).
-        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table)
-        padding = 2 * (margin + 1) + 4
+        margin = text_margin(table)
+        padding = 2 * margin + 4
         lines = {line for row in rows for line in row.status_lines.split("\n")}
         widest = max((metrics.horizontalAdvance(line) for line in lines), default=0) + padding
         room = int(table.width() * STATUS_MAX_SHARE)
@@ -200,12 +201,12 @@ class DocumentsPanel(QWidget):
         if table.columnWidth(STATUS) != width:
             table.setColumnWidth(STATUS, width)
         one_line = table.verticalHeader().defaultSectionSize()
-        box = QRect(0, 0, width - padding, 1 << 20)
+        spacing = metrics.lineSpacing()
         for number, row in enumerate(rows):
             height = one_line
-            if "\n" in row.status_lines:
-                text = metrics.boundingRect(box, Qt.TextFlag.TextWordWrap, row.status_lines)
-                height = max(one_line, text.height() + one_line - metrics.height())
+            if row.note:
+                shown = len(note_lines(row.note, table.font(), width - 2 * margin))
+                height = one_line + shown * spacing
             if table.rowHeight(number) != height:
                 table.setRowHeight(number, height)
 
