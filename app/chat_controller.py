@@ -228,6 +228,12 @@ class ChatController(QObject):
     def on_send(self, text: str) -> None:
         if self.reply is not None:
             return
+        if (why := self._surely_too_long(text)) is not None:
+            # Refused before it is shown or saved: drawing and saving a pasted book would hold
+            # the window for a second, only to take it back when the engine refuses it.
+            self.window.composer.set_text(text)
+            self._not_sent(why)
+            return
         try:
             if self._editing_from is not None and self.current.conversation is not None:
                 self.store.delete_messages_from(self.current.conversation.id, self._editing_from)
@@ -246,6 +252,23 @@ class ChatController(QObject):
         if conversation.title == DEFAULT_TITLE:
             self._write(self.current.rename, conversation.id, title_from(text))
         self._ask(conversation, past, message.id, text)
+
+    def _surely_too_long(self, text: str) -> str | None:
+        """Why `text` cannot fit the window of the model it would go to, whatever the chat
+        holds; None when it may fit (the engine counts it then). Judged from its length alone,
+        so a pasted book costs the window a millisecond, not the tokenizer's seconds."""
+        from engine.context.manager import ContextFullError, refuse_surely_too_long
+
+        loaded = self.model.settled_model()
+        if loaded is None:
+            return None
+        try:
+            refuse_surely_too_long(text, loaded.report.model.longest_token_bytes,
+                                   loaded.report.n_ctx,
+                                   self.settings.get("sampling.max_tokens"))  # fmt: skip
+        except ContextFullError as exc:
+            return str(exc)
+        return None
 
     def _ask(self, conversation: Conversation, past: Sequence[Message], question_id: int,
              text: str) -> None:  # fmt: skip
@@ -450,10 +473,7 @@ class ChatController(QObject):
             self.window.chat.remove_from(reply.question_id)
             self._drop_if_empty(reply.conversation_id)
             self._restore_text(reply.question)
-            self.window.notice.show_message(
-                f"Not sent: {why} Your message is back in the message box.", "error",
-                topic="reply",
-            )  # fmt: skip
+            self._not_sent(why)
             return
         conversation = self.store.conversation(reply.conversation_id)
         title = conversation.title if conversation is not None else "another chat"
@@ -466,6 +486,12 @@ class ChatController(QObject):
             f"Your message in “{title}” was not sent: {why}", "error", topic="reply",
             action="Show it", callback=show,
         )  # fmt: skip
+
+    def _not_sent(self, why: str) -> None:
+        """Say that the message now back in the message box was not sent, and why."""
+        self.window.notice.show_message(
+            f"Not sent: {why} Your message is back in the message box.", "error", topic="reply"
+        )
 
     def _drop_if_empty(self, conversation_id: int) -> None:
         """A chat made for a question that was then not sent holds nothing: it goes, rather than

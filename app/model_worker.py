@@ -159,6 +159,13 @@ class ModelClient(QObject):
         """Whether a local model is loaded or a remote one connected."""
         return self.loaded_model is not None or self.remote_info is not None
 
+    def settled_model(self) -> LoadedModel | None:
+        """The local model the next reply goes to, when that is known now: the one loaded,
+        with no other change of model queued before it (None too for a remote engine)."""
+        if self._changes.wanted() != self._changes.current or self.remote_info is not None:
+            return None
+        return self.loaded_model
+
     # -- requests ----------------------------------------------------------------------------
 
     def load(self, settings: LoadSettings, flash_attn: bool | None = None) -> bool:

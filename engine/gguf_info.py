@@ -134,6 +134,9 @@ class ModelInfo:
     feed_forward_length: int = 0  # the widest layer's; 0 when the file does not say
     # Equal for two files exactly when they read a text as the same tokens (see GGUFHeader).
     vocab_digest: str = ""
+    # The longest token as stored, in bytes: no token reads more bytes of a text than this
+    # (stored forms, "▁" for a space or "<0x0A>" for a byte, are never shorter). 0: unknown.
+    longest_token_bytes: int = 0
 
     @property
     def has_chat_template(self) -> bool:
@@ -144,17 +147,20 @@ class ModelInfo:
         data = asdict(self)
         data.pop("chat_template")
         data.pop("vocab_digest")
+        data.pop("longest_token_bytes")
         data["has_chat_template"] = self.has_chat_template
         return data
 
 
 @dataclass(frozen=True)
 class _LongArray:
-    """An array too long to keep (a vocabulary): its length, and for strings how many differ."""
+    """An array too long to keep (a vocabulary): its length, and for strings how many differ
+    and the longest one's bytes."""
 
     length: int
     item_type: int
     distinct: int = 0
+    longest: int = 0
 
     def __len__(self) -> int:
         return self.length
@@ -192,10 +198,11 @@ class _Reader:
             "The file is probably an incomplete download; download it again.",
         )
 
-    def distinct_strings(self, count: int) -> int:
-        """Read `count` strings and say how many differ, as bytes (as llama.cpp compares
-        tokens): `string()` inlined, with the same checks, as a vocabulary and its merges are
-        some 100,000 strings each (4-7x faster on the bundled models)."""
+    def distinct_strings(self, count: int) -> tuple[int, int]:
+        """Read `count` strings; say how many differ, as bytes (as llama.cpp compares tokens),
+        and how many bytes the longest holds: `string()` inlined, with the same checks, as a
+        vocabulary and its merges are some 100,000 strings each (4-7x faster on the bundled
+        models)."""
         if self._stream.seekable():
             return self._distinct_strings_in_blocks(count)
         read, unpack, size, tap = self._stream.read, _U64.unpack, self._size, self.tap
@@ -217,9 +224,9 @@ class _Reader:
                 tap(head)
                 tap(data)
         self.position = position
-        return len(seen)
+        return len(seen), max(map(len, seen), default=0)
 
-    def _distinct_strings_in_blocks(self, count: int) -> int:
+    def _distinct_strings_in_blocks(self, count: int) -> tuple[int, int]:
         """`distinct_strings` over blocks read whole (one read per 1 MiB, not two per string),
         then the stream put back where the strings end: SmolLM2's header in 50-65 ms, not 72-76."""
         unpack_from, size, tap = _U64.unpack_from, self._size, self.tap
@@ -255,7 +262,7 @@ class _Reader:
             tap(block[:at])
         self.position = block_start + at
         self._stream.seek(self.position)
-        return len(seen)
+        return len(seen), max(map(len, seen), default=0)
 
     def scalar(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
@@ -290,7 +297,7 @@ class _Reader:
             return _LongArray(count, item_type)
         if count <= _MAX_KEPT_ARRAY:
             return [self.value(item_type) for _ in range(count)]
-        return _LongArray(count, item_type, self.distinct_strings(count))
+        return _LongArray(count, item_type, *self.distinct_strings(count))
 
 
 class _VocabularyDigest:
@@ -758,7 +765,18 @@ def _model_info(
         chat_template=str(template) if isinstance(template, str) and template else None,
         feed_forward_length=_widest(arch_key("feed_forward_length")),
         vocab_digest=header.vocab_digest,
+        longest_token_bytes=_longest(tokens),
     )
+
+
+def _longest(tokens: Any) -> int:
+    """The longest of a token list's strings, in bytes; 0 for no list."""
+    if isinstance(tokens, _LongArray):
+        return tokens.longest
+    if isinstance(tokens, list):
+        return max((len(str(token).encode("utf-8", "surrogatepass")) for token in tokens),
+                   default=0)  # fmt: skip
+    return 0
 
 
 def _widest(value: Any) -> int:

@@ -98,6 +98,54 @@ class ContextSettings:
             )
 
 
+def reply_reserve(n_ctx: int, reply_tokens: int, max_reply_share: float) -> int:
+    """Tokens kept free for a reply of `reply_tokens` (0: as many as `max_reply_share` of the
+    `n_ctx`-token window allows)."""
+    return max(1, min(reply_tokens or n_ctx, int(n_ctx * max_reply_share)))
+
+
+def refuse_surely_too_long(message: str, longest_token_bytes: int, n_ctx: int,
+                           reply_tokens: int, settings: ContextSettings | None = None) -> None:  # fmt: skip
+    """Refuse, with no tokenizer and at once (fit for the GUI thread), a message that cannot
+    fit the window however it is read: no token reads more than `longest_token_bytes` bytes
+    (`ModelInfo.longest_token_bytes`), so it holds at least its bytes over that many tokens.
+    A message that may fit is left to `ContextManager.refuse_if_too_long`, which counts it.
+
+    Args:
+        longest_token_bytes: The model's longest token in bytes; 0 (unknown) refuses nothing.
+        n_ctx: The loaded window.
+        reply_tokens: Tokens to keep free for the reply (its max tokens).
+
+    Raises:
+        ContextFullError: It cannot fit; in the words `refuse_if_too_long` uses, its size
+            given as the fewest tokens it can be.
+    """
+    if longest_token_bytes <= 0 or n_ctx <= 0:
+        return
+    reserve = reply_reserve(n_ctx, reply_tokens, (settings or ContextSettings()).max_reply_share)
+    # Characters first: the UTF-8 bytes (at least as many) are counted only near the limit.
+    if len(message) * 4 <= (n_ctx - reserve) * longest_token_bytes:
+        return
+    fewest = -(-len(message.encode("utf-8", "surrogatepass")) // longest_token_bytes)
+    if fewest > n_ctx - reserve:
+        budget = ContextBudget(n_ctx=n_ctx, message=fewest, reply_reserve=reserve)
+        raise ContextFullError(_alone_too_long(f"at least {fewest:,}", reserve, n_ctx),
+                               _ALONE_PROPOSALS, budget)  # fmt: skip
+
+
+# What helps when the system prompt and the message alone do not fit.
+_ALONE_PROPOSALS = ("shorten the message or the system prompt", "ask for a shorter reply")
+
+
+def _alone_too_long(size: str, reserve: int, n_ctx: int) -> str:
+    """Says that the system prompt and the message, `size` tokens, do not fit."""
+    return (
+        f"The system prompt and your message alone are {size} tokens; with {reserve:,} kept "
+        f"for the reply they do not fit the {n_ctx:,}-token context window, whatever the "
+        "overflow policy."
+    )
+
+
 class ContextManager:
     """Plans turns for one engine and one conversation at a time (model thread only).
 
@@ -423,15 +471,11 @@ class ContextManager:
         need = summary_need or (floor or len(tokens)) + reserve
         larger = self._larger_window(need)
         policy = self.settings.policy
-        proposals = []
+        proposals: list[str] = []
         if floor:
             size = f"{floor:,}" if draft is not None else f"about {_rounded(floor):,}"
-            message = (
-                f"The system prompt and your message alone are {size} tokens; with {reserve:,} "
-                f"kept for the reply they do not fit the {n_ctx:,}-token context window, whatever "
-                "the overflow policy."
-            )
-            proposals += ["shorten the message or the system prompt", "ask for a shorter reply"]
+            message = _alone_too_long(size, reserve, n_ctx)
+            proposals += _ALONE_PROPOSALS
         elif summary_need:
             message = (
                 f"The overflow policy 'summarize' cannot fit its own request: summarizing the "
@@ -493,8 +537,7 @@ class ContextManager:
 
     def _reserve(self, reply_tokens: int) -> int:
         """Tokens kept free for a reply of `reply_tokens` (0: as many as the policy allows)."""
-        n_ctx = self.session.n_ctx
-        return max(1, min(reply_tokens or n_ctx, int(n_ctx * self.settings.max_reply_share)))
+        return reply_reserve(self.session.n_ctx, reply_tokens, self.settings.max_reply_share)
 
     # -- KV cache ------------------------------------------------------------------------------
 

@@ -770,3 +770,40 @@ def test_a_draft_in_the_message_box_is_back_after_a_restart(qtbot):
         qtbot.wait_until(lambda: not kept.exists(), timeout=SAVE_AFTER_MS + 3000)
     finally:
         again.stop()
+
+
+def pasted(chars: int) -> str:
+    """A pasted text of `chars` characters, in lines of words."""
+    line = "The harbour pilot boards at the outer buoy and brings the ship in.\n"
+    return (line * (chars // len(line) + 1))[:chars]
+
+
+def test_a_message_too_long_for_the_window_is_refused_before_it_is_shown_or_saved(fake_app):
+    """2,048 tokens, no token of the model longer than 162 bytes: 400,000 characters cannot
+    fit, and are refused at once, in the engine's words, drawn nowhere, saved nowhere, the
+    text kept in the box (drawing and saving 2 MB held the window for a second)."""
+    window = fake_app.window
+    text = pasted(400_000)
+    fake_app.send(text)
+    assert window.notice.text().startswith(
+        "Not sent: The system prompt and your message alone are at least 2,470 tokens; with 24 "
+        "kept for the reply they do not fit the 2,048-token context window, whatever the "
+        "overflow policy."
+    )
+    assert window.notice.text().endswith("Your message is back in the message box.")
+    assert window.composer.text() == text
+    assert window.chat.messages() == [] and fake_app.controller.chats.reply is None
+    assert fake_app.conversation is None and fake_app.controller.store.conversations() == []
+    assert fake_app.engine.turns == []
+    assert window.composer.send_button.text() == "Send"
+
+
+def test_a_long_message_that_may_fit_still_goes_to_the_engine(fake_app):
+    """Short enough that the quick check cannot be sure: shown, saved and asked as before."""
+    text = pasted(200_000)
+    fake_app.send(text)
+    fake_app.wait_reply()
+    assert [(m.role, m.content) for m in fake_app.stored_messages()][0] == ("user", text)
+    assert fake_app.window.chat.messages()[0].text() == text
+    assert [turn.message for turn in fake_app.engine.turns] == [text]
+    assert fake_app.window.composer.text() == ""

@@ -399,3 +399,36 @@ def test_a_summary_request_that_cannot_fit_is_refused_in_words_naming_the_policy
     assert "overflow policy 'summarize'" in message
     assert "1,024" in message, "numbers are written with separators, as everywhere"
     assert "sliding-window" in caught.value.hint
+
+
+def test_a_message_too_long_by_its_bytes_alone_is_refused_in_the_engines_words(
+    session, default_model_path
+):
+    """The window's check, with no tokenizer: a message counts at least its bytes over the
+    longest token's, even one made of the model's longest tokens, and a message past the
+    window by that count alone is refused in the words the engine's own count uses."""
+    from engine.context.manager import refuse_surely_too_long
+    from engine.gguf_info import read_model_info
+
+    longest = read_model_info(default_model_path).longest_token_bytes
+    llama = session.llama
+    pieces = [llama.detokenize([token]) for token in range(llama.n_vocab())]
+    widest = max(pieces, key=len).decode("utf-8", "replace")
+    assert 0 < max(map(len, pieces)) <= longest
+    for message in (widest * 50, paste(50_000), " " * 20_000, "=" * 20_000):
+        fewest = -(-len(message.encode()) // longest)
+        assert fewest <= len(session.tokenize(message)), message[:40]
+
+    message = paste(2_250_000)
+    with pytest.raises(ContextFullError) as surely:
+        refuse_surely_too_long(message, longest, N_CTX, 64)
+    with pytest.raises(ContextFullError) as counted:
+        ContextManager(session).refuse_if_too_long(TurnRequest(SYSTEM, message, []), 64)
+    at_least = surely.value.message.split(" tokens;")[0].split("are at least ")[1]
+    about = counted.value.message.split(" tokens;")[0].split("are about ")[1]
+    assert surely.value.message.replace(f"at least {at_least}", f"about {about}") == (
+        counted.value.message
+    )
+    assert surely.value.hint == counted.value.hint
+    assert int(at_least.replace(",", "")) <= len(session.tokenize(message))
+    refuse_surely_too_long(paste(N_CTX * longest // 4), longest, N_CTX, 64)  # may fit: left
