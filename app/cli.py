@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hearth: no such file: {display_text(missing[0])}. Give files that exist to open "
               "them in the window, or a command (hearth --help lists them).", file=sys.stderr)  # fmt: skip
         return 2
-    parser = build_parser(next((a for a in args_list if not a.startswith("-")), None))
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    unknown = _unknown_command(command)
+    if unknown:
+        print(f"hearth: {unknown}", file=sys.stderr)
+        return 2
+    parser = build_parser(command)
     args = parser.parse_args(args_list)
     if args.self_test:
         from app.self_test import run as self_test
@@ -99,6 +104,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _all_existing_paths(args: list[str]) -> bool:
     return all(not arg.startswith("-") and os.path.exists(arg) for arg in args)
+
+
+def _unknown_command(word: str | None) -> str:
+    """What to say of `word` when it is no command: the nearest command, when one is near
+    ("serach": "search"); "" for a command or no word."""
+    import difflib
+
+    commands = [name for names in COMMAND_MODULES.values() for name in names]
+    if word is None or word in commands:
+        return ""
+    near = difflib.get_close_matches(word, commands, n=1)
+    guess = f" Did you mean '{near[0]}'?" if near else ""
+    return (f"'{display_text(word)}' is not a command.{guess} hearth --help lists the "
+            "commands; a file to open in the window must exist.")  # fmt: skip
 
 
 def _missing_paths(args: list[str]) -> list[str]:

@@ -42,14 +42,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _warnings_said(outcomes: Sequence[FileOutcome]) -> str:
-    """The files an index run read with warnings, for its notice: "1 with damaged pages
-    (cut.pdf: 10 of 30 pages cannot be read)"; "" when none has one. A note of plain
-    information (pages read by OCR) is left to the documents panel."""
+def _warnings_said(outcomes: Sequence[FileOutcome]) -> tuple[int, str]:
+    """The files an index run read with warnings, for its notice: how many, and what they have
+    ("with damaged pages (cut.pdf: 10 of 30 pages cannot be read)"); (0, "") when none has
+    one. A note of plain information (pages read by OCR) is left to the documents panel."""
     warned = [(o, note_warnings(o.message)) for o in outcomes if o.status == INDEXED]
     warned = [(outcome, parts) for outcome, parts in warned if parts]
     if not warned:
-        return ""
+        return 0, ""
     kinds = {part.kind for _, parts in warned for part in parts}
     heading = WARNING_HEADINGS[kinds.pop()] if len(kinds) == 1 else MIXED_HEADING
     first, parts = warned[0]
@@ -58,7 +58,7 @@ def _warnings_said(outcomes: Sequence[FileOutcome]) -> str:
         others = len(warned) - 1
         which = "the other is" if others == 1 else f"the other {others:,} are"
         detail += f"; {which} noted in the documents panel"
-    return f"{len(warned)} {heading} ({detail})"
+    return len(warned), f"{heading} ({detail})"
 
 
 class DocumentController(QObject):
@@ -317,15 +317,18 @@ class DocumentController(QObject):
         failed = [o for o in outcomes if display_status(o.status) == "failed"]
         skipped = [o for o in outcomes if display_status(o.status) == "skipped"]
         parts = []
+        count, warned = _warnings_said(outcomes)
+        # "1 indexed with damaged pages (…)" when every file read has them, not "1 indexed,
+        # 1 with damaged pages", which reads as two files.
+        every = bool(warned) and count == report.indexed
         if report.indexed:
-            parts.append(f"{report.indexed} indexed")
+            parts.append(f"{report.indexed} indexed" + (f" {warned}" if every else ""))
         if report.unchanged:
             parts.append(f"{report.unchanged} unchanged")
         if report.removed:
             parts.append(f"{report.removed} removed")
-        warned = _warnings_said(outcomes)
-        if warned:
-            parts.append(warned)
+        if warned and not every:
+            parts.append(f"{count} {warned}")
         if failed:
             parts.append(f"{len(failed)} not indexed")
         if skipped:

@@ -89,6 +89,8 @@ def test_a_file_that_does_not_exist_is_said_not_taken_for_a_command(tmp_path, ca
     assert f"no such file: {mistyped}" in said
     assert "invalid choice" not in said
     assert main(["notes.pdf"]) == 2, "a bare name with an extension is a file too"
-    with pytest.raises(SystemExit):  # a word with neither is a mistyped command: argparse says so
-        main(["serach"])
-    assert "invalid choice: 'serach'" in capsys.readouterr().err
+    assert main(["serach"]) == 2  # a word with neither is a mistyped command
+    assert "'serach' is not a command. Did you mean 'search'?" in capsys.readouterr().err
+    assert main(["xyzzy"]) == 2
+    said = capsys.readouterr().err
+    assert "'xyzzy' is not a command. hearth --help lists the commands" in said

@@ -156,6 +156,6 @@ def test_a_watched_folder_s_notice_names_its_warnings_too(fake_app, tmp_path):
                          "3 bytes could not be decoded as cp1252 (shown as \ufffd)", chunks=2)])  # fmt: skip
     fake_app.controller.documents.on_watch_report(library, str(tmp_path), report)
     assert fake_app.window.notice.label.text().endswith(
-        f"{tmp_path.name} changed: 1 indexed, 1 with characters that could not be read "
+        f"{tmp_path.name} changed: 1 indexed with characters that could not be read "
         "(notes.txt: 3 bytes could not be decoded as cp1252)."
     )
