@@ -21,6 +21,13 @@ def big_text(path, megabytes: int):
     return path
 
 
+def notice_after(app_window, question: str) -> str:
+    """The notice shown with the answer to `question`."""
+    app_window.send(question)
+    app_window.wait_reply(180000)
+    return app_window.window.notice.text()
+
+
 def test_an_answer_says_which_documents_it_could_not_use_yet(app_window, qtbot, tmp_path):
     window = app_window.window
     panel = window.documents
@@ -33,9 +40,7 @@ def test_an_answer_says_which_documents_it_could_not_use_yet(app_window, qtbot, 
     big = big_text(tmp_path / "big.txt", 20)
     drop_files(window, [big])
     qtbot.wait_until(lambda: panel.status_of(str(big)).startswith("indexing"), timeout=60000)
-    app_window.send("What is the hidden needle phrase?")
-    app_window.wait_reply(180000)
-    said = window.notice.text()
+    said = notice_after(app_window, "What is the hidden needle phrase?")
     assert "1 document is still being read (big.txt, " in said
     assert "this answer does not use it yet. Ask again when it is ready." in said
     # What is not read yet may hold the answer: nothing says the documents lack it.
@@ -45,9 +50,7 @@ def test_an_answer_says_which_documents_it_could_not_use_yet(app_window, qtbot, 
     panel.cancelRequested.emit()
     qtbot.wait_until(lambda: not app_window.controller.documents.indexing, timeout=120000)
     qtbot.wait_until(lambda: panel.status_of(str(big)).startswith("pending"), timeout=60000)
-    app_window.send("Where are the tide tables kept?")
-    app_window.wait_reply(180000)
-    said = window.notice.text()
+    said = notice_after(app_window, "Where are the tide tables kept?")
     assert "1 document is not indexed yet (big.txt): this answer does not use it." in said
     assert "Re-index in the documents panel finishes it." in said
     assert "notes.txt" not in said
