@@ -126,6 +126,19 @@ class FakeApp:
         self.window.composer.set_text(text)
         self.window.composer._on_submit()
 
+    def wait_indexed(self, path: object, timeout: int = 10000) -> None:
+        """Wait until `path` shows as indexed and the chat's library counts it: the panel's row
+        comes from a progress event, the count from the listing that ends indexing, and only
+        then does a question search the library (DocumentController.library_for)."""
+        panel, documents = self.window.documents, self.controller.documents
+
+        def searchable() -> bool:
+            conversation = self.controller.current.conversation
+            return (panel.status_of(str(path)) == "indexed" and conversation is not None
+                    and documents.library_for(conversation) != "")  # fmt: skip
+
+        self.qtbot.wait_until(searchable, timeout=timeout)
+
     def wait_reply(self) -> None:
         self.qtbot.wait_until(lambda: self.controller.chats.reply is None, timeout=10000)
 

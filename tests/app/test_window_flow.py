@@ -376,7 +376,7 @@ def test_a_dropped_document_is_indexed_placed_and_cited(fake_app, qtbot, tmp_pat
     window.filesDropped.emit((str(note),))
     panel = window.documents
     assert panel.isVisible()
-    qtbot.wait_until(lambda: panel.status_of(str(note)) == "indexed", timeout=10000)
+    fake_app.wait_indexed(note)
     qtbot.wait_until(lambda: panel.placement_of(str(note)) == "whole", timeout=10000)
     assert panel.model.file(str(note)).pages == 1
     assert window.documents_button.text() == "Documents (1)"
@@ -406,8 +406,7 @@ def ask_about_a_note(fake_app, qtbot, tmp_path):
     note = tmp_path / "tides.txt"
     note.write_text("High tide comes twice a day.\n")
     fake_app.window.filesDropped.emit((str(note),))
-    panel = fake_app.window.documents
-    qtbot.wait_until(lambda: panel.status_of(str(note)) == "indexed", timeout=10000)
+    fake_app.wait_indexed(note)
     fake_app.send("When is high tide?")
     fake_app.wait_reply()
     return note
@@ -582,8 +581,7 @@ def test_a_reply_from_documents_shows_its_evidence_keeps_it_and_opens_its_page(q
     try:
         window = app.window
         window.filesDropped.emit((str(guide),))
-        qtbot.wait_until(lambda: window.documents.status_of(str(guide)) == "indexed",
-                         timeout=10000)  # fmt: skip
+        app.wait_indexed(guide)
         app.send("Who is the keeper of the lighthouse?")
         app.wait_reply()
         searches = [c for c in libraries.calls if type(c).__name__ == "Search"]
@@ -641,8 +639,7 @@ def test_a_rerank_is_stopped_by_stop_and_one_that_cannot_happen_is_said(qtbot, t
         window = app.window
         app.settings.set("chat.rerank_sources", True)
         window.filesDropped.emit((str(guide),))
-        qtbot.wait_until(lambda: window.documents.status_of(str(guide)) == "indexed",
-                         timeout=10000)  # fmt: skip
+        app.wait_indexed(guide)
         # Stop while the excerpts are being reranked: the reply ends there, nothing is written.
         libraries.hold_searches = True
         app.send("How often does the lamp turn?")
