@@ -11,6 +11,7 @@ information (pages read by OCR) in the muted colour.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.display import display_path, display_text
-from engine.library.notes import note_warnings
+from engine.library.notes import note_warnings, unreadable_pages
 from ui.format import plain_tip
 from ui.records_model import RecordsModel
 from ui.theme import is_dark
@@ -116,6 +117,12 @@ class FileRow:
         """Indexed, with a note that says part of the file is lost to the search (damaged pages,
         pages without readable text, bytes that could not be decoded)."""
         return self.status == "indexed" and bool(note_warnings(self.error))
+
+    @property
+    def unreadable_pages(self) -> int:
+        """Of an indexed file's pages, those that cannot be read (a damaged PDF indexed from the
+        rest), as its note counts them; 0 for any other file."""
+        return unreadable_pages(self.error) if self.status == "indexed" else 0
 
     @property
     def note_tone(self) -> str:
@@ -292,7 +299,7 @@ class ProgressDelegate(QStyledItemDelegate):
 class StatusDelegate(ProgressDelegate):
     """Draws a status cell: the progress bar while its file is indexed, else the status word in
     its colour with the reason or note under it in the note's colour (NOTE_COLOUR_ROLE), wrapped
-    onto at most NOTE_LINES lines and shortened with "…" past them."""
+    between its words onto at most NOTE_LINES lines and shortened with "…" past them."""
 
     def paint(self, painter: Any, option: Any, index: Index) -> None:
         note = index.data(NOTE_ROLE)
@@ -337,8 +344,9 @@ def text_margin(view: QAbstractItemView | Any) -> int:
 
 
 def note_lines(text: str, font: QFont, width: int, most: int = NOTE_LINES) -> list[str]:
-    """`text` wrapped at its spaces to `width` pixels, on at most `most` lines, the last one
-    shortened with "…" when the text goes on past it.
+    """`text` wrapped between its words to `width` pixels, on at most `most` lines, the last one
+    ending in "…" after its last whole word when the text goes on past it. Only a word wider
+    than `width` on its own is cut inside (and ends the text there), as nothing else can show it.
 
     Args:
         text: A status's reason or note.
@@ -346,24 +354,53 @@ def note_lines(text: str, font: QFont, width: int, most: int = NOTE_LINES) -> li
         width: The room for a line, in pixels.
         most: The most lines it may take.
     """
+    width = max(1, width)
+    metrics = QFontMetrics(font)
+    wrapped = _wrapped(text, font, width)
+    lines: list[str] = []
+    for line in wrapped[:most]:
+        if metrics.horizontalAdvance(line) > width:  # one word wider than the cell
+            lines.append(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width))
+            return lines
+        lines.append(line)
+    if len(wrapped) > most:
+        lines[-1] = _ended(lines[-1], metrics, width)
+    return lines
+
+
+def _wrapped(text: str, font: QFont, width: int) -> list[str]:
+    """`text` broken into lines of `width` pixels between words (or after a hyphen), never
+    inside one: a word too wide for a line has one of its own."""
     layout = QTextLayout(text, font)
     option = QTextOption()
-    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
     layout.setTextOption(option)
     lines: list[str] = []
     layout.beginLayout()
-    while len(lines) < most:
-        line = layout.createLine()
-        if not line.isValid():
-            break
-        line.setLineWidth(max(1, width))
-        if len(lines) == most - 1:
-            rest = text[line.textStart() :]
-            lines.append(QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width))
-        else:
-            lines.append(text[line.textStart() : line.textStart() + line.textLength()].rstrip())
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        lines.append(text[line.textStart() : line.textStart() + line.textLength()].strip())
     layout.endLayout()
-    return lines
+    return [line for line in lines if line]
+
+
+def _ended(line: str, metrics: QFontMetrics, width: int) -> str:
+    """`line` with "…" after its last whole word that leaves room for it ("unsupported file…"),
+    the punctuation before the "…" left out; a lone word too wide for it is cut as it must be."""
+    words = line
+    while words:
+        shown = words.rstrip(",;:") + "…"
+        if metrics.horizontalAdvance(shown) <= width:
+            return shown
+        words = re.sub(r"\s*\S+$", "", words)
+    return metrics.elidedText(line + "…", Qt.TextElideMode.ElideRight, width)
+
+
+def widest_word(text: str, metrics: QFontMetrics) -> int:
+    """The width in pixels of the widest word of `text` (a word wraps after a hyphen too): the
+    least room a line needs so that no word of it is cut."""
+    words = re.split(r"\s+|(?<=-)", text)
+    return max((metrics.horizontalAdvance(word) for word in words if word), default=0)
 
 
 def shown_names(paths: Iterable[str], folders: Iterable[str] = ()) -> dict[str, str]:

@@ -39,6 +39,7 @@ from ui.documents_model import (
     StatusDelegate,
     note_lines,
     text_margin,
+    widest_word,
 )
 from ui.watched_folders import WatchedFoldersView
 
@@ -53,6 +54,9 @@ COMPACT_TABLE_WIDTH = 420
 # reason wraps onto a second line of its cell, and is shortened past it.
 STATUS_MIN_WIDTH = 80
 STATUS_MAX_SHARE = 0.3
+# A reason's widest word (with a "…" after it) may widen the column past that share, up to this
+# one, so a reason wraps and is shortened between its words, never inside one.
+STATUS_WORD_SHARE = 0.5
 
 
 class DocumentsPanel(QWidget):
@@ -187,17 +191,24 @@ class DocumentsPanel(QWidget):
         self._fit_timer.start()
 
     def _fit_status(self) -> None:
-        """The status column as wide as its longest line, within a share of the table; a row
-        with a reason as tall as its status cell's lines (the word, and the reason on at most
-        two lines under it, as the status delegate draws them)."""
+        """The status column as wide as its longest line, within a share of the table, and as
+        wide as the widest word of its reasons, so they wrap between words; a row with a reason
+        as tall as its status cell's lines (the word, and the reason on at most two lines under
+        it, as the status delegate draws them)."""
         table, metrics = self.table, self.table.fontMetrics()
         rows = self.model.rows()
         margin = text_margin(table)
         padding = 2 * margin + 4
         lines = {line for row in rows for line in row.status_lines.split("\n")}
         widest = max((metrics.horizontalAdvance(line) for line in lines), default=0) + padding
+        word = max((widest_word(row.note, metrics) for row in rows), default=0)
+        word += metrics.horizontalAdvance("…") + padding
         room = int(table.width() * STATUS_MAX_SHARE)
-        width = max(STATUS_MIN_WIDTH, min(widest, room))
+        width = max(
+            STATUS_MIN_WIDTH,
+            min(widest, room),
+            min(word, widest, int(table.width() * STATUS_WORD_SHARE)),
+        )
         if table.columnWidth(STATUS) != width:
             table.setColumnWidth(STATUS, width)
         one_line = table.verticalHeader().defaultSectionSize()
@@ -297,6 +308,7 @@ class DocumentsPanel(QWidget):
             self.summary.setText(EMPTY_SUMMARY)
             return
         pages = sum(row.pages or 0 for row in rows)
+        unreadable = sum(row.unreadable_pages for row in rows)
         chunks = sum(row.chunks or 0 for row in rows)
         # A pipe or a link to a folder in a dropped folder is listed ("skipped"), but is not in
         # the library: counted apart by the library's own rule, so the summary agrees with the
@@ -306,9 +318,16 @@ class DocumentsPanel(QWidget):
         counts = [
             counted(len(rows) - skipped, "file"),
             f"{skipped:,} skipped" if skipped else "",
-            counted(pages, "page") if pages else "",
+            _pages_counted(pages, unreadable) if pages else "",
             counted(chunks, "passage"),
         ]
         self.summary.setText(
             f"{' · '.join(part for part in counts if part)}. Answers in this chat cite them."
         )
+
+
+def _pages_counted(pages: int, unreadable: int) -> str:
+    """ "30 pages", or "30 pages (4 unreadable)" when some of them (of damaged files) cannot be
+    read: they are counted among the pages, but nothing of them can be searched."""
+    shown = counted(pages, "page")
+    return f"{shown} ({unreadable:,} unreadable)" if unreadable else shown

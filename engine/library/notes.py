@@ -9,6 +9,7 @@ The note is one line in the manifest's `error` column, its parts joined by "; " 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # The kinds of part a note has. Every kind but INFORMATION is a warning.
@@ -85,3 +86,41 @@ def _part(text: str) -> NotePart:
         if match:
             return NotePart(kind, text, match["short"])
     return NotePart(INFORMATION, text, text)
+
+
+# A note's level, as the documents panel colours it and `hearth library show --json` says it.
+WARNING = "warning"
+
+
+def note_level(note: str | None) -> str | None:
+    """How much an indexed file's note matters: WARNING when part of the file is lost to the
+    search, INFORMATION when it only says how the file was read, None for no note."""
+    parts = note_parts(note)
+    if not parts:
+        return None
+    return WARNING if any(part.warning for part in parts) else INFORMATION
+
+
+def warning_heading(kinds: Iterable[str]) -> str:
+    """How a count of files with warnings of `kinds` is worded: "with damaged pages" for one
+    kind, "with warnings" for several ("" for none), the same words wherever files are counted."""
+    found = set(kinds)
+    if not found:
+        return ""
+    return WARNING_HEADINGS[found.pop()] if len(found) == 1 else MIXED_HEADING
+
+
+# A damage part's count of the pages that cannot be read: "10 of 30 pages cannot be read".
+_UNREADABLE_PAGES = re.compile(r"(?P<lost>[\d,]+) of [\d,]+ pages? cannot be read")
+
+
+def unreadable_pages(note: str | None) -> int:
+    """How many of an indexed file's pages cannot be read, as its note's damage part counts
+    them (they are among the file's pages): 0 for none, and 0 when its list of pages was lost,
+    since how many it had is then unknown (its pages are those found)."""
+    lost = 0
+    for part in note_parts(note):
+        match = _UNREADABLE_PAGES.fullmatch(part.short) if part.kind == DAMAGED else None
+        if match:
+            lost += int(match["lost"].replace(",", ""))
+    return lost
