@@ -23,6 +23,8 @@ from engine.display import counted, display_name, display_path, display_text
 from engine.errors import HearthError
 
 EXCERPT_CHARS = 240
+# Set before a file indexed with a warning (pages or characters the search lost).
+WARNING_MARK = "!"
 
 
 def register(subparsers: Any) -> None:
@@ -501,37 +503,94 @@ def run_library_list(args: argparse.Namespace) -> int:
     from engine.library import list_libraries
 
     infos = list_libraries(_root())
+    records = {info.name: _stored_records(info.folder) for info in infos}
     if args.json:
-        print(json.dumps([info.to_dict() for info in infos], indent=2))
+        listed = [_info_dict(info, records[info.name]) for info in infos]
+        print(json.dumps(listed, indent=2))
         return 0
     if not infos:
         print("No libraries yet. Add files with: hearth index PATH")
         return 0
     for info in infos:
-        print(f"{info.name}: {_library_counts(info)}")
+        print(f"{info.name}: {_library_counts(info, records[info.name])}")
     return 0
 
 
 def run_library_show(args: argparse.Namespace) -> int:
+    from engine.library.notes import WARNING
+
     with _open(args.name, create=False) as library:
         records = library.files()
         info = library.info()
     if args.json:
-        print(json.dumps({**info.to_dict(), "files": [r.to_dict() for r in records]}, indent=2))
+        files = [{**r.to_dict(), "note_level": _note_level(r)} for r in records]
+        print(json.dumps({**_info_dict(info, records), "files": files}, indent=2))
         return 0
-    print(f"Library '{info.name}' ({display_path(info.folder)}): {_library_counts(info)}")
+    print(f"Library '{info.name}' ({display_path(info.folder)}): {_library_counts(info, records)}")
     for record in records:
         size = f"{counted(record.pages, 'page')}, " if record.pages else ""
         detail = f"{size}{counted(record.chunks, 'chunk')}"
         if record.error:
             detail = display_text(record.error)
-        print(f"  {record.status:<10} {display_path(record.path)}  ({detail})")
+        # A mark in the margin, not a colour: it reads the same piped, in a log, or on paper.
+        mark = WARNING_MARK if _note_level(record) == WARNING else " "
+        print(f"{mark} {record.status:<10} {display_path(record.path)}  ({detail})")
+    warned, heading = _warnings_counted(records)
+    if warned:
+        part = "part of it" if warned == 1 else "part of each"
+        notes = "as its note says" if warned == 1 else "as their notes say"
+        print(f"{WARNING_MARK} {counted(warned, 'file')} {heading}: {part} cannot be searched, "
+              f"{notes}.")  # fmt: skip
     return 0
 
 
-def _library_counts(info) -> str:
-    """'3 files: 1 indexed (12 chunks), 1 pending, 1 not indexed': every file counted once."""
-    parts = [f"{info.files:,} indexed ({counted(info.chunks, 'chunk')})"]
+def _note_level(record) -> str | None:
+    """ "warning" or "information" for an indexed file's note (as the documents panel tells
+    them apart); None without a note, or for a file not indexed (its status says why)."""
+    from engine.library.notes import note_level
+    from engine.library.types import INDEXED
+
+    return note_level(record.error) if record.status == INDEXED else None
+
+
+def _warnings_counted(records) -> tuple[int, str]:
+    """How many indexed files have warnings, and the words that follow their count ("with
+    damaged pages", "with warnings" for several kinds): the window's notice words them so."""
+    from engine.library.notes import note_warnings, warning_heading
+    from engine.library.types import INDEXED
+
+    warned = [note_warnings(r.error) for r in records if r.status == INDEXED]
+    warned = [parts for parts in warned if parts]
+    return len(warned), warning_heading(part.kind for parts in warned for part in parts)
+
+
+def _stored_records(folder: str) -> list:
+    """A library's files, read from its manifest alone (no model, no vector store)."""
+    from engine.library.manifest import Manifest
+    from engine.library.types import MANIFEST_FILE
+
+    manifest = Manifest(Path(folder) / MANIFEST_FILE, read_only=True)
+    try:
+        return manifest.files()
+    finally:
+        manifest.close()
+
+
+def _info_dict(info, records) -> dict[str, Any]:
+    """A library's counts as JSON, with how many of its indexed files have warnings."""
+    return {**info.to_dict(), "files_with_warnings": _warnings_counted(records)[0]}
+
+
+def _library_counts(info, records=()) -> str:
+    """'3 files: 2 indexed (12 chunks), 1 with damaged pages, 1 pending': every file counted
+    once, and of the indexed ones (in `records`) those with warnings. When every indexed file has them, "1
+    indexed with damaged pages", not "1 indexed, 1 with damaged pages" (read as two files)."""
+    warned, heading = _warnings_counted(records)
+    every = bool(warned) and warned == info.files
+    indexed = f"{info.files:,} indexed" + (f" {heading}" if every else "")
+    parts = [f"{indexed} ({counted(info.chunks, 'chunk')})"]
+    if warned and not every:
+        parts.append(f"{warned:,} {heading}")
     if info.pending:
         parts.append(f"{info.pending:,} pending")
     if info.failed:

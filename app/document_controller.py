@@ -20,7 +20,7 @@ from app.page_renderer import PageRenderer
 from app.settings import Settings
 from engine.chat_store import ChatStore, ChatStoreError, Conversation
 from engine.library.formats import file_dialog_filter
-from engine.library.notes import MIXED_HEADING, WARNING_HEADINGS, note_warnings
+from engine.library.notes import note_warnings, warning_heading
 from engine.library.types import INDEXED, place_label
 from ui.documents_model import FileRow
 from ui.main_window import MainWindow
@@ -50,8 +50,7 @@ def _warnings_said(outcomes: Sequence[FileOutcome]) -> tuple[int, str]:
     warned = [(outcome, parts) for outcome, parts in warned if parts]
     if not warned:
         return 0, ""
-    kinds = {part.kind for _, parts in warned for part in parts}
-    heading = WARNING_HEADINGS[kinds.pop()] if len(kinds) == 1 else MIXED_HEADING
+    heading = warning_heading(part.kind for _, parts in warned for part in parts)
     first, parts = warned[0]
     detail = f"{Path(first.path).name}: {', '.join(part.short for part in parts)}"
     if len(warned) > 1:
