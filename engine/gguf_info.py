@@ -14,7 +14,7 @@ import hashlib
 import re
 import stat
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -55,7 +55,8 @@ _UINT32 = 4
 # Arrays longer than this (token lists) are kept as their length only.
 _MAX_KEPT_ARRAY = 4096
 _U64 = struct.Struct("<Q")
-# How much of a long string array is read at a time (see _Reader.distinct_strings).
+_I32 = struct.Struct("<i")
+# How much of a long string array is read at a time (see _Reader.strings).
 _STRING_BLOCK_BYTES = 1 << 20
 
 _LAYER = re.compile(r"^blk\.(\d+)\.")
@@ -69,6 +70,10 @@ _UNIFORM = frozenset({
     "mistral3", "granite", "olmo2", "smollm3", "starcoder2", "stablelm", "internlm2", "command-r",
     "cohere2", "exaone", "gpt2", "phi2",
 })  # fmt: skip
+
+# llama.cpp's token types (`tokenizer.ggml.token_type`, enum llama_token_type).
+_USER_DEFINED, _BYTE = 4, 6
+_INT32 = 5
 
 _DAMAGED_HINT = (
     "The file is damaged or was written wrongly; download it again or choose another model."
@@ -100,6 +105,8 @@ class GGUFHeader:
     Attributes:
         vocab_digest: The vocabulary's digest (see `_VocabularyDigest`), 32 hex digits; "" when
             the file has no token list.
+        longest_token_bytes: The most bytes of a text one token can read (see `_longest_read`);
+            0 when the file has no token list.
     """
 
     version: int
@@ -108,6 +115,7 @@ class GGUFHeader:
     data_start: int
     file_size: int
     vocab_digest: str = ""
+    longest_token_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,8 +142,8 @@ class ModelInfo:
     feed_forward_length: int = 0  # the widest layer's; 0 when the file does not say
     # Equal for two files exactly when they read a text as the same tokens (see GGUFHeader).
     vocab_digest: str = ""
-    # The longest token as stored, in bytes: no token reads more bytes of a text than this
-    # (stored forms, "▁" for a space or "<0x0A>" for a byte, are never shorter). 0: unknown.
+    # The most bytes of a text one token can read, by the tokenizer's rules (see _longest_read):
+    # a text holds at least its bytes over this many tokens. 0: unknown.
     longest_token_bytes: int = 0
 
     @property
@@ -154,13 +162,11 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class _LongArray:
-    """An array too long to keep (a vocabulary): its length, and for strings how many differ
-    and the longest one's bytes."""
+    """An array too long to keep (a vocabulary): its length, and for strings how many differ."""
 
     length: int
     item_type: int
     distinct: int = 0
-    longest: int = 0
 
     def __len__(self) -> int:
         return self.length
@@ -178,6 +184,10 @@ class _Reader:
         self.position = stream.tell()
         # Given every byte read while it is set, as stored (see _VocabularyDigest).
         self.tap: Callable[[bytes], object] | None = None
+        # While set, a long array's items are left in `kept` as (item type, strings as stored
+        # or a scalar array's bytes) for the caller to take: the token list and its types.
+        self.keep = False
+        self.kept: tuple[int, Any] | None = None
 
     @property
     def remaining(self) -> int:
@@ -198,16 +208,16 @@ class _Reader:
             "The file is probably an incomplete download; download it again.",
         )
 
-    def distinct_strings(self, count: int) -> tuple[int, int]:
-        """Read `count` strings; say how many differ, as bytes (as llama.cpp compares tokens),
-        and how many bytes the longest holds: `string()` inlined, with the same checks, as a
-        vocabulary and its merges are some 100,000 strings each (4-7x faster on the bundled
-        models)."""
+    def strings(self, count: int) -> list[bytes]:
+        """Read `count` strings, as stored (bytes, as llama.cpp compares tokens): `string()`
+        inlined, with the same checks, as a vocabulary and its merges are some 100,000 strings
+        each (4-7x faster on the bundled models)."""
         if self._stream.seekable():
-            return self._distinct_strings_in_blocks(count)
+            return self._strings_in_blocks(count)
         read, unpack, size, tap = self._stream.read, _U64.unpack, self._size, self.tap
         position = self.position
-        seen: set[bytes] = set()
+        strings: list[bytes] = []
+        append = strings.append
         for _ in range(count):
             head = read(8) if position + 8 <= size else b""
             if len(head) != 8:
@@ -219,20 +229,21 @@ class _Reader:
                 raise self._cut_short()
             data = read(length)
             position += 8 + len(data)
-            seen.add(data)
+            append(data)
             if tap is not None:
                 tap(head)
                 tap(data)
         self.position = position
-        return len(seen), max(map(len, seen), default=0)
+        return strings
 
-    def _distinct_strings_in_blocks(self, count: int) -> tuple[int, int]:
-        """`distinct_strings` over blocks read whole (one read per 1 MiB, not two per string),
-        then the stream put back where the strings end: SmolLM2's header in 50-65 ms, not 72-76."""
+    def _strings_in_blocks(self, count: int) -> list[bytes]:
+        """`strings` over blocks read whole (one read per 1 MiB, not two per string), then the
+        stream put back where the strings end: SmolLM2's header in 50-65 ms, not 72-76."""
         unpack_from, size, tap = _U64.unpack_from, self._size, self.tap
         block_start = self.position  # where `block` begins in the file
         block, at = b"", 0
-        seen: set[bytes] = set()
+        strings: list[bytes] = []
+        append = strings.append
 
         def refill(need: int) -> None:
             nonlocal block, block_start, at
@@ -256,13 +267,13 @@ class _Reader:
             if end > len(block):
                 refill(8 + length)
                 end = 8 + length
-            seen.add(block[at + 8 : end])
+            append(block[at + 8 : end])
             at = end
         if tap is not None:
             tap(block[:at])
         self.position = block_start + at
         self._stream.seek(self.position)
-        return len(seen), max(map(len, seen), default=0)
+        return strings
 
     def scalar(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
@@ -293,11 +304,16 @@ class _Reader:
         if count * item_size > self.remaining:
             self.take(count * item_size)  # refuses: the file ends before the array does
         if item_type in _SCALAR_FORMATS and count > _MAX_KEPT_ARRAY:
-            self.take(item_size * count)
+            data = self.take(item_size * count)
+            if self.keep:
+                self.kept = (item_type, data)
             return _LongArray(count, item_type)
         if count <= _MAX_KEPT_ARRAY:
             return [self.value(item_type) for _ in range(count)]
-        return _LongArray(count, item_type, *self.distinct_strings(count))
+        strings = self.strings(count)
+        if self.keep:
+            self.kept = (item_type, strings)
+        return _LongArray(count, item_type, len(set(strings)))
 
 
 class _VocabularyDigest:
@@ -311,6 +327,7 @@ class _VocabularyDigest:
 
     TOKENS = "tokenizer.ggml.tokens"
     KIND = "tokenizer.ggml.model"
+    TYPES = "tokenizer.ggml.token_type"  # not digested: read for `_longest_read`
 
     def __init__(self) -> None:
         self._tokens = hashlib.blake2b(digest_size=16)
@@ -464,17 +481,23 @@ def _read_header(path: Path, stream: BinaryIO | None, file_size: int | None) -> 
         metadata: dict[str, Any] = {}
         value_types: dict[str, int] = {}
         vocabulary = _VocabularyDigest()
+        kept: dict[str, tuple[int, Any]] = {}  # the long token list and types, for a moment
         for _ in range(kv_count):
             key = reader.string()
             value_type = reader.scalar("<I")
             if key in metadata:
                 raise damaged(path, f"the key {_short(key)} appears twice")
             reader.tap = vocabulary.tap(key, value_type)
+            reader.keep = key in (_VocabularyDigest.TOKENS, _VocabularyDigest.TYPES)
             metadata[key] = reader.value(value_type)
-            reader.tap = None
+            reader.tap, reader.keep = None, False
+            if reader.kept is not None:
+                kept[key], reader.kept = reader.kept, None
             value_types[key] = value_type
         has_tokens = value_types.get(_VocabularyDigest.TOKENS) == _ARRAY
         vocab_digest = vocabulary.hexdigest() if has_tokens else ""
+        longest = _longest_read(metadata, kept) if has_tokens else 0
+        del kept
         alignment = _alignment(path, metadata, value_types)
         tensors = _read_tensor_table(reader, path, tensor_count)
         data_start = -(-reader.position // alignment) * alignment
@@ -486,7 +509,9 @@ def _read_header(path: Path, stream: BinaryIO | None, file_size: int | None) -> 
             f"{path.name} is incomplete: {size_text(missing)} of model weights are missing.",
             "The download probably stopped early; download the file again.",
         )
-    return GGUFHeader(version, metadata, tuple(tensors), data_start, file_size, vocab_digest)
+    return GGUFHeader(
+        version, metadata, tuple(tensors), data_start, file_size, vocab_digest, longest
+    )
 
 
 def _alignment(path: Path, metadata: dict[str, Any], value_types: dict[str, int]) -> int:
@@ -540,6 +565,129 @@ def _check_offsets(path: Path, tensors: list[TensorInfo], alignment: int) -> Non
                 f"not at {expected:,}",
             )
         expected += -(-tensor.nbytes // alignment) * alignment
+
+
+# --- how much of a text one token reads -----------------------------------------------------------
+
+
+class _Vocabulary:
+    """A token list as stored, with each token's type (llama.cpp's numbers)."""
+
+    def __init__(self, tokens: list[bytes], type_of: Callable[[int], int]) -> None:
+        self.tokens = tokens
+        self.type_of = type_of
+
+    @functools.cached_property
+    def texts(self) -> Set[bytes]:
+        """Every token's text; made only when a rule asks (see `_spelled_by_merges`)."""
+        return frozenset(self.tokens)
+
+
+def _read_by_byte_level_bpe(vocabulary: _Vocabulary, index: int) -> int:
+    """GPT-2's byte-level BPE ("gpt2"): each character of a token stands for one byte of text
+    (its bytes_to_unicode map: "Ġ", two bytes stored, reads a space), as llama.cpp maps a text
+    to such characters before merging. A user-defined token is matched as written, even with
+    special tokens off. Control tokens count too: merging looks tokens up by their text alone,
+    whatever their type, so one the merges can spell is read like any other."""
+    token = vocabulary.tokens[index]
+    if vocabulary.type_of(index) == _USER_DEFINED:
+        return len(token)
+    try:
+        return len(token.decode("utf-8"))
+    except UnicodeDecodeError:  # merging makes only whole characters: read as written, if at all
+        return len(token)
+
+
+def _read_by_sentencepiece(vocabulary: _Vocabulary, index: int) -> int:
+    """SentencePiece ("llama"): "▁" stands for a space, but a text may hold "▁" itself (three
+    bytes) and llama.cpp reads it as the same piece, so a token reads what it stores (control
+    tokens too, as merging could spell them). A byte token ("<0x0A>") reads the one byte it
+    stands for, unless merging could spell its text."""
+    token = vocabulary.tokens[index]
+    if vocabulary.type_of(index) == _BYTE and not _spelled_by_merges(token, vocabulary.texts):
+        return 1
+    return len(token)
+
+
+def _spelled_by_merges(token: bytes, texts: Set[bytes]) -> bool:
+    """Whether llama.cpp's SentencePiece merging could end in `token`'s text: it joins two
+    neighbours whose joined text is a token, each one character or itself a token."""
+    if not token.isascii():
+        return True  # not cut between characters here: taken as spelled, the safe side
+    last = len(token) - 1
+    return any((cut == 1 or token[:cut] in texts) and (cut == last or token[cut:] in texts)
+               for cut in range(1, len(token)))  # fmt: skip
+
+
+# How many bytes of text a token reads, by `tokenizer.ggml.model`; others: what it stores.
+_READS: dict[str, Callable[[_Vocabulary, int], int]] = {
+    "gpt2": _read_by_byte_level_bpe,
+    "llama": _read_by_sentencepiece,
+}
+
+
+def _longest_read(metadata: dict[str, Any], kept: dict[str, tuple[int, Any]]) -> int:
+    """The most bytes of a text one token can read: a text holds at least its bytes over this
+    many tokens. Stored forms are never shorter than what they read ("Ġ" for a space), so the
+    longest stored token bounds it; `_READS` says how much less a token reads for llama.cpp's
+    two common tokenizers. Other tokenizers, and files whose token types are missing or not
+    32-bit numbers, keep the stored bound.
+
+    Only tokens stored longer than the best found so far can beat it, and they are few: they
+    are picked out by numpy (loaded with `gguf` already), not a loop over the vocabulary, so
+    this adds 1-6 ms to a header's 30-100 ms.
+
+    Args:
+        metadata: The header's metadata (short arrays as lists).
+        kept: The long token list and types, as `_Reader.kept` left them.
+    """
+    import numpy as np
+
+    names = _VocabularyDigest
+    tokens = _token_strings(metadata.get(names.TOKENS), kept.get(names.TOKENS))
+    lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    stored = int(lengths.max(initial=0))
+    reads = _READS.get(str(metadata.get(names.KIND)))
+    type_of = _token_types(metadata.get(names.TYPES), kept.get(names.TYPES), len(tokens))
+    if reads is None or type_of is None:
+        return stored
+    vocabulary = _Vocabulary(tokens, type_of)
+    best, upper = 0, stored  # `best`: the most any token stored longer than `upper` reads
+    while upper > best:
+        lower = max(best, upper // 2)
+        found = np.flatnonzero((lengths > lower) & (lengths <= upper))
+        for index in found[np.argsort(-lengths[found], kind="stable")].tolist():
+            if len(tokens[index]) <= best:
+                break
+            best = max(best, reads(vocabulary, index))
+        upper = lower
+    return best
+
+
+def _token_strings(listed: Any, kept: tuple[int, Any] | None) -> list[bytes]:
+    """The token list's strings as stored; [] when there is none."""
+    if kept is not None:
+        item_type, items = kept
+        return items if item_type == _STRING else []
+    if isinstance(listed, list):
+        return [str(token).encode("utf-8", "surrogatepass") for token in listed]
+    return []
+
+
+def _token_types(
+    listed: Any, kept: tuple[int, Any] | None, tokens: int
+) -> Callable[[int], int] | None:
+    """A token's type by its index, or None when some token has none or they are not 32-bit
+    numbers (llama.cpp reads them as such whatever the file says). Long lists are read only
+    where asked: few tokens are."""
+    if kept is not None:
+        item_type, data = kept
+        if item_type != _INT32 or len(data) < 4 * tokens:
+            return None
+        return lambda index: int(_I32.unpack_from(data, 4 * index)[0])
+    if isinstance(listed, list) and all(type(item) is int for item in listed):
+        return listed.__getitem__ if len(listed) >= tokens else None
+    return None
 
 
 # --- the metadata against the tensors -------------------------------------------------------------
@@ -765,18 +913,8 @@ def _model_info(
         chat_template=str(template) if isinstance(template, str) and template else None,
         feed_forward_length=_widest(arch_key("feed_forward_length")),
         vocab_digest=header.vocab_digest,
-        longest_token_bytes=_longest(tokens),
+        longest_token_bytes=header.longest_token_bytes,
     )
-
-
-def _longest(tokens: Any) -> int:
-    """The longest of a token list's strings, in bytes; 0 for no list."""
-    if isinstance(tokens, _LongArray):
-        return tokens.longest
-    if isinstance(tokens, list):
-        return max((len(str(token).encode("utf-8", "surrogatepass")) for token in tokens),
-                   default=0)  # fmt: skip
-    return 0
 
 
 def _widest(value: Any) -> int:

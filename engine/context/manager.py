@@ -112,7 +112,8 @@ def refuse_surely_too_long(message: str, longest_token_bytes: int, n_ctx: int,
     A message that may fit is left to `ContextManager.refuse_if_too_long`, which counts it.
 
     Args:
-        longest_token_bytes: The model's longest token in bytes; 0 (unknown) refuses nothing.
+        longest_token_bytes: The most bytes of text one of the model's tokens reads (by its
+            tokenizer's rules, not as stored); 0 (unknown) refuses nothing.
         n_ctx: The loaded window.
         reply_tokens: Tokens to keep free for the reply (its max tokens).
 

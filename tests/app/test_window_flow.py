@@ -776,14 +776,14 @@ def pasted(chars: int) -> str:
 
 
 def test_a_message_too_long_for_the_window_is_refused_before_it_is_shown_or_saved(fake_app):
-    """2,048 tokens, no token of the model longer than 162 bytes: 400,000 characters cannot
+    """2,048 tokens, no token of the model reading more than 81 bytes: 400,000 characters cannot
     fit, and are refused at once, in the engine's words, drawn nowhere, saved nowhere, the
     text kept in the box (drawing and saving 2 MB held the window for a second)."""
     window = fake_app.window
     text = pasted(400_000)
     fake_app.send(text)
     assert window.notice.text().startswith(
-        "Not sent: The system prompt and your message alone are at least 2,470 tokens; with 24 "
+        "Not sent: The system prompt and your message alone are at least 4,939 tokens; with 24 "
         "kept for the reply they do not fit the 2,048-token context window, whatever the "
         "overflow policy."
     )
@@ -796,8 +796,9 @@ def test_a_message_too_long_for_the_window_is_refused_before_it_is_shown_or_save
 
 
 def test_a_long_message_that_may_fit_still_goes_to_the_engine(fake_app):
-    """Short enough that the quick check cannot be sure: shown, saved and asked as before."""
-    text = pasted(200_000)
+    """Short enough that the quick check cannot be sure (under 2,024 × 81 bytes): shown, saved
+    and asked as before."""
+    text = pasted(155_000)
     fake_app.send(text)
     fake_app.wait_reply()
     assert [(m.role, m.content) for m in fake_app.stored_messages()][0] == ("user", text)
