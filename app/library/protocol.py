@@ -373,8 +373,9 @@ class FileProgressFeed:
         update = FileProgress(progress.file, INDEXING, file_index=progress.file_index,
                               file_count=progress.file_count)  # fmt: skip
         if progress.stage == "done":
-            status = display_status(progress.status or "")
-            error = (progress.message or "") if status != "indexed" else ""
+            # An indexed file's message is its note ("damaged: 13 of 30 pages cannot be read"):
+            # shown at once, as the listing after the run shows it.
+            status, error = display_status(progress.status or ""), progress.message or ""
             self.send(replace(update, status=status, error=error,
                               pages=progress.page_count or None, chunks=progress.chunks or None))  # fmt: skip
             return

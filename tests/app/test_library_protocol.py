@@ -229,3 +229,19 @@ def test_the_progress_feed_skips_repeats_and_files_without_a_name():
         ("indexing", 2 / 3, "", None),
         ("indexed", None, "", 3),
     ]
+
+
+def test_an_indexed_file_s_note_comes_with_its_progress():
+    """The panel shows a damaged file's note as soon as the file is done, not only once the
+    library is listed again after the whole run."""
+    sent: list[FileProgress] = []
+    note = "damaged: 13 of 30 pages cannot be read (the file is cut short or damaged)"
+    feed = FileProgressFeed(sent.append)
+    feed(IndexProgress("done", "/cut.pdf", 0, 2, page_count=30, chunks=9, status="indexed",
+                       message=note))  # fmt: skip
+    feed(IndexProgress("done", "/a.zip", 1, 2, status="skipped",
+                       message="unsupported file type (.zip)"))  # fmt: skip
+    assert [(e.status, e.error) for e in sent] == [
+        ("indexed", note),
+        ("skipped", "unsupported file type (.zip)"),
+    ]
